@@ -1,0 +1,186 @@
+// A typed view of the part of the Meshtastic device protocol meshaid uses.
+//
+// The schemas (descriptors) and the runtime are the official ones shipped in @meshtastic/core
+// (@meshtastic/protobufs 2.7.8 bundled with @bufbuild/protobuf 2.8). The type declarations that
+// ship with @meshtastic/protobufs on npm are broken (their namespaces are never declared), so the
+// compiler sees `Protobuf` as `any`. This file is the one place that crosses that gap: it states
+// the shapes meshaid relies on, field names exactly as the generated code has them, and every
+// other module goes through the functions below.
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
+import { Protobuf } from "@meshtastic/core";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+
+/** Port numbers meshaid cares about (meshtastic/portnums.proto). */
+export const PortNum = {
+  TEXT_MESSAGE_APP: 1,
+  POSITION_APP: 3,
+  NODEINFO_APP: 4,
+  ROUTING_APP: 5,
+  ADMIN_APP: 6,
+  TELEMETRY_APP: 67,
+  PRIVATE_APP: 256,
+} as const;
+
+export const BROADCAST_NUM = 0xffffffff;
+
+/** Device roles (Config.DeviceConfig.Role). */
+export const DeviceRole = {
+  CLIENT: 0,
+  CLIENT_MUTE: 1,
+  ROUTER: 2,
+  TRACKER: 5,
+  CLIENT_BASE: 12,
+} as const;
+
+/** An object with some of a message's fields, as @bufbuild/protobuf's `create` accepts it. */
+export type ProtoInit = { readonly [field: string]: unknown };
+
+export interface Data {
+  portnum: number;
+  payload: Uint8Array;
+  wantResponse: boolean;
+  dest: number;
+  source: number;
+  requestId: number;
+  replyId: number;
+  emoji: number;
+  bitfield?: number;
+}
+
+export interface MeshPacket {
+  from: number;
+  to: number;
+  channel: number;
+  payloadVariant:
+    | { case: "decoded"; value: Data }
+    | { case: "encrypted"; value: Uint8Array }
+    | { case: undefined; value?: undefined };
+  id: number;
+  rxTime: number;
+  rxSnr: number;
+  hopLimit: number;
+  wantAck: boolean;
+  priority: number;
+  rxRssi: number;
+  viaMqtt: boolean;
+  hopStart: number;
+  relayNode: number;
+}
+
+export interface User {
+  id: string;
+  longName: string;
+  shortName: string;
+  hwModel: number;
+  role: number;
+  publicKey: Uint8Array;
+}
+
+export interface NodeInfo {
+  num: number;
+  user?: User;
+  snr: number;
+  lastHeard: number;
+  channel: number;
+  hopsAway?: number;
+}
+
+export interface MyNodeInfo {
+  myNodeNum: number;
+  rebootCount: number;
+  minAppVersion: number;
+  pioEnv: string;
+  nodedbCount: number;
+}
+
+export interface QueueStatus {
+  res: number;
+  free: number;
+  maxlen: number;
+  meshPacketId: number;
+}
+
+export interface LogRecord {
+  message: string;
+  time: number;
+  source: string;
+  level: number;
+}
+
+export interface DeviceMetadata {
+  firmwareVersion: string;
+  deviceStateVersion: number;
+  role: number;
+  hwModel: number;
+  hasPKC: boolean;
+}
+
+/** FromRadio, device to host. Variants meshaid does not read are kept opaque. */
+export type FromRadioVariant =
+  | { case: "packet"; value: MeshPacket }
+  | { case: "myInfo"; value: MyNodeInfo }
+  | { case: "nodeInfo"; value: NodeInfo }
+  | { case: "config"; value: ProtoInit }
+  | { case: "logRecord"; value: LogRecord }
+  | { case: "configCompleteId"; value: number }
+  | { case: "rebooted"; value: boolean }
+  | { case: "moduleConfig"; value: ProtoInit }
+  | { case: "channel"; value: ProtoInit }
+  | { case: "queueStatus"; value: QueueStatus }
+  | { case: "metadata"; value: DeviceMetadata }
+  | { case: "fileInfo"; value: ProtoInit }
+  | { case: "clientNotification"; value: ProtoInit }
+  | { case: "deviceuiConfig"; value: ProtoInit }
+  | { case: "xmodemPacket"; value: ProtoInit }
+  | { case: "mqttClientProxyMessage"; value: ProtoInit }
+  | { case: undefined; value?: undefined };
+
+export interface FromRadio {
+  payloadVariant: FromRadioVariant;
+}
+
+export type ToRadioVariant =
+  | { case: "packet"; value: MeshPacket }
+  | { case: "wantConfigId"; value: number }
+  | { case: "disconnect"; value: boolean }
+  | { case: "heartbeat"; value: { nonce: number } }
+  | { case: "xmodemPacket"; value: ProtoInit }
+  | { case: "mqttClientProxyMessage"; value: ProtoInit }
+  | { case: undefined; value?: undefined };
+
+export interface ToRadio {
+  payloadVariant: ToRadioVariant;
+}
+
+/** A variant to build: the same cases with partial values, as `create` fills in defaults. */
+export type FromRadioInit = { case: NonNullable<FromRadioVariant["case"]>; value: unknown };
+export type ToRadioInit = { case: NonNullable<ToRadioVariant["case"]>; value: unknown };
+
+const Mesh = Protobuf.Mesh;
+
+export function encodeFromRadio(variant: FromRadioInit): Uint8Array {
+  return toBinary(Mesh.FromRadioSchema, create(Mesh.FromRadioSchema, { payloadVariant: variant }));
+}
+
+export function encodeToRadio(variant: ToRadioInit): Uint8Array {
+  return toBinary(Mesh.ToRadioSchema, create(Mesh.ToRadioSchema, { payloadVariant: variant }));
+}
+
+/** Decodes a FromRadio payload; throws (a protobuf parse error) on bytes that are not one. */
+export function decodeFromRadio(bytes: Uint8Array): FromRadio {
+  return fromBinary(Mesh.FromRadioSchema, bytes) as FromRadio;
+}
+
+/** Decodes a ToRadio payload; throws (a protobuf parse error) on bytes that are not one. */
+export function decodeToRadio(bytes: Uint8Array): ToRadio {
+  return fromBinary(Mesh.ToRadioSchema, bytes) as ToRadio;
+}
+
+/** Encodes a User (the payload of a NODEINFO_APP packet). */
+export function encodeUser(user: ProtoInit): Uint8Array {
+  return toBinary(Mesh.UserSchema, create(Mesh.UserSchema, user));
+}
+
+export function decodeUser(bytes: Uint8Array): User {
+  return fromBinary(Mesh.UserSchema, bytes) as User;
+}

@@ -1,0 +1,100 @@
+// A byte stream to a radio (a serial port, a TCP socket, an in-process pipe) as the Transport
+// that @meshtastic/core's MeshDevice and meshaid's RadioLink both speak: unframed ToRadio
+// payloads in, FromRadio payloads and console log lines out.
+import type { Duplex } from "node:stream";
+import type { Types } from "@meshtastic/core";
+import { encodeFrame, FrameDecoder } from "./framing.ts";
+
+export type Transport = Types.Transport;
+export type DeviceOutput = Types.DeviceOutput;
+
+/** @meshtastic/core's DeviceStatusEnum values used on the status output. */
+const DeviceDisconnected = 2;
+
+export interface StreamTransportOptions {
+  /** Bytes written once before anything else (e.g. the serial wake-up sequence). */
+  wakeBytes?: Uint8Array;
+  /** Called for frames whose length field exceeds 512 (logged by the caller). */
+  onDiscard?: (length: number) => void;
+}
+
+/**
+ * Wraps a Node duplex stream. Reads are pulled (backpressure reaches the stream), writes wait
+ * for the stream to accept each frame, and the end of the stream ends `fromDevice` after a
+ * final status output, so a reader always learns why the data stopped.
+ */
+export function createStreamTransport(stream: Duplex, options: StreamTransportOptions = {}): Transport {
+  const decoder = new FrameDecoder();
+  let finished = false;
+
+  const fromDevice = new ReadableStream<DeviceOutput>({
+    start(controller) {
+      const emit = (events: ReturnType<FrameDecoder["push"]>): void => {
+        for (const event of events) {
+          if (event.type === "frame") controller.enqueue({ type: "packet", data: event.payload });
+          else if (event.type === "log") controller.enqueue({ type: "debug", data: event.line });
+          else options.onDiscard?.(event.length);
+        }
+      };
+      const finish = (reason: string): void => {
+        if (finished) return;
+        finished = true;
+        emit(decoder.flush());
+        controller.enqueue({ type: "status", data: { status: DeviceDisconnected, reason } });
+        controller.close();
+      };
+      stream.on("data", (chunk: Buffer) => {
+        emit(decoder.push(chunk));
+        if ((controller.desiredSize ?? 1) <= 0) stream.pause();
+      });
+      stream.once("end", () => finish("stream-ended"));
+      stream.once("close", () => finish("stream-ended"));
+      stream.once("error", (error: Error) => finish(`read-error: ${error.message}`));
+    },
+    pull() {
+      stream.resume();
+    },
+    cancel() {
+      stream.destroy();
+    },
+  });
+
+  let wakeSent = options.wakeBytes === undefined;
+  const toDevice = new WritableStream<Uint8Array>({
+    async write(payload) {
+      if (!wakeSent && options.wakeBytes) {
+        wakeSent = true;
+        await writeBytes(stream, options.wakeBytes);
+      }
+      await writeBytes(stream, encodeFrame(payload));
+    },
+    close() {
+      stream.end();
+    },
+    abort() {
+      stream.destroy();
+    },
+  });
+
+  return {
+    fromDevice,
+    toDevice,
+    disconnect() {
+      return new Promise<void>((resolve) => {
+        if (stream.destroyed) return resolve();
+        stream.once("close", () => resolve());
+        stream.destroy();
+      });
+    },
+  };
+}
+
+function writeBytes(stream: Duplex, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.destroyed || stream.writableEnded) {
+      reject(new Error("the radio stream is closed"));
+      return;
+    }
+    stream.write(bytes, (error) => (error ? reject(error) : resolve()));
+  });
+}
