@@ -1,2 +1,4 @@
-// The base station: ingest, boards, and what goes on the air.
+// The base station: ingest, boards, and (later) what goes on the air.
+export { Station } from "./station.ts";
+export type { StationOptions } from "./station.ts";
 export type * from "./types.ts";

@@ -28,4 +28,6 @@ export interface FieldRecord {
   body: RecordBody;
   /** The text it was read from, when it came as a preset or typed text. */
   text?: string;
+  /** The sender's callsign, when the station knew it on arrival. */
+  sender?: string;
 }

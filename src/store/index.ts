@@ -1,0 +1,4 @@
+// The store: meshaid's LevelDB log of records (the source of truth) and, later, the projections
+// and durable outboxes built on it.
+export { RecordStore, recordKey } from "./record-store.ts";
+export type { RecordDatabase, AppendResult, CorruptEntry } from "./record-store.ts";

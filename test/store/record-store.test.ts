@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Level } from "level";
+import { RecordStore, type RecordDatabase } from "../../src/store/index.ts";
+import { presetRecord } from "../helpers/records.ts";
+import { tempDir } from "../helpers/tmp.ts";
+
+describe("RecordStore on LevelDB", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }) as RecordDatabase);
+
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  it("stores a record once however often it is appended", async () => {
+    const store = await openStore();
+    expect(await store.append(presetRecord(7, 1))).toEqual({ stored: true, count: 1 });
+    expect(await store.append(presetRecord(7, 1))).toEqual({ stored: false, count: 1 });
+    expect(await store.append(presetRecord(8, 1))).toEqual({ stored: true, count: 2 });
+    await store.close();
+  });
+
+  it("deduplicates appends that race each other", async () => {
+    const store = await openStore();
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.append(presetRecord(9, 42))));
+    expect(results.filter((result) => result.stored)).toHaveLength(1);
+    expect(store.count).toBe(1);
+    await store.close();
+  });
+
+  it("keeps records, their order and the count across a close and reopen", async () => {
+    const first = await openStore();
+    for (let seq = 1; seq <= 5; seq += 1) await first.append(presetRecord(0x2a6f1c01, seq));
+    await first.close();
+
+    const second = await openStore();
+    expect(second.count).toBe(5);
+    const recent = await second.recent(3);
+    expect(recent.map((record) => record.id.seq)).toEqual([5, 4, 3]);
+    expect(await second.append(presetRecord(0x2a6f1c01, 3))).toEqual({ stored: false, count: 5 });
+    await second.append(presetRecord(0x2a6f1c01, 6));
+    expect((await second.recent(1))[0]?.id.seq).toBe(6);
+    expect(await second.get({ origin: 0x2a6f1c01, seq: 2 })).toEqual(presetRecord(0x2a6f1c01, 2));
+    await second.close();
+  });
+
+  it("writes nothing for a record the wire cannot encode, and keeps working", async () => {
+    const store = await openStore();
+    const bad = presetRecord(1, 1);
+    bad.body = { kind: "supply_request", item: "unicorn", quantity: 1, priority: "normal" };
+    await expect(store.append(bad)).rejects.toThrow(/unknown item/);
+    expect(store.count).toBe(0);
+    expect(await store.append(presetRecord(1, 2))).toEqual({ stored: true, count: 1 });
+    await store.close();
+  });
+
+  it("reports an entry that no longer decodes instead of hiding it", async () => {
+    const store = await openStore();
+    await store.append(presetRecord(1, 1));
+    await store.append(presetRecord(1, 2));
+    await store.close();
+
+    const raw = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const log = raw.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
+    await log.put("00000001!00000001", new Uint8Array([0xff, 0xff, 0xff]));
+    await raw.close();
+
+    const reopened = await openStore();
+    const corrupt: string[] = [];
+    const recent = await reopened.recent(10, (entry) => corrupt.push(entry.key));
+    expect(recent.map((record) => record.id.seq)).toEqual([2]);
+    expect(corrupt).toEqual(["00000001!00000001"]);
+    await reopened.close();
+  });
+});
