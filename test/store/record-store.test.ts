@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Level } from "level";
-import { RecordStore, type RecordDatabase } from "../../src/store/index.ts";
+import { RecordStore } from "../../src/store/index.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 describe("RecordStore on LevelDB", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }) as RecordDatabase);
+  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }));
 
   beforeEach(async () => {
     dir = await tempDir();
