@@ -1,0 +1,44 @@
+// Mounts the console on a terminal.
+import { render } from "ink";
+import type { StationView } from "../station/index.ts";
+import { Console } from "./Console.tsx";
+
+export interface RenderConsoleOptions {
+  stdout?: NodeJS.WriteStream;
+  stdin?: NodeJS.ReadStream;
+  /** Called when the coordinator presses q or Ctrl-C, before the console unmounts. */
+  onQuit?: () => void;
+  /** The header clock's time source. */
+  clock?: () => Date;
+}
+
+export interface ConsoleHandle {
+  /** Resolves once the console has unmounted (after q, Ctrl-C or unmount()). */
+  waitUntilExit(): Promise<void>;
+  /** Unmounts the console and restores the terminal. Safe to call more than once. */
+  unmount(): void;
+}
+
+export function renderConsole(station: StationView, options: RenderConsoleOptions = {}): ConsoleHandle {
+  let unmount = (): void => {};
+  const quit = (): void => {
+    try {
+      options.onQuit?.();
+    } finally {
+      unmount();
+    }
+  };
+  const instance = render(<Console station={station} clock={options.clock} onQuit={quit} />, {
+    ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
+    ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  unmount = () => instance.unmount();
+  return {
+    waitUntilExit: async () => {
+      await instance.waitUntilExit();
+    },
+    unmount,
+  };
+}
