@@ -2,18 +2,33 @@
 // that @meshtastic/core's MeshDevice and meshaid's RadioLink both speak: unframed ToRadio
 // payloads in, FromRadio payloads and console log lines out.
 import type { Duplex } from "node:stream";
-import type { Types } from "@meshtastic/core";
 import { encodeFrame, FrameDecoder } from "./framing.ts";
 
-export type Transport = Types.Transport;
-export type DeviceOutput = Types.DeviceOutput;
+// @meshtastic/core's Transport and DeviceOutput, written out: its published declarations never
+// declare the `Types` namespace they export, so through it these would silently be `any`. The
+// shapes are the same, so a Transport made here is one that MeshDevice accepts.
 
-/** @meshtastic/core's DeviceStatusEnum values used on the status output. */
-const DeviceDisconnected = 2;
+/** What comes from the device: a FromRadio payload, a console log line, or a status change. */
+export type DeviceOutput =
+  | { type: "packet"; data: Uint8Array }
+  | { type: "debug"; data: string }
+  | { type: "status"; data: { status: number; reason?: string } };
+
+/** Unframed ToRadio payloads in, DeviceOutput out. */
+export interface Transport {
+  toDevice: WritableStream<Uint8Array>;
+  fromDevice: ReadableStream<DeviceOutput>;
+  disconnect(): Promise<void>;
+}
+
+/** @meshtastic/core's DeviceStatusEnum value for "disconnected", used on the status output. */
+export const DEVICE_DISCONNECTED = 2;
 
 export interface StreamTransportOptions {
   /** Bytes written once before anything else (e.g. the serial wake-up sequence). */
   wakeBytes?: Uint8Array;
+  /** Pause after the wake bytes before the first frame, so a sleeping device is awake for it. */
+  wakeDelayMs?: number;
   /** Called for frames whose length field exceeds 512 (logged by the caller). */
   onDiscard?: (length: number) => void;
 }
@@ -40,21 +55,24 @@ export function createStreamTransport(stream: Duplex, options: StreamTransportOp
         if (finished) return;
         finished = true;
         emit(decoder.flush());
-        controller.enqueue({ type: "status", data: { status: DeviceDisconnected, reason } });
+        controller.enqueue({ type: "status", data: { status: DEVICE_DISCONNECTED, reason } });
         controller.close();
       };
       stream.on("data", (chunk: Buffer) => {
+        if (finished) return;
         emit(decoder.push(chunk));
         if ((controller.desiredSize ?? 1) <= 0) stream.pause();
       });
       stream.once("end", () => finish("stream-ended"));
       stream.once("close", () => finish("stream-ended"));
-      stream.once("error", (error: Error) => finish(`read-error: ${error.message}`));
+      // `on`, not `once`: a second error from a dying stream must not become an uncaught one.
+      stream.on("error", (error: Error) => finish(`read-error: ${error.message}`));
     },
     pull() {
       stream.resume();
     },
     cancel() {
+      finished = true; // the reader is gone: nothing may be enqueued any more
       stream.destroy();
     },
   });
@@ -65,6 +83,7 @@ export function createStreamTransport(stream: Duplex, options: StreamTransportOp
       if (!wakeSent && options.wakeBytes) {
         wakeSent = true;
         await writeBytes(stream, options.wakeBytes);
+        if (options.wakeDelayMs) await new Promise((resolve) => setTimeout(resolve, options.wakeDelayMs));
       }
       await writeBytes(stream, encodeFrame(payload));
     },

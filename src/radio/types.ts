@@ -25,6 +25,8 @@ export interface RadioNode {
   /** Config.DeviceConfig.Role number. */
   role: number;
   hwModel: number;
+  /** When the node was last heard (device clock, ms since the epoch), when the radio knows. */
+  lastHeardMs?: number;
 }
 
 /** An application packet the radio heard (decoded by the radio with the channel key). */
@@ -43,6 +45,13 @@ export interface ReceivedPacket {
   rxRssi: number;
   hopLimit: number;
   hopStart: number;
+  /**
+   * On a ROUTING_APP packet (an ACK or NAK), the id of the packet it answers; on a reply to a
+   * want_response request, the request's id. Absent when zero.
+   */
+  requestId?: number;
+  /** The id of the message this one replies to (a reaction or threaded reply). Absent when zero. */
+  replyId?: number;
 }
 
 export type RadioEvent =
