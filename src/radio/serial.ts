@@ -44,6 +44,11 @@ export async function openSerialTransport(options: SerialTransportOptions): Prom
     wakeBytes: SERIAL_WAKE_BYTES,
     wakeDelayMs: SERIAL_WAKE_DELAY_MS,
     onDiscard: (length) => logger.warn({ path, length }, "discarded a frame header with a length over 512"),
+    release: () =>
+      new Promise<void>((resolve) => {
+        if (!port.isOpen) return resolve();
+        port.close(() => resolve());
+      }),
   });
 }
 

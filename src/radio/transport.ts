@@ -31,6 +31,12 @@ export interface StreamTransportOptions {
   wakeDelayMs?: number;
   /** Called for frames whose length field exceeds 512 (logged by the caller). */
   onDiscard?: (length: number) => void;
+  /**
+   * Lets go of the underlying resource. The default destroys the stream, which is right for a
+   * socket; a serial port must be closed instead (destroying a SerialPort leaves its file
+   * descriptor, and its lock, open).
+   */
+  release?: () => Promise<void>;
 }
 
 /**
@@ -41,6 +47,17 @@ export interface StreamTransportOptions {
 export function createStreamTransport(stream: Duplex, options: StreamTransportOptions = {}): Transport {
   const decoder = new FrameDecoder();
   let finished = false;
+  let released: Promise<void> | undefined;
+  const release = (): Promise<void> => {
+    released ??=
+      options.release?.() ??
+      new Promise<void>((resolve) => {
+        if (stream.destroyed) return resolve();
+        stream.once("close", () => resolve());
+        stream.destroy();
+      });
+    return released;
+  };
 
   const fromDevice = new ReadableStream<DeviceOutput>({
     start(controller) {
@@ -73,7 +90,7 @@ export function createStreamTransport(stream: Duplex, options: StreamTransportOp
     },
     cancel() {
       finished = true; // the reader is gone: nothing may be enqueued any more
-      stream.destroy();
+      void release();
     },
   });
 
@@ -91,20 +108,14 @@ export function createStreamTransport(stream: Duplex, options: StreamTransportOp
       stream.end();
     },
     abort() {
-      stream.destroy();
+      void release();
     },
   });
 
   return {
     fromDevice,
     toDevice,
-    disconnect() {
-      return new Promise<void>((resolve) => {
-        if (stream.destroyed) return resolve();
-        stream.once("close", () => resolve());
-        stream.destroy();
-      });
-    },
+    disconnect: release,
   };
 }
 

@@ -1,8 +1,6 @@
 // The serial transport on real ports: serialport's native bindings on a pseudo-terminal pair made
 // by socat (the host opens one end with openSerialTransport, the "device" opens the other).
 // Needs socat on the PATH (Debian: apt-get install socat).
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -19,58 +17,9 @@ import {
   SERIAL_WAKE_BYTES,
 } from "../../src/radio/index.ts";
 import { runTransportContract } from "../radio/transport-contract.ts";
+import { ptyPair } from "../helpers/pty.ts";
 
 const logger = pino({ level: "silent" });
-
-interface PtyPair {
-  host: string;
-  device: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `socat` joining two ptys, and waits until both links exist. */
-async function ptyPair(): Promise<PtyPair> {
-  const dir = mkdtempSync(join(tmpdir(), "meshaid-pty-"));
-  const host = join(dir, "host");
-  const device = join(dir, "device");
-  const socat: ChildProcess = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${device}`], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  socat.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  let exited = false;
-  let spawnError: Error | undefined;
-  const exit = new Promise<void>((resolve) => {
-    socat.once("exit", () => {
-      exited = true;
-      resolve();
-    });
-    socat.once("error", (error) => {
-      spawnError = error;
-      exited = true;
-      resolve();
-    });
-  });
-  await expect
-    .poll(
-      () => {
-        if (spawnError) throw new Error(`cannot run socat (${spawnError.message}); install it: apt-get install socat`);
-        if (exited) throw new Error(`socat exited early: ${stderr}`);
-        return existsSync(host) && existsSync(device);
-      },
-      { timeout: 10_000, interval: 10 },
-    )
-    .toBe(true);
-  return {
-    host,
-    device,
-    async stop() {
-      if (!exited) socat.kill("SIGTERM");
-      await exit;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 function openDevicePort(path: string): Promise<SerialPort> {
   return new Promise((resolve, reject) => {
@@ -118,6 +67,18 @@ describe("openSerialTransport", () => {
       expect((error as Error).message).toContain(pair.host);
     } finally {
       await first.disconnect();
+      await pair.stop();
+    }
+  });
+
+  it("releases the port on disconnect, so the station can open it again", async () => {
+    const pair = await ptyPair();
+    try {
+      const first = await openSerialTransport({ path: pair.host, logger });
+      await first.disconnect();
+      const second = await openSerialTransport({ path: pair.host, logger });
+      await second.disconnect();
+    } finally {
       await pair.stop();
     }
   });

@@ -1,0 +1,43 @@
+// meshaid's command line. Each command's module is loaded only when it runs.
+import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+const program = new Command()
+  .name("meshaid")
+  .description("Field messaging bridge: Meshtastic radios -> structured, stored records on a base-station console.")
+  .version(pkg.version);
+
+program
+  .command("start")
+  .description("run the base station: radio link, store and console (a simulated mesh unless --port is given)")
+  .addOption(new Option("--port <port>", "the radio: a serial path (/dev/ttyUSB0), `auto`, or tcp://host:port"))
+  .addOption(new Option("--sim", "use a simulated mesh (the default without --port)").conflicts("port"))
+  .option("--db <dir>", "data folder (database and log); default: a meshaid folder under your home")
+  .option("--name <name>", "station name shown on the console", "Base station")
+  .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
+  .option("--headless", "print records as lines instead of the console (default when stdin is not a terminal)")
+  .action(async (options: StartOptions) => {
+    const { runStart } = await import("./start.ts");
+    process.exitCode = await runStart(options);
+  });
+
+program
+  .command("ports")
+  .description("list serial ports and say which one `--port auto` would choose, and why")
+  .action(async () => {
+    const { runPorts } = await import("./ports.ts");
+    process.exitCode = await runPorts();
+  });
+
+export interface StartOptions {
+  port?: string;
+  sim?: boolean;
+  db?: string;
+  name: string;
+  presets?: string;
+  headless?: boolean;
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,143 @@
+// `meshaid start`: the composition root. The only place that builds real ports, databases,
+// sockets, clocks and terminals; everything else receives them.
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Level } from "level";
+import pino, { type Logger } from "pino";
+import { connectTcpTransport, findRadioPort, openSerialTransport, RadioError, RadioLink, type Transport } from "../radio/index.ts";
+import { createDemoMesh, serveTcp } from "../sim/index.ts";
+import { Station, type RecordView } from "../station/index.ts";
+import { RecordStore } from "../store/index.ts";
+import { renderConsole } from "../ui/index.ts";
+import { parsePresetTable, presetsForRole, WireError, type PresetTable } from "../wire/index.ts";
+import type { StartOptions } from "./main.ts";
+import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
+
+/** Everything start built, closed in reverse order on the way out. */
+type Cleanup = () => Promise<void> | void;
+
+export async function runStart(options: StartOptions): Promise<number> {
+  const dataDir = resolve(options.db ?? defaultDataDir());
+  const logFile = join(dataDir, "meshaid.log");
+  const cleanups: Cleanup[] = [];
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  const fail = (line: string): number => {
+    process.stderr.write(`meshaid: ${line}\n`);
+    return 1;
+  };
+
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    return fail(`cannot create the data folder ${dataDir}: ${(error as Error).message}`);
+  }
+  const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
+  const logger = pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "info" }, destination);
+  cleanups.push(() => destination.flushSync());
+  say(`meshaid: data in ${dataDir} (log: ${logFile})`);
+
+  const shutdown = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error({ err: error }, "error while shutting down");
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const presetsFile = options.presets ?? DEFAULT_PRESETS_FILE;
+    const presets = readPresets(presetsFile);
+
+    const store = await openStore(join(dataDir, "db"));
+    cleanups.push(() => store.close());
+
+    const transport = await openRadio(options, presets, logger, cleanups);
+    const link = new RadioLink({ transport, logger: logger.child({ module: "radio" }) });
+    cleanups.push(() => link.close());
+
+    const station = new Station({ name: options.name, radio: link, store, presets, logger });
+    await station.start();
+    cleanups.push(() => station.stop());
+    link.start().catch((error: unknown) => logger.error({ err: error }, "radio handshake failed"));
+
+    const headless = options.headless ?? !process.stdin.isTTY;
+    if (headless) {
+      await runHeadless(station, say);
+    } else {
+      await new Promise<void>((resolveQuit) => {
+        const ui = renderConsole(station, { onQuit: () => resolveQuit() });
+        cleanups.push(() => ui.unmount());
+      });
+    }
+    await shutdown();
+    return 0;
+  } catch (error) {
+    await shutdown();
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError) return fail(error.message);
+    logger.fatal({ err: error }, "start failed");
+    destination.flushSync();
+    return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
+  }
+}
+
+class StartError extends Error {}
+
+function readPresets(file: string): PresetTable {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new StartError(`cannot read the preset table ${file}: ${(error as Error).message}`);
+  }
+  return parsePresetTable(text, file);
+}
+
+async function openStore(path: string): Promise<RecordStore> {
+  try {
+    return await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view" }));
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    if (/lock/i.test(cause)) throw new StartError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause})`);
+    throw new StartError(`cannot open the database ${path}: ${cause}`);
+  }
+}
+
+/** The radio the station talks to: a simulated mesh over loopback TCP, a TCP radio, or a serial port. */
+async function openRadio(options: StartOptions, presets: PresetTable, logger: Logger, cleanups: Cleanup[]): Promise<Transport> {
+  const port = options.port;
+  if (port === undefined) {
+    const mesh = createDemoMesh({
+      presetsByRole: { medic: presetsForRole(presets, "medic"), marshal: presetsForRole(presets, "marshal") },
+      logger: logger.child({ module: "sim" }),
+    });
+    const server = await serveTcp(mesh.baseRadio);
+    cleanups.push(() => server.close());
+    mesh.start();
+    cleanups.push(() => mesh.stop());
+    logger.info({ url: server.url }, "simulated mesh listening");
+    return connectTcpTransport({ host: server.host, port: server.port });
+  }
+  if (port.startsWith("tcp://")) {
+    const url = new URL(port);
+    return connectTcpTransport({ host: url.hostname, port: Number(url.port || 4403) });
+  }
+  const path = port === "auto" ? (await findRadioPort()).path : port;
+  return openSerialTransport({ path, logger: logger.child({ module: "serial", port: path }) });
+}
+
+/** Without a terminal (a service, a pipe, CI): one line per record until SIGINT or SIGTERM. */
+async function runHeadless(station: Station, say: (line: string) => void): Promise<void> {
+  const line = (record: RecordView): string => `${new Date(record.receivedAt).toISOString()} ${record.sender} ${record.body.kind} ${record.text ?? ""}`;
+  for (const record of station.snapshot().recent.reverse()) say(line(record));
+  station.subscribe((event) => {
+    if (event.type === "record") say(line(event.record));
+    else if (event.type === "radio") say(`radio: ${event.radio.status} (${event.radio.reason})`);
+  });
+  await new Promise<void>((resolveStop) => {
+    process.once("SIGINT", resolveStop);
+    process.once("SIGTERM", resolveStop);
+  });
+}

@@ -1,0 +1,900 @@
+// One simulated Meshtastic radio: the DEVICE side of the serial/TCP stream API, speaking the
+// same bytes as firmware 2.7 (reference: ../shared/reference/meshtastic-protocol.md 1-3, 11).
+//
+// The host side (a station, @meshtastic/core's MeshDevice, the Python CLI) attaches a byte stream
+// and sees: the firmware's frame parser and its quirks, the configure handshake in the exact
+// order, QueueStatus after every packet and heartbeat, the 20-id duplicate filter, the rate
+// limits, a 16-entry TX queue with LoRa time on air, want_ack retransmissions with implicit and
+// real ACKs and MAX_RETRANSMIT, the 32-entry to-phone queue held until config_complete_id, the
+// 15-minute idle close, `rebooted`, and optionally raw console log text between frames (serial).
+//
+// The radio's air side is two calls: `onTransmit(packet)` when a packet finishes going out, and
+// `deliver(packet)` for a packet this radio hears. SimMesh (mesh.ts) connects them.
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import {
+  BROADCAST_NUM,
+  PortNum,
+  decodeToRadio,
+  decodeUser,
+  encodeFrame,
+  encodeFromRadio,
+  encodeUser,
+  type Data,
+  type FromRadioInit,
+  type MeshPacket,
+  type ToRadio,
+} from "../radio/index.ts";
+import { ON_AIR_HEADER_BYTES, airtimeMs as loraAirtimeMs, csmaDelayMs, retransmissionMs } from "./airtime.ts";
+import { formatConsoleLine, type ConsoleLevel } from "./console-log.ts";
+import {
+  DEFAULT_HOP_LIMIT,
+  SIM_FIRMWARE_VERSION,
+  channels,
+  configs,
+  deviceUiConfig,
+  metadata,
+  moduleConfigs,
+  myInfo,
+  otherNodeInfo,
+  ownNodeInfo,
+  type HeardInfo,
+} from "./device-config.ts";
+import { FirmwareStreamParser } from "./firmware-parser.ts";
+import { lastByte, userId, userOf, type SimNode } from "./node.ts";
+import {
+  RoutingError,
+  copyPacket,
+  dataEncodedSize,
+  fixPriority,
+  hex32,
+  phonePacketInit,
+  routingPayload,
+  type SimData,
+  type SimPacket,
+} from "./packet.ts";
+import { createPacketIdGenerator } from "./random.ts";
+
+/** want_config_id values with a special meaning (fw27 PhoneAPI.h, since 2.6.8). */
+export const SPECIAL_NONCE_ONLY_CONFIG = 69420;
+export const SPECIAL_NONCE_ONLY_NODES = 69421;
+
+/** MAX_TX_QUEUE: the radio's transmit queue. */
+export const MAX_TX_QUEUE = 16;
+/** MAX_RX_TOPHONE on every board but classic ESP32. */
+export const TO_PHONE_QUEUE_SIZE = 32;
+/** PhoneAPI remembers this many ToRadio packet ids (wasSeenRecently). */
+const RECENT_TO_RADIO_IDS = 20;
+/** The QueueStatus queue towards the phone. */
+const QUEUE_STATUS_QUEUE_SIZE = 2;
+/** SERIAL_CONNECTION_TIMEOUT and TCP_IDLE_TIMEOUT_MS. */
+export const IDLE_TIMEOUT_MS = 15 * 60 * 1000;
+/** Constants.DATA_PAYLOAD_LEN, the nanopb bound on Data.payload. */
+const DATA_PAYLOAD_LEN = 233;
+/** nanopb bound on MeshPacket.encrypted. */
+const ENCRYPTED_MAX = 256;
+const MAX_LORA_PAYLOAD_LEN = 255;
+/** The originator transmits a want_ack packet this many times in all (NUM_RELIABLE_RETX). */
+const NUM_RELIABLE_RETX = 3;
+const NODENUM_BROADCAST_NO_LORA = 1;
+const HOP_MAX = 7;
+
+/** Results in QueueStatus.res (fw27 MeshTypes.h). */
+const Errno = { OK: 0, UNKNOWN: 32, SHOULD_RELEASE: 35 } as const;
+
+/** Per-portnum limits on packets from the phone, from the last accepted one (PhoneAPI, 2.7.0+). */
+const RATE_LIMIT_MS: Readonly<Record<number, number>> = {
+  [PortNum.TEXT_MESSAGE_APP]: 2_000,
+  [PortNum.POSITION_APP]: 10_000,
+  8: 10_000, // WAYPOINT_APP
+  11: 10_000, // ALERT_APP
+  [PortNum.TELEMETRY_APP]: 10_000,
+  70: 30_000, // TRACEROUTE_APP
+};
+
+/** TEXT_MESSAGE_APP and RANGE_TEST_APP evict the oldest entry of a full to-phone queue. */
+const EVICTING_PORTS = new Set<number>([PortNum.TEXT_MESSAGE_APP, 66]);
+
+export interface SimRadioOptions {
+  node: SimNode;
+  /** The other nodes this radio's NodeDB holds (the mesh adds the ones it hears). */
+  knownNodes?: () => SimNode[];
+  logger?: Logger;
+  /** Wall clock in ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** Raw firmware log lines between frames (USB serial realism). Per-attach override in attach(). */
+  consoleLogs?: boolean;
+  /** Called when a packet this radio sends has gone out over the air. */
+  onTransmit?: (packet: SimPacket) => void;
+  /** PRNG for packet ids and CSMA delays (default Math.random). */
+  random?: () => number;
+  /** Time on air in ms of a LoRa frame of this many bytes (default: LONG_FAST). */
+  airtimeMs?: (onAirBytes: number) => number;
+  /** Close the API session after this long without a frame from the host; 0 = never (default 15 min). */
+  idleTimeoutMs?: number;
+  /** Drop a (from, id) heard before, as the firmware's PacketHistory does (default false: pass duplicates on). */
+  rxDuplicateFilter?: boolean;
+  firmwareVersion?: string;
+}
+
+export interface AttachOptions {
+  /** Overrides the radio's consoleLogs for this connection (TCP never carries console text). */
+  consoleLogs?: boolean;
+  /** Destroy the stream when the idle timeout fires (TCP); serial only resets the session. */
+  closeOnIdle?: boolean;
+}
+
+interface Session {
+  readonly stream: Duplex;
+  readonly parser: FirmwareStreamParser;
+  readonly consoleLogs: boolean;
+  readonly closeOnIdle: boolean;
+  /** STATE_SEND_PACKETS: the handshake is complete and packets stream to the host. */
+  streaming: boolean;
+  readonly recentIds: number[];
+  readonly lastAcceptedByPort: Map<number, number>;
+  idleTimer: NodeJS.Timeout | undefined;
+  chatterTimer: NodeJS.Timeout | undefined;
+  cleanup: () => void;
+}
+
+/** How often the firmware logs its own device telemetry on the console. */
+const TELEMETRY_LOG_INTERVAL_MS = 60_000;
+
+interface TxItem {
+  packet: SimPacket;
+  /** want_ack from the phone: retransmit until an ACK, then MAX_RETRANSMIT. */
+  reliable: boolean;
+  retransmission: boolean;
+}
+
+interface PendingAck {
+  item: TxItem;
+  retriesLeft: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface QueueStatusInit {
+  res: number;
+  free: number;
+  maxlen: number;
+  meshPacketId: number;
+}
+
+export class SimRadio {
+  readonly node: SimNode;
+  private readonly options: SimRadioOptions;
+  private readonly log: Logger | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly airtime: (onAirBytes: number) => number;
+  private nextPacketId: () => number;
+
+  private session: Session | undefined;
+  private rebootCount = 0;
+  private bootAtMs: number;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private toPhoneQueue: SimPacket[] = [];
+  private queueStatusQueue: QueueStatusInit[] = [];
+  private txQueue: TxItem[] = [];
+  private txBusy = false;
+  /** Time on air spent transmitting since boot (for the console's air_util_tx). */
+  private txAirtimeMs = 0;
+  private readonly pendingAcks = new Map<number, PendingAck>();
+  private readonly heardUsers = new Map<number, SimNode>();
+  private readonly heardInfo = new Map<number, HeardInfo>();
+  private readonly rxHistory: string[] = [];
+
+  constructor(options: SimRadioOptions) {
+    this.options = options;
+    this.node = options.node;
+    this.log = options.logger?.child({ component: "sim-radio", node: userId(options.node.num) });
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes));
+    this.nextPacketId = createPacketIdGenerator(this.random);
+    this.bootAtMs = this.now();
+  }
+
+  /** Whether a host stream is attached. */
+  get attached(): boolean {
+    return this.session !== undefined;
+  }
+
+  /** Whether the attached host completed the handshake and receives packets as they arrive. */
+  get streaming(): boolean {
+    return this.session?.streaming === true;
+  }
+
+  /** Packets waiting in the to-phone queue (held until a host completes a handshake). */
+  get queuedForPhone(): number {
+    return this.toPhoneQueue.length;
+  }
+
+  /** The air side: called when a packet this radio sends has gone out (SimMesh sets it). */
+  get onTransmit(): ((packet: SimPacket) => void) | undefined {
+    return this.options.onTransmit;
+  }
+
+  set onTransmit(listener: ((packet: SimPacket) => void) | undefined) {
+    this.options.onTransmit = listener;
+  }
+
+  /**
+   * Speaks the stream protocol over `stream` until it ends or is detached. One host at a time:
+   * attaching another stream destroys the previous one, as the firmware's TCP server
+   * force-closes the previous connection. Returns a function that detaches (without closing).
+   */
+  attach(stream: Duplex, options: AttachOptions = {}): () => void {
+    const previous = this.session;
+    if (previous) {
+      this.endSession(previous, "replaced by a new connection");
+      previous.stream.destroy();
+    }
+    const session: Session = {
+      stream,
+      parser: new FirmwareStreamParser(),
+      consoleLogs: options.consoleLogs ?? this.options.consoleLogs ?? false,
+      closeOnIdle: options.closeOnIdle ?? false,
+      streaming: false,
+      recentIds: [],
+      lastAcceptedByPort: new Map(),
+      idleTimer: undefined,
+      chatterTimer: undefined,
+      cleanup: () => undefined,
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk, "latin1") : chunk;
+      for (const payload of session.parser.push(bytes)) {
+        if (this.session !== session) return;
+        this.handleToRadio(session, payload);
+      }
+    };
+    const onEnd = (): void => {
+      this.endSession(session, "host closed the stream");
+      if (!stream.destroyed) stream.destroy();
+    };
+    const onClose = (): void => this.endSession(session, "stream closed");
+    const onError = (error: Error): void => {
+      this.log?.warn({ err: error }, "stream error");
+      this.endSession(session, "stream error");
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("close", onClose);
+    stream.on("error", onError);
+    session.cleanup = () => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("close", onClose);
+      stream.off("error", onError);
+    };
+    this.session = session;
+    this.armIdleTimer(session);
+    this.armChatter(session);
+    this.log?.info({ consoleLogs: session.consoleLogs }, "host attached");
+    return () => this.endSession(session, "detached");
+  }
+
+  /**
+   * A packet this radio heard over the air. Packets for us or broadcast go to the phone (held in
+   * the to-phone queue until a host completes its handshake); our own packets relayed back are
+   * implicit ACKs; a want_ack packet for us is ACKed over the air.
+   */
+  deliver(heard: SimPacket): void {
+    const nowMs = this.now();
+    const hopLimit = heard.hopLimit ?? DEFAULT_HOP_LIMIT;
+    const packet: SimPacket = {
+      ...heard,
+      channel: heard.channel ?? 0,
+      hopLimit,
+      hopStart: heard.hopStart ?? hopLimit,
+      rxTime: heard.rxTime ?? Math.floor(nowMs / 1000),
+      decoded: { ...heard.decoded, payload: heard.decoded.payload.slice() },
+    };
+    const { decoded } = packet;
+    if (packet.from === this.node.num) {
+      // Someone rebroadcast our packet: an implicit ACK if we are still waiting for one.
+      if (this.pendingAcks.has(packet.id)) {
+        this.consoleLog("DEBUG", "Router", `Rx someone rebroadcasting for us (id=${hex32(packet.id)})`);
+        this.stopRetransmission(packet.id);
+        this.toPhone(this.localRouting(RoutingError.NONE, packet.id, packet.channel ?? 0));
+      }
+      return;
+    }
+    if (packet.from === 0 || packet.from === BROADCAST_NUM) return;
+    this.consoleLog(
+      "DEBUG",
+      "RadioIf",
+      `Lora RX (id=${hex32(packet.id)} fr=${hex32(packet.from)} to=${hex32(packet.to)}, WantAck=${packet.wantAck ? 1 : 0}, ` +
+        `HopLim=${hopLimit} Ch=${channelLabel(packet.channel ?? 0)} Portnum=${decoded.portnum} rxtime=${packet.rxTime} ` +
+        `rxSNR=${packet.rxSnr ?? 0} rxRSSI=${packet.rxRssi ?? 0})`,
+    );
+    const hopStart = packet.hopStart ?? hopLimit;
+    this.heardInfo.set(packet.from, {
+      lastHeard: packet.rxTime ?? Math.floor(nowMs / 1000),
+      snr: packet.rxSnr ?? 0,
+      hopsAway: Math.max(0, hopStart - hopLimit),
+    });
+    if (decoded.portnum === PortNum.NODEINFO_APP) this.learnUser(packet.from, decoded.payload);
+
+    if (this.options.rxDuplicateFilter === true) {
+      const key = `${packet.from}:${packet.id}`;
+      if (this.rxHistory.includes(key)) {
+        this.consoleLog("DEBUG", "Router", `Ignore dupe incoming msg (id=${hex32(packet.id)})`);
+        return;
+      }
+      this.rxHistory.push(key);
+      if (this.rxHistory.length > 100) this.rxHistory.shift();
+    }
+
+    const toUs = packet.to === this.node.num;
+    if (!toUs && packet.to !== BROADCAST_NUM) return; // not ours: only relays care
+    if (toUs && decoded.portnum === PortNum.ROUTING_APP && (decoded.requestId ?? 0) !== 0) {
+      this.stopRetransmission(decoded.requestId ?? 0);
+    }
+    if (toUs && packet.wantAck === true && decoded.portnum !== PortNum.ROUTING_APP) {
+      this.sendAckOverAir(packet);
+    }
+    if (decoded.portnum === PortNum.TEXT_MESSAGE_APP) {
+      const text = new TextDecoder().decode(decoded.payload);
+      this.consoleLog("INFO", "Router", `Received text msg from=${hex32(packet.from)}, id=${hex32(packet.id)}, msg=${text}`);
+    }
+    this.toPhone(packet);
+  }
+
+  /** The device reboots: FromRadio{rebooted} on the attached stream; RAM state (queues, session) is lost. */
+  reboot(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.toPhoneQueue = [];
+    this.queueStatusQueue = [];
+    this.txQueue = [];
+    this.txBusy = false;
+    this.pendingAcks.clear();
+    this.rxHistory.length = 0;
+    this.rebootCount++;
+    this.bootAtMs = this.now();
+    this.txAirtimeMs = 0;
+    this.nextPacketId = createPacketIdGenerator(this.random);
+    this.log?.info({ rebootCount: this.rebootCount }, "rebooted");
+    const session = this.session;
+    if (!session) return;
+    session.streaming = false;
+    session.recentIds.length = 0;
+    session.lastAcceptedByPort.clear();
+    session.parser.reset();
+    this.armIdleTimer(session);
+    this.armChatter(session);
+    this.consoleLog("INFO", "Main", "//\\ E S H T /\\ S T / C");
+    this.consoleLog("INFO", "Main", `Booted, wake cause 0 (boot count ${this.rebootCount}), reset_reason=reset`);
+    this.send(session, { case: "rebooted", value: true });
+  }
+
+  /** Detaches the host and stops every timer (the radio can be attached again). */
+  close(): void {
+    if (this.session) this.endSession(this.session, "radio closed");
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.txQueue = [];
+    this.txBusy = false;
+    this.pendingAcks.clear();
+  }
+
+  // ---------------------------------------------------------------- host side
+
+  private endSession(session: Session, reason: string): void {
+    if (this.session !== session) return;
+    session.cleanup();
+    if (session.idleTimer) this.cancel(session.idleTimer);
+    if (session.chatterTimer) this.cancel(session.chatterTimer);
+    this.session = undefined;
+    this.log?.info({ reason }, "host detached");
+  }
+
+  private armIdleTimer(session: Session): void {
+    if (session.idleTimer) this.cancel(session.idleTimer);
+    session.idleTimer = undefined;
+    const timeout = this.options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    if (timeout <= 0) return;
+    session.idleTimer = this.later(timeout, () => {
+      session.idleTimer = undefined;
+      if (this.session !== session) return;
+      this.consoleLog("INFO", "SerialConsole", "Connection timed out: no frame from the client");
+      this.log?.info("host idle timeout: session closed");
+      session.streaming = false;
+      if (session.closeOnIdle) {
+        this.endSession(session, "idle timeout");
+        session.stream.destroy();
+      }
+    });
+  }
+
+  /** On serial, the console keeps talking even when nothing happens: the periodic telemetry line. */
+  private armChatter(session: Session): void {
+    if (!session.consoleLogs) return;
+    session.chatterTimer = this.later(TELEMETRY_LOG_INTERVAL_MS, () => {
+      session.chatterTimer = undefined;
+      if (this.session !== session) return;
+      const uptimeMs = Math.max(1, this.now() - this.bootAtMs);
+      const airUtilTx = (100 * this.txAirtimeMs) / uptimeMs;
+      this.consoleLog(
+        "INFO",
+        "DeviceTelemetry",
+        `Send: air_util_tx=${airUtilTx.toFixed(6)}, channel_utilization=${airUtilTx.toFixed(6)}, ` +
+          `battery_level=101, voltage=4.200000, uptime=${Math.floor(uptimeMs / 1000)}`,
+      );
+      this.armChatter(session);
+    });
+  }
+
+  private handleToRadio(session: Session, payload: Uint8Array): void {
+    this.armIdleTimer(session); // every framed ToRadio is contact, even one that does not decode
+    let message: ToRadio;
+    try {
+      message = decodeToRadio(payload);
+      checkNanopbLimits(message);
+    } catch (error) {
+      this.consoleLog("ERROR", "SerialConsole", "Error: ignore malformed toradio");
+      this.log?.debug({ err: error, bytes: payload.length }, "ignored a malformed ToRadio");
+      return;
+    }
+    const variant = message.payloadVariant;
+    switch (variant.case) {
+      case "wantConfigId":
+        this.sendConfig(session, variant.value);
+        return;
+      case "packet":
+        this.handlePhonePacket(session, variant.value);
+        return;
+      case "heartbeat":
+        if (heartbeatNonce(variant.value) === 1) {
+          this.consoleLog("INFO", "PhoneAPI", "Client requested our NodeInfo broadcast (heartbeat nonce 1)");
+          this.broadcastOwnNodeInfo();
+        } else {
+          this.send(session, { case: "queueStatus", value: this.queueStatus(Errno.OK, 0) });
+        }
+        return;
+      case "disconnect":
+        this.consoleLog("INFO", "PhoneAPI", "Disconnect from phone");
+        session.streaming = false;
+        return;
+      case "xmodemPacket":
+      case "mqttClientProxyMessage":
+        this.log?.debug({ variant: variant.case }, "ToRadio variant not simulated; ignored");
+        return;
+      case undefined:
+        return; // an empty ToRadio: keep-alive only
+    }
+  }
+
+  private sendConfig(session: Session, nonce: number): void {
+    const nowMs = this.now();
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const uptime = Math.floor((nowMs - this.bootAtMs) / 1000);
+    session.streaming = false;
+    this.consoleLog("INFO", "PhoneAPI", `Client wants config, nonce=${nonce}`);
+    const frames: FromRadioInit[] = [];
+    const onlyNodes = nonce === SPECIAL_NONCE_ONLY_NODES;
+    if (!onlyNodes) frames.push(myInfo(this.node, this.rebootCount), deviceUiConfig());
+    frames.push(ownNodeInfo(this.node, nowSeconds, uptime));
+    if (!onlyNodes) {
+      frames.push(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION));
+      frames.push(...channels(), ...configs(this.node), ...moduleConfigs());
+    }
+    if (nonce !== SPECIAL_NONCE_ONLY_CONFIG) {
+      for (const node of this.nodeList()) frames.push(otherNodeInfo(node, this.heardInfo.get(node.num)));
+    }
+    frames.push({ case: "configCompleteId", value: nonce });
+    for (const frame of frames) this.send(session, frame);
+    this.consoleLog("INFO", "PhoneAPI", `Config Send Complete, nonce=${nonce}`);
+    this.log?.info({ nonce, frames: frames.length }, "handshake sent");
+    session.streaming = true;
+    this.flushToPhone(session);
+  }
+
+  private handlePhonePacket(session: Session, packet: MeshPacket): void {
+    if (packet.id !== 0) {
+      if (session.recentIds.includes(packet.id)) {
+        this.consoleLog("WARN", "PhoneAPI", `Ignore packet id ${hex32(packet.id)}: seen recently`);
+        return; // silently: no QueueStatus
+      }
+      session.recentIds.push(packet.id);
+      if (session.recentIds.length > RECENT_TO_RADIO_IDS) session.recentIds.shift();
+    }
+    const decoded = packet.payloadVariant.case === "decoded" ? packet.payloadVariant.value : undefined;
+    if (decoded) {
+      const limit = RATE_LIMIT_MS[decoded.portnum];
+      if (limit !== undefined) {
+        const nowMs = this.now();
+        const last = session.lastAcceptedByPort.get(decoded.portnum);
+        if (last !== undefined && nowMs - last < limit) {
+          this.consoleLog("WARN", "PhoneAPI", `Rate limit portnum ${decoded.portnum}`);
+          const id = packet.id !== 0 ? packet.id : this.nextPacketId();
+          this.sendQueueStatus(Errno.OK, id);
+          if (decoded.portnum === PortNum.TEXT_MESSAGE_APP) {
+            this.routingError(RoutingError.RATE_LIMIT_EXCEEDED, packet.from, id, packet.channel);
+          }
+          return;
+        }
+        session.lastAcceptedByPort.set(decoded.portnum, nowMs);
+      }
+    }
+    this.sendToMesh(packet, decoded);
+  }
+
+  /** MeshService::handleToRadio + Router::sendLocal for a packet from the phone. */
+  private sendToMesh(packet: MeshPacket, decoded: Data | undefined): void {
+    const id = packet.id !== 0 ? packet.id : this.nextPacketId();
+    if (!decoded) {
+      this.log?.debug({ id }, "pre-encrypted packet from the phone: not simulated, dropped");
+      this.sendQueueStatus(Errno.OK, id);
+      return;
+    }
+    if (packet.to === this.node.num) {
+      // Local delivery (admin): not simulated beyond the ACK a module that does not reply gets.
+      this.log?.debug({ id, portnum: decoded.portnum }, "local packet (admin) not simulated");
+      this.sendQueueStatus(Errno.OK, id);
+      if (packet.wantAck) this.toPhone(this.localRouting(RoutingError.NONE, id, packet.channel));
+      return;
+    }
+    if (packet.to === NODENUM_BROADCAST_NO_LORA) {
+      this.sendQueueStatus(Errno.SHOULD_RELEASE, id);
+      return;
+    }
+    const data: SimData = {
+      portnum: decoded.portnum,
+      payload: decoded.payload.slice(),
+      wantResponse: decoded.wantResponse,
+      dest: decoded.dest,
+      source: decoded.source,
+      requestId: decoded.requestId,
+      replyId: decoded.replyId,
+      emoji: decoded.emoji,
+      bitfield: decoded.wantResponse ? 2 : 0,
+    };
+    if (dataEncodedSize(data) + ON_AIR_HEADER_BYTES > MAX_LORA_PAYLOAD_LEN) {
+      this.consoleLog("WARN", "Router", `Packet too large: ${dataEncodedSize(data)} bytes`);
+      this.sendQueueStatus(RoutingError.TOO_LARGE, id);
+      this.toPhone(this.localRouting(RoutingError.TOO_LARGE, id, packet.channel));
+      return;
+    }
+    let hopLimit = packet.hopLimit;
+    if (packet.wantAck && hopLimit === 0) hopLimit = DEFAULT_HOP_LIMIT;
+    if (hopLimit > HOP_MAX) hopLimit = DEFAULT_HOP_LIMIT;
+    const broadcast = packet.to === BROADCAST_NUM;
+    const onAir: SimPacket = {
+      from: this.node.num,
+      to: packet.to,
+      id,
+      channel: packet.channel,
+      hopLimit,
+      hopStart: hopLimit,
+      wantAck: broadcast ? false : packet.wantAck,
+      viaMqtt: false,
+      relayNode: lastByte(this.node.num),
+      nextHop: 0,
+      priority: packet.priority !== 0 ? packet.priority : fixPriority(data, packet.wantAck),
+      decoded: data,
+    };
+    const res = this.enqueueTx({ packet: onAir, reliable: packet.wantAck, retransmission: false });
+    this.sendQueueStatus(res, id);
+  }
+
+  // ---------------------------------------------------------------- towards the phone
+
+  private send(session: Session, variant: FromRadioInit): void {
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(encodeFromRadio(variant));
+    } catch (error) {
+      this.log?.error({ err: error, variant: variant.case }, "could not encode a FromRadio");
+      return;
+    }
+    if (session.stream.destroyed || !session.stream.writable) return;
+    session.stream.write(frame);
+  }
+
+  private queueStatus(res: number, meshPacketId: number): QueueStatusInit {
+    return { res, free: MAX_TX_QUEUE - this.txQueue.length, maxlen: MAX_TX_QUEUE, meshPacketId };
+  }
+
+  /** QueueStatus for a packet: to the host now if it is streaming, else into the 2-entry queue. */
+  private sendQueueStatus(res: number, meshPacketId: number): void {
+    const status = this.queueStatus(res, meshPacketId);
+    const session = this.session;
+    if (session?.streaming) {
+      this.send(session, { case: "queueStatus", value: status });
+      return;
+    }
+    if (this.queueStatusQueue.length >= QUEUE_STATUS_QUEUE_SIZE) this.queueStatusQueue.shift();
+    this.queueStatusQueue.push(status);
+  }
+
+  /** MeshService::sendToPhone: the to-phone queue, 32 entries, text evicts the oldest, others are dropped. */
+  private toPhone(packet: SimPacket): void {
+    const session = this.session;
+    if (session?.streaming) {
+      this.send(session, { case: "packet", value: phonePacketInit(packet) });
+      return;
+    }
+    if (this.toPhoneQueue.length >= TO_PHONE_QUEUE_SIZE) {
+      if (!EVICTING_PORTS.has(packet.decoded.portnum)) {
+        this.log?.warn({ id: packet.id, portnum: packet.decoded.portnum }, "to-phone queue full: packet dropped");
+        return;
+      }
+      const evicted = this.toPhoneQueue.shift();
+      this.log?.warn({ evicted: evicted?.id }, "to-phone queue full: oldest packet dropped");
+    }
+    this.toPhoneQueue.push(packet);
+  }
+
+  private flushToPhone(session: Session): void {
+    const statuses = this.queueStatusQueue;
+    this.queueStatusQueue = [];
+    for (const status of statuses) this.send(session, { case: "queueStatus", value: status });
+    const packets = this.toPhoneQueue;
+    this.toPhoneQueue = [];
+    for (const packet of packets) this.send(session, { case: "packet", value: phonePacketInit(packet) });
+  }
+
+  /** A ROUTING_APP packet the radio generates for its own client (implicit ACK or local NAK). */
+  private localRouting(error: number, requestId: number, channel: number): SimPacket {
+    return {
+      from: this.node.num,
+      to: this.node.num,
+      id: this.nextPacketId(),
+      channel,
+      priority: fixPriority({ portnum: PortNum.ROUTING_APP, payload: new Uint8Array() }, false),
+      rxTime: Math.floor(this.now() / 1000),
+      hopLimit: 0,
+      hopStart: 0,
+      decoded: { portnum: PortNum.ROUTING_APP, payload: routingPayload(error), requestId },
+    };
+  }
+
+  /** sendAckNak: to ourselves it goes to the phone; to anyone else (e.g. node 0, a client's from=0) over the air. */
+  private routingError(error: number, to: number, requestId: number, channel: number): void {
+    if (to === this.node.num) {
+      this.toPhone(this.localRouting(error, requestId, channel));
+      return;
+    }
+    const data: SimData = { portnum: PortNum.ROUTING_APP, payload: routingPayload(error), requestId, bitfield: 0 };
+    this.enqueueTx({
+      packet: {
+        from: this.node.num,
+        to,
+        id: this.nextPacketId(),
+        channel,
+        hopLimit: DEFAULT_HOP_LIMIT,
+        hopStart: DEFAULT_HOP_LIMIT,
+        wantAck: false,
+        relayNode: lastByte(this.node.num),
+        priority: fixPriority(data, false),
+        decoded: data,
+      },
+      reliable: false,
+      retransmission: false,
+    });
+  }
+
+  // ---------------------------------------------------------------- towards the air
+
+  private enqueueTx(item: TxItem): number {
+    if (this.txQueue.length >= MAX_TX_QUEUE) {
+      this.log?.warn({ id: item.packet.id }, "TX queue full");
+      return Errno.UNKNOWN;
+    }
+    this.txQueue.push(item);
+    this.pumpTx();
+    return Errno.OK;
+  }
+
+  /** The radio thread: a CSMA wait with the packet still queued, then its time on air. */
+  private pumpTx(): void {
+    if (this.txBusy || this.txQueue.length === 0) return;
+    this.txBusy = true;
+    this.later(csmaDelayMs(this.random), () => {
+      const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
+      const item = this.txQueue.shift();
+      if (!item) {
+        this.txBusy = false;
+        return;
+      }
+      if (wasFull) this.sendQueueStatus(Errno.OK, 0); // space freed up
+      const { packet } = item;
+      const onAirBytes = ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded);
+      this.consoleLog(
+        "DEBUG",
+        "RadioIf",
+        `Started Tx (id=${hex32(packet.id)} fr=${hex32(packet.from)} to=${hex32(packet.to)}, WantAck=${packet.wantAck ? 1 : 0}, ` +
+          `HopLim=${packet.hopLimit ?? 0} Ch=${channelLabel(packet.channel ?? 0)} Portnum=${packet.decoded.portnum} priority=${packet.priority ?? 0})`,
+      );
+      const airtime = this.airtime(onAirBytes);
+      this.txAirtimeMs += airtime;
+      this.later(airtime, () => {
+        this.txBusy = false;
+        this.log?.debug({ id: packet.id, to: packet.to, portnum: packet.decoded.portnum }, "transmitted");
+        if (item.reliable) this.armRetransmission(item, onAirBytes);
+        this.options.onTransmit?.(copyPacket(packet));
+        this.pumpTx();
+      });
+    });
+  }
+
+  private armRetransmission(item: TxItem, onAirBytes: number): void {
+    const id = item.packet.id;
+    let pending = this.pendingAcks.get(id);
+    if (!pending) {
+      if (item.retransmission) return; // ACKed while this copy was queued
+      pending = { item, retriesLeft: NUM_RELIABLE_RETX - 1, timer: undefined };
+      this.pendingAcks.set(id, pending);
+    }
+    const entry = pending;
+    if (entry.timer) this.cancel(entry.timer);
+    entry.timer = this.later(retransmissionMs(onAirBytes), () => {
+      entry.timer = undefined;
+      if (this.pendingAcks.get(id) !== entry) return;
+      if (entry.retriesLeft > 0) {
+        entry.retriesLeft--;
+        this.log?.debug({ id, retriesLeft: entry.retriesLeft }, "no ACK yet: retransmitting");
+        this.enqueueTx({ ...entry.item, retransmission: true });
+        return;
+      }
+      this.pendingAcks.delete(id);
+      this.consoleLog("INFO", "Router", `Reliable send failed, returning a nak for fr=${hex32(this.node.num)},id=${hex32(id)}`);
+      this.toPhone(this.localRouting(RoutingError.MAX_RETRANSMIT, id, entry.item.packet.channel ?? 0));
+    });
+  }
+
+  private stopRetransmission(id: number): void {
+    const pending = this.pendingAcks.get(id);
+    if (!pending) return;
+    if (pending.timer) this.cancel(pending.timer);
+    this.pendingAcks.delete(id);
+    this.txQueue = this.txQueue.filter((item) => !(item.retransmission && item.packet.id === id));
+  }
+
+  /** A real ACK for a want_ack packet addressed to us (ReliableRouter::sniffReceived). */
+  private sendAckOverAir(packet: SimPacket): void {
+    const hopStart = packet.hopStart ?? 0;
+    const hopsUsed = Math.max(0, hopStart - (packet.hopLimit ?? 0));
+    const hopLimit = hopStart === 0 ? 0 : Math.min(hopsUsed + 2, DEFAULT_HOP_LIMIT);
+    const data: SimData = {
+      portnum: PortNum.ROUTING_APP,
+      payload: routingPayload(RoutingError.NONE),
+      requestId: packet.id,
+      bitfield: 0,
+    };
+    this.enqueueTx({
+      packet: {
+        from: this.node.num,
+        to: packet.from,
+        id: this.nextPacketId(),
+        channel: packet.channel ?? 0,
+        hopLimit,
+        hopStart: hopLimit,
+        wantAck: false,
+        relayNode: lastByte(this.node.num),
+        priority: fixPriority(data, false),
+        decoded: data,
+      },
+      reliable: false,
+      retransmission: false,
+    });
+  }
+
+  private broadcastOwnNodeInfo(): void {
+    const data: SimData = { portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(this.node)), bitfield: 0 };
+    this.enqueueTx({
+      packet: {
+        from: this.node.num,
+        to: BROADCAST_NUM,
+        id: this.nextPacketId(),
+        channel: 0,
+        hopLimit: DEFAULT_HOP_LIMIT,
+        hopStart: DEFAULT_HOP_LIMIT,
+        wantAck: false,
+        relayNode: lastByte(this.node.num),
+        priority: fixPriority(data, false),
+        decoded: data,
+      },
+      reliable: false,
+      retransmission: false,
+    });
+  }
+
+  // ---------------------------------------------------------------- NodeDB, logs, timers
+
+  private learnUser(num: number, payload: Uint8Array): void {
+    try {
+      const user = decodeUser(payload);
+      this.heardUsers.set(num, {
+        num,
+        longName: user.longName,
+        shortName: user.shortName,
+        role: user.role,
+        hwModel: user.hwModel,
+      });
+    } catch (error) {
+      this.log?.debug({ err: error, from: num }, "undecodable NODEINFO payload");
+    }
+  }
+
+  /** Other nodes in the NodeDB: the mesh's known nodes, then ones only heard over the air. */
+  private nodeList(): SimNode[] {
+    const list: SimNode[] = [];
+    const seen = new Set<number>([this.node.num]);
+    for (const node of this.options.knownNodes?.() ?? []) {
+      if (seen.has(node.num)) continue;
+      seen.add(node.num);
+      list.push(node);
+    }
+    for (const node of this.heardUsers.values()) {
+      if (seen.has(node.num)) continue;
+      seen.add(node.num);
+      list.push(node);
+    }
+    return list;
+  }
+
+  private consoleLog(level: ConsoleLevel, thread: string, message: string): void {
+    const session = this.session;
+    if (!session?.consoleLogs || session.stream.destroyed || !session.stream.writable) return;
+    const nowMs = this.now();
+    const uptime = Math.max(0, Math.floor((nowMs - this.bootAtMs) / 1000));
+    session.stream.write(Buffer.from(formatConsoleLine(level, thread, message, nowMs, uptime), "utf8"));
+  }
+
+  private later(ms: number, callback: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      callback();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private cancel(timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+}
+
+/**
+ * Heartbeat.nonce (field 1, firmware 2.7.23+). The schema bundled with @meshtastic/core predates
+ * it, so it arrives as an unknown field; read it from there when the typed field is absent.
+ */
+function heartbeatNonce(heartbeat: unknown): number {
+  const value = heartbeat as { nonce?: unknown; $unknown?: Array<{ no: number; wireType: number; data: Uint8Array }> };
+  if (typeof value.nonce === "number") return value.nonce;
+  const field = value.$unknown?.find((f) => f.no === 1 && f.wireType === 0);
+  if (!field) return 0;
+  let nonce = 0;
+  let shift = 0;
+  for (const byte of field.data) {
+    nonce += (byte & 0x7f) * 2 ** shift;
+    if ((byte & 0x80) === 0) break;
+    shift += 7;
+  }
+  return nonce;
+}
+
+function channelLabel(index: number): string {
+  return index === 0 ? "0x8" : String(index); // channel 0 is LongFast with the default key: hash 0x08
+}
+
+/** nanopb rejects a whole ToRadio whose bytes fields exceed their max_size (mesh.options). */
+function checkNanopbLimits(message: ToRadio): void {
+  const variant = message.payloadVariant;
+  if (variant.case !== "packet") return;
+  const inner = variant.value.payloadVariant;
+  if (inner.case === "decoded" && inner.value.payload.length > DATA_PAYLOAD_LEN) {
+    throw new RangeError(`Data.payload is ${inner.value.payload.length} bytes (max ${DATA_PAYLOAD_LEN})`);
+  }
+  if (inner.case === "encrypted" && inner.value.length > ENCRYPTED_MAX) {
+    throw new RangeError(`MeshPacket.encrypted is ${inner.value.length} bytes (max ${ENCRYPTED_MAX})`);
+  }
+}
