@@ -90,7 +90,6 @@ export interface MyNodeInfo {
   rebootCount: number;
   minAppVersion: number;
   pioEnv: string;
-  nodedbCount: number;
 }
 
 export interface QueueStatus {
@@ -143,7 +142,8 @@ export type ToRadioVariant =
   | { case: "packet"; value: MeshPacket }
   | { case: "wantConfigId"; value: number }
   | { case: "disconnect"; value: boolean }
-  | { case: "heartbeat"; value: { nonce: number } }
+  // The schema bundled in @meshtastic/core 2.6.7 (protobufs 2.7.8) predates Heartbeat.nonce.
+  | { case: "heartbeat"; value: ProtoInit }
   | { case: "xmodemPacket"; value: ProtoInit }
   | { case: "mqttClientProxyMessage"; value: ProtoInit }
   | { case: undefined; value?: undefined };
