@@ -1,0 +1,32 @@
+// `meshaid start` in a real terminal: the Ink console under a pseudo-terminal (socat's EXEC with
+// pty), drawn within seconds, `q` quits with exit code 0 and the cursor given back.
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/tmp.ts";
+
+const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
+
+describe("the console in a terminal", () => {
+  it("opens on the simulated mesh, shows records, and quits on q", async () => {
+    const dir = await tempDir();
+    // socat runs the station on a pty (sized 80x24 with stty) as its terminal; we read what it
+    // draws and type q. The shell prints the station's exit code after it.
+    const command = `stty cols 80 rows 24; ${process.execPath} ${BIN} start --db ${dir.path}; echo meshaid-exit=$?`;
+    const socat = spawn("socat", ["-", `SYSTEM:${command},pty,setsid,ctty,stderr`], { stdio: ["pipe", "pipe", "pipe"] });
+    let screen = "";
+    socat.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => socat.once("exit", (code) => resolve(code)));
+    try {
+      await expect.poll(() => screen, { timeout: 15_000 }).toContain("radio: connected");
+      await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/(REQUEST|INCIDENT|SHIFT)/);
+      expect(screen).toContain("q quit");
+      socat.stdin.write("q");
+      expect(await exit).toBe(0);
+      expect(screen).toContain("meshaid-exit=0");
+      expect(screen).toContain("\u001b[?25h"); // the cursor is shown again on the way out
+    } finally {
+      socat.kill("SIGKILL");
+      await dir.remove();
+    }
+  }, 60_000);
+});
