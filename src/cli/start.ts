@@ -8,7 +8,6 @@ import { connectTcpTransport, findRadioPort, openSerialTransport, RadioError, Ra
 import { createDemoMesh, serveTcp } from "../sim/index.ts";
 import { Station, type RecordView } from "../station/index.ts";
 import { RecordStore } from "../store/index.ts";
-import { renderConsole } from "../ui/index.ts";
 import { parsePresetTable, presetsForRole, WireError, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
@@ -67,6 +66,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     if (headless) {
       await runHeadless(station, say);
     } else {
+      // The console (Ink, React, yoga) is the heaviest import: load it only when it is shown.
+      const { renderConsole } = await import("../ui/index.ts");
       await new Promise<void>((resolveQuit) => {
         const ui = renderConsole(station, { onQuit: () => resolveQuit() });
         cleanups.push(() => ui.unmount());
