@@ -5,40 +5,12 @@ import pino from "pino";
 import { Station, type StationEvent } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { parsePresetTable } from "../../src/wire/index.ts";
-import { PortNum, type LinkStatus, type RadioEvent, type RadioListener, type RadioSource, type ReceivedPacket } from "../../src/radio/index.ts";
+import { PortNum } from "../../src/radio/index.ts";
+import { ScriptedRadio } from "../helpers/radio.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const presets = parsePresetTable(readFileSync(new URL("../../firmware-config/presets.yaml", import.meta.url), "utf8"));
 const logger = pino({ level: "silent" });
-
-/** A radio link the test plays: it emits what a real RadioLink would. */
-class ScriptedRadio implements RadioSource {
-  status: LinkStatus = "connected";
-  private readonly listeners = new Set<RadioListener>();
-  subscribe(listener: RadioListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  emit(event: RadioEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
-  hear(from: number, id: number, text: string, portnum: number = PortNum.TEXT_MESSAGE_APP): void {
-    const packet: ReceivedPacket = {
-      from,
-      to: 0xffffffff,
-      id,
-      channel: 0,
-      portnum,
-      payload: new TextEncoder().encode(text),
-      rxTimeMs: undefined,
-      rxSnr: 6,
-      rxRssi: -90,
-      hopLimit: 3,
-      hopStart: 3,
-    };
-    this.emit({ type: "packet", packet });
-  }
-}
 
 const MEDIC = 0x2a6f1c02;
 

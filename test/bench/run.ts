@@ -1,0 +1,37 @@
+// Benchmarks: `npm run bench -- NAME [--json]` (NAME omitted: all of them).
+// Each prints a table; with --json, one JSON object a line:
+// {bench, metric, value, unit, baseline, ratio}, the baseline measured in the same run.
+import { parseArgs } from "node:util";
+import type { Bench, BenchResult } from "./result.ts";
+
+/** Registered benchmarks, loaded only when run. */
+const BENCHES: Record<string, { description: string; load: () => Promise<{ run: Bench }> }> = {
+  ingest: { description: "records/s through the station path into LevelDB vs raw batched LevelDB writes", load: () => import("./ingest.bench.ts") },
+};
+
+function format(n: number | null): string {
+  if (n === null) return "-";
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+}
+
+function printTable(results: BenchResult[]): void {
+  const rows = [["bench", "metric", "value", "unit", "baseline", "ratio"], ...results.map((r) => [r.bench, r.metric, format(r.value), r.unit, format(r.baseline), format(r.ratio)])];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ")}\n`);
+}
+
+const { values, positionals } = parseArgs({ options: { json: { type: "boolean", default: false } }, allowPositionals: true });
+const names = positionals.length > 0 ? positionals : Object.keys(BENCHES);
+for (const name of names) {
+  const bench = BENCHES[name];
+  if (!bench) {
+    process.stderr.write(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(", ")}\n`);
+    process.exit(2);
+  }
+  const results = await (await bench.load()).run();
+  if (values.json) for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else {
+    process.stdout.write(`# ${name}: ${bench.description}\n`);
+    printTable(results);
+  }
+}
