@@ -6,7 +6,7 @@ import type { Bench, BenchResult } from "./result.ts";
 
 /** Registered benchmarks, loaded only when run. */
 const BENCHES: Record<string, { description: string; load: () => Promise<{ run: Bench }> }> = {
-  ingest: { description: "records/s through the station path into LevelDB vs raw batched LevelDB writes", load: () => import("./ingest.bench.ts") },
+  station: { description: "records/s through the station path into LevelDB vs raw batched LevelDB writes", load: () => import("./station.bench.ts") },
 };
 
 function format(n: number | null): string {

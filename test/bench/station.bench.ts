@@ -1,4 +1,4 @@
-// Ingest: text presets heard by the radio -> station -> LevelDB, records per second, against raw
+// Station ingest (issue 6 metric ingestRecordsPerSecond): text presets heard by the radio -> station -> LevelDB, records per second, against raw
 // batched LevelDB writes of the same encoded records in the same run (the brief's target:
 // 20,000 records/s, within 2x of the raw writes). MESHAID_BENCH_RECORDS sets the count.
 import { readFileSync } from "node:fs";
@@ -58,7 +58,7 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const baseline = await rawLevel(a.path);
     const station = await stationPath(b.path);
-    return [result("ingest", "ingestRecordsPerSecond", station, "records/s", baseline)];
+    return [result("station", "ingestRecordsPerSecond", station, "records/s", baseline)];
   } finally {
     await a.remove();
     await b.remove();
