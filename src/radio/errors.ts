@@ -30,7 +30,15 @@ export type RadioErrorCode =
   /** Writing to the radio failed. */
   | "RADIO_WRITE_FAILED"
   /** The link was closed by its owner before the handshake completed. */
-  | "RADIO_CLOSED";
+  | "RADIO_CLOSED"
+  /** A packet was offered to a link that is not connected (the queue keeps it). */
+  | "RADIO_NOT_CONNECTED"
+  /** The radio stopped sending frames although it answers heartbeats. */
+  | "RADIO_IDLE_TIMEOUT"
+  /** A text or record does not fit one Meshtastic packet. */
+  | "RADIO_PAYLOAD_TOO_LARGE"
+  /** send() was called with neither or both of text and record, or a bad destination/channel. */
+  | "RADIO_BAD_REQUEST";
 
 /** An operational radio failure. `message` is one line naming the port or host and what to try. */
 export class RadioError extends Error {

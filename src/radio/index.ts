@@ -16,3 +16,25 @@ export { RadioLink, SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES } from "
 export type { RadioLinkOptions } from "./link.ts";
 export { chooseRadioPort, findRadioPort, scanRadioPorts, loadBoards, listSerialPorts, DEFAULT_BOARDS_FILE } from "./ports.ts";
 export type { Board, UsbId, PortInfo, PortVerdict, PortChoice, ScanOptions, FoundPort } from "./ports.ts";
+export { RadioConnection, connectRadio } from "./connection.ts";
+export type { RadioConnectionOptions } from "./connection.ts";
+export { SendQueue, maxPayloadBytes } from "./send-queue.ts";
+export type { SendQueueOptions, PacketWriter } from "./send-queue.ts";
+export { MemoryOutbox, createPacketIds } from "./outbox.ts";
+export type { OutboxEntry, OutboxStore } from "./outbox.ts";
+export {
+  AIR_HEADER_BYTES,
+  MAX_AIR_FRAME,
+  DEFAULT_CHANNEL_KEY,
+  parseAirHeader,
+  encodeAirHeader,
+  airFlags,
+  expandChannelKey,
+  airNonce,
+  cryptAirPayload,
+  channelHash,
+  lastByteOf,
+  splitAirFrame,
+  encodeAirFrame,
+} from "./air.ts";
+export type { AirHeader, AirFrame } from "./air.ts";

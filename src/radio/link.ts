@@ -6,18 +6,30 @@
 //
 //   connecting --(want_config_id sent)--> configuring --(config_complete_id == nonce)--> connected
 //   configuring|connected --(FromRadio.rebooted)--> reconnecting --(new want_config_id)--> configuring
+//   connected --(no frame for idleTimeoutMs although the radio answers heartbeats)--> closed (idle-timeout)
 //   any --(stream ended / read or write error / handshake timeout / close())--> closed
 //
-// `closed` is final: to reconnect (a re-plugged radio, a restarted meshtasticd), open a new
-// Transport and start a new RadioLink.
+// `closed` is final: RadioConnection (connection.ts) reconnects by opening a new Transport and
+// starting a new RadioLink on it.
 import { randomInt } from "node:crypto";
 import type { Logger } from "pino";
 import { RadioError } from "./errors.ts";
-import { decodeFromRadio, decodeUser, encodeToRadio, PortNum } from "./protocol.ts";
-import type { FromRadio, MeshPacket, NodeInfo, ToRadioInit, User } from "./protocol.ts";
+import { decodeFromRadio, decodePosition, decodeTelemetry, decodeUser, encodeToRadio, PortNum } from "./protocol.ts";
+import type { DeviceMetrics, FromRadio, MeshPacket, NodeInfo, Position, ProtoInit, ToRadioInit, User } from "./protocol.ts";
 import { DEVICE_DISCONNECTED } from "./transport.ts";
 import type { DeviceOutput, Transport } from "./transport.ts";
-import type { LinkReason, LinkStatus, RadioEvent, RadioListener, RadioNode, RadioSource, ReceivedPacket } from "./types.ts";
+import type {
+  DeviceTelemetry,
+  HeardVia,
+  LinkReason,
+  LinkStatus,
+  NodePosition,
+  RadioEvent,
+  RadioListener,
+  RadioNode,
+  RadioSource,
+  ReceivedPacket,
+} from "./types.ts";
 
 /** want_config_id values with a special meaning to firmware 2.6.8+ (PhoneAPI.h). */
 export const SPECIAL_NONCE_ONLY_CONFIG = 69420;
@@ -26,8 +38,14 @@ export const SPECIAL_NONCE_ONLY_NODES = 69421;
 export interface RadioLinkOptions {
   transport: Transport;
   logger: Logger;
-  /** A heartbeat keeps the firmware's 15-minute serial (and TCP idle) timeout away. */
+  /** A heartbeat keeps the firmware's 15-minute serial (and TCP idle) timeout away (default 60 s). */
   heartbeatIntervalMs?: number;
+  /**
+   * Once the radio has answered a heartbeat (firmware 2.7.4+ replies with a QueueStatus), a link
+   * with no frame at all for this long has stalled and is closed with reason idle-timeout
+   * (default 5 min). Radios that never answer heartbeats are not held to it.
+   */
+  idleTimeoutMs?: number;
   /** How long the radio gets to finish the configure handshake. */
   handshakeTimeoutMs?: number;
   /** Source of want_config_id nonces (tests pin it). Must give a uint32 other than 0, 69420, 69421. */
@@ -43,7 +61,11 @@ export class RadioLink implements RadioSource {
   private readonly transport: Transport;
   private readonly logger: Logger;
   private readonly heartbeatIntervalMs: number;
+  private readonly idleTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
+  /** When the last frame arrived (Date.now()), for the idle watchdog. */
+  private lastFrameAt = 0;
+  private heartbeatsAnswered = false;
   private readonly drawNonceFrom: () => number;
   private readonly listeners = new Set<RadioListener>();
 
@@ -64,7 +86,8 @@ export class RadioLink implements RadioSource {
   constructor(options: RadioLinkOptions) {
     this.transport = options.transport;
     this.logger = options.logger;
-    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 300_000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 60_000;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 300_000;
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? 30_000;
     this.drawNonceFrom = options.nonce ?? randomNonce;
   }
@@ -114,6 +137,26 @@ export class RadioLink implements RadioSource {
     return this.started;
   }
 
+  /**
+   * Writes one ToRadio.packet (a MeshPacket init: to, channel, id, want_ack, decoded ...).
+   * Resolves once the bytes are handed to the stream; rejects with RADIO_NOT_CONNECTED unless the
+   * handshake is complete, or RADIO_WRITE_FAILED.
+   */
+  async sendPacket(packet: ProtoInit): Promise<void> {
+    const writer = this.writer;
+    if (this.currentStatus !== "connected" || !writer) {
+      throw new RadioError("RADIO_NOT_CONNECTED", `The radio link is ${this.currentStatus}; the packet stays queued until it reconnects.`);
+    }
+    try {
+      await writer.write(encodeToRadio({ case: "packet", value: packet }));
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      const failure = new RadioError("RADIO_WRITE_FAILED", `Writing to the radio failed: ${text}.`, { cause: error });
+      this.fail("write-error", failure);
+      throw failure;
+    }
+  }
+
   /** Says goodbye to the radio (ToRadio.disconnect), stops the timers and drops the stream. Idempotent. */
   close(): Promise<void> {
     this.closing ??= this.shutdown();
@@ -153,10 +196,26 @@ export class RadioLink implements RadioSource {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.transition("connected", "handshake-complete");
-    this.heartbeatTimer = setInterval(() => this.send({ case: "heartbeat", value: {} }), this.heartbeatIntervalMs);
+    this.lastFrameAt = Date.now();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
     this.pendingStart?.resolve();
     this.pendingStart = undefined;
+  }
+
+  private heartbeat(): void {
+    const silentMs = Date.now() - this.lastFrameAt;
+    if (this.heartbeatsAnswered && silentMs >= this.idleTimeoutMs) {
+      this.fail(
+        "idle-timeout",
+        new RadioError(
+          "RADIO_IDLE_TIMEOUT",
+          `The radio sent nothing for ${Math.round(silentMs / 1000)} s although it answers heartbeats. Reconnecting; if it repeats, power-cycle the radio.`,
+        ),
+      );
+      return;
+    }
+    this.send({ case: "heartbeat", value: {} });
   }
 
   /** The link is over for a reason other than close(): stream end, an I/O error, a timeout. */
@@ -259,6 +318,7 @@ export class RadioLink implements RadioSource {
   }
 
   private handleFrame(bytes: Uint8Array): void {
+    this.lastFrameAt = Date.now();
     let message: FromRadio;
     try {
       message = decodeFromRadio(bytes);
@@ -287,6 +347,12 @@ export class RadioLink implements RadioSource {
       case "packet":
         this.onPacket(variant.value);
         return;
+      case "queueStatus": {
+        const { res, free, maxlen, meshPacketId } = variant.value;
+        if (meshPacketId === 0) this.heartbeatsAnswered = true;
+        this.emit({ type: "queue-status", res, free, maxlen, packetId: meshPacketId });
+        return;
+      }
       case "logRecord": {
         const { source, message: text } = variant.value;
         this.emit({ type: "log", line: source ? `[${source}] ${text}` : text });
@@ -314,6 +380,26 @@ export class RadioLink implements RadioSource {
     }
     const data = packet.payloadVariant.value;
     const rxTimeMs = packet.rxTime > 0 ? packet.rxTime * 1000 : undefined;
+    const heard: HeardVia = { rxSnr: packet.rxSnr, rxRssi: packet.rxRssi };
+    if (rxTimeMs !== undefined) heard.rxTimeMs = rxTimeMs;
+    if (packet.hopStart > 0 && packet.hopStart >= packet.hopLimit) heard.hopsAway = packet.hopStart - packet.hopLimit;
+    if (data.portnum === PortNum.POSITION_APP && packet.from !== this.nodeNum) {
+      const position = this.decodeOrWarn(packet, "POSITION", () => nodePosition(decodePosition(data.payload)));
+      if (position) this.emit({ type: "position", from: packet.from, position, heard });
+    }
+    if (data.portnum === PortNum.TELEMETRY_APP) {
+      const telemetry = this.decodeOrWarn(packet, "TELEMETRY", () => decodeTelemetry(data.payload));
+      if (telemetry?.variant.case === "deviceMetrics") {
+        const m = telemetry.variant.value as DeviceMetrics;
+        const metrics: DeviceTelemetry = {};
+        if (m.batteryLevel !== undefined) metrics.batteryLevel = m.batteryLevel;
+        if (m.voltage !== undefined) metrics.voltage = m.voltage;
+        if (m.channelUtilization !== undefined) metrics.channelUtilization = m.channelUtilization;
+        if (m.airUtilTx !== undefined) metrics.airUtilTx = m.airUtilTx;
+        if (m.uptimeSeconds !== undefined) metrics.uptimeSeconds = m.uptimeSeconds;
+        this.emit({ type: "telemetry", from: packet.from, telemetry: metrics, heard });
+      }
+    }
     if (data.portnum === PortNum.NODEINFO_APP) {
       let user: User;
       try {
@@ -324,7 +410,7 @@ export class RadioLink implements RadioSource {
       }
       const node = radioNode(packet.from, user);
       if (rxTimeMs !== undefined) node.lastHeardMs = rxTimeMs;
-      this.emit({ type: "node", node });
+      this.emit({ type: "node", node, heard });
       return;
     }
     const received: ReceivedPacket = {
@@ -343,6 +429,17 @@ export class RadioLink implements RadioSource {
     if (data.requestId) received.requestId = data.requestId;
     if (data.replyId) received.replyId = data.replyId;
     this.emit({ type: "packet", packet: received });
+  }
+
+  /** Decodes a core payload; a bad one is logged and gives undefined. */
+  private decodeOrWarn<T>(packet: MeshPacket, what: string, decode: () => T): T | undefined {
+    try {
+      return decode();
+    } catch (error) {
+      const payload = packet.payloadVariant.case === "decoded" ? packet.payloadVariant.value.payload : new Uint8Array(0);
+      this.logger.warn({ from: packet.from, hex: toHex(payload), err: error }, `undecodable ${what} payload skipped`);
+      return undefined;
+    }
   }
 
   // --- writing and events -------------------------------------------------------------------
@@ -386,6 +483,19 @@ function radioNode(num: number, user: User): RadioNode {
     role: user.role,
     hwModel: user.hwModel,
   };
+}
+
+/** A Position in degrees, or null when it carries no fix (latitude and longitude absent). */
+function nodePosition(position: Position): NodePosition | null {
+  if (position.latitudeI === undefined || position.longitudeI === undefined) return null;
+  const out: NodePosition = {
+    latitude: position.latitudeI / 1e7,
+    longitude: position.longitudeI / 1e7,
+    precisionBits: position.precisionBits,
+  };
+  if (position.altitude !== undefined) out.altitude = position.altitude;
+  if (position.time > 0) out.timeMs = position.time * 1000;
+  return out;
 }
 
 function streamEnded(why: string, cause?: unknown): RadioError {

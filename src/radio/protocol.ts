@@ -8,7 +8,7 @@
 // other module goes through the functions below.
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
 import { Protobuf } from "@meshtastic/core";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 
 /** Port numbers meshaid cares about (meshtastic/portnums.proto). */
 export const PortNum = {
@@ -183,4 +183,141 @@ export function encodeUser(user: ProtoInit): Uint8Array {
 
 export function decodeUser(bytes: Uint8Array): User {
   return fromBinary(Mesh.UserSchema, bytes) as User;
+}
+
+// --- application payloads (issue 4: delivery tracking, roster, captures) ----------------------
+
+export interface Position {
+  latitudeI?: number;
+  longitudeI?: number;
+  altitude?: number;
+  time: number;
+  precisionBits: number;
+  satsInView: number;
+  groundSpeed?: number;
+}
+
+export interface DeviceMetrics {
+  batteryLevel?: number;
+  voltage?: number;
+  channelUtilization?: number;
+  airUtilTx?: number;
+  uptimeSeconds?: number;
+}
+
+export interface Telemetry {
+  time: number;
+  variant: { case: "deviceMetrics"; value: DeviceMetrics } | { case: string; value: unknown } | { case: undefined; value?: undefined };
+}
+
+const Telem = Protobuf.Telemetry;
+const Mqtt = Protobuf.Mqtt;
+
+export function decodeData(bytes: Uint8Array): Data {
+  return fromBinary(Mesh.DataSchema, bytes) as Data;
+}
+
+export function encodeData(data: ProtoInit): Uint8Array {
+  return toBinary(Mesh.DataSchema, create(Mesh.DataSchema, data));
+}
+
+export function decodeMeshPacket(bytes: Uint8Array): MeshPacket {
+  return fromBinary(Mesh.MeshPacketSchema, bytes) as MeshPacket;
+}
+
+export function decodePosition(bytes: Uint8Array): Position {
+  return fromBinary(Mesh.PositionSchema, bytes) as Position;
+}
+
+export function encodePosition(position: ProtoInit): Uint8Array {
+  return toBinary(Mesh.PositionSchema, create(Mesh.PositionSchema, position));
+}
+
+export function decodeTelemetry(bytes: Uint8Array): Telemetry {
+  return fromBinary(Telem.TelemetrySchema, bytes) as Telemetry;
+}
+
+export function encodeTelemetry(telemetry: ProtoInit): Uint8Array {
+  return toBinary(Telem.TelemetrySchema, create(Telem.TelemetrySchema, telemetry));
+}
+
+/** Routing.error_reason of a ROUTING_APP payload (0 = NONE, an ACK), or undefined for a route request/reply. */
+export function decodeRoutingError(bytes: Uint8Array): number | undefined {
+  const routing = fromBinary(Mesh.RoutingSchema, bytes) as { variant: { case: string | undefined; value?: unknown } };
+  return routing.variant.case === "errorReason" ? (routing.variant.value as number) : undefined;
+}
+
+export function encodeRouting(errorReason: number): Uint8Array {
+  return toBinary(Mesh.RoutingSchema, create(Mesh.RoutingSchema, { variant: { case: "errorReason", value: errorReason } }));
+}
+
+/** Routing.Error names (pb27 mesh.proto; the bundled 2.7.8 schema lacks the newest). */
+export const ROUTING_ERROR_NAMES: Readonly<Record<number, string>> = {
+  0: "NONE",
+  1: "NO_ROUTE",
+  2: "GOT_NAK",
+  3: "TIMEOUT",
+  4: "NO_INTERFACE",
+  5: "MAX_RETRANSMIT",
+  6: "NO_CHANNEL",
+  7: "TOO_LARGE",
+  8: "NO_RESPONSE",
+  9: "DUTY_CYCLE_LIMIT",
+  32: "BAD_REQUEST",
+  33: "NOT_AUTHORIZED",
+  34: "PKI_FAILED",
+  35: "PKI_UNKNOWN_PUBKEY",
+  36: "ADMIN_BAD_SESSION_KEY",
+  37: "ADMIN_PUBLIC_KEY_UNAUTHORIZED",
+  38: "RATE_LIMIT_EXCEEDED",
+  39: "PKI_SEND_FAIL_PUBLIC_KEY",
+};
+
+export function routingErrorName(code: number): string {
+  return ROUTING_ERROR_NAMES[code] ?? `ERROR_${code}`;
+}
+
+/** The PortNum name ("TEXT_MESSAGE_APP"), or the number as text for ports the schema does not name. */
+export function portName(portnum: number): string {
+  const name = (Protobuf.Portnums.PortNum as Record<number, string | undefined>)[portnum];
+  return name ?? String(portnum);
+}
+
+// JSON views (proto3 JSON mapping: camelCase names, enum names, bytes as base64) for `meshaid decode`.
+type JsonValue = unknown;
+
+export function dataToJson(bytes: Uint8Array): JsonValue {
+  return toJson(Mesh.DataSchema, fromBinary(Mesh.DataSchema, bytes));
+}
+
+export function fromRadioToJson(bytes: Uint8Array): JsonValue {
+  return toJson(Mesh.FromRadioSchema, fromBinary(Mesh.FromRadioSchema, bytes));
+}
+
+export function toRadioToJson(bytes: Uint8Array): JsonValue {
+  return toJson(Mesh.ToRadioSchema, fromBinary(Mesh.ToRadioSchema, bytes));
+}
+
+export function meshPacketToJson(bytes: Uint8Array): JsonValue {
+  return toJson(Mesh.MeshPacketSchema, fromBinary(Mesh.MeshPacketSchema, bytes));
+}
+
+export function serviceEnvelopeToJson(bytes: Uint8Array): JsonValue {
+  return toJson(Mqtt.ServiceEnvelopeSchema, fromBinary(Mqtt.ServiceEnvelopeSchema, bytes));
+}
+
+/** The payload of a core port as JSON (Position, User, Routing, Telemetry), or undefined for other ports. */
+export function payloadToJson(portnum: number, payload: Uint8Array): JsonValue {
+  switch (portnum) {
+    case PortNum.POSITION_APP:
+      return toJson(Mesh.PositionSchema, fromBinary(Mesh.PositionSchema, payload));
+    case PortNum.NODEINFO_APP:
+      return toJson(Mesh.UserSchema, fromBinary(Mesh.UserSchema, payload));
+    case PortNum.ROUTING_APP:
+      return toJson(Mesh.RoutingSchema, fromBinary(Mesh.RoutingSchema, payload));
+    case PortNum.TELEMETRY_APP:
+      return toJson(Telem.TelemetrySchema, fromBinary(Telem.TelemetrySchema, payload));
+    default:
+      return undefined;
+  }
 }

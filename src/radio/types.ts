@@ -12,6 +12,12 @@ export type LinkReason =
   | "read-error"
   | "write-error"
   | "handshake-timeout"
+  /** No frame from the radio for too long although it answers heartbeats: the session stalled. */
+  | "idle-timeout"
+  /** The serial port is gone (reconnecting waits for it to come back). */
+  | "unplugged"
+  /** Opening the port or socket again failed (reconnecting retries with backoff). */
+  | "open-failed"
   | "user";
 
 /** A node the radio knows about (from the handshake's NodeInfo or a NODEINFO_APP packet). */
@@ -54,12 +60,75 @@ export interface ReceivedPacket {
   replyId?: number;
 }
 
+/** How a packet reached us: the radio's receive metadata. */
+export interface HeardVia {
+  /** Device receive time in ms since the epoch, when the device clock is set. */
+  rxTimeMs?: number;
+  rxSnr: number;
+  rxRssi: number;
+  /** hop_start - hop_limit, when the packet carries a hop_start. */
+  hopsAway?: number;
+}
+
+/** A node's position (POSITION_APP), degrees and metres. */
+export interface NodePosition {
+  latitude: number;
+  longitude: number;
+  altitude?: number;
+  /** When the fix was taken (ms since the epoch), when the node says. */
+  timeMs?: number;
+  /** Bits of precision the sender kept (32 = exact); 0 when unknown. */
+  precisionBits: number;
+}
+
+/** A node's device telemetry (TELEMETRY_APP device_metrics). Absent fields were not reported. */
+export interface DeviceTelemetry {
+  /** 0..100, 101 = on external power. */
+  batteryLevel?: number;
+  voltage?: number;
+  /** Channel utilisation seen by the node, percent. */
+  channelUtilization?: number;
+  /** The node's own transmit airtime in the last hour, percent. */
+  airUtilTx?: number;
+  uptimeSeconds?: number;
+}
+
+/** Where a send stands. Each state says only what the radio has evidence for. */
+export type DeliveryState =
+  /** In meshaid's outbox, not yet accepted by the radio. */
+  | "queued"
+  /** The radio accepted it into its transmit queue (QueueStatus res 0 for its packet id). */
+  | "sent"
+  /** A neighbour rebroadcast it (implicit ACK: Routing NONE from our own node). Not proof the destination has it. */
+  | "heard"
+  /** The destination acknowledged it (Routing NONE from the destination). */
+  | "confirmed"
+  /** The firmware reported a failure; `reason` names it (MAX_RETRANSMIT, DUTY_CYCLE_LIMIT, ...). */
+  | "failed"
+  /** No ACK or NAK arrived in time: nobody knows whether it arrived. */
+  | "unknown";
+
+export interface DeliveryUpdate {
+  /** The id send() returned. */
+  id: string;
+  state: DeliveryState;
+  /** The Meshtastic packet id of the (latest) attempt, once one was written to the radio. */
+  packetId?: number;
+  /** For failed: the firmware's reason (Routing.Error name or QueueStatus result); for unknown: why. */
+  reason?: string;
+}
+
 export type RadioEvent =
   | { type: "status"; status: LinkStatus; reason: LinkReason }
   | { type: "my-node"; num: number }
-  | { type: "node"; node: RadioNode }
+  | { type: "node"; node: RadioNode; heard?: HeardVia }
   | { type: "packet"; packet: ReceivedPacket }
-  | { type: "log"; line: string };
+  | { type: "log"; line: string }
+  | { type: "position"; from: number; position: NodePosition; heard: HeardVia }
+  | { type: "telemetry"; from: number; telemetry: DeviceTelemetry; heard: HeardVia }
+  /** The radio's transmit queue (QueueStatus): after each packet we write, and on heartbeats. */
+  | { type: "queue-status"; res: number; free: number; maxlen: number; packetId: number }
+  | { type: "delivery"; delivery: DeliveryUpdate };
 
 export type RadioListener = (event: RadioEvent) => void;
 
@@ -67,4 +136,23 @@ export type RadioListener = (event: RadioEvent) => void;
 export interface RadioSource {
   readonly status: LinkStatus;
   subscribe(listener: RadioListener): () => void;
+}
+
+/** What to send. Exactly one of `text` and `record`. */
+export interface SendRequest {
+  /** Text for handhelds (TEXT_MESSAGE_APP), at most 200 bytes of UTF-8. */
+  text?: string;
+  /** A meshaid record (encoded bytes) for the configured private port, at most 231 bytes. */
+  record?: Uint8Array;
+  /** Destination node number; default broadcast. */
+  to?: number;
+  /** Channel index 0..7; default 0 (primary). */
+  channel?: number;
+  /** Ask for an ACK; default true for direct messages, false for broadcasts. */
+  wantAck?: boolean;
+}
+
+/** A radio that sends: returns the id its `delivery` events carry. */
+export interface RadioSender {
+  send(request: SendRequest): Promise<string>;
 }

@@ -118,6 +118,9 @@ const REASON_WORDS: Record<LinkReason, string> = {
   "read-error": "read error",
   "write-error": "write error",
   "handshake-timeout": "radio did not answer",
+  "idle-timeout": "radio went silent",
+  unplugged: "radio unplugged",
+  "open-failed": "cannot open the radio",
   user: "stopped by operator",
 };
 

@@ -206,6 +206,7 @@ describe("RadioLink", () => {
       {
         type: "node",
         node: { num: MEDIC, userId: "!11223344", longName: "Medic 4", shortName: "MD4", role: 0, hwModel: 7, lastHeardMs: 1_750_000_000_000 },
+        heard: { rxTimeMs: 1_750_000_000_000, rxSnr: 6.5, rxRssi: -91, hopsAway: 1 },
       },
       { type: "log", line: "INFO | 12:00:00 65 [Router] heard something" },
       { type: "log", line: "[Router] as a record" },
@@ -260,10 +261,10 @@ describe("RadioLink", () => {
     expect(r.radio.cases()).toEqual(["wantConfigId", "heartbeat", "heartbeat", "heartbeat", "disconnect"]);
   });
 
-  it("defaults to a heartbeat every 5 minutes", async () => {
+  it("defaults to a heartbeat every minute", async () => {
     const r = (current = rig());
     await r.link.start();
-    await vi.advanceTimersByTimeAsync(299_999);
+    await vi.advanceTimersByTimeAsync(59_999);
     await settle();
     expect(r.radio.cases()).toEqual(["wantConfigId"]);
     await vi.advanceTimersByTimeAsync(1);
