@@ -41,13 +41,89 @@ export function airtimeMs(onAirBytes: number, params: LoraParams = MODEM_PRESETS
   return (PREAMBLE_SYMBOLS + 4.25) * ts + payloadSymbols * ts;
 }
 
-/** CSMA slot time (RadioInterface::computeSlotTimeMsec). */
+/** CSMA slot time (RadioInterface::computeSlotTimeMsec): 2.5 symbols + 7.6 ms, truncated to whole ms. */
 export function slotTimeMs(params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
-  return 2.5 * symbolMs(params) + 7.6;
+  return Math.floor(2.5 * symbolMs(params) + 7.6);
 }
 
-const CW_MIN = 3;
-const CW_MAX = 8;
+export type ModemPresetName = keyof typeof MODEM_PRESETS;
+
+export function presetParams(name: string): LoraParams {
+  const params = (MODEM_PRESETS as Record<string, LoraParams | undefined>)[name];
+  if (!params) throw new RangeError(`unknown modem preset "${name}" (known: ${Object.keys(MODEM_PRESETS).join(", ")})`);
+  return params;
+}
+
+/**
+ * The lowest SNR (dB) at which a LoRa demodulator still decodes a frame at this spreading factor
+ * (SX126x/SX127x datasheets: -7.5 dB at SF7, 2.5 dB less per SF step, -20 dB at SF12).
+ */
+export function demodulationFloorSnr({ sf }: LoraParams): number {
+  return -7.5 - 2.5 * (sf - 7);
+}
+
+/** Thermal noise in the channel plus a 6 dB receiver noise figure, in dBm. */
+export function noiseFloorDbm({ bw }: LoraParams): number {
+  return -174 + 10 * Math.log10(bw * 1000) + 6;
+}
+
+/** The weakest signal the radio decodes, in dBm (LONG_FAST: about -131.5). */
+export function sensitivityDbm(params: LoraParams): number {
+  return noiseFloorDbm(params) + demodulationFloorSnr(params);
+}
+
+export const CW_MIN = 3;
+export const CW_MAX = 8;
+const SNR_MIN = -20;
+const SNR_MAX = 10;
+
+/** Arduino map() with integer arithmetic, as the firmware uses it. */
+function arduinoMap(x: number, inMin: number, inMax: number, outMin: number, outMax: number): number {
+  return Math.trunc(((Math.trunc(x) - inMin) * (outMax - outMin)) / (inMax - inMin)) + outMin;
+}
+
+/** The contention window exponent for a relay: map(SNR, -20..10 -> 3..8); far (low SNR) = small window. */
+export function snrContentionWindow(snr: number): number {
+  return arduinoMap(Math.min(SNR_MAX, Math.max(SNR_MIN, snr)), SNR_MIN, SNR_MAX, CW_MIN, CW_MAX);
+}
+
+/** The contention window exponent for a packet we originate: map(channel utilisation %, 0..100 -> 3..8). */
+export function utilizationContentionWindow(utilizationPercent: number): number {
+  return arduinoMap(Math.min(100, Math.max(0, utilizationPercent)), 0, 100, CW_MIN, CW_MAX);
+}
+
+/**
+ * When a node rebroadcasts a packet heard at `snr` (RadioInterface::getTxDelayMsecWeighted):
+ * a ROUTER within random(0, 2*CW) slots; every other role after the routers' 2*CWmax slots plus
+ * random(0, 2^CW) slots. Low SNR (far away) means a shorter wait.
+ */
+export function rebroadcastDelayMs(snr: number, router: boolean, random: () => number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
+  const cw = snrContentionWindow(snr);
+  const slot = slotTimeMs(params);
+  if (router) return Math.floor(random() * 2 * cw) * slot;
+  return 2 * CW_MAX * slot + Math.floor(random() * 2 ** cw) * slot;
+}
+
+/** The wait before a packet we originate: random(0, 2^CW(utilisation)) slots. */
+export function originDelayMs(utilizationPercent: number, random: () => number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
+  return Math.floor(random() * 2 ** utilizationContentionWindow(utilizationPercent)) * slotTimeMs(params);
+}
+
+/** Region duty-cycle limits the firmware enforces over a rolling hour (percent; 100 = none). */
+export const REGION_DUTY_CYCLE: Readonly<Record<string, number>> = {
+  US: 100,
+  EU_868: 10,
+  EU_433: 10,
+  TH: 10,
+  UA_433: 10,
+  ANZ: 100,
+  CN: 100,
+  JP: 100,
+  KR: 100,
+  TW: 100,
+  IN: 100,
+  RU: 100,
+};
 
 /** How long the originator waits for an ACK before retransmitting (RadioInterface::getRetransmissionMsec), idle channel. */
 export function retransmissionMs(onAirBytes: number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {

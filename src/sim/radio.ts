@@ -54,6 +54,7 @@ import {
   type SimPacket,
 } from "./packet.ts";
 import { createPacketIdGenerator } from "./random.ts";
+import { realClock, type SimClock, type SimTimer } from "./clock.ts";
 
 /** want_config_id values with a special meaning (fw27 PhoneAPI.h, since 2.6.8). */
 export const SPECIAL_NONCE_ONLY_CONFIG = 69420;
@@ -100,8 +101,15 @@ export interface SimRadioOptions {
   /** The other nodes this radio's NodeDB holds (the mesh adds the ones it hears). */
   knownNodes?: () => SimNode[];
   logger?: Logger;
-  /** Wall clock in ms since the epoch (default Date.now). */
+  /** Wall clock in ms since the epoch (default: the clock's). */
   now?: () => number;
+  /** Where the radio's timers run (default the process clock; a VirtualClock in drills). */
+  clock?: SimClock;
+  /**
+   * The air below the radio (SimNet's router: queueing, carrier sense, time on air, flooding).
+   * Without it the radio times its own transmissions and hands them to `onTransmit`.
+   */
+  air?: RadioAir;
   /** Raw firmware log lines between frames (USB serial realism). Per-attach override in attach(). */
   consoleLogs?: boolean;
   /** Called when a packet this radio sends has gone out over the air. */
@@ -115,6 +123,20 @@ export interface SimRadioOptions {
   /** Drop a (from, id) heard before, as the firmware's PacketHistory does (default false: pass duplicates on). */
   rxDuplicateFilter?: boolean;
   firmwareVersion?: string;
+}
+
+/** What the radio needs from the air below it. */
+export interface RadioAir {
+  /** Transmits `packet`; `done()` once it went out, `done(routingError)` if it could not (duty cycle, powered off). */
+  send(packet: SimPacket, done: (error?: number) => void): void;
+}
+
+/** A packet a node's own firmware originates (a canned message picked on the handheld, a drill's traffic). */
+export interface OriginateOptions {
+  to?: number;
+  channel?: number;
+  wantAck?: boolean;
+  hopLimit?: number;
 }
 
 export interface AttachOptions {
@@ -133,8 +155,8 @@ interface Session {
   streaming: boolean;
   readonly recentIds: number[];
   readonly lastAcceptedByPort: Map<number, number>;
-  idleTimer: NodeJS.Timeout | undefined;
-  chatterTimer: NodeJS.Timeout | undefined;
+  idleTimer: SimTimer | undefined;
+  chatterTimer: SimTimer | undefined;
   cleanup: () => void;
 }
 
@@ -151,7 +173,7 @@ interface TxItem {
 interface PendingAck {
   item: TxItem;
   retriesLeft: number;
-  timer: NodeJS.Timeout | undefined;
+  timer: SimTimer | undefined;
 }
 
 interface QueueStatusInit {
@@ -173,7 +195,8 @@ export class SimRadio {
   private session: Session | undefined;
   private rebootCount = 0;
   private bootAtMs: number;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<SimTimer>();
+  private readonly clock: SimClock;
 
   private toPhoneQueue: SimPacket[] = [];
   private queueStatusQueue: QueueStatusInit[] = [];
@@ -190,7 +213,8 @@ export class SimRadio {
     this.options = options;
     this.node = options.node;
     this.log = options.logger?.child({ component: "sim-radio", node: userId(options.node.num) });
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? realClock;
+    this.now = options.now ?? (() => this.clock.now());
     this.random = options.random ?? Math.random;
     this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes));
     this.nextPacketId = createPacketIdGenerator(this.random);
@@ -344,9 +368,36 @@ export class SimRadio {
     this.toPhone(packet);
   }
 
+  /**
+   * A packet this node's own firmware originates, as when its user picks a canned message: into
+   * the TX queue as the phone API would put it (no rate limit). Returns the packet id, or
+   * undefined when the TX queue is full.
+   */
+  originate(data: SimData, options: OriginateOptions = {}): number | undefined {
+    const to = options.to ?? BROADCAST_NUM;
+    const hopLimit = Math.min(HOP_MAX, options.hopLimit ?? DEFAULT_HOP_LIMIT);
+    const wantAck = options.wantAck ?? false;
+    const packet: SimPacket = {
+      from: this.node.num,
+      to,
+      id: this.nextPacketId(),
+      channel: options.channel ?? 0,
+      hopLimit,
+      hopStart: hopLimit,
+      wantAck: to === BROADCAST_NUM ? false : wantAck,
+      viaMqtt: false,
+      relayNode: lastByte(this.node.num),
+      nextHop: 0,
+      priority: fixPriority(data, wantAck),
+      decoded: { ...data, payload: data.payload.slice(), bitfield: data.bitfield ?? 0 },
+    };
+    const res = this.enqueueTx({ packet, reliable: wantAck, retransmission: false });
+    return res === Errno.OK ? packet.id : undefined;
+  }
+
   /** The device reboots: FromRadio{rebooted} on the attached stream; RAM state (queues, session) is lost. */
   reboot(): void {
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clearTimer(timer);
     this.timers.clear();
     this.toPhoneQueue = [];
     this.queueStatusQueue = [];
@@ -375,7 +426,7 @@ export class SimRadio {
   /** Detaches the host and stops every timer (the radio can be attached again). */
   close(): void {
     if (this.session) this.endSession(this.session, "radio closed");
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clearTimer(timer);
     this.timers.clear();
     this.txQueue = [];
     this.txBusy = false;
@@ -695,6 +746,31 @@ export class SimRadio {
   private pumpTx(): void {
     if (this.txBusy || this.txQueue.length === 0) return;
     this.txBusy = true;
+    const air = this.options.air;
+    if (air) {
+      const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
+      const item = this.txQueue.shift();
+      if (!item) {
+        this.txBusy = false;
+        return;
+      }
+      if (wasFull) this.sendQueueStatus(Errno.OK, 0);
+      const { packet } = item;
+      air.send(copyPacket(packet), (error) => {
+        this.txBusy = false;
+        if (error !== undefined) {
+          this.log?.debug({ id: packet.id, error }, "not transmitted");
+          if (packet.from === this.node.num && item.reliable && !item.retransmission) {
+            this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
+          }
+        } else {
+          if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
+          this.options.onTransmit?.(copyPacket(packet));
+        }
+        this.pumpTx();
+      });
+      return;
+    }
     this.later(csmaDelayMs(this.random), () => {
       const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
       const item = this.txQueue.shift();
@@ -847,18 +923,17 @@ export class SimRadio {
     session.stream.write(Buffer.from(formatConsoleLine(level, thread, message, nowMs, uptime), "utf8"));
   }
 
-  private later(ms: number, callback: () => void): NodeJS.Timeout {
-    const timer = setTimeout(() => {
+  private later(ms: number, callback: () => void): SimTimer {
+    const timer = this.clock.setTimer(ms, () => {
       this.timers.delete(timer);
       callback();
-    }, ms);
-    timer.unref();
+    });
     this.timers.add(timer);
     return timer;
   }
 
-  private cancel(timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
+  private cancel(timer: SimTimer): void {
+    this.clock.clearTimer(timer);
     this.timers.delete(timer);
   }
 }

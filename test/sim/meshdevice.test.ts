@@ -145,7 +145,7 @@ describe("@meshtastic/core MeshDevice against the simulated radio", () => {
       handhelds: [{ node: DEMO_NODES.medic1, presets: MEDIC }],
       intervalMs: { min: 600_000, max: 600_000 },
       random: mulberry32(99),
-      airtimeMs: () => 20,
+      preset: "SHORT_TURBO",
     });
     fast.start();
     cleanups.push(() => {
