@@ -2,3 +2,6 @@
 // and durable outboxes built on it.
 export { RecordStore, recordKey } from "./record-store.ts";
 export type { RecordDatabase, AppendResult, CorruptEntry } from "./record-store.ts";
+export { LevelOutbox } from "./outbox.ts";
+export { RosterStore, rosterPatch } from "./roster.ts";
+export type { RosterEntry, RosterPosition } from "./roster.ts";
