@@ -1,110 +1,50 @@
-// The on-air format of a Meshtastic LoRa frame (reference meshtastic-protocol.md 4.1, 4.3, 9):
-// a 16-byte little-endian PacketHeader, then the `Data` protobuf encrypted with AES-CTR under
-// the channel key (nonce = packet id as u64 LE, from as u32 LE, 4 zero bytes). Channel packets
-// only: the simulator does not model PKI DMs (AES-CCM, +12 bytes).
-//
-// (The radio folder is growing its own codec for `meshaid decode`, issue 4; the lead merges them.)
-import { createCipheriv } from "node:crypto";
+// The on-air format of a Meshtastic LoRa frame as the simulator uses it (reference
+// meshtastic-protocol.md 4.1, 4.3, 9): the 16-byte little-endian PacketHeader, then the `Data`
+// protobuf encrypted with AES-CTR under the channel key (nonce = packet id as u64 LE, from as u32
+// LE, 4 zero bytes). Header, key expansion, hash and cipher are the radio folder's codec (the one
+// `meshaid decode` uses); the Data codec here is a small nanopb-order encoder for the hot path.
+// Channel packets only: the simulator does not model PKI DMs (AES-CCM, +12 bytes).
+import {
+  AIR_HEADER_BYTES,
+  DEFAULT_CHANNEL_KEY,
+  MAX_AIR_FRAME,
+  channelHash as radioChannelHash,
+  cryptAirPayload,
+  encodeAirHeader,
+  expandChannelKey,
+  parseAirHeader,
+  type AirHeader,
+} from "../radio/index.ts";
 import type { SimData } from "./packet.ts";
 
-export const HEADER_BYTES = 16;
-export const MAX_LORA_PAYLOAD = 255;
+export type { AirHeader };
+export const HEADER_BYTES = AIR_HEADER_BYTES;
+export const MAX_LORA_PAYLOAD = MAX_AIR_FRAME;
 /** The firmware's default channel key (Channels.h defaultpsk), what PSK `AQ==` expands to. */
-export const DEFAULT_KEY = Uint8Array.from([0xd4, 0xf1, 0xbb, 0x3a, 0x20, 0x29, 0x07, 0x59, 0xf0, 0xbc, 0xff, 0xab, 0xcf, 0x4e, 0x69, 0x01]);
+export const DEFAULT_KEY = DEFAULT_CHANNEL_KEY;
 
-const FLAG_HOP_LIMIT = 0x07;
-const FLAG_WANT_ACK = 0x08;
-const FLAG_VIA_MQTT = 0x10;
-const FLAG_HOP_START = 0xe0;
-
-/** The PacketHeader fields. */
-export interface AirHeader {
-  to: number;
-  from: number;
-  id: number;
-  hopLimit: number;
-  wantAck: boolean;
-  viaMqtt: boolean;
-  hopStart: number;
-  /** Channel hash (0 for PKI). */
-  channel: number;
-  nextHop: number;
-  relayNode: number;
-}
-
-export function encodeHeader(header: AirHeader): Uint8Array {
-  const bytes = new Uint8Array(HEADER_BYTES);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, header.to >>> 0, true);
-  view.setUint32(4, header.from >>> 0, true);
-  view.setUint32(8, header.id >>> 0, true);
-  bytes[12] =
-    (header.hopLimit & FLAG_HOP_LIMIT) |
-    (header.wantAck ? FLAG_WANT_ACK : 0) |
-    (header.viaMqtt ? FLAG_VIA_MQTT : 0) |
-    ((header.hopStart << 5) & FLAG_HOP_START);
-  bytes[13] = header.channel & 0xff;
-  bytes[14] = header.nextHop & 0xff;
-  bytes[15] = header.relayNode & 0xff;
-  return bytes;
-}
-
-export function decodeHeader(frame: Uint8Array): AirHeader {
-  if (frame.length < HEADER_BYTES) throw new RangeError(`a LoRa frame is at least ${HEADER_BYTES} bytes, got ${frame.length}`);
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const flags = frame[12] ?? 0;
-  return {
-    to: view.getUint32(0, true),
-    from: view.getUint32(4, true),
-    id: view.getUint32(8, true),
-    hopLimit: flags & FLAG_HOP_LIMIT,
-    wantAck: (flags & FLAG_WANT_ACK) !== 0,
-    viaMqtt: (flags & FLAG_VIA_MQTT) !== 0,
-    hopStart: (flags & FLAG_HOP_START) >> 5,
-    channel: frame[13] ?? 0,
-    nextHop: frame[14] ?? 0,
-    relayNode: frame[15] ?? 0,
-  };
-}
+export const encodeHeader = encodeAirHeader;
+export const decodeHeader = parseAirHeader;
 
 /** Rewrites hop_limit and relay_node in place, as a relay does (it never re-encrypts). */
 export function setRelayFields(frame: Uint8Array, hopLimit: number, relayNode: number): void {
-  frame[12] = ((frame[12] ?? 0) & ~FLAG_HOP_LIMIT) | (hopLimit & FLAG_HOP_LIMIT);
+  frame[12] = ((frame[12] ?? 0) & ~0x07) | (hopLimit & 0x07);
   frame[15] = relayNode & 0xff;
 }
 
-/** Channels::getKey: a 1-byte PSK n>0 is the default key with its last byte + (n-1); short keys are zero-padded. */
+/** Channels::getKey; an empty result means no encryption. */
 export function expandPsk(psk: Uint8Array): Uint8Array {
-  if (psk.length === 0) return new Uint8Array();
-  if (psk.length === 1) {
-    const index = psk[0] ?? 0;
-    if (index === 0) return new Uint8Array();
-    const key = DEFAULT_KEY.slice();
-    key[15] = ((key[15] ?? 0) + index - 1) & 0xff;
-    return key;
-  }
-  if (psk.length === 16 || psk.length === 32) return psk.slice();
-  const padded = new Uint8Array(psk.length < 16 ? 16 : 32);
-  padded.set(psk.subarray(0, padded.length));
-  return padded;
+  return expandChannelKey(psk) ?? new Uint8Array();
 }
 
 /** Channels::generateHash: XOR of the name's bytes and the expanded key's bytes. */
 export function channelHash(name: string, key: Uint8Array): number {
-  let hash = 0;
-  for (const byte of new TextEncoder().encode(name)) hash ^= byte;
-  for (const byte of key) hash ^= byte;
-  return hash & 0xff;
+  return radioChannelHash(name, key.length > 0 ? key : undefined) & 0xff;
 }
 
 /** AES-CTR with the firmware's nonce; encryption and decryption are the same. An empty key is no encryption. */
 export function aesCtr(key: Uint8Array, id: number, from: number, bytes: Uint8Array): Uint8Array {
-  if (key.length === 0) return bytes.slice();
-  const nonce = Buffer.alloc(16);
-  nonce.writeUInt32LE(id >>> 0, 0);
-  nonce.writeUInt32LE(from >>> 0, 8);
-  const cipher = createCipheriv(key.length === 32 ? "aes-256-ctr" : "aes-128-ctr", key, nonce);
-  return new Uint8Array(Buffer.concat([cipher.update(bytes), cipher.final()]));
+  return key.length === 0 ? bytes.slice() : cryptAirPayload(key, id, from, bytes);
 }
 
 // ---------------------------------------------------------------- Data protobuf (nanopb field order)
@@ -227,7 +167,7 @@ export function encodeAirFrame(header: AirHeader, data: SimData, key: Uint8Array
 /** Decrypts a frame's payload with the channel whose hash matches; undefined if none does or it does not decode (portnum 0). */
 export function decodeAirPayload(frame: Uint8Array, header: AirHeader, channels: readonly AirChannel[]): SimData | undefined {
   for (const channel of channels) {
-    if (channel.hash !== header.channel) continue;
+    if (channel.hash !== header.channelHash) continue;
     try {
       const data = decodeData(aesCtr(channel.key, header.id, header.from, frame.subarray(HEADER_BYTES)));
       if (data.portnum !== 0) return data;

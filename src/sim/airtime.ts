@@ -130,7 +130,7 @@ export function retransmissionMs(onAirBytes: number, params: LoraParams = MODEM_
   const cw = CW_MIN;
   return (
     2 * airtimeMs(onAirBytes, params) +
-    (2 ** cw + 2 * CW_MAX + 2 ** ((CW_MAX + CW_MIN) / 2)) * slotTimeMs(params) +
+    (2 ** cw + 2 * CW_MAX + 2 ** Math.floor((CW_MAX + CW_MIN) / 2)) * slotTimeMs(params) +
     4500
   );
 }

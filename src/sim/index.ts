@@ -22,6 +22,28 @@ export { mulberry32, createPacketIdGenerator } from "./random.ts";
 export { airtimeMs, MODEM_PRESETS } from "./airtime.ts";
 export type { LoraParams } from "./airtime.ts";
 export { SIM_FIRMWARE_VERSION } from "./device-config.ts";
+export { VirtualClock, realClock } from "./clock.ts";
+export type { SimClock, SimTimer } from "./clock.ts";
+export {
+  airtimeMs as loraAirtimeMs,
+  presetParams,
+  sensitivityDbm,
+  noiseFloorDbm,
+  demodulationFloorSnr,
+  slotTimeMs,
+  snrContentionWindow,
+  rebroadcastDelayMs,
+  REGION_DUTY_CYCLE,
+} from "./airtime.ts";
+export { encodeAirFrame as encodeSimAirFrame, decodeAirPayload, encodeData as encodeSimData, decodeData as decodeSimData, defaultChannel } from "./air.ts";
+export type { AirChannel } from "./air.ts";
+export { SimChannel, AirtimeMeter, DEFAULT_PATH_LOSS } from "./channel.ts";
+export type { Position, PathLossModel, Jammer, ChannelStats, Transmission } from "./channel.ts";
+export { SimRouter, RebroadcastMode, CORE_PORTNUMS, DUTY_CYCLE_LIMIT, defaultRebroadcastMode } from "./router.ts";
+export type { RouterStats } from "./router.ts";
+export { SimNet } from "./net.ts";
+export type { SimNetOptions, NetNodeSpec, NetNode, AirFrame as SimAirFrame, DeliveryListener } from "./net.ts";
+export type { RadioAir, OriginateOptions } from "./radio.ts";
 
 /** HardwareModel numbers used by the demo nodes. */
 const HW = { T_ECHO: 7, RAK4631: 9, STATION_G2: 31, T_DECK: 50 } as const;

@@ -132,7 +132,7 @@ export class SimNet {
       ...(spec.radio?.firmwareVersion !== undefined ? { firmwareVersion: spec.radio.firmwareVersion } : {}),
       knownNodes: spec.radio?.knownNodes ?? (() => []),
       ...(this.logger ? { logger: this.logger } : {}),
-      air: { send: (packet, done) => router.sendLocal(packet, done) },
+      air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id) },
     });
     holder.radio = radio;
     this.channel.attach(router);

@@ -129,6 +129,8 @@ export interface SimRadioOptions {
 export interface RadioAir {
   /** Transmits `packet`; `done()` once it went out, `done(routingError)` if it could not (duty cycle, powered off). */
   send(packet: SimPacket, done: (error?: number) => void): void;
+  /** Drops a packet of ours still waiting to go (its ACK came while it waited). */
+  cancel(id: number): void;
 }
 
 /** A packet a node's own firmware originates (a canned message picked on the handheld, a drill's traffic). */
@@ -830,6 +832,7 @@ export class SimRadio {
     if (pending.timer) this.cancel(pending.timer);
     this.pendingAcks.delete(id);
     this.txQueue = this.txQueue.filter((item) => !(item.retransmission && item.packet.id === id));
+    this.options.air?.cancel(id);
   }
 
   /** A real ACK for a want_ack packet addressed to us (ReliableRouter::sniffReceived). */

@@ -173,7 +173,7 @@ export class SimRouter implements ChannelPort {
       hopStart: packet.hopStart ?? packet.hopLimit ?? 3,
       wantAck: packet.wantAck ?? false,
       viaMqtt: false,
-      channel: channel.hash,
+      channelHash: channel.hash,
       nextHop: packet.nextHop ?? 0,
       relayNode: this.myByte,
     };
@@ -182,6 +182,17 @@ export class SimRouter implements ChannelPort {
     this.stats.originated++;
     const delay = originDelayMs(this.channelUtilization(), this.random, this.options.params);
     this.enqueue({ frame, header, notBefore: this.clock.now() + delay, relay: false, done, cancelled: false });
+  }
+
+  /** Drops our own packet `id` if it is still waiting in the TX queue. */
+  cancelLocal(id: number): void {
+    for (const entry of this.queue) {
+      if (!entry.relay && entry.header.id === id && entry.header.from === this.num && !entry.cancelled) {
+        entry.cancelled = true;
+        entry.done?.();
+      }
+    }
+    this.arm();
   }
 
   /** ChannelPort: a frame this node's radio decoded. */
@@ -201,13 +212,14 @@ export class SimRouter implements ChannelPort {
     if (seen) {
       this.stats.duplicatesHeard++;
       const pending = this.pendingRelays.get(key);
-      if (pending && this.cancelsDuplicates()) {
+      const repeated = header.hopStart > 0 && header.hopStart === header.hopLimit;
+      if (repeated) {
+        // The originator retransmitting (its ACK got lost): relay it again unless our copy still waits.
+        if (!pending) this.perhapsRebroadcast(header, data, frame, reception.snr, key);
+      } else if (pending && this.cancelsDuplicates()) {
         pending.cancelled = true;
         this.pendingRelays.delete(key);
         this.stats.cancelled++;
-      } else if (!pending && header.hopLimit === header.hopStart && header.hopLimit > seen.highestHopLimit - 1) {
-        // The originator retransmitting (no one relayed it the first time): relay it again.
-        this.perhapsRebroadcast(header, data, frame, reception.snr, key);
       }
       seen.highestHopLimit = Math.max(seen.highestHopLimit, header.hopLimit);
       return;
@@ -270,7 +282,7 @@ export class SimRouter implements ChannelPort {
   }
 
   private packetOf(header: AirHeader, data: SimData, reception: Reception): SimPacket {
-    const index = this.options.channels.findIndex((c) => c.hash === header.channel);
+    const index = this.options.channels.findIndex((c) => c.hash === header.channelHash);
     return {
       from: header.from,
       to: header.to,
