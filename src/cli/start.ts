@@ -4,10 +4,10 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Level } from "level";
 import pino, { type Logger } from "pino";
-import { connectTcpTransport, findRadioPort, openSerialTransport, RadioError, RadioLink, type Transport } from "../radio/index.ts";
+import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { createDemoMesh, serveTcp } from "../sim/index.ts";
 import { Station, type RecordView } from "../station/index.ts";
-import { RecordStore } from "../store/index.ts";
+import { LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
 import { parsePresetTable, presetsForRole, WireError, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
@@ -50,17 +50,21 @@ export async function runStart(options: StartOptions): Promise<number> {
     const presetsFile = options.presets ?? DEFAULT_PRESETS_FILE;
     const presets = readPresets(presetsFile);
 
-    const store = await openStore(join(dataDir, "db"));
+    const { store, db } = await openStore(join(dataDir, "db"));
     cleanups.push(() => store.close());
 
-    const transport = await openRadio(options, presets, logger, cleanups);
-    const link = new RadioLink({ transport, logger: logger.child({ module: "radio" }) });
-    cleanups.push(() => link.close());
+    // The radio connection reopens the port (or socket) and re-handshakes after every fault.
+    const radioLog = logger.child({ module: "radio" });
+    const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"));
+    const radio = new RadioConnection({ open: await radioOpener(options, presets, logger, cleanups), logger: radioLog, outbox });
+    cleanups.push(() => radio.close());
+    const roster = await RosterStore.open(db);
+    radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const station = new Station({ name: options.name, radio: link, store, presets, logger });
+    const station = new Station({ name: options.name, radio, store, presets, logger });
     await station.start();
     cleanups.push(() => station.stop());
-    link.start().catch((error: unknown) => logger.error({ err: error }, "radio handshake failed"));
+    await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
 
     const headless = options.headless ?? !process.stdin.isTTY;
     if (headless) {
@@ -96,9 +100,10 @@ function readPresets(file: string): PresetTable {
   return parsePresetTable(text, file);
 }
 
-async function openStore(path: string): Promise<RecordStore> {
+async function openStore(path: string): Promise<{ store: RecordStore; db: RecordDatabase }> {
   try {
-    return await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view" }));
+    const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
+    return { store: await RecordStore.open(db), db };
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     if (/lock/i.test(cause)) throw new StartError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause})`);
@@ -106,8 +111,12 @@ async function openStore(path: string): Promise<RecordStore> {
   }
 }
 
-/** The radio the station talks to: a simulated mesh over loopback TCP, a TCP radio, or a serial port. */
-async function openRadio(options: StartOptions, presets: PresetTable, logger: Logger, cleanups: Cleanup[]): Promise<Transport> {
+/**
+ * How to open the radio the station talks to (again after each fault): a simulated mesh over
+ * loopback TCP, a TCP radio, or a serial port (with `auto`, found again each time: a re-plugged
+ * native-USB board may come back under another name).
+ */
+async function radioOpener(options: StartOptions, presets: PresetTable, logger: Logger, cleanups: Cleanup[]): Promise<() => Promise<Transport>> {
   const port = options.port;
   if (port === undefined) {
     const mesh = createDemoMesh({
@@ -119,14 +128,16 @@ async function openRadio(options: StartOptions, presets: PresetTable, logger: Lo
     mesh.start();
     cleanups.push(() => mesh.stop());
     logger.info({ url: server.url }, "simulated mesh listening");
-    return connectTcpTransport({ host: server.host, port: server.port });
+    return () => connectTcpTransport({ host: server.host, port: server.port });
   }
   if (port.startsWith("tcp://")) {
     const url = new URL(port);
-    return connectTcpTransport({ host: url.hostname, port: Number(url.port || 4403) });
+    return () => connectTcpTransport({ host: url.hostname, port: Number(url.port || 4403) });
   }
-  const path = port === "auto" ? (await findRadioPort()).path : port;
-  return openSerialTransport({ path, logger: logger.child({ module: "serial", port: path }) });
+  return async () => {
+    const path = port === "auto" ? (await findRadioPort()).path : port;
+    return openSerialTransport({ path, logger: logger.child({ module: "serial", port: path }) });
+  };
 }
 
 /** Without a terminal (a service, a pipe, CI): one line per record until SIGINT or SIGTERM. */
