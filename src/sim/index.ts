@@ -9,7 +9,7 @@ export type { SimRadioOptions, AttachOptions } from "./radio.ts";
 export { SimMesh } from "./mesh.ts";
 export type { SimMeshOptions, HandheldSpec, SendFromOptions, AirListener } from "./mesh.ts";
 export type { SimNode } from "./node.ts";
-export { userId, lastByte } from "./node.ts";
+export { userId, lastByte, userOf } from "./node.ts";
 export type { SimPacket, SimData } from "./packet.ts";
 export { RoutingError, Priority, routingErrorOf } from "./packet.ts";
 export { serveTcp } from "./tcp.ts";
@@ -81,3 +81,8 @@ export function createDemoMesh(options: DemoMeshOptions): SimMesh {
     ...(options.consoleLogs !== undefined ? { consoleLogs: options.consoleLogs } : {}),
   });
 }
+export { parseScenario, parseDuration, ScenarioError } from "./scenario.ts";
+export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat } from "./scenario.ts";
+export { runDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./drill.ts";
+export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
+export { formatDrillReport, drillJson, plot } from "./report.ts";

@@ -1,0 +1,363 @@
+// Drills: a scenario run on a SimNet under a virtual clock, measured, and reported. What counts
+// as delivered: every base station's radio decoded the record (what its station would ingest).
+import { BROADCAST_NUM, PortNum, encodeUser, parseAirHeader } from "../radio/index.ts";
+import type { ChannelStats, Position } from "./channel.ts";
+import { VirtualClock } from "./clock.ts";
+import { SimNet } from "./net.ts";
+import type { SimNode } from "./node.ts";
+import { userOf } from "./node.ts";
+import { mulberry32 } from "./random.ts";
+import type { RouterStats } from "./router.ts";
+import type { Scenario, ScenarioNode, TrafficFormat } from "./scenario.ts";
+
+/** After the last traffic, the drill runs this long so what is in flight can land. */
+export const DRAIN_MS = 120_000;
+/** The brief's bar: urgent records reach every base station within 2 minutes. */
+export const DEADLINE_MS = 120_000;
+const SAMPLE_MS = 10_000;
+const MOVE_STEP_MS = 5_000;
+
+export interface KindStats {
+  sent: number;
+  delivered: number;
+  deliveryRatio: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  airtimePerRecordMs: number | null;
+}
+
+export interface Undelivered {
+  from: string;
+  kind: string;
+  sentAtS: number;
+  reason: string;
+  /** Base stations that never got it. */
+  missing: string[];
+}
+
+export interface DrillResult {
+  scenario: string;
+  format: TrafficFormat;
+  preset: string;
+  region: string;
+  seed: number;
+  nodes: number;
+  bases: number;
+  simulatedSeconds: number;
+  wallSeconds: number;
+  speedup: number;
+  sent: number;
+  delivered: number;
+  deliveryRatio: number;
+  /** Fraction of what was sent that reached every base within 2 minutes. */
+  deliveredWithin2MinRatio: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  /** Every frame on the channel, background and relays included. */
+  airtimeMs: number;
+  /** Frames that carried the traffic (originals, relays, retransmissions). */
+  trafficAirtimeMs: number;
+  /** trafficAirtimeMs per record delivered. */
+  airtimePerRecordMs: number | null;
+  /** Highest channel utilisation any node reported (percent, its last-minute window). */
+  peakChannelUtilization: number;
+  /** Per minute: the highest channel utilisation any node reported. */
+  utilizationPerMinute: number[];
+  kinds: Record<string, KindStats>;
+  channel: ChannelStats;
+  routers: RouterStats;
+  failures: { counts: Record<string, number>; examples: Undelivered[] };
+  /** Timers the virtual clock ran. */
+  events: number;
+}
+
+interface Message {
+  key: string;
+  from: ScenarioNode;
+  kind: string;
+  sentAt: number;
+  pending: Set<number>;
+  latest: number;
+  airtimeMs: number;
+  transmitted: boolean;
+  failure?: string;
+}
+
+/** Runs one scenario with its traffic carried as `format`. Same scenario and seed, same result (except wall time). */
+export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult {
+  const clock = new VirtualClock();
+  const start = clock.now();
+  const net = new SimNet({
+    clock,
+    seed: scenario.seed,
+    preset: scenario.preset,
+    region: scenario.region,
+    pathLoss: scenario.pathLoss,
+    linkLoss: scenario.linkLoss,
+  });
+  const simNodes = new Map<string, SimNode>();
+  const byNum = new Map<number, ScenarioNode>();
+  for (const n of scenario.nodes) {
+    const node: SimNode = { num: n.num, longName: n.id, shortName: n.shortName, role: n.role, hwModel: 9 };
+    simNodes.set(n.id, node);
+    byNum.set(n.num, n);
+    net.addNode({
+      node,
+      position: n.position,
+      txPowerDbm: n.txPowerDbm,
+      ...(n.rebroadcastMode !== undefined ? { rebroadcastMode: n.rebroadcastMode } : {}),
+      radio: { idleTimeoutMs: 0 },
+    });
+  }
+  const bases = scenario.nodes.filter((n) => n.base);
+  const messages = new Map<string, Message>();
+  const allMessages: Message[] = [];
+  const offline = new Set<string>();
+  let airtimeMs = 0;
+
+  net.channel.onTransmission((transmission) => {
+    airtimeMs += transmission.airtimeMs;
+    const header = parseAirHeader(transmission.frame);
+    const message = messages.get(`${header.from}:${header.id}`);
+    if (message) {
+      message.airtimeMs += transmission.airtimeMs;
+      message.transmitted = true;
+    }
+  });
+  net.onDelivery((receiver, packet) => {
+    const message = messages.get(`${packet.from}:${packet.id}`);
+    if (!message || !message.pending.delete(receiver)) return;
+    message.latest = clock.now();
+  });
+
+  // ---------------------------------------------------------------- traffic
+  const trafficRandom = mulberry32(scenario.seed ^ 0x7aff1c);
+  const send = (from: ScenarioNode, kind: string, text: string, recordBytes: number): void => {
+    const radio = net.radio(from.num);
+    const data =
+      format === "text"
+        ? { portnum: PortNum.TEXT_MESSAGE_APP, payload: new TextEncoder().encode(text) }
+        : { portnum: PortNum.PRIVATE_APP, payload: recordPayload(recordBytes, trafficRandom) };
+    const id = radio.originate(data, { to: BROADCAST_NUM, wantAck: true, hopLimit: scenario.hopLimit });
+    const pending = new Set(bases.filter((b) => b.num !== from.num).map((b) => b.num));
+    const message: Message = { key: `${from.num}:${id ?? 0}`, from, kind, sentAt: clock.now(), pending, latest: clock.now(), airtimeMs: 0, transmitted: false };
+    if (id === undefined) message.failure = "TX queue full";
+    else if (offline.has(from.id)) message.failure = "sender's radio was off";
+    if (id !== undefined) messages.set(message.key, message);
+    allMessages.push(message);
+  };
+  const trafficEnd = scenario.durationMs;
+  for (const item of scenario.traffic) {
+    for (const id of item.from) {
+      const from = scenario.nodes.find((n) => n.id === id);
+      if (!from) continue;
+      if (item.atMs !== undefined) {
+        if (item.atMs <= trafficEnd) clock.setTimer(item.atMs, () => send(from, item.kind, item.text, item.recordBytes));
+        continue;
+      }
+      const mean = item.everyMs ?? 0;
+      if (mean <= 0) continue;
+      let t = item.startMs + exponential(trafficRandom, mean);
+      const until = Math.min(item.untilMs, trafficEnd);
+      while (t <= until) {
+        clock.setTimer(t, () => send(from, item.kind, item.text, item.recordBytes));
+        t += exponential(trafficRandom, mean);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- background chatter
+  const bgRandom = mulberry32(scenario.seed ^ 0xb6b6);
+  for (const n of scenario.nodes) {
+    const radio = net.radio(n.num);
+    const node = simNodes.get(n.id);
+    if (scenario.background.nodeInfo && node) {
+      clock.setTimer(bgRandom() * 60_000, () => {
+        if (!offline.has(n.id)) radio.originate({ portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(node)) }, { hopLimit: scenario.hopLimit });
+      });
+    }
+    const periodic = (every: number, portnum: number, bytes: number): void => {
+      if (every <= 0) return;
+      for (let t = bgRandom() * every; t < trafficEnd; t += every * (0.9 + 0.2 * bgRandom())) {
+        clock.setTimer(t, () => {
+          if (!offline.has(n.id)) radio.originate({ portnum, payload: new Uint8Array(bytes) }, { hopLimit: scenario.hopLimit });
+        });
+      }
+    };
+    periodic(scenario.background.positionEveryMs, PortNum.POSITION_APP, 24);
+    periodic(scenario.background.telemetryEveryMs, PortNum.TELEMETRY_APP, 28);
+  }
+
+  // ---------------------------------------------------------------- movement and faults
+  const movers = scenario.nodes.filter((n) => n.path.length > 0);
+  const displaced = new Set<string>();
+  if (movers.length > 0) {
+    const step = (): void => {
+      const t = clock.now() - start;
+      for (const n of movers) if (!displaced.has(n.id)) net.moveTo(n.num, positionAt(n, t));
+      if (t < trafficEnd) clock.setTimer(MOVE_STEP_MS, step);
+    };
+    clock.setTimer(0, step);
+  }
+  for (const fault of scenario.faults) {
+    if (fault.type === "jammer") {
+      clock.setTimer(fault.atMs, () => {
+        const id = net.addJammer({ position: fault.position, powerDbm: fault.powerDbm });
+        if (fault.forMs !== undefined) clock.setTimer(fault.forMs, () => net.removeJammer(id));
+      });
+      continue;
+    }
+    const n = scenario.nodes.find((candidate) => candidate.id === fault.node);
+    if (!n) continue;
+    clock.setTimer(fault.atMs, () => {
+      if (fault.type === "offline") {
+        offline.add(n.id);
+        net.setOnline(n.num, false);
+      } else {
+        displaced.add(n.id);
+        net.moveTo(n.num, { x: 1e6, y: 1e6 });
+      }
+      if (fault.forMs === undefined) return;
+      clock.setTimer(fault.forMs, () => {
+        if (fault.type === "offline") {
+          offline.delete(n.id);
+          net.setOnline(n.num, true);
+        } else {
+          displaced.delete(n.id);
+          net.moveTo(n.num, positionAt(n, clock.now() - start));
+        }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- utilisation samples
+  const routers = net.list().map((entry) => entry.router);
+  const perMinute: number[] = [];
+  let peak = 0;
+  const sample = (): void => {
+    let max = 0;
+    for (const router of routers) if (router.online()) max = Math.max(max, router.channelUtilization());
+    peak = Math.max(peak, max);
+    const minute = Math.floor((clock.now() - start) / 60_000);
+    perMinute[minute] = Math.max(perMinute[minute] ?? 0, max);
+    if (clock.now() - start < trafficEnd + DRAIN_MS) clock.setTimer(SAMPLE_MS, sample);
+  };
+  clock.setTimer(SAMPLE_MS, sample);
+
+  // ---------------------------------------------------------------- run
+  const wallStart = performance.now();
+  clock.runUntil(start + trafficEnd + DRAIN_MS);
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  net.close();
+
+  // ---------------------------------------------------------------- measure
+  const simulatedSeconds = (trafficEnd + DRAIN_MS) / 1000;
+  const kinds: Record<string, KindStats> = {};
+  const byKind = new Map<string, Message[]>();
+  for (const message of allMessages) byKind.set(message.kind, [...(byKind.get(message.kind) ?? []), message]);
+  for (const [kind, list] of byKind) kinds[kind] = stats(list);
+  const overall = stats(allMessages);
+  const failures: Record<string, number> = {};
+  const examples: Undelivered[] = [];
+  for (const message of allMessages) {
+    if (message.pending.size === 0 && message.failure === undefined) continue;
+    const reason =
+      message.failure ??
+      (!message.transmitted
+        ? "never transmitted (duty-cycle limit or radio off)"
+        : message.pending.size < bases.filter((b) => b.num !== message.from.num).length
+          ? "reached only some base stations"
+          : "lost on the air (range, collisions, jamming)");
+    failures[reason] = (failures[reason] ?? 0) + 1;
+    if (examples.length < 10) {
+      examples.push({
+        from: message.from.id,
+        kind: message.kind,
+        sentAtS: Math.round((message.sentAt - start) / 1000),
+        reason,
+        missing: [...message.pending].map((num) => byNum.get(num)?.id ?? String(num)),
+      });
+    }
+  }
+  const routerStats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0 };
+  for (const router of routers) {
+    for (const key of Object.keys(routerStats) as Array<keyof RouterStats>) routerStats[key] += router.stats[key];
+  }
+  const within = allMessages.filter((m) => m.failure === undefined && m.pending.size === 0 && m.latest - m.sentAt <= DEADLINE_MS).length;
+  return {
+    scenario: scenario.name,
+    format,
+    preset: scenario.preset,
+    region: scenario.region,
+    seed: scenario.seed,
+    nodes: scenario.nodes.length,
+    bases: bases.length,
+    simulatedSeconds,
+    wallSeconds,
+    speedup: simulatedSeconds / Math.max(wallSeconds, 1e-6),
+    sent: overall.sent,
+    delivered: overall.delivered,
+    deliveryRatio: overall.deliveryRatio,
+    deliveredWithin2MinRatio: allMessages.length === 0 ? 0 : within / allMessages.length,
+    latencyP50Ms: overall.latencyP50Ms,
+    latencyP95Ms: overall.latencyP95Ms,
+    airtimeMs: Math.round(airtimeMs),
+    trafficAirtimeMs: Math.round(allMessages.reduce((sum, m) => sum + m.airtimeMs, 0)),
+    airtimePerRecordMs: overall.airtimePerRecordMs,
+    peakChannelUtilization: round2(peak),
+    utilizationPerMinute: Array.from(perMinute, (v) => round2(v ?? 0)),
+    kinds,
+    channel: { ...net.channel.stats },
+    routers: routerStats,
+    failures: { counts: failures, examples },
+    events: clock.eventsRun,
+  };
+}
+
+function stats(list: readonly Message[]): KindStats {
+  const delivered = list.filter((m) => m.failure === undefined && m.pending.size === 0);
+  const latencies = delivered.map((m) => m.latest - m.sentAt).sort((a, b) => a - b);
+  const airtime = list.reduce((sum, m) => sum + m.airtimeMs, 0);
+  return {
+    sent: list.length,
+    delivered: delivered.length,
+    deliveryRatio: list.length === 0 ? 0 : delivered.length / list.length,
+    latencyP50Ms: percentile(latencies, 0.5),
+    latencyP95Ms: percentile(latencies, 0.95),
+    airtimePerRecordMs: delivered.length === 0 ? null : Math.round(airtime / delivered.length),
+  };
+}
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p * sorted.length)));
+  return Math.round(sorted[rank - 1]!);
+}
+
+function exponential(random: () => number, mean: number): number {
+  return -Math.log(1 - random()) * mean;
+}
+
+function recordPayload(bytes: number, random: () => number): Uint8Array {
+  const payload = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) payload[i] = Math.floor(random() * 256);
+  return payload;
+}
+
+function positionAt(node: ScenarioNode, t: number): Position {
+  let from = { atMs: 0, position: node.position };
+  for (const step of node.path) {
+    if (t <= step.atMs) {
+      const span = step.atMs - from.atMs;
+      const f = span <= 0 ? 1 : (t - from.atMs) / span;
+      return { x: from.position.x + (step.position.x - from.position.x) * f, y: from.position.y + (step.position.y - from.position.y) * f };
+    }
+    from = step;
+  }
+  return from.position;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
