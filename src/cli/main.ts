@@ -24,37 +24,22 @@ program
   });
 
 program
+  .command("decode")
+  .description("decode a serial capture, a FromRadio payload or an on-air LoRa frame into one JSON object per packet")
+  .argument("<capture>", "hex bytes, or @file (a binary capture, or hex text with one capture per line)")
+  .option("--key <base64psk>", "the channel key as in a channel URL (default AQ==, the default key)")
+  .addOption(new Option("--as <kind>", "read the bytes as this instead of guessing").choices(["serial", "from-radio", "air"]))
+  .action(async (capture: string, options: { key?: string; as?: "serial" | "from-radio" | "air" }) => {
+    const { runDecode } = await import("./decode.ts");
+    process.exitCode = runDecode(capture, options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
+program
   .command("ports")
   .description("list serial ports and say which one `--port auto` would choose, and why")
   .action(async () => {
     const { runPorts } = await import("./ports.ts");
     process.exitCode = await runPorts();
-  });
-
-program
-  .command("drill")
-  .description("run a drill scenario on the simulated mesh, faster than real time, and print the after-action report")
-  .argument("<scenario>", "a scenario file (see docs/drills.md; examples in firmware-config/drills/)")
-  .option("--json", "print one JSON object instead of the report")
-  .option("--format <format>", "carry the traffic as meshaid records, plain text, or both side by side (default: the scenario's)")
-  .option("--seed <n>", "override the scenario's seed")
-  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string }) => {
-    const { runDrillCommand } = await import("./drill.ts");
-    process.exitCode = runDrillCommand(scenario, options);
-  });
-
-program
-  .command("sim")
-  .description("run N simulated radios in real time that any Meshtastic client can connect to over TCP")
-  .option("--nodes <n>", "how many nodes", "4")
-  .option("--listen <url>", "where the first node listens; node k on port + k - 1", "tcp://127.0.0.1:4403")
-  .option("--expose <n>", "how many nodes get a TCP port (default: all)")
-  .option("--preset <name>", "modem preset (default LONG_FAST)")
-  .option("--every <seconds>", "seconds between check-in texts from each node (0: none)", "60")
-  .option("--seed <n>", "seed for the simulated channel")
-  .action(async (options: { nodes: string; listen: string; expose?: string; preset?: string; every?: string; seed?: string }) => {
-    const { runSim } = await import("./sim.ts");
-    process.exitCode = await runSim(options);
   });
 
 export interface StartOptions {
