@@ -42,6 +42,32 @@ program
     process.exitCode = await runPorts();
   });
 
+program
+  .command("drill")
+  .description("run a drill scenario on the simulated mesh, faster than real time, and print the after-action report")
+  .argument("<scenario>", "a scenario file (see docs/drills.md; examples in firmware-config/drills/)")
+  .option("--json", "print one JSON object instead of the report")
+  .option("--format <format>", "carry the traffic as meshaid records, plain text, or both side by side (default: the scenario's)")
+  .option("--seed <n>", "override the scenario's seed")
+  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string }) => {
+    const { runDrillCommand } = await import("./drill.ts");
+    process.exitCode = runDrillCommand(scenario, options);
+  });
+
+program
+  .command("sim")
+  .description("run N simulated radios in real time that any Meshtastic client can connect to over TCP")
+  .option("--nodes <n>", "how many nodes", "4")
+  .option("--listen <url>", "where the first node listens; node k on port + k - 1", "tcp://127.0.0.1:4403")
+  .option("--expose <n>", "how many nodes get a TCP port (default: all)")
+  .option("--preset <name>", "modem preset (default LONG_FAST)")
+  .option("--every <seconds>", "seconds between check-in texts from each node (0: none)", "60")
+  .option("--seed <n>", "seed for the simulated channel")
+  .action(async (options: { nodes: string; listen: string; expose?: string; preset?: string; every?: string; seed?: string }) => {
+    const { runSim } = await import("./sim.ts");
+    process.exitCode = await runSim(options);
+  });
+
 export interface StartOptions {
   port?: string;
   sim?: boolean;
