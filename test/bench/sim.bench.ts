@@ -1,0 +1,83 @@
+// The simulator (issue 5): `npm run bench -- sim`.
+// - speedup: a 50-node, 3-hop, one-hour drill at event traffic (a record from every handheld
+//   about every 10 minutes, plus stock firmware's NODEINFO, position and telemetry), simulated
+//   seconds per wall second (target >= 100).
+// - The reference scenario (30 nodes, 20 % link loss, LONG_FAST), run twice with the same seed:
+//   meshaid records vs today's plain text (../shared/corpus/field-traffic.jsonl), both flooded as
+//   want_ack broadcasts; deliveryRatio (to every base within the drill), deliveredWithin2Min,
+//   latencyP95Ms and airtimePerRecordMs, each with the plain-text figure as its baseline.
+//   meshaid's records are modelled as 12-byte PRIVATE_APP payloads (the size the wire issue
+//   targets), not yet encoded by src/wire.
+import { readFileSync } from "node:fs";
+import { parseScenario, runDrill, type Scenario } from "../../src/sim/index.ts";
+import { result, type BenchResult } from "./result.ts";
+
+interface CorpusLine {
+  kind: string;
+  text: string;
+}
+
+const corpus: CorpusLine[] = readFileSync(new URL("../../../shared/corpus/field-traffic.jsonl", import.meta.url), "utf8")
+  .split("\n")
+  .filter((line) => line.trim() !== "")
+  .map((line) => JSON.parse(line) as CorpusLine);
+
+/** YAML for a drill whose handhelds send the corpus lines round robin, each line at `everyMin` per sender. */
+function scenarioYaml(options: { name: string; nodes: string; handhelds: string[]; linkLoss: number; everyMin: number; background: boolean }): string {
+  const traffic = corpus.map((line, i) => {
+    const from = options.handhelds[i % options.handhelds.length]!;
+    return `  - { from: ${from}, text: ${JSON.stringify(line.text)}, kind: ${line.kind}, every: ${options.everyMin}m }`;
+  });
+  return [
+    `name: ${JSON.stringify(options.name)}`,
+    "seed: 5",
+    "duration: 1h",
+    "preset: LONG_FAST",
+    "region: US",
+    "format: both",
+    `site: { link_loss: ${options.linkLoss} }`,
+    options.background ? "background: { position_every: 15m, telemetry_every: 30m }" : "background: { nodeinfo: true }",
+    "nodes:",
+    options.nodes,
+    "traffic:",
+    ...traffic,
+  ].join("\n");
+}
+
+function speedScenario(): Scenario {
+  // Two bases 7 km apart at the ends of a route; 48 handhelds along it: the far base is 3 hops away.
+  const nodes = [
+    "  - { id: BASE-W, role: CLIENT_BASE, base: true, at: [0, 0] }",
+    "  - { id: BASE-E, role: CLIENT_BASE, base: true, at: [7000, 0] }",
+    "  - { group: h, count: 48, area: { center: [3500, 0], radius: 3500 } }",
+  ].join("\n");
+  const handhelds = Array.from({ length: 48 }, (_, i) => `h-${String(i + 1).padStart(2, "0")}`);
+  // 45 corpus lines over 48 handhelds, each line every 9 min: ~300 records an hour (~6 per handheld).
+  return parseScenario(scenarioYaml({ name: "bench: 50 nodes, 3 hops, 1 h", nodes, handhelds, linkLoss: 0, everyMin: 9, background: true }), "sim.bench speed");
+}
+
+function referenceScenario(): Scenario {
+  const nodes = [
+    "  - { id: BASE-1, role: CLIENT_BASE, base: true, at: [0, 0] }",
+    "  - { id: BASE-2, role: CLIENT_BASE, base: true, at: [1500, 500] }",
+    "  - { group: h, count: 28, area: { center: [750, 250], radius: 1500 } }",
+  ].join("\n");
+  const handhelds = Array.from({ length: 28 }, (_, i) => `h-${String(i + 1).padStart(2, "0")}`);
+  return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false }), "sim.bench reference");
+}
+
+export async function run(): Promise<BenchResult[]> {
+  await Promise.resolve();
+  const speed = runDrill(speedScenario(), "meshaid");
+  if (speed.sent < 100) throw new Error(`the speed drill sent only ${speed.sent} records`);
+  const reference = referenceScenario();
+  const meshaid = runDrill(reference, "meshaid");
+  const text = runDrill(reference, "text");
+  return [
+    result("sim", "speedup", speed.speedup, "x real time (50 nodes, 3 hops, 1 h)"),
+    result("sim", "deliveryRatio", meshaid.deliveryRatio, "fraction (30 nodes, 20 % loss)", text.deliveryRatio),
+    result("sim", "deliveredWithin2Min", meshaid.deliveredWithin2MinRatio, "fraction", text.deliveredWithin2MinRatio),
+    result("sim", "latencyP95Ms", meshaid.latencyP95Ms ?? Number.NaN, "ms", text.latencyP95Ms),
+    result("sim", "airtimePerRecordMs", meshaid.airtimePerRecordMs ?? Number.NaN, "ms per delivered record", text.airtimePerRecordMs),
+  ];
+}
