@@ -238,7 +238,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
     let max = 0;
     for (const router of routers) if (router.online()) max = Math.max(max, router.channelUtilization());
     peak = Math.max(peak, max);
-    const minute = Math.floor((clock.now() - start) / 60_000);
+    const minute = Math.floor((clock.now() - start - 1) / 60_000); // the window that ends now
     perMinute[minute] = Math.max(perMinute[minute] ?? 0, max);
     if (clock.now() - start < trafficEnd + DRAIN_MS) clock.setTimer(SAMPLE_MS, sample);
   };
