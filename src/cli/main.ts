@@ -17,10 +17,25 @@ program
   .option("--db <dir>", "data folder (database and log); default: a meshaid folder under your home")
   .option("--name <name>", "station name shown on the console", "Base station")
   .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
+  .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
+  .option("--site <file>", "the site plan: landmark names for typed text and on screen (e.g. firmware-config/site.yaml)")
   .option("--headless", "print records as lines instead of the console (default when stdin is not a terminal)")
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
     process.exitCode = await runStart(options);
+  });
+
+program
+  .command("parse")
+  .description("read a preset or a typed line into records: the records, their wire bytes (hex) and the confidence")
+  .argument("<text>", "what a handheld or phone sent, in quotes")
+  .option("--site <file>", "the site plan for place names (default: firmware-config/site.yaml)")
+  .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
+  .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
+  .option("--json", "one JSON object: each record with its codes and English labels, wireBytes and wireHex")
+  .action(async (text: string, options: ParseOptions) => {
+    const { runParse } = await import("./parse.ts");
+    process.exitCode = runParse(text, options);
   });
 
 program
@@ -68,12 +83,21 @@ program
     process.exitCode = await runSim(options);
   });
 
+export interface ParseOptions {
+  site?: string;
+  codebook?: string;
+  presets?: string;
+  json?: boolean;
+}
+
 export interface StartOptions {
   port?: string;
   sim?: boolean;
   db?: string;
   name: string;
   presets?: string;
+  codebook?: string;
+  site?: string;
   headless?: boolean;
 }
 

@@ -8,9 +8,10 @@ import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnectio
 import { createDemoMesh, serveTcp } from "../sim/index.ts";
 import { Station, type RecordView } from "../station/index.ts";
 import { LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
-import { parsePresetTable, presetsForRole, WireError, type PresetTable } from "../wire/index.ts";
+import { parsePresetTable, presetsForRole, WireError, type Codebook, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
+import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -48,9 +49,11 @@ export async function runStart(options: StartOptions): Promise<number> {
 
   try {
     const presetsFile = options.presets ?? DEFAULT_PRESETS_FILE;
-    const presets = readPresets(presetsFile);
+    const codebook = readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE);
+    const site = options.site === undefined ? undefined : readSitePlan(options.site);
+    const presets = readPresets(presetsFile, codebook);
 
-    const { store, db } = await openStore(join(dataDir, "db"));
+    const { store, db } = await openStore(join(dataDir, "db"), codebook);
     cleanups.push(() => store.close());
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
@@ -61,7 +64,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const roster = await RosterStore.open(db);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const station = new Station({ name: options.name, radio, store, presets, logger });
+    const station = new Station({ name: options.name, radio, store, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
@@ -81,7 +84,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -90,20 +93,20 @@ export async function runStart(options: StartOptions): Promise<number> {
 
 class StartError extends Error {}
 
-function readPresets(file: string): PresetTable {
+function readPresets(file: string, codebook: Codebook): PresetTable {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
     throw new StartError(`cannot read the preset table ${file}: ${(error as Error).message}`);
   }
-  return parsePresetTable(text, file);
+  return parsePresetTable(text, codebook, file);
 }
 
-async function openStore(path: string): Promise<{ store: RecordStore; db: RecordDatabase }> {
+async function openStore(path: string, codebook: Codebook): Promise<{ store: RecordStore; db: RecordDatabase }> {
   try {
     const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
-    return { store: await RecordStore.open(db), db };
+    return { store: await RecordStore.open(db, codebook), db };
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     if (/lock/i.test(cause)) throw new StartError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause})`);

@@ -1,9 +1,22 @@
-// The base station's ingest path: a packet the radio heard -> a preset -> a record -> the log
-// -> the console. A record is shown only after it is on disk, and shown once however many
-// times it is heard.
+// The base station's ingest path: a packet the radio heard -> records (a preset, typed text read
+// confidently, or meshaid's own payload) -> the log -> the console. Text that is not read
+// confidently is kept as a plain message. A record is shown only after it is on disk, and shown
+// once however many times it is heard.
 import type { Logger } from "pino";
 import { PortNum, type LinkReason, type LinkStatus, type RadioEvent, type RadioNode, type RadioSource, type ReceivedPacket } from "../radio/index.ts";
-import { readPreset, type FieldRecord, type PresetTable } from "../wire/index.ts";
+import {
+  CONFIDENT,
+  decodePayload,
+  describePlace,
+  MESHAID_PORTNUM,
+  parseText,
+  readPreset,
+  type Codebook,
+  type FieldRecord,
+  type PresetTable,
+  type RecordBody,
+  type SitePlan,
+} from "../wire/index.ts";
 import type { RecordStore } from "../store/index.ts";
 import type { RadioState, RecordView, StationEvent, StationSnapshot, StationView } from "./types.ts";
 
@@ -12,6 +25,9 @@ export interface StationOptions {
   radio: RadioSource;
   store: RecordStore;
   presets: PresetTable;
+  codebook: Codebook;
+  /** The site plan: places typed by name, landmark names on screen. */
+  site?: SitePlan;
   logger: Logger;
   now?: () => number;
   /** How many recent records the feed keeps in memory. */
@@ -21,7 +37,11 @@ export interface StationOptions {
 const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "connecting", reason: "starting" };
 
 export class Station implements StationView {
-  private readonly options: Required<Omit<StationOptions, "radio" | "store" | "presets" | "logger" | "name">>;
+  private readonly options: Required<Omit<StationOptions, "radio" | "store" | "presets" | "logger" | "name" | "codebook" | "site">>;
+  private readonly codebook: Codebook;
+  private readonly site: SitePlan | undefined;
+  /** Origins already told about a codebook mismatch. */
+  private readonly codebookWarned = new Set<number>();
   private readonly name: string;
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
@@ -41,6 +61,8 @@ export class Station implements StationView {
     this.radio = options.radio;
     this.store = options.store;
     this.presets = options.presets;
+    this.codebook = options.codebook;
+    this.site = options.site;
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
     this.radioState = { status: options.radio.status, reason: "starting" };
@@ -52,6 +74,9 @@ export class Station implements StationView {
       this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown"),
     );
     this.feed = stored.map((record) => this.view(record));
+    if (this.store.codebookChangedFrom !== undefined) {
+      this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
+    }
     this.unsubscribeRadio = this.radio.subscribe((event) => this.onRadioEvent(event));
     this.log.info({ records: this.store.count }, "station started");
   }
@@ -108,28 +133,57 @@ export class Station implements StationView {
   }
 
   private async ingest(packet: ReceivedPacket): Promise<void> {
+    if (packet.portnum === MESHAID_PORTNUM) return this.ingestPayload(packet);
     if (packet.portnum !== PortNum.TEXT_MESSAGE_APP) {
       this.log.info({ from: packet.from, portnum: packet.portnum }, "packet on a port the station does not read yet; skipped");
       return;
     }
     const text = new TextDecoder().decode(packet.payload);
-    const body = readPreset(this.presets, text);
-    if (body === undefined) {
-      this.log.warn({ from: packet.from, text }, "text is not a known preset; skipped");
-      this.emit({ type: "skipped", reason: `not a preset from ${this.callsign(packet.from)}: "${text.slice(0, 40)}"` });
+    const preset = readPreset(this.presets, text);
+    let bodies: RecordBody[];
+    if (preset) bodies = [preset];
+    else {
+      const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
+      if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
+        this.log.info({ from: packet.from, text, confidence: parsed.confidence, unread: parsed.unread, notes: parsed.notes }, "typed text read into records");
+        bodies = parsed.records;
+      } else {
+        // Never a silent guess: what is not read confidently is kept as a plain message.
+        this.log.info({ from: packet.from, text, confidence: parsed.confidence }, "text kept as a plain message");
+        bodies = [{ kind: "message", text: clipUtf8(text, MAX_MESSAGE_BYTES) }];
+      }
+    }
+    // One text may say two things (an incident and a request): each gets its own id, the packet
+    // id plus its position, which every station that hears the packet computes alike.
+    for (const [index, body] of bodies.entries()) {
+      const record: FieldRecord = { id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt: this.options.now(), body, text };
+      await this.storeRecord(record, packet);
+    }
+  }
+
+  private async ingestPayload(packet: ReceivedPacket): Promise<void> {
+    const decoded = decodePayload(packet.payload, this.codebook, packet.from);
+    if (!decoded.ok) {
+      this.log.warn({ from: packet.from, code: decoded.error.code, err: decoded.error }, "meshaid payload does not decode; skipped");
+      this.emit({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
       return;
     }
-    const record: FieldRecord = {
-      id: { origin: packet.from, seq: packet.id },
-      receivedAt: this.options.now(),
-      body,
-      text,
-    };
+    if (decoded.value.codebookMatches === false && !this.codebookWarned.has(packet.from)) {
+      this.codebookWarned.add(packet.from);
+      this.log.warn({ from: packet.from, theirs: decoded.value.codebook, ours: this.codebook.hash }, "sender uses a different codebook");
+      this.emit({ type: "skipped", reason: `${this.callsign(packet.from)} uses codebook ${decoded.value.codebook ?? "?"}, this station ${this.codebook.hash}: its words may differ` });
+    }
+    for (const { id, body } of decoded.value.records) {
+      await this.storeRecord({ id, receivedAt: this.options.now(), body }, packet);
+    }
+  }
+
+  private async storeRecord(record: FieldRecord, packet: ReceivedPacket): Promise<void> {
     const sender = this.nodes.get(packet.from)?.shortName;
     if (sender) record.sender = sender;
     const result = await this.store.append(record);
     if (!result.stored) {
-      this.log.debug({ from: packet.from, id: packet.id }, "record heard again; already stored");
+      this.log.debug({ from: packet.from, id: packet.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
     const view = this.view(record);
@@ -138,10 +192,25 @@ export class Station implements StationView {
   }
 
   private view(record: FieldRecord): RecordView {
-    return { ...record, sender: record.sender ?? this.callsign(record.id.origin) };
+    const view: RecordView = { ...record, sender: record.sender ?? this.callsign(record.id.origin) };
+    const place = "place" in record.body ? record.body.place : undefined;
+    if (place) view.place = describePlace(place, this.site);
+    return view;
   }
 
   private callsign(num: number): string {
     return this.nodes.get(num)?.shortName || `!${(num >>> 0).toString(16).padStart(8, "0")}`;
   }
+}
+
+/** The longest a plain message kept from text may be (a Meshtastic text payload is at most 233 bytes). */
+const MAX_MESSAGE_BYTES = 233;
+
+function clipUtf8(text: string, maxBytes: number): string {
+  let out = "";
+  for (const char of text) {
+    if (Buffer.byteLength(out + char, "utf8") > maxBytes) break;
+    out += char;
+  }
+  return out || "?";
 }

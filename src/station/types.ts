@@ -5,6 +5,8 @@ import type { LinkReason, LinkStatus } from "../radio/index.ts";
 export interface RecordView extends FieldRecord {
   /** The sender's callsign (its short name from the roster), or its node id when unknown. */
   sender: string;
+  /** Where, in words (a landmark's name from the site plan, or an offset), when the record says. */
+  place?: string;
 }
 
 export interface RadioState {

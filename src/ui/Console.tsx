@@ -46,7 +46,7 @@ function useClock(clock: () => Date): Date {
 
 function RecordLine({ record }: { record: RecordView }) {
   const kind = kindLabel(record.body);
-  const detail = detailParts(record.body);
+  const detail = detailParts(record.body, record.place);
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
   return (
     <Box flexDirection="row">

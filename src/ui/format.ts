@@ -1,6 +1,6 @@
 // Pure text for the console: times, record lines, the radio state in words.
 import type { RadioState, RecordView } from "../station/index.ts";
-import type { RecordBody } from "../wire/index.ts";
+import type { RecordBody, SupplyLine } from "../wire/index.ts";
 
 type LinkStatus = RadioState["status"];
 type LinkReason = RadioState["reason"];
@@ -56,20 +56,32 @@ export function kindLabel(body: RecordBody): KindLabel {
     case "supply_request":
       return body.priority === "urgent"
         ? { text: "▲ REQUEST", color: "red", bold: true }
-        : { text: "▲ REQUEST", color: "yellow", bold: false };
+        : { text: "▲ REQUEST", color: "yellow", bold: body.priority === "high" };
     case "incident":
-      return body.casualties > 0
+      return body.casualties > 0 || body.severity === "extreme"
         ? { text: "✚ INCIDENT", color: "red", bold: true }
-        : { text: "✚ INCIDENT", color: "magenta", bold: false };
+        : { text: "✚ INCIDENT", color: "magenta", bold: body.severity === "severe" };
     case "shift":
       return body.action === "on"
         ? { text: "● SHIFT", color: "green", bold: false }
         : { text: "● SHIFT", color: "cyan", bold: false };
+    case "checkin":
+      return body.status === "emergency" || body.status === "need_assist"
+        ? { text: "✓ CHECK-IN", color: "red", bold: true }
+        : { text: "✓ CHECK-IN", color: "green", bold: false };
+    case "supply_offer":
+      return { text: "△ OFFER", color: "blue", bold: false };
+    case "supply_status":
+      return { text: "➜ SUPPLY", color: "blue", bold: false };
+    case "ack":
+      return { text: "✔ ACK", color: "gray", bold: false };
+    case "message":
+      return { text: "✉ MESSAGE", color: "white", bold: false };
   }
 }
 
 /**
- * A record's detail in three parts: only `main` (the free word) may be shortened to fit, so the
+ * A record's detail in three parts: only `main` (the free words) may be shortened to fit, so the
  * urgency and the quantity or casualty count always stay on screen.
  */
 export interface DetailParts {
@@ -78,24 +90,45 @@ export interface DetailParts {
   tail: string;
 }
 
-export function detailParts(body: RecordBody): DetailParts {
+function lines(list: readonly SupplyLine[]): string {
+  return list.map((line) => `${word(line.item)}${line.quantity === undefined ? "" : ` ×${line.quantity}`}`).join(", ");
+}
+
+/** `place` is where the record says, in words (RecordView.place). */
+export function detailParts(body: RecordBody, place?: string): DetailParts {
+  const at = place ? ` @ ${sanitize(place)}` : "";
   switch (body.kind) {
-    case "supply_request":
-      return { lead: body.priority === "urgent" ? "urgent: " : "", main: word(body.item), tail: ` ×${body.quantity}` };
-    case "incident":
-      return {
-        lead: "",
-        main: word(body.incident),
-        tail: `, ${body.casualties} ${body.casualties === 1 ? "casualty" : "casualties"}`,
-      };
-    case "shift":
-      return { lead: "", main: body.action === "on" ? "on shift" : "off shift", tail: "" };
+    case "supply_request": {
+      const lead = body.priority === "urgent" || body.priority === "high" ? `${body.priority}: ` : "";
+      const [first] = body.lines;
+      if (body.lines.length === 1 && first) return { lead, main: word(first.item), tail: `${first.quantity === undefined ? "" : ` ×${first.quantity}`}${at}` };
+      return { lead, main: lines(body.lines), tail: at };
+    }
+    case "incident": {
+      const counts = [`${body.casualties} ${body.casualties === 1 ? "casualty" : "casualties"}`];
+      if (body.people) counts.push(`${body.people} people`);
+      return { lead: body.severity === "extreme" || body.severity === "severe" ? `${body.severity}: ` : "", main: word(body.incident), tail: `, ${counts.join(", ")}${at}` };
+    }
+    case "shift": {
+      const main = body.action === "handoff" ? `handoff${body.from || body.to ? ` ${sanitize(body.from ?? "?")} → ${sanitize(body.to ?? "?")}` : ""}` : body.action === "on" ? "on shift" : "off shift";
+      return { lead: "", main: `${main}${body.role ? ` (${word(body.role)})` : ""}`, tail: at };
+    }
+    case "checkin":
+      return { lead: "", main: word(body.status), tail: `${body.battery === undefined ? "" : `, battery ${body.battery}%`}${at}` };
+    case "supply_offer":
+      return { lead: "", main: lines(body.lines), tail: at };
+    case "supply_status":
+      return { lead: `${word(body.status)}: `, main: body.lines ? lines(body.lines) : "", tail: `${body.etaMin ? `, ETA ${body.etaMin} min` : ""}${at}` };
+    case "ack":
+      return { lead: `${word(body.code)}: `, main: `${body.refs.length} ${body.refs.length === 1 ? "record" : "records"}`, tail: "" };
+    case "message":
+      return { lead: "", main: `"${sanitize(body.text)}"`, tail: "" };
   }
 }
 
-/** "water ×1", "urgent: eyewash ×10", "injury, 1 casualty", "on shift". */
-export function recordDetail(body: RecordBody): string {
-  const { lead, main, tail } = detailParts(body);
+/** "water ×1", "urgent: eyewash ×10 @ North Gate", "injury, 1 casualty", "on shift". */
+export function recordDetail(body: RecordBody, place?: string): string {
+  const { lead, main, tail } = detailParts(body, place);
   return lead + main + tail;
 }
 

@@ -5,4 +5,4 @@ export { renderConsole } from "./render.tsx";
 export type { ConsoleHandle, RenderConsoleOptions } from "./render.tsx";
 export { consoleReducer, initialConsoleState, FEED_LIMIT } from "./state.ts";
 export type { ConsoleAction, ConsoleState, SkippedState } from "./state.ts";
-export { formatTime, recordDetail, radioText, sanitize } from "./format.ts";
+export { formatTime, recordDetail, kindLabel, radioText, sanitize } from "./format.ts";

@@ -1,9 +1,28 @@
-// The field protocol: meshaid's compact records, the preset table, and (later) the codebook.
-// Pure functions, no I/O beyond loading the schema that ships beside them.
+// The field protocol: meshaid's compact records, the codebook, the site plan, the preset table
+// and the typed-text reader. Pure functions, no I/O beyond loading the schema that ships beside
+// them: callers read firmware-config/ files and pass their text.
 export type * from "./types.ts";
+export { PRIORITIES, SEVERITIES, SUPPLY_STATUSES, SHIFT_ACTIONS, CHECKIN_STATUSES, ACK_CODES, RECORD_KINDS } from "./types.ts";
 export { WireError } from "./errors.ts";
 export type { WireErrorCode, Result } from "./errors.ts";
-export { encodeLoggedRecord, decodeLoggedRecord } from "./records.ts";
+export {
+  encodeLoggedRecord,
+  decodeLoggedRecord,
+  packRecords,
+  encodePayload,
+  decodePayload,
+  isMeshaidPayload,
+  recordMessage,
+  PROTOCOL_TAG,
+  PROTOCOL_VERSION,
+  MAX_PAYLOAD_BYTES,
+  MESHAID_PORTNUM,
+} from "./records.ts";
+export type { OutgoingRecord, DecodedPayload, PackOptions, RecordMessage } from "./records.ts";
+export { parseCodebook, codeOf, nameOf, labelOf, CODEBOOK_CATEGORIES, MAX_CODE } from "./codebook.ts";
+export type { Codebook, CodebookCategory, CodebookEntry, CodeList } from "./codebook.ts";
+export { parseSitePlan, describePlace, placeFor, landmarkByCode, MAX_LANDMARK } from "./site.ts";
+export type { SitePlan, Landmark } from "./site.ts";
 export {
   parsePresetTable,
   readPreset,
@@ -14,4 +33,7 @@ export {
   CANNED_MESSAGES_MAX_ENTRIES,
 } from "./presets.ts";
 export type { Preset, PresetTable } from "./presets.ts";
-export { ITEM_CODES, INCIDENT_CODES } from "./codes.ts";
+export { parseText, CONFIDENT } from "./parse.ts";
+export type { ParseOptions, ParsedText } from "./parse.ts";
+export { describeRecord, labelledRecord } from "./describe.ts";
+export type { DescribeOptions } from "./describe.ts";

@@ -2,9 +2,10 @@
 // It lives in firmware-config/presets.yaml; provisioning writes the same strings to handhelds,
 // and the station reads them back into records. Pure: the caller reads the file.
 import { parse as parseYaml } from "yaml";
-import type { RecordBody } from "./types.ts";
-import { INCIDENT_CODES, ITEM_CODES } from "./codes.ts";
+import { RECORD_KINDS, type RecordBody, type RecordKind } from "./types.ts";
+import { isObject, type Codebook } from "./codebook.ts";
 import { WireError } from "./errors.ts";
+import { recordMessage } from "./records.ts";
 
 /** The firmware's limits on a device's canned-message list (CannedMessageModule). */
 export const CANNED_MESSAGES_MAX_BYTES = 200;
@@ -27,7 +28,7 @@ export function normalizePresetText(text: string): string {
 }
 
 /** Parses and validates the table; a WireError names the entry and what is wrong with it. */
-export function parsePresetTable(yamlText: string, source = "presets.yaml"): PresetTable {
+export function parsePresetTable(yamlText: string, codebook: Codebook, source = "presets.yaml"): PresetTable {
   const fail = (where: string, what: string): never => {
     throw new WireError("PRESET_TABLE_INVALID", `${source}: ${where}: ${what}`);
   };
@@ -54,10 +55,11 @@ export function parsePresetTable(yamlText: string, source = "presets.yaml"): Pre
     if (seen.has(key)) fail(where, `"${text}" appears twice`);
     seen.add(key);
     const roles = entry["roles"];
-    if (!Array.isArray(roles) || roles.length === 0 || !roles.every((role) => typeof role === "string")) {
-      return fail(`${where} "${text}"`, "`roles` must be a non-empty list of role names");
+    if (!Array.isArray(roles) || !roles.every((role) => typeof role === "string")) {
+      // An empty list: the station still reads the text (older handhelds), no handheld shows it.
+      return fail(`${where} "${text}"`, "`roles` must be a list of role names");
     }
-    return { text: text.trim(), roles: roles, body: parseBody(entry["record"], `${where} "${text}"`, fail) };
+    return { text: text.trim(), roles: roles, body: parseBody(entry["record"], codebook, `${where} "${text}"`, fail) };
   });
   const table: PresetTable = { version: 1, presets };
   for (const role of new Set(presets.flatMap((preset) => preset.roles))) {
@@ -70,39 +72,30 @@ export function parsePresetTable(yamlText: string, source = "presets.yaml"): Pre
   return table;
 }
 
-function parseBody(value: unknown, where: string, fail: (where: string, what: string) => never): RecordBody {
+function parseBody(value: unknown, codebook: Codebook, where: string, fail: (where: string, what: string) => never): RecordBody {
   if (!isObject(value)) return fail(where, "`record` must be a mapping with a `kind`");
-  const kind = value["kind"];
-  const count = (field: string, fallback: number): number => {
-    const n = value[field] ?? fallback;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) return fail(where, `\`${field}\` must be a whole number >= 0`);
-    return n;
-  };
-  switch (kind) {
-    case "supply_request": {
-      const item = value["item"];
-      if (typeof item !== "string" || ITEM_CODES[item] === undefined) {
-        return fail(where, `unknown item ${JSON.stringify(item)}; known: ${Object.keys(ITEM_CODES).join(", ")}`);
-      }
-      const priority = value["priority"] ?? "normal";
-      if (priority !== "normal" && priority !== "urgent") return fail(where, "`priority` must be normal or urgent");
-      return { kind, item, quantity: count("quantity", 1), priority: priority };
-    }
-    case "incident": {
-      const incident = value["incident"];
-      if (typeof incident !== "string" || INCIDENT_CODES[incident] === undefined) {
-        return fail(where, `unknown incident ${JSON.stringify(incident)}; known: ${Object.keys(INCIDENT_CODES).join(", ")}`);
-      }
-      return { kind, incident, casualties: count("casualties", 0) };
-    }
-    case "shift": {
-      const action = value["action"];
-      if (action !== "on" && action !== "off") return fail(where, "`action` must be on or off");
-      return { kind, action };
-    }
-    default:
-      return fail(where, `unknown record kind ${JSON.stringify(kind)}; known: supply_request, incident, shift`);
+  const spec: Record<string, unknown> = { ...value };
+  // Shorthands: `item` (+ `quantity`) for a one-line supply record; an incident's severity defaults to its codebook type's.
+  if ((spec["kind"] === "supply_request" || spec["kind"] === "supply_offer") && spec["item"] !== undefined) {
+    const line: Record<string, unknown> = { item: spec["item"] };
+    if (spec["quantity"] !== undefined) line["quantity"] = spec["quantity"];
+    spec["lines"] = [line];
+    delete spec["item"];
+    delete spec["quantity"];
   }
+  if (spec["kind"] === "supply_request") spec["priority"] ??= "normal";
+  if (spec["kind"] === "incident") {
+    const type = typeof spec["incident"] === "string" ? codebook.lists.incidents.byName.get(spec["incident"]) : undefined;
+    if (type === undefined) return fail(where, `unknown incident ${JSON.stringify(spec["incident"])}; known: ${codebook.lists.incidents.entries.map((e) => e.name).join(", ")}`);
+    spec["severity"] ??= type.severity ?? "moderate";
+    spec["casualties"] ??= 0;
+  }
+  if (typeof spec["place"] === "number") spec["place"] = { landmark: spec["place"] };
+  if (!RECORD_KINDS.includes(spec["kind"] as RecordKind)) return fail(where, `unknown record kind ${JSON.stringify(spec["kind"])}; known: ${RECORD_KINDS.join(", ")}`);
+  const body = spec as unknown as RecordBody;
+  const checked = recordMessage(body, codebook);
+  if (!checked.ok) return fail(where, checked.error.message.replace(/^cannot encode an? \w+ record: /, ""));
+  return body;
 }
 
 /** The record a handheld's text means, or undefined when it is not a preset. */
@@ -119,8 +112,4 @@ export function presetsForRole(table: PresetTable, role: string): string[] {
 /** The canned-message string the firmware stores for a role: texts joined with "|". */
 export function cannedMessagesFor(table: PresetTable, role: string): string {
   return presetsForRole(table, role).join("|");
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,108 +1,573 @@
-// Encoding and decoding records with the protobufjs schema in field.proto.
+// Encoding and decoding records with the protobufjs schema in field.proto: radio payloads (several
+// records packed behind a tag and version byte) and the station's log entries.
 import protobuf from "protobufjs";
 import { fileURLToPath } from "node:url";
-import type { FieldRecord, RecordBody } from "./types.ts";
-import { INCIDENT_CODES, ITEM_CODES, nameOf } from "./codes.ts";
-import { WireError, type Result } from "./errors.ts";
+import { codeOf, nameOf, type Codebook, type CodebookCategory } from "./codebook.ts";
+import { err, ok, WireError, type Result } from "./errors.ts";
+import { MAX_LANDMARK } from "./site.ts";
+import {
+  ACK_CODES,
+  CHECKIN_STATUSES,
+  PRIORITIES,
+  SEVERITIES,
+  SHIFT_ACTIONS,
+  SUPPLY_STATUSES,
+  type FieldRecord,
+  type Place,
+  type RecordBody,
+  type RecordId,
+  type RecordKind,
+  type SupplyLine,
+} from "./types.ts";
 
 // The schema ships beside this file; reading it once at load is the only I/O here.
 const schema = protobuf.loadSync(fileURLToPath(new URL("./field.proto", import.meta.url)));
-const LoggedRecordType = schema.lookupType("meshaid.field.v0.LoggedRecord");
+const RecordType = schema.lookupType("meshaid.field.v1.Record");
+const LoggedRecordType = schema.lookupType("meshaid.field.v1.LoggedRecord");
 
-const PRIORITY_URGENT = 1;
+/** The first byte of every meshaid payload: wire type 7 makes it invalid as a protobuf key, and it is not printable text. */
+export const PROTOCOL_TAG = 0x7f;
+export const PROTOCOL_VERSION = 1;
+/** The largest app payload on a private port (Meshtastic's 233-byte Data.payload less the private portnum's extra bytes). */
+export const MAX_PAYLOAD_BYTES = 231;
+/** meshaid's Meshtastic port number, in the private range 256..511. */
+export const MESHAID_PORTNUM = 300;
 
-interface RecordMessage {
-  seq?: number;
-  supplyRequest?: { item?: number; quantity?: number; priority?: number };
-  incident?: { type?: number; casualties?: number };
-  shift?: { off?: boolean };
+const KINDS: readonly RecordKind[] = ["supply_request", "incident", "shift", "checkin", "supply_offer", "supply_status", "ack", "message"];
+const MAX_TEXT_BYTES = 233;
+const MAX_CALLSIGN_BYTES = 12;
+const U32 = 0xffffffff;
+
+/** The protobufjs form of a Record (camelCase fields); only non-default fields are set. */
+export interface RecordMessage {
+  seqSkip?: number;
+  kind?: number;
+  landmark?: number;
+  east?: number;
+  north?: number;
+  priority?: number;
+  lines?: number[];
+  state?: number;
+  type?: number;
+  severity?: number;
+  casualties?: number;
+  triage?: number[];
+  hazards?: number[];
+  refSeq?: number;
+  etaMin?: number;
+  refOrigin?: number;
+  people?: number;
+  responderOnScene?: boolean;
+  needByMin?: number;
+  role?: number;
+  from?: string;
+  to?: string;
+  openItems?: number;
+  lowStock?: number[];
+  battery?: number;
+  team?: number;
+  acks?: { origin?: number; seqDeltas?: number[] }[];
+  text?: string;
+  lat?: number;
+  lon?: number;
+  codebook?: number;
 }
+
+/** A record to send: its per-origin sequence number and what it says. */
+export interface OutgoingRecord {
+  seq: number;
+  body: RecordBody;
+}
+
+export interface DecodedPayload {
+  /** Ids use the origin the caller gave (the mesh header's sender). */
+  records: { id: RecordId; body: RecordBody }[];
+  /** The sender's codebook hash, when this payload carried it. */
+  codebook?: string;
+  /** False when the sender's codebook differs from ours: its words may not be ours. */
+  codebookMatches?: boolean;
+}
+
+class Invalid extends Error {}
+
+function invalid(what: string): never {
+  throw new Invalid(what);
+}
+
+function whole(value: number | undefined, what: string, min = 0, max = U32): number {
+  if (value === undefined || !Number.isInteger(value) || value < min || value > max) invalid(`${what} must be a whole number ${min}..${max}, not ${String(value)}`);
+  return value;
+}
+
+function code(codebook: Codebook, category: CodebookCategory, name: string, what: string): number {
+  return codeOf(codebook, category, name) ?? invalid(`unknown ${what} "${name}" (not in codebook ${codebook.hash})`);
+}
+
+function callsign(value: string, what: string): string {
+  if (value === "" || Buffer.byteLength(value, "utf8") > MAX_CALLSIGN_BYTES) invalid(`${what} must be a callsign of 1..${MAX_CALLSIGN_BYTES} bytes`);
+  return value;
+}
+
+function putPlace(message: RecordMessage, place: Place | undefined): void {
+  if (place === undefined) return;
+  if ("landmark" in place) message.landmark = whole(place.landmark, "landmark", 1, MAX_LANDMARK);
+  else if ("east" in place) {
+    const limit = 2 ** 31 - 1;
+    message.east = whole(Math.round(place.east / 10) + limit, "east offset", 0, 2 * limit) - limit;
+    message.north = whole(Math.round(place.north / 10) + limit, "north offset", 0, 2 * limit) - limit;
+  } else {
+    if (!(Math.abs(place.lat) <= 90 && Math.abs(place.lon) <= 180)) invalid("coordinates must be lat -90..90, lon -180..180");
+    message.lat = Math.round(place.lat * 1e7);
+    message.lon = Math.round(place.lon * 1e7);
+  }
+}
+
+function putLines(message: RecordMessage, codebook: Codebook, lines: readonly SupplyLine[] | undefined, required: boolean): void {
+  if (lines === undefined || lines.length === 0) {
+    if (required) invalid("a supply record names at least one item");
+    return;
+  }
+  message.lines = lines.flatMap((line) => [code(codebook, "items", line.item, "item"), line.quantity === undefined ? 0 : whole(line.quantity, `quantity of ${line.item}`, 1)]);
+}
+
+function set<K extends keyof RecordMessage>(message: RecordMessage, key: K, value: RecordMessage[K] | undefined | 0 | false | ""): void {
+  if (value === undefined || value === 0 || value === false || value === "" || (Array.isArray(value) && value.length === 0)) return;
+  message[key] = value;
+}
+
+/** A body as a Record message. `origin` (the sender's node number) lets a reference to its own record omit the origin. Throws Invalid. */
+function toMessage(body: RecordBody, codebook: Codebook, origin?: number): RecordMessage {
+  const message: RecordMessage = {};
+  set(message, "kind", KINDS.indexOf(body.kind));
+  switch (body.kind) {
+    case "supply_request":
+      putLines(message, codebook, body.lines, true);
+      set(message, "priority", PRIORITIES.indexOf(body.priority) >= 0 ? PRIORITIES.indexOf(body.priority) : invalid(`unknown priority "${body.priority}"`));
+      putPlace(message, body.place);
+      if (body.needByMin !== undefined) message.needByMin = whole(body.needByMin, "needByMin", 1);
+      break;
+    case "supply_offer":
+      putLines(message, codebook, body.lines, true);
+      putPlace(message, body.place);
+      break;
+    case "supply_status":
+      set(message, "state", SUPPLY_STATUSES.indexOf(body.status) >= 0 ? SUPPLY_STATUSES.indexOf(body.status) : invalid(`unknown supply status "${body.status}"`));
+      if (body.ref !== undefined) {
+        message.refSeq = whole(body.ref.seq, "ref seq");
+        if (body.ref.origin !== origin) message.refOrigin = whole(body.ref.origin, "ref origin");
+      }
+      if (body.etaMin !== undefined) message.etaMin = whole(body.etaMin, "etaMin", 1);
+      putLines(message, codebook, body.lines, false);
+      putPlace(message, body.place);
+      break;
+    case "incident": {
+      set(message, "type", code(codebook, "incidents", body.incident, "incident type"));
+      set(message, "severity", SEVERITIES.indexOf(body.severity) >= 0 ? SEVERITIES.indexOf(body.severity) : invalid(`unknown severity "${body.severity}"`));
+      const triage = Object.entries(body.triage ?? {});
+      const triaged = triage.reduce((sum, [name, count]) => sum + whole(count, `triage count ${name}`, 1), 0);
+      set(message, "casualties", whole(whole(body.casualties, "casualties") - triaged, "casualties (at least the triaged ones)"));
+      set(message, "triage", triage.flatMap(([name, count]) => [code(codebook, "triage", name, "triage category"), count]));
+      set(message, "hazards", (body.hazards ?? []).map((hazard) => code(codebook, "hazards", hazard, "hazard")));
+      if (body.people !== undefined) message.people = whole(body.people, "people", 1);
+      set(message, "responderOnScene", body.responderOnScene === true);
+      putPlace(message, body.place);
+      break;
+    }
+    case "shift":
+      set(message, "state", SHIFT_ACTIONS.indexOf(body.action) >= 0 ? SHIFT_ACTIONS.indexOf(body.action) : invalid(`unknown shift action "${body.action}"`));
+      if (body.role !== undefined) message.role = code(codebook, "roles", body.role, "role");
+      if (body.from !== undefined) message.from = callsign(body.from, "from");
+      if (body.to !== undefined) message.to = callsign(body.to, "to");
+      if (body.openItems !== undefined) message.openItems = whole(body.openItems, "openItems", 1);
+      set(message, "lowStock", (body.lowStock ?? []).map((item) => code(codebook, "items", item, "item")));
+      putPlace(message, body.place);
+      break;
+    case "checkin":
+      set(message, "state", CHECKIN_STATUSES.indexOf(body.status) >= 0 ? CHECKIN_STATUSES.indexOf(body.status) : invalid(`unknown check-in status "${body.status}"`));
+      if (body.battery !== undefined) message.battery = whole(body.battery, "battery", 0, 100);
+      if (body.team !== undefined) message.team = whole(body.team, "team", 1);
+      putPlace(message, body.place);
+      break;
+    case "ack": {
+      set(message, "state", ACK_CODES.indexOf(body.code) >= 0 ? ACK_CODES.indexOf(body.code) : invalid(`unknown ack code "${body.code}"`));
+      if (body.refs.length === 0) invalid("an ack acknowledges at least one record");
+      const byOrigin = new Map<number, Set<number>>();
+      for (const ref of body.refs) {
+        const seqs = byOrigin.get(whole(ref.origin, "ack origin")) ?? new Set<number>();
+        seqs.add(whole(ref.seq, "ack seq"));
+        byOrigin.set(ref.origin, seqs);
+      }
+      message.acks = [...byOrigin.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([ackOrigin, seqs]) => {
+          const sorted = [...seqs].sort((a, b) => a - b);
+          return { origin: ackOrigin, seqDeltas: sorted.map((seq, i) => (i === 0 ? seq : seq - sorted[i - 1]!)) };
+        });
+      break;
+    }
+    case "message":
+      if (typeof body.text !== "string" || body.text === "" || Buffer.byteLength(body.text, "utf8") > MAX_TEXT_BYTES) invalid(`message text must be 1..${MAX_TEXT_BYTES} bytes`);
+      message.text = body.text;
+      break;
+    default:
+      invalid(`unknown record kind "${(body as { kind: unknown }).kind as string}"`);
+  }
+  return message;
+}
+
+/** A body as a Record message, or a WireError naming what cannot be encoded. */
+export function recordMessage(body: RecordBody, codebook: Codebook, origin?: number): Result<RecordMessage> {
+  try {
+    return ok(toMessage(body, codebook, origin));
+  } catch (error) {
+    if (error instanceof Invalid) return err("WIRE_INVALID_RECORD", `cannot encode a ${String(body.kind)} record: ${error.message}`);
+    return err("WIRE_INVALID_RECORD", `cannot encode a ${String(body.kind)} record: ${String(error)}`, error);
+  }
+}
+
+function readPlace(message: RecordMessage): Place | undefined {
+  if (message.landmark) {
+    if (message.landmark > MAX_LANDMARK) invalid(`landmark ${message.landmark} is above ${MAX_LANDMARK}`);
+    return { landmark: message.landmark };
+  }
+  if (message.east !== undefined || message.north !== undefined) {
+    if (message.east === undefined || message.north === undefined) invalid("an offset needs both east and north");
+    return { east: message.east * 10, north: message.north * 10 };
+  }
+  if (message.lat !== undefined || message.lon !== undefined) {
+    if (message.lat === undefined || message.lon === undefined) invalid("coordinates need both lat and lon");
+    const place = { lat: message.lat / 1e7, lon: message.lon / 1e7 };
+    if (Math.abs(place.lat) > 90 || Math.abs(place.lon) > 180) invalid("coordinates out of range");
+    return place;
+  }
+  return undefined;
+}
+
+function readLines(codebook: Codebook, values: number[] | undefined): SupplyLine[] {
+  const lines: SupplyLine[] = [];
+  const list = values ?? [];
+  if (list.length % 2 !== 0) invalid("supply lines come in item, quantity pairs");
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i] === 0) invalid("item code 0");
+    const line: SupplyLine = { item: nameOf(codebook, "items", list[i]!) };
+    if (list[i + 1]) line.quantity = list[i + 1]!;
+    lines.push(line);
+  }
+  return lines;
+}
+
+function pick<T>(values: readonly T[], index: number | undefined, what: string): T {
+  return values[index ?? 0] ?? unknownCode(`${what} ${String(index)}`);
+}
+
+class UnknownCode extends Error {}
+function unknownCode(what: string): never {
+  throw new UnknownCode(what);
+}
+
+function withPlace<T extends object>(body: T, place: Place | undefined): T {
+  return place === undefined ? body : { ...body, place };
+}
+
+/** A Record message as a body. Throws Invalid or UnknownCode. */
+function fromMessage(message: RecordMessage, codebook: Codebook, origin: number): RecordBody {
+  const kind = pick(KINDS, message.kind, "record kind");
+  const place = readPlace(message);
+  switch (kind) {
+    case "supply_request": {
+      const lines = readLines(codebook, message.lines);
+      if (lines.length === 0) invalid("a supply request without items");
+      const body = withPlace({ kind, lines, priority: pick(PRIORITIES, message.priority, "priority") }, place);
+      return message.needByMin ? { ...body, needByMin: message.needByMin } : body;
+    }
+    case "supply_offer": {
+      const lines = readLines(codebook, message.lines);
+      if (lines.length === 0) invalid("a supply offer without items");
+      return withPlace({ kind, lines }, place);
+    }
+    case "supply_status": {
+      const body: RecordBody = { kind, status: pick(SUPPLY_STATUSES, message.state, "supply status") };
+      if (message.refSeq !== undefined) body.ref = { origin: message.refOrigin ?? origin, seq: message.refSeq };
+      if (message.etaMin) body.etaMin = message.etaMin;
+      const lines = readLines(codebook, message.lines);
+      if (lines.length > 0) body.lines = lines;
+      return withPlace(body, place);
+    }
+    case "incident": {
+      if (!message.type) invalid("an incident without a type");
+      const triageValues = message.triage ?? [];
+      if (triageValues.length % 2 !== 0) invalid("triage counts come in category, count pairs");
+      const triage: Record<string, number> = {};
+      let casualties = message.casualties ?? 0;
+      for (let i = 0; i < triageValues.length; i += 2) {
+        const name = nameOf(codebook, "triage", triageValues[i]!);
+        if (!triageValues[i + 1] || triage[name] !== undefined) invalid("a triage category appears twice or with no casualties");
+        triage[name] = triageValues[i + 1]!;
+        casualties += triageValues[i + 1]!;
+      }
+      if (casualties > U32) invalid("too many casualties");
+      const body: RecordBody = { kind, incident: nameOf(codebook, "incidents", message.type), severity: pick(SEVERITIES, message.severity, "severity"), casualties };
+      if (triageValues.length > 0) body.triage = triage;
+      if (message.hazards?.length) body.hazards = message.hazards.map((hazard) => nameOf(codebook, "hazards", hazard));
+      if (message.people) body.people = message.people;
+      if (message.responderOnScene) body.responderOnScene = true;
+      return withPlace(body, place);
+    }
+    case "shift": {
+      const body: RecordBody = { kind, action: pick(SHIFT_ACTIONS, message.state, "shift action") };
+      if (message.role) body.role = nameOf(codebook, "roles", message.role);
+      if (message.from) body.from = message.from;
+      if (message.to) body.to = message.to;
+      if (message.openItems) body.openItems = message.openItems;
+      if (message.lowStock?.length) body.lowStock = message.lowStock.map((item) => nameOf(codebook, "items", item));
+      return withPlace(body, place);
+    }
+    case "checkin": {
+      const body: RecordBody = { kind, status: pick(CHECKIN_STATUSES, message.state, "check-in status") };
+      if (message.battery !== undefined) {
+        if (message.battery > 100) invalid("battery above 100%");
+        body.battery = message.battery;
+      }
+      if (message.team) body.team = message.team;
+      return withPlace(body, place);
+    }
+    case "ack": {
+      const refs: RecordId[] = [];
+      for (const group of message.acks ?? []) {
+        let seq = 0;
+        (group.seqDeltas ?? []).forEach((delta, i) => {
+          if (i > 0 && delta === 0) invalid("an ack lists a record twice");
+          seq += delta;
+          if (seq > U32) invalid("ack seq out of range");
+          refs.push({ origin: group.origin ?? 0, seq });
+        });
+      }
+      if (refs.length === 0) invalid("an ack without records");
+      return { kind, code: pick(ACK_CODES, message.state, "ack code"), refs };
+    }
+    case "message":
+      if (!message.text) invalid("a message without text");
+      return { kind, text: message.text };
+  }
+}
+
+function decodeMessage(bytes: Uint8Array): RecordMessage {
+  return RecordType.toObject(RecordType.decode(bytes), { longs: Number });
+}
+
+function decodeFailure(cause: unknown, what: string): Result<never> {
+  if (cause instanceof WireError) return { ok: false, error: cause };
+  if (cause instanceof UnknownCode) return err("WIRE_UNKNOWN_CODE", `${what}: unknown ${cause.message} (a newer meshaid?)`);
+  if (cause instanceof Invalid) return err("WIRE_MALFORMED", `${what}: ${cause.message}`);
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const truncated = /index out of range|premature/i.test(message);
+  return err(truncated ? "WIRE_TRUNCATED" : "WIRE_MALFORMED", `${what}: ${truncated ? "the bytes end mid-record" : message}`, cause);
+}
+
+// ---- radio payloads ----
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  let rest = value;
+  while (rest >= 0x80) {
+    out.push((rest % 0x80) | 0x80);
+    rest = Math.floor(rest / 0x80);
+  }
+  out.push(rest);
+  return out;
+}
+
+/** Reads a varint of at most 5 bytes; undefined when it runs past the end. */
+function readVarint(bytes: Uint8Array, at: number): { value: number; next: number } | undefined {
+  let value = 0;
+  let scale = 1;
+  for (let i = at; i < bytes.length && i < at + 5; i += 1) {
+    value += (bytes[i]! & 0x7f) * scale;
+    if ((bytes[i]! & 0x80) === 0) return { value, next: i + 1 };
+    scale *= 0x80;
+  }
+  return undefined;
+}
+
+export interface PackOptions {
+  /** Payload limit in bytes (default and maximum 231, the private-port limit). */
+  maxBytes?: number;
+  /** The sender's node number: references to its own records then omit the origin. */
+  origin?: number;
+  /** Attach the codebook hash (to the first payload only); a station does this now and then, e.g. with a check-in. */
+  withCodebookHash?: boolean;
+}
+
+/**
+ * Packs records into as few radio payloads as the limit allows, in order. A record that does not
+ * fit in a payload even alone is refused with WIRE_TOO_LARGE: nothing is ever truncated.
+ */
+export function packRecords(records: readonly OutgoingRecord[], codebook: Codebook, options: PackOptions = {}): Result<Uint8Array[]> {
+  const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES);
+  const messages: RecordMessage[] = [];
+  for (const [index, record] of records.entries()) {
+    if (!Number.isInteger(record.seq) || record.seq < 0 || record.seq > U32) return err("WIRE_INVALID_RECORD", `record ${index}: seq must be a whole number 0..${U32}`);
+    const message = recordMessage(record.body, codebook, options.origin);
+    if (!message.ok) return err("WIRE_INVALID_RECORD", `record ${index} (seq ${record.seq}): ${message.error.message}`);
+    messages.push(message.value);
+  }
+  if (options.withCodebookHash && messages[0]) messages[0].codebook = Number.parseInt(codebook.hash, 16);
+
+  const payloads: Uint8Array[] = [];
+  let firstSeq = 0;
+  let group: Uint8Array[] = [];
+  let previousSeq = 0;
+  const size = (parts: Uint8Array[]): number =>
+    2 + varint(firstSeq * 2 + 1).length + (parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part) => sum + varint(part.length).length + part.length, 0));
+  const flush = (): void => {
+    if (group.length === 0) return;
+    const out = [PROTOCOL_TAG, PROTOCOL_VERSION, ...varint(firstSeq * 2 + (group.length > 1 ? 1 : 0))];
+    for (const part of group) {
+      if (group.length > 1) out.push(...varint(part.length));
+      out.push(...part);
+    }
+    payloads.push(Uint8Array.from(out));
+    group = [];
+  };
+  for (const [index, record] of records.entries()) {
+    const message = messages[index]!;
+    if (group.length > 0) {
+      const skip = (record.seq - previousSeq - 1 + 2 ** 32) % 2 ** 32;
+      const bytes = RecordType.encode(skip === 0 ? message : { ...message, seqSkip: skip }).finish();
+      if (size([...group, bytes]) <= maxBytes) {
+        group.push(bytes);
+        previousSeq = record.seq;
+        continue;
+      }
+      flush();
+    }
+    firstSeq = record.seq;
+    previousSeq = record.seq;
+    const bytes = RecordType.encode(message).finish();
+    if (size([bytes]) > maxBytes) {
+      return err("WIRE_TOO_LARGE", `record ${index} (seq ${record.seq}, ${record.body.kind}) takes ${size([bytes])} bytes; a payload holds ${maxBytes}: shorten it`);
+    }
+    group = [bytes];
+  }
+  flush();
+  return ok(payloads);
+}
+
+/** Encodes records into exactly one payload, or refuses with WIRE_TOO_LARGE when they do not fit together. */
+export function encodePayload(records: readonly OutgoingRecord[], codebook: Codebook, options: PackOptions = {}): Result<Uint8Array> {
+  if (records.length === 0) return err("WIRE_INVALID_RECORD", "a payload carries at least one record");
+  const packed = packRecords(records, codebook, options);
+  if (!packed.ok) return packed;
+  if (packed.value.length > 1) {
+    return err("WIRE_TOO_LARGE", `${records.length} records need ${packed.value.length} payloads of at most ${options.maxBytes ?? MAX_PAYLOAD_BYTES} bytes; use packRecords to split them`);
+  }
+  return ok(packed.value[0]!);
+}
+
+/** Whether bytes look like a meshaid payload (the tag byte), before decoding them. */
+export function isMeshaidPayload(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === PROTOCOL_TAG;
+}
+
+/** Decodes a radio payload heard from `origin`. Never throws: a typed WireError names what is wrong. */
+export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: number): Result<DecodedPayload> {
+  if (bytes.length === 0 || bytes[0] !== PROTOCOL_TAG) {
+    const first = bytes.length === 0 ? "an empty payload" : `first byte 0x${bytes[0]!.toString(16).padStart(2, "0")}`;
+    return err("WIRE_FOREIGN", `not a meshaid payload (${first}, expected tag 0x${PROTOCOL_TAG.toString(16)})`);
+  }
+  if (bytes.length < 2) return err("WIRE_TRUNCATED", "a meshaid payload cut after its tag byte");
+  if (bytes[1] !== PROTOCOL_VERSION) return err("WIRE_VERSION", `meshaid protocol version ${bytes[1]}; this station reads version ${PROTOCOL_VERSION}: update meshaid`);
+  const head = readVarint(bytes, 2);
+  if (!head) return err("WIRE_TRUNCATED", "a meshaid payload cut in its header");
+  if (head.value > 2 * U32 + 1) return err("WIRE_MALFORMED", "first sequence number out of range");
+  const several = head.value % 2 === 1;
+  let seq = (head.value - (head.value % 2)) / 2;
+  const parts: Uint8Array[] = [];
+  if (!several) parts.push(bytes.subarray(head.next));
+  else {
+    let at = head.next;
+    while (at < bytes.length) {
+      const length = readVarint(bytes, at);
+      if (!length || length.next + length.value > bytes.length) return err("WIRE_TRUNCATED", `record ${parts.length + 1}: the bytes end mid-record`);
+      parts.push(bytes.subarray(length.next, length.next + length.value));
+      at = length.next + length.value;
+    }
+    if (parts.length < 2) return err("WIRE_MALFORMED", "a payload marked as several records holds fewer than two");
+  }
+  const decoded: DecodedPayload = { records: [] };
+  for (const [index, part] of parts.entries()) {
+    try {
+      const message = decodeMessage(part);
+      if (index > 0) seq = (seq + 1 + (message.seqSkip ?? 0)) % 2 ** 32;
+      if (message.codebook !== undefined) {
+        decoded.codebook = (message.codebook >>> 0).toString(16).padStart(8, "0");
+        decoded.codebookMatches = decoded.codebook === codebook.hash;
+      }
+      decoded.records.push({ id: { origin, seq }, body: fromMessage(message, codebook, origin) });
+    } catch (cause) {
+      return decodeFailure(cause, `record ${index + 1} of the payload from !${(origin >>> 0).toString(16)}`);
+    }
+  }
+  return ok(decoded);
+}
+
+// ---- the station's log ----
 
 interface LoggedRecordMessage {
   origin?: number;
-  record?: RecordMessage;
-  receivedAt?: number | protobuf.Long;
+  v0?: { seq?: number; supplyRequest?: { item?: number; quantity?: number; priority?: number }; incident?: { type?: number; casualties?: number }; shift?: { off?: boolean } };
+  receivedAt?: number;
   text?: string;
   sender?: string;
+  seq?: number;
+  record?: RecordMessage;
+  codebook?: number;
 }
 
-function codeOf(codes: Readonly<Record<string, number>>, name: string, what: string): number {
-  const code = codes[name];
-  if (code === undefined) throw new WireError("WIRE_UNKNOWN_CODE", `unknown ${what} "${name}"`);
-  return code;
+/** Encodes a record for the station's log. Throws a WireError for a record the codebook cannot encode (nothing is written). */
+export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uint8Array {
+  const message = recordMessage(record.body, codebook, record.id.origin);
+  if (!message.ok) throw message.error;
+  const logged: LoggedRecordMessage = { origin: record.id.origin, receivedAt: record.receivedAt, record: message.value, codebook: Number.parseInt(codebook.hash, 16) };
+  if (record.id.seq) logged.seq = record.id.seq;
+  if (record.text) logged.text = record.text;
+  if (record.sender) logged.sender = record.sender;
+  return LoggedRecordType.encode(logged).finish();
 }
 
-function bodyToMessage(seq: number, body: RecordBody): RecordMessage {
-  switch (body.kind) {
-    case "supply_request":
-      return {
-        seq,
-        supplyRequest: {
-          item: codeOf(ITEM_CODES, body.item, "item"),
-          quantity: body.quantity,
-          priority: body.priority === "urgent" ? PRIORITY_URGENT : 0,
-        },
-      };
-    case "incident":
-      return { seq, incident: { type: codeOf(INCIDENT_CODES, body.incident, "incident type"), casualties: body.casualties } };
-    case "shift":
-      return { seq, shift: { off: body.action === "off" } };
+const V0_ITEMS = ["", "water", "food", "eyewash", "gauze", "medic", "cold_pack", "sunscreen", "blanket"];
+const V0_INCIDENTS = ["", "injury", "heat_illness", "chemical", "arrests", "crowd_crush"];
+
+function fromLegacy(v0: NonNullable<LoggedRecordMessage["v0"]>): RecordBody {
+  if (v0.supplyRequest) {
+    const item = V0_ITEMS[v0.supplyRequest.item ?? 0] || invalid(`a 0.1 log entry with item code ${v0.supplyRequest.item ?? 0}`);
+    return { kind: "supply_request", lines: [{ item, quantity: v0.supplyRequest.quantity || 1 }], priority: v0.supplyRequest.priority === 1 ? "urgent" : "normal" };
   }
-}
-
-function messageToBody(message: RecordMessage): RecordBody {
-  if (message.supplyRequest) {
-    const { item = 0, quantity = 0, priority = 0 } = message.supplyRequest;
-    const name = nameOf(ITEM_CODES, item);
-    if (name === undefined) throw new WireError("WIRE_UNKNOWN_CODE", `unknown item code ${item}`);
-    return { kind: "supply_request", item: name, quantity: quantity || 1, priority: priority === PRIORITY_URGENT ? "urgent" : "normal" };
+  if (v0.incident) {
+    const incident = V0_INCIDENTS[v0.incident.type ?? 0] || invalid(`a 0.1 log entry with incident code ${v0.incident.type ?? 0}`);
+    return { kind: "incident", incident, severity: "moderate", casualties: v0.incident.casualties ?? 0 };
   }
-  if (message.incident) {
-    const { type = 0, casualties = 0 } = message.incident;
-    const name = nameOf(INCIDENT_CODES, type);
-    if (name === undefined) throw new WireError("WIRE_UNKNOWN_CODE", `unknown incident code ${type}`);
-    return { kind: "incident", incident: name, casualties };
-  }
-  if (message.shift) return { kind: "shift", action: message.shift.off ? "off" : "on" };
-  throw new WireError("WIRE_NO_BODY", "record has no body");
+  if (v0.shift) return { kind: "shift", action: v0.shift.off ? "off" : "on" };
+  return invalid("a 0.1 log entry without a body");
 }
 
-/** Encodes a record for the station's log. Throws a WireError for a code the lists lack. */
-export function encodeLoggedRecord(record: FieldRecord): Uint8Array {
-  const message: LoggedRecordMessage = {
-    origin: record.id.origin,
-    record: bodyToMessage(record.id.seq, record.body),
-    receivedAt: record.receivedAt,
-    text: record.text ?? "",
-    sender: record.sender ?? "",
-  };
-  return LoggedRecordType.encode(LoggedRecordType.fromObject(message)).finish();
-}
-
-/** Decodes a log entry; never throws. */
-export function decodeLoggedRecord(bytes: Uint8Array): Result<FieldRecord> {
-  let message: LoggedRecordMessage;
+/** Decodes a log entry; never throws. Entries written by meshaid 0.1 are read too. */
+export function decodeLoggedRecord(bytes: Uint8Array, codebook: Codebook): Result<FieldRecord> {
   try {
-    message = LoggedRecordType.toObject(LoggedRecordType.decode(bytes), { longs: Number });
-  } catch (cause) {
-    const truncated = cause instanceof Error && /index out of range|premature/i.test(cause.message);
-    return {
-      ok: false,
-      error: new WireError(truncated ? "WIRE_TRUNCATED" : "WIRE_MALFORMED", `not a meshaid log entry: ${String(cause)}`, { cause }),
-    };
-  }
-  try {
-    const record = message.record ?? {};
-    const value: FieldRecord = {
-      id: { origin: message.origin ?? 0, seq: record.seq ?? 0 },
-      receivedAt: Number(message.receivedAt ?? 0),
-      body: messageToBody(record),
-    };
+    const message = LoggedRecordType.toObject(LoggedRecordType.decode(bytes), { longs: Number }) as LoggedRecordMessage;
+    const origin = message.origin ?? 0;
+    let body: RecordBody;
+    let seq = message.seq ?? 0;
+    if (message.record) body = fromMessage(message.record, codebook, origin);
+    else if (message.v0) {
+      body = fromLegacy(message.v0);
+      seq = message.v0.seq ?? 0;
+    } else return err("WIRE_NO_BODY", "log entry has no record");
+    const value: FieldRecord = { id: { origin, seq }, receivedAt: Number(message.receivedAt ?? 0), body };
     if (message.text) value.text = message.text;
     if (message.sender) value.sender = message.sender;
-    return { ok: true, value };
-  } catch (error) {
-    if (error instanceof WireError) return { ok: false, error };
-    throw error;
+    return ok(value);
+  } catch (cause) {
+    return decodeFailure(cause, "not a meshaid log entry");
   }
 }

@@ -1,24 +1,23 @@
 // Station ingest (issue 6 metric ingestRecordsPerSecond): text presets heard by the radio -> station -> LevelDB, records per second, against raw
 // batched LevelDB writes of the same encoded records in the same run (the brief's target:
 // 20,000 records/s, within 2x of the raw writes). MESHAID_BENCH_RECORDS sets the count.
-import { readFileSync } from "node:fs";
 import { Level } from "level";
 import pino from "pino";
 import { Station } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
-import { encodeLoggedRecord, parsePresetTable } from "../../src/wire/index.ts";
+import { encodeLoggedRecord } from "../../src/wire/index.ts";
+import { codebook, presets } from "../helpers/records.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { result, type BenchResult } from "./result.ts";
 
 const RECORDS = Number(process.env["MESHAID_BENCH_RECORDS"] ?? 5_000);
 const BATCH = 1_000;
-const presets = parsePresetTable(readFileSync(new URL("../../firmware-config/presets.yaml", import.meta.url), "utf8"));
 
 async function stationPath(dir: string): Promise<number> {
-  const store = await RecordStore.open(new Level<string, Uint8Array>(dir, { valueEncoding: "view" }));
+  const store = await RecordStore.open(new Level<string, Uint8Array>(dir, { valueEncoding: "view" }), codebook);
   const radio = new ScriptedRadio();
-  const station = new Station({ name: "bench", radio, store, presets, logger: pino({ level: "silent" }) });
+  const station = new Station({ name: "bench", radio, store, presets, codebook, logger: pino({ level: "silent" }) });
   await station.start();
   const started = performance.now();
   for (let i = 0; i < RECORDS; i += 1) radio.hear(0x10000 + (i % 50), i, "NEED WATER");
@@ -40,9 +39,9 @@ async function rawLevel(dir: string): Promise<number> {
       const value = encodeLoggedRecord({
         id: { origin: 0x10000 + (i % 50), seq: i },
         receivedAt: Date.now(),
-        body: { kind: "supply_request", item: "water", quantity: 1, priority: "normal" },
+        body: { kind: "supply_request", lines: [{ item: "water", quantity: 1 }], priority: "normal" },
         text: "NEED WATER",
-      });
+      }, codebook);
       batch.put(`${i}`, value);
     }
     await batch.write();

@@ -12,13 +12,16 @@ export class ScriptedRadio implements RadioSource {
     for (const listener of this.listeners) listener(event);
   }
   hear(from: number, id: number, text: string, portnum: number = PortNum.TEXT_MESSAGE_APP): void {
+    this.hearBytes(from, id, new TextEncoder().encode(text), portnum);
+  }
+  hearBytes(from: number, id: number, payload: Uint8Array, portnum: number): void {
     const packet: ReceivedPacket = {
       from,
       to: 0xffffffff,
       id,
       channel: 0,
       portnum,
-      payload: new TextEncoder().encode(text),
+      payload,
       rxTimeMs: undefined,
       rxSnr: 6,
       rxRssi: -90,

@@ -1,25 +1,24 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
 import { Level } from "level";
 import pino from "pino";
 import { Station, type StationEvent } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
-import { parsePresetTable } from "../../src/wire/index.ts";
 import { PortNum } from "../../src/radio/index.ts";
+import { MESHAID_PORTNUM, packRecords } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
+import { codebook, presets, site } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const presets = parsePresetTable(readFileSync(new URL("../../firmware-config/presets.yaml", import.meta.url), "utf8"));
 const logger = pino({ level: "silent" });
 
 const MEDIC = 0x2a6f1c02;
 
 describe("Station ingest", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }));
+  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
 
   async function startStation(radio: ScriptedRadio, store: RecordStore): Promise<{ station: Station; events: StationEvent[] }> {
-    const station = new Station({ name: "Base", radio, store, presets, logger, now: () => 1_750_000_000_000 });
+    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, now: () => 1_750_000_000_000 });
     const events: StationEvent[] = [];
     station.subscribe((event) => events.push(event));
     await station.start();
@@ -48,7 +47,7 @@ describe("Station ingest", () => {
         record: {
           id: { origin: MEDIC, seq: 0x1001 },
           receivedAt: 1_750_000_000_000,
-          body: { kind: "supply_request", item: "water", quantity: 1, priority: "normal" },
+          body: { kind: "supply_request", lines: [{ item: "water" }], priority: "normal" },
           text: "NEED WATER",
           sender: "M1",
         },
@@ -74,7 +73,7 @@ describe("Station ingest", () => {
     await store.close();
   });
 
-  it("skips text that is not a preset and packets on other ports, and keeps going", async () => {
+  it("keeps text it cannot read as a plain message, skips other ports, and keeps going", async () => {
     const radio = new ScriptedRadio();
     const store = await openStore();
     const { station, events } = await startStation(radio, store);
@@ -82,9 +81,51 @@ describe("Station ingest", () => {
     radio.hear(MEDIC, 2, "\u0000\u0001garbage", PortNum.PRIVATE_APP);
     radio.hear(MEDIC, 3, "ON SHIFT");
     await station.idle();
-    expect(events.map((event) => event.type)).toEqual(["skipped", "record"]);
-    expect(events[0]).toMatchObject({ reason: expect.stringContaining("hello is anyone there") as unknown });
-    expect(store.count).toBe(1);
+    expect(events.map((event) => event.type)).toEqual(["record", "record"]);
+    expect(events[0]).toMatchObject({ record: { body: { kind: "message", text: "hello is anyone there" } } });
+    expect(store.count).toBe(2);
+    await station.stop();
+    await store.close();
+  });
+
+  it("reads typed text into records when confident, with the place in words", async () => {
+    const radio = new ScriptedRadio();
+    const store = await openStore();
+    const { station, events } = await startStation(radio, store);
+    radio.hear(MEDIC, 0x500, "need 10 saline eyewash + 5 gauze packs @ 5th & Main ASAP");
+    radio.hear(MEDIC, 0x600, "Arrests at 5th & Main, 4 detained, legal observers needed");
+    await station.idle();
+    const records = events.flatMap((event) => (event.type === "record" ? [event.record] : []));
+    expect(records.map((record) => [record.id.seq, record.body.kind, record.place])).toEqual([
+      [0x500, "supply_request", "5th & Main"],
+      [0x600, "incident", "5th & Main"],
+      [0x601, "supply_request", "5th & Main"],
+    ]);
+    expect(records[0]!.body).toEqual({ kind: "supply_request", lines: [{ item: "eyewash", quantity: 10 }, { item: "gauze", quantity: 5 }], priority: "urgent", place: { landmark: 3 } });
+    expect(records[0]!.text).toBe("need 10 saline eyewash + 5 gauze packs @ 5th & Main ASAP");
+    await station.stop();
+    await store.close();
+  });
+
+  it("ingests meshaid payloads on its own port, several records a packet, and says when one does not decode", async () => {
+    const radio = new ScriptedRadio();
+    const store = await openStore();
+    const { station, events } = await startStation(radio, store);
+    const packed = packRecords(
+      [
+        { seq: 41, body: { kind: "checkin", status: "ok", battery: 80 } },
+        { seq: 42, body: { kind: "supply_request", lines: [{ item: "water", quantity: 20 }], priority: "normal", place: { landmark: 1 } } },
+      ],
+      codebook,
+    );
+    if (!packed.ok) throw packed.error;
+    radio.hearBytes(MEDIC, 0x700, packed.value[0]!, MESHAID_PORTNUM);
+    radio.hearBytes(MEDIC, 0x701, packed.value[0]!, MESHAID_PORTNUM); // heard again through a relay
+    radio.hearBytes(MEDIC, 0x702, new TextEncoder().encode("not ours"), MESHAID_PORTNUM);
+    await station.idle();
+    expect(events.map((event) => (event.type === "record" ? `${event.record.id.seq} ${event.record.body.kind}` : event.type))).toEqual(["41 checkin", "42 supply_request", "skipped"]);
+    expect(events[2]).toMatchObject({ reason: expect.stringContaining("not a meshaid payload") as unknown });
+    expect(store.count).toBe(2);
     await station.stop();
     await store.close();
   });

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Level } from "level";
 import { RecordStore } from "../../src/store/index.ts";
-import { presetRecord } from "../helpers/records.ts";
+import { codebook, presetRecord } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 describe("RecordStore on LevelDB", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }));
+  const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
 
   beforeEach(async () => {
     dir = await tempDir();
@@ -50,7 +50,7 @@ describe("RecordStore on LevelDB", () => {
   it("writes nothing for a record the wire cannot encode, and keeps working", async () => {
     const store = await openStore();
     const bad = presetRecord(1, 1);
-    bad.body = { kind: "supply_request", item: "unicorn", quantity: 1, priority: "normal" };
+    bad.body = { kind: "supply_request", lines: [{ item: "unicorn", quantity: 1 }], priority: "normal" };
     await expect(store.append(bad)).rejects.toThrow(/unknown item/);
     expect(store.count).toBe(0);
     expect(await store.append(presetRecord(1, 2))).toEqual({ stored: true, count: 1 });

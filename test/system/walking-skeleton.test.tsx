@@ -1,7 +1,6 @@
 // The walking skeleton end to end on real parts: a simulated mesh whose base radio sits behind a
 // socat pty pair, the station opening the other end with serialport's native bindings (as it
 // opens /dev/ttyUSB0), LevelDB on disk, and the Ink console rendered by ink-testing-library.
-import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { render } from "ink-testing-library";
 import { Level } from "level";
@@ -11,20 +10,20 @@ import { createDemoMesh, DEMO_NODES, serveSerial, type SimPacket } from "../../s
 import { Station } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { Console } from "../../src/ui/index.ts";
-import { parsePresetTable, presetsForRole } from "../../src/wire/index.ts";
+import { presetsForRole } from "../../src/wire/index.ts";
+import { codebook, presets } from "../helpers/records.ts";
 import { ptyPair, type PtyPair } from "../helpers/pty.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
-const presets = parsePresetTable(readFileSync(new URL("../../firmware-config/presets.yaml", import.meta.url), "utf8"));
 const logger = pino({ level: "silent" });
 const MEDIC = DEMO_NODES.medic1.num;
 
 /** One run of the station over the serial pty, as `meshaid start --port <pty>` builds it. */
 async function startStation(hostPath: string, dbPath: string) {
-  const store = await RecordStore.open(new Level<string, Uint8Array>(dbPath, { valueEncoding: "view" }));
+  const store = await RecordStore.open(new Level<string, Uint8Array>(dbPath, { valueEncoding: "view" }), codebook);
   const transport = await openSerialTransport({ path: hostPath, logger });
   const link = new RadioLink({ transport, logger });
-  const station = new Station({ name: "Test base", radio: link, store, presets, logger });
+  const station = new Station({ name: "Test base", radio: link, store, presets, codebook, logger });
   await station.start();
   await link.start();
   const ui = render(<Console station={station} onQuit={() => undefined} />);

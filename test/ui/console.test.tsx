@@ -11,8 +11,8 @@ afterEach(() => {
   cleanup();
 });
 
-const water = record({ kind: "supply_request", item: "water", quantity: 1, priority: "normal" }, "MED1", at(2, 10, 0));
-const injury = record({ kind: "incident", incident: "injury", casualties: 1 }, "MAR2", at(2, 11, 30));
+const water = record({ kind: "supply_request", lines: [{ item: "water", quantity: 1 }], priority: "normal" }, "MED1", at(2, 10, 0));
+const injury = record({ kind: "incident", incident: "injury", severity: "moderate", casualties: 1 }, "MAR2", at(2, 11, 30));
 
 function snapshot(overrides: Partial<StationSnapshot> = {}): StationSnapshot {
   return { name: "base-north", radio: connected, recordCount: 2, recent: [injury, water], ...overrides };
@@ -23,7 +23,7 @@ const clock = (): Date => at(2, 13, 45);
 /** 200 records, newest ("item199") first. */
 function fullFeed() {
   return Array.from({ length: 200 }, (_, i) =>
-    record({ kind: "supply_request", item: `item${199 - i}`, quantity: 1, priority: "normal" }, "MED1", at(1, 0, 0)),
+    record({ kind: "supply_request", lines: [{ item: `item${199 - i}`, quantity: 1 }], priority: "normal" }, "MED1", at(1, 0, 0)),
   );
 }
 
@@ -77,7 +77,7 @@ describe("Console", () => {
     const station = fakeStation(snapshot());
     const { lastFrame } = mount(station);
     await subscribed(station);
-    const eyewash = record({ kind: "supply_request", item: "eyewash", quantity: 10, priority: "urgent" }, "MED7", at(2, 13, 40));
+    const eyewash = record({ kind: "supply_request", lines: [{ item: "eyewash", quantity: 10 }], priority: "urgent" }, "MED7", at(2, 13, 40));
     station.emit({ type: "record", record: eyewash, recordCount: 3 });
     await vi.waitFor(() => expect(lastFrame()).toContain("urgent: eyewash ×10"));
     const frame = lastFrame();

@@ -4,8 +4,8 @@ import { FEED_LIMIT, consoleReducer, initialConsoleState } from "../../src/ui/in
 import type { ConsoleState } from "../../src/ui/index.ts";
 import { at, connected, record } from "./fixtures.ts";
 
-const water = record({ kind: "supply_request", item: "water", quantity: 1, priority: "normal" }, "MED1", at(2, 10, 0));
-const injury = record({ kind: "incident", incident: "injury", casualties: 1 }, "MAR2", at(2, 11, 0));
+const water = record({ kind: "supply_request", lines: [{ item: "water", quantity: 1 }], priority: "normal" }, "MED1", at(2, 10, 0));
+const injury = record({ kind: "incident", incident: "injury", severity: "moderate", casualties: 1 }, "MAR2", at(2, 11, 0));
 const onShift = record({ kind: "shift", action: "on" }, "MED3", at(2, 12, 0));
 
 function snapshot(overrides: Partial<StationSnapshot> = {}): StationSnapshot {
@@ -14,7 +14,7 @@ function snapshot(overrides: Partial<StationSnapshot> = {}): StationSnapshot {
 
 function many(count: number): ReturnType<typeof record>[] {
   return Array.from({ length: count }, (_, i) =>
-    record({ kind: "supply_request", item: "water", quantity: i + 1, priority: "normal" }, "MED1", at(1, 0, 0), 0x77),
+    record({ kind: "supply_request", lines: [{ item: "water", quantity: i + 1 }], priority: "normal" }, "MED1", at(1, 0, 0), 0x77),
   );
 }
 

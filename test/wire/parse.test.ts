@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { CONFIDENT, parseText, recordMessage } from "../../src/wire/index.ts";
+import { corpus, parserRecall, read } from "../helpers/corpus.ts";
+import { codebook, site } from "../helpers/records.ts";
+
+describe("reading typed text", () => {
+  it("recovers item, quantity, place and priority from the corpus's typed lines (recall >= 0.9); every miss listed", () => {
+    const recall = parserRecall();
+    // The misses, so a change that loses or gains one shows here by name.
+    expect(recall.misses).toEqual([
+      'priority high (read normal) in "mylar blankets x15 to Park south entrance, people shivering"',
+      'priority high (read normal) in "Need a wheelchair-accessible ride from City Hall steps for 1 person"',
+      'priority high (read normal) in "Interpreter needed (ASL) at North Gate info table"',
+    ]);
+    expect(recall.hits / recall.total).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it("reads every corpus line as its kind, confidently", () => {
+    const kinds: Record<string, string> = { shift_handoff: "shift" };
+    for (const line of corpus) {
+      const parsed = read(line.text);
+      expect(parsed.records[0]?.kind, line.text).toBe(kinds[line.kind] ?? line.kind);
+      expect(parsed.confidence, line.text).toBeGreaterThanOrEqual(CONFIDENT);
+    }
+  });
+
+  it("reads quantities as digits, x-counts and words, in English and Spanish", () => {
+    const quantity = (text: string) => {
+      const record = read(text).records[0];
+      return record && "lines" in record ? record.lines?.[0]?.quantity : undefined;
+    };
+    expect(quantity("water x20 at the fountain")).toBe(20);
+    expect(quantity("20x water to north gate")).toBe(20);
+    expect(quantity("need twenty bottles of water")).toBe(20);
+    expect(quantity("need twenty five blankets")).toBe(25);
+    expect(quantity("necesitamos veinte botellas de agua")).toBe(20);
+    expect(quantity("necesitamos treinta y cinco mantas")).toBe(35);
+    expect(quantity("need gauze")).toBeUndefined();
+  });
+
+  it("tolerates case and typos in places and items, and says what it corrected", () => {
+    const parsed = read("NEED WATR AT NORHT GATE");
+    expect(parsed.records).toEqual([{ kind: "supply_request", lines: [{ item: "water" }], priority: "normal", place: { landmark: 1 } }]);
+    expect(parsed.notes).toEqual(['read "norht gate" as North Gate', 'read "watr" as water']);
+    expect(parsed.confidence).toBeLessThan(read("need water at north gate").confidence);
+  });
+
+  it("reads priority words in both languages", () => {
+    const priority = (text: string) => {
+      const record = read(text).records[0];
+      return record?.kind === "supply_request" ? record.priority : undefined;
+    };
+    expect(priority("need gauze ASAP")).toBe("urgent");
+    expect(priority("necesitamos gasas urgente")).toBe("urgent");
+    expect(priority("out of gauze")).toBe("high");
+    expect(priority("need gauze, no rush")).toBe("low");
+    expect(priority("need gauze")).toBe("normal");
+  });
+
+  it("reads incident words, severity, triage counts and hazards", () => {
+    expect(read("GAS at fountain").records[0]).toMatchObject({ kind: "incident", incident: "chemical", severity: "severe", place: { landmark: 4 }, hazards: ["tear_gas"] });
+    expect(read("kettled at 3rd and pine").records[0]).toMatchObject({ kind: "incident", incident: "kettle", place: { landmark: 10 } });
+    expect(read("person collapsed near the bridge").records[0]).toMatchObject({ kind: "incident", incident: "illness", casualties: 1, place: { landmark: 7 } });
+    expect(read("vehicle into crowd, 2 red 4 green").records[0]).toMatchObject({ casualties: 6, triage: { immediate: 2, minor: 4 } });
+  });
+
+  it("keeps what it cannot read as nothing, never a silent guess", () => {
+    for (const text of ["hello?", "see you at the party", "", "1234", "lol ok then maybe"]) {
+      const parsed = read(text);
+      expect(parsed.records.length === 0 || parsed.confidence < CONFIDENT || parsed.records[0]?.kind === "checkin", text).toBe(true);
+    }
+    expect(read("the bridge").records).toEqual([]);
+    expect(read("blue banana").confidence).toBe(0);
+  });
+
+  it("never throws, and every record it returns can go on the air", () => {
+    const words = ["need", "water", "x", "20", "at", "north", "gate", "gas", "kettle", "urgent", "on", "shift", "ok", "battery", "%", "veinte", "(", ")", ",", "red", "3", "team", "M7", "handing", "to"];
+    const phrase = fc.array(fc.constantFrom(...words), { maxLength: 20 }).map((parts) => parts.join(" "));
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: "grapheme", maxLength: 200 }), phrase), (text) => {
+        const parsed = parseText(text, { codebook, site });
+        expect(parsed.confidence).toBeGreaterThanOrEqual(0);
+        expect(parsed.confidence).toBeLessThanOrEqual(1);
+        for (const record of parsed.records) {
+          const encoded = recordMessage(record, codebook);
+          expect(encoded.ok, `${text} -> ${JSON.stringify(record)}`).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("reads without a site plan (places stay unknown)", () => {
+    const parsed = parseText("need 10 gauze at north gate", { codebook });
+    expect(parsed.records).toEqual([{ kind: "supply_request", lines: [{ item: "gauze", quantity: 10 }], priority: "normal" }]);
+  });
+});
