@@ -383,7 +383,7 @@ export class RadioLink implements RadioSource {
     const heard: HeardVia = { rxSnr: packet.rxSnr, rxRssi: packet.rxRssi };
     if (rxTimeMs !== undefined) heard.rxTimeMs = rxTimeMs;
     if (packet.hopStart > 0 && packet.hopStart >= packet.hopLimit) heard.hopsAway = packet.hopStart - packet.hopLimit;
-    if (data.portnum === PortNum.POSITION_APP && packet.from !== this.nodeNum) {
+    if (data.portnum === PortNum.POSITION_APP) {
       const position = this.decodeOrWarn(packet, "POSITION", () => nodePosition(decodePosition(data.payload)));
       if (position) this.emit({ type: "position", from: packet.from, position, heard });
     }

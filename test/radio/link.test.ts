@@ -6,6 +6,8 @@ import {
   createStreamTransport,
   encodeFrame,
   encodeFromRadio,
+  encodePosition,
+  encodeTelemetry,
   encodeUser,
   FrameDecoder,
   PortNum,
@@ -218,6 +220,42 @@ describe("RadioLink", () => {
     expect(warned[0]).toMatchObject({ hex: "0fffff" });
     expect(warned[1]).toMatchObject({ hex: "0a0541", from: MEDIC });
     expect(r.link.status).toBe("connected");
+  });
+
+  it("reads POSITION and TELEMETRY into events for the roster, and passes QueueStatus on", async () => {
+    const r = (current = rig());
+    await r.link.start();
+    r.events.length = 0;
+    r.radio.sendPacket(MEDIC, PortNum.POSITION_APP, encodePosition({ latitudeI: 525_200_000, longitudeI: 134_050_000, altitude: 34, time: 1_750_000_010, precisionBits: 13 }), 0x61);
+    r.radio.sendPacket(MEDIC, PortNum.POSITION_APP, encodePosition({ time: 1_750_000_010 }), 0x62); // no fix: no position event
+    r.radio.sendPacket(MEDIC, PortNum.TELEMETRY_APP, encodeTelemetry({ time: 1, variant: { case: "deviceMetrics", value: { batteryLevel: 71, voltage: 3.9, channelUtilization: 12.5, airUtilTx: 1.5, uptimeSeconds: 3600 } } }), 0x63);
+    r.radio.sendPacket(MEDIC, PortNum.TELEMETRY_APP, Uint8Array.of(0x12, 0x05, 0x08), 0x64); // truncated: logged, no telemetry event
+    r.radio.send({ case: "queueStatus", value: { res: 0, free: 15, maxlen: 16, meshPacketId: 0x0a0b0c0d } });
+    await expect.poll(() => r.events.length, pollOptions).toBe(7);
+    const heard = { rxTimeMs: 1_750_000_000_000, rxSnr: 6.5, rxRssi: -91, hopsAway: 1 };
+    expect(r.events.filter((e) => e.type !== "packet")).toEqual([
+      { type: "position", from: MEDIC, position: { latitude: 52.52, longitude: 13.405, altitude: 34, timeMs: 1_750_000_010_000, precisionBits: 13 }, heard },
+      { type: "telemetry", from: MEDIC, telemetry: { batteryLevel: 71, voltage: expect.closeTo(3.9, 5) as number, channelUtilization: 12.5, airUtilTx: 1.5, uptimeSeconds: 3600 }, heard },
+      { type: "queue-status", res: 0, free: 15, maxlen: 16, packetId: 0x0a0b0c0d },
+    ]);
+    expect(r.events.filter((e) => e.type === "packet")).toHaveLength(4); // the packets themselves still go up
+    expect(r.warnings().map((w) => w.msg)).toEqual(["undecodable TELEMETRY payload skipped"]);
+  });
+
+  it("closes with idle-timeout when the radio falls silent after answering heartbeats, not before", async () => {
+    const r = (current = rig({ heartbeatIntervalMs: 60_000 }));
+    await r.link.start();
+    await vi.advanceTimersByTimeAsync(600_000); // this radio never answers heartbeats: nothing happens
+    await settle();
+    expect(r.link.status).toBe("connected");
+    r.radio.send({ case: "queueStatus", value: { res: 0, free: 16, maxlen: 16, meshPacketId: 0 } }); // a heartbeat reply
+    await settle();
+    await vi.advanceTimersByTimeAsync(240_000);
+    await settle();
+    expect(r.link.status).toBe("connected");
+    await vi.advanceTimersByTimeAsync(60_000);
+    await settle();
+    expect(r.statuses().at(-1)).toBe("closed/idle-timeout");
   });
 
   it("passes an ACK's request id through (ROUTING_APP, reference 3.4)", async () => {
