@@ -12,6 +12,7 @@ import {
   decodeData,
   decodeFromRadio,
   decodeToRadio,
+  DEFAULT_RECORD_PORT,
   expandChannelKey,
   FrameDecoder,
   fromRadioToJson,
@@ -220,7 +221,7 @@ function portFields(data: Data, from: number, options: DecodeOptions): Json {
     fields["text"] = new TextDecoder().decode(data.payload);
     return fields;
   }
-  if (data.portnum === (options.recordPort ?? 300)) {
+  if (data.portnum === (options.recordPort ?? DEFAULT_RECORD_PORT)) {
     if (options.records) fields["records"] = options.records(data.payload, from);
     return fields;
   }

@@ -26,7 +26,7 @@ export interface PacketWriter {
 export interface SendQueueOptions {
   outbox: OutboxStore;
   logger: Logger;
-  /** The port meshaid records travel on (default PRIVATE_APP, 256). */
+  /** The port meshaid records travel on (default DEFAULT_RECORD_PORT, 300). */
   recordPort?: number;
   /** hop_limit for our packets (the firmware's factory default is 3). */
   hopLimit?: number;
@@ -41,6 +41,12 @@ export interface SendQueueOptions {
   random?: () => number;
   now?: () => number;
 }
+
+/**
+ * meshaid's private port (256..511 are private apps; PRIVATE_APP 256 itself is shared by every
+ * app). The field protocol's MESHAID_PORTNUM (src/wire) must be the same number.
+ */
+export const DEFAULT_RECORD_PORT = 300;
 
 /** The largest payload that fits one packet (reference 4.2): Data <= 239 bytes on air, PKI DMs 12 fewer. */
 export function maxPayloadBytes(portnum: number, direct: boolean): number {
@@ -99,7 +105,7 @@ export class SendQueue {
   constructor(options: SendQueueOptions, emit: (event: RadioEvent) => void) {
     this.outbox = options.outbox;
     this.log = options.logger;
-    this.recordPort = options.recordPort ?? PortNum.PRIVATE_APP;
+    this.recordPort = options.recordPort ?? DEFAULT_RECORD_PORT;
     this.hopLimit = options.hopLimit ?? 3;
     this.textIntervalMs = options.textIntervalMs ?? 2_100;
     this.queueStatusTimeoutMs = options.queueStatusTimeoutMs ?? 15_000;

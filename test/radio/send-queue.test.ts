@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BROADCAST_NUM,
   createPacketIds,
+  DEFAULT_RECORD_PORT,
   encodeRouting,
   MemoryOutbox,
   PortNum,
@@ -122,7 +123,7 @@ describe("SendQueue", () => {
     expect(await s.outbox.list()).toHaveLength(1);
     s.queue.attach(s.writer);
     const w = s.writer.last();
-    expect(w).toMatchObject({ to: MEDIC, from: ME, wantAck: true, hopLimit: 3, portnum: PortNum.PRIVATE_APP, payload: Uint8Array.of(1, 2, 3) });
+    expect(w).toMatchObject({ to: MEDIC, from: ME, wantAck: true, hopLimit: 3, portnum: DEFAULT_RECORD_PORT, payload: Uint8Array.of(1, 2, 3) });
     s.routing(ME, w.id, 0); // an implicit ACK before QueueStatus is not evidence of anything yet
     expect(s.states(id)).toEqual(["queued"]);
     s.queueStatus(0, w.id);
