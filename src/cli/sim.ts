@@ -1,6 +1,6 @@
 // `meshaid sim --nodes N --listen tcp://127.0.0.1:4403`: a simulated mesh in real time whose
 // radios any Meshtastic client can connect to (meshaid, the Python CLI, the web client over a
-// TCP bridge). Node 1 listens on the given port, node k on port + k - 1.
+// TCP bridge). Node 1 listens on the given port, node k on port + k - 1 (port 0: any free ports).
 import { DeviceRole, encodeUser, PortNum } from "../radio/index.ts";
 import { SimNet, serveTcp, userOf, type SimNode, type SimTcpServer } from "../sim/index.ts";
 
@@ -58,7 +58,7 @@ export async function runSim(options: SimOptions): Promise<number> {
   const servers: SimTcpServer[] = [];
   try {
     for (let i = 0; i < expose; i++) {
-      const server = await serveTcp(net.radio(nodes[i]!.num), { host, port: port + i });
+      const server = await serveTcp(net.radio(nodes[i]!.num), { host, port: port === 0 ? 0 : port + i });
       servers.push(server);
       process.stdout.write(`node ${nodes[i]!.shortName} (!${nodes[i]!.num.toString(16).padStart(8, "0")}) listening on ${server.url}\n`);
     }
@@ -74,7 +74,7 @@ export async function runSim(options: SimOptions): Promise<number> {
       timers.push(timer);
     });
   }
-  process.stdout.write(`${count} simulated nodes on ${net.params.sf === 11 && net.params.bw === 250 ? "LONG_FAST" : (options.preset ?? "")}; Ctrl-C stops\n`);
+  process.stdout.write(`${count} simulated nodes on ${options.preset ?? "LONG_FAST"}; Ctrl-C stops\n`);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
