@@ -28,6 +28,9 @@ const LoggedRecordType = schema.lookupType("meshaid.field.v1.LoggedRecord");
 /** The first byte of every meshaid payload: wire type 7 makes it invalid as a protobuf key, and it is not printable text. */
 export const PROTOCOL_TAG = 0x7f;
 export const PROTOCOL_VERSION = 1;
+/** Byte 1: version (high 4 bits), "several records" (bit 3), the first record's kind (bits 0-2; 7: given in the record). */
+const SEVERAL = 0x08;
+const KIND_IN_RECORD = 7;
 /** The largest app payload on a private port (Meshtastic's 233-byte Data.payload less the private portnum's extra bytes). */
 export const MAX_PAYLOAD_BYTES = 231;
 /** meshaid's Meshtastic port number, in the private range 256..511. */
@@ -415,13 +418,15 @@ export function packRecords(records: readonly OutgoingRecord[], codebook: Codebo
 
   const payloads: Uint8Array[] = [];
   let firstSeq = 0;
+  let firstKind = 0;
   let group: Uint8Array[] = [];
   let previousSeq = 0;
   const size = (parts: Uint8Array[]): number =>
-    2 + varint(firstSeq * 2 + 1).length + (parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part) => sum + varint(part.length).length + part.length, 0));
+    2 + varint(firstSeq).length + (parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part) => sum + varint(part.length).length + part.length, 0));
   const flush = (): void => {
     if (group.length === 0) return;
-    const out = [PROTOCOL_TAG, PROTOCOL_VERSION, ...varint(firstSeq * 2 + (group.length > 1 ? 1 : 0))];
+    const layout = (PROTOCOL_VERSION << 4) | (group.length > 1 ? SEVERAL : 0) | Math.min(firstKind, KIND_IN_RECORD);
+    const out = [PROTOCOL_TAG, layout, ...varint(firstSeq)];
     for (const part of group) {
       if (group.length > 1) out.push(...varint(part.length));
       out.push(...part);
@@ -443,7 +448,11 @@ export function packRecords(records: readonly OutgoingRecord[], codebook: Codebo
     }
     firstSeq = record.seq;
     previousSeq = record.seq;
-    const bytes = RecordType.encode(message).finish();
+    firstKind = message.kind ?? 0;
+    // The first record's kind travels in the header byte (unless it is 7 or more).
+    const first: RecordMessage = { ...message };
+    if (firstKind < KIND_IN_RECORD) delete first.kind;
+    const bytes = RecordType.encode(first).finish();
     if (size([bytes]) > maxBytes) {
       return err("WIRE_TOO_LARGE", `record ${index} (seq ${record.seq}, ${record.body.kind}) takes ${size([bytes])} bytes; a payload holds ${maxBytes}: shorten it`);
     }
@@ -476,12 +485,14 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
     return err("WIRE_FOREIGN", `not a meshaid payload (${first}, expected tag 0x${PROTOCOL_TAG.toString(16)})`);
   }
   if (bytes.length < 2) return err("WIRE_TRUNCATED", "a meshaid payload cut after its tag byte");
-  if (bytes[1] !== PROTOCOL_VERSION) return err("WIRE_VERSION", `meshaid protocol version ${bytes[1]}; this station reads version ${PROTOCOL_VERSION}: update meshaid`);
+  const layout = bytes[1]!;
+  if (layout >> 4 !== PROTOCOL_VERSION) return err("WIRE_VERSION", `meshaid protocol version ${layout >> 4}; this station reads version ${PROTOCOL_VERSION}: update meshaid`);
   const head = readVarint(bytes, 2);
   if (!head) return err("WIRE_TRUNCATED", "a meshaid payload cut in its header");
-  if (head.value > 2 * U32 + 1) return err("WIRE_MALFORMED", "first sequence number out of range");
-  const several = head.value % 2 === 1;
-  let seq = (head.value - (head.value % 2)) / 2;
+  if (head.value > U32) return err("WIRE_MALFORMED", "first sequence number out of range");
+  const several = (layout & SEVERAL) !== 0;
+  const firstKind = layout & KIND_IN_RECORD;
+  let seq = head.value;
   const parts: Uint8Array[] = [];
   if (!several) parts.push(bytes.subarray(head.next));
   else {
@@ -499,6 +510,12 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
     try {
       const message = decodeMessage(part);
       if (index > 0) seq = (seq + 1 + (message.seqSkip ?? 0)) % 2 ** 32;
+      else if (message.seqSkip) invalid("the first record skips no sequence numbers");
+      if (index === 0 && firstKind < KIND_IN_RECORD) {
+        // One encoding per record: a first record whose kind the header gives carries none.
+        if (message.kind !== undefined) invalid("the first record's kind is in the header byte");
+        message.kind = firstKind;
+      } else if (index === 0 && (message.kind ?? 0) < KIND_IN_RECORD) invalid(`header kind ${KIND_IN_RECORD} means a record kind of ${KIND_IN_RECORD} or more`);
       if (message.codebook !== undefined) {
         decoded.codebook = (message.codebook >>> 0).toString(16).padStart(8, "0");
         decoded.codebookMatches = decoded.codebook === codebook.hash;

@@ -95,7 +95,7 @@ describe("radio payloads", () => {
 
   it("fit a supply request with a quantity and a landmark in 10 bytes", () => {
     const payload = encodePayload([{ seq: 137, body: water20AtGate }], codebook);
-    expect(payload.ok && hex(payload.value)).toBe("7f01920218013a020114");
+    expect(payload.ok && hex(payload.value)).toBe("7f10890118013a020114");
   });
 
   it("spend nothing on defaults: a normal request, a moderate incident, on shift, ok", () => {
@@ -103,16 +103,16 @@ describe("radio payloads", () => {
       const payload = encodePayload([{ seq: 1, body }], codebook);
       return payload.ok ? payload.value.length : -1;
     };
-    expect(size({ kind: "shift", action: "on" })).toBe(5); // tag, version, seq, kind
-    expect(size({ kind: "checkin", status: "ok" })).toBe(5);
-    expect(size({ kind: "incident", incident: "injury", severity: "moderate", casualties: 0 })).toBe(7);
+    expect(size({ kind: "shift", action: "on" })).toBe(3); // tag, version and kind, seq
+    expect(size({ kind: "checkin", status: "ok" })).toBe(3);
+    expect(size({ kind: "incident", incident: "injury", severity: "moderate", casualties: 0 })).toBe(5);
     expect(size({ kind: "supply_request", lines: [{ item: "water", quantity: 1 }], priority: "normal" })).toBe(7);
   });
 
   it("never throw on arbitrary bytes, with or without meshaid's tag", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 240 }), fc.boolean(), (bytes, tagged) => {
-        const payload = tagged ? Uint8Array.from([PROTOCOL_TAG, PROTOCOL_VERSION, ...bytes]) : bytes;
+        const payload = tagged ? Uint8Array.from([PROTOCOL_TAG, (PROTOCOL_VERSION << 4) | (bytes[0] ?? 0) % 16, ...bytes.subarray(1)]) : bytes;
         const decoded = decodePayload(payload, codebook, ORIGIN);
         if (!decoded.ok) expect(decoded.error).toBeInstanceOf(WireError);
         else expect(decoded.value.records.length).toBeGreaterThan(0);
@@ -128,7 +128,7 @@ describe("radio payloads", () => {
     const protobufPayload = decodePayload(Uint8Array.from([0x08, 0x96, 0x01]), codebook, ORIGIN);
     expect(!protobufPayload.ok && protobufPayload.error.code).toBe("WIRE_FOREIGN");
     expect(decodePayload(new Uint8Array(), codebook, ORIGIN)).toMatchObject({ ok: false, error: { code: "WIRE_FOREIGN" } });
-    const v2 = decodePayload(Uint8Array.from([PROTOCOL_TAG, 2, 2, 0x10, 1]), codebook, ORIGIN);
+    const v2 = decodePayload(Uint8Array.from([PROTOCOL_TAG, 0x20, 1, 0x48, 1]), codebook, ORIGIN);
     expect(!v2.ok && v2.error.code).toBe("WIRE_VERSION");
     expect(!v2.ok && v2.error.message).toMatch(/version 2; this station reads version 1/);
   });
@@ -138,7 +138,7 @@ describe("radio payloads", () => {
     if (!packed.ok) throw packed.error;
     const cut = decodePayload(packed.value[0]!.subarray(0, packed.value[0]!.length - 2), codebook, ORIGIN);
     expect(!cut.ok && cut.error.code).toBe("WIRE_TRUNCATED");
-    const kind99 = decodePayload(Uint8Array.from([PROTOCOL_TAG, PROTOCOL_VERSION, 2, 0x10, 99]), codebook, ORIGIN);
+    const kind99 = decodePayload(Uint8Array.from([PROTOCOL_TAG, 0x17, 1, 0x10, 99]), codebook, ORIGIN);
     expect(!kind99.ok && kind99.error.code).toBe("WIRE_UNKNOWN_CODE");
   });
 
