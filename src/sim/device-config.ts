@@ -52,14 +52,19 @@ export function deviceUiConfig(): FromRadioInit {
   return { case: "deviceuiConfig", value: {} };
 }
 
-export function ownNodeInfo(node: SimNode, nowSeconds: number, uptimeSeconds: number): FromRadioInit {
+export function ownNodeInfo(
+  node: SimNode,
+  nowSeconds: number,
+  uptimeSeconds: number,
+  air: { channelUtilization: number; airUtilTx: number } = { channelUtilization: 0, airUtilTx: 0 },
+): FromRadioInit {
   return {
     case: "nodeInfo",
     value: {
       num: node.num,
       user: userOf(node),
       lastHeard: nowSeconds,
-      deviceMetrics: { batteryLevel: 101, voltage: 4.2, uptimeSeconds },
+      deviceMetrics: { batteryLevel: 101, voltage: 4.2, uptimeSeconds, channelUtilization: air.channelUtilization, airUtilTx: air.airUtilTx },
       isFavorite: true,
     },
   };

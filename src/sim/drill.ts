@@ -185,7 +185,14 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
       }
     };
     periodic(scenario.background.positionEveryMs, PortNum.POSITION_APP, 24);
-    periodic(scenario.background.telemetryEveryMs, PortNum.TELEMETRY_APP, 28);
+    const telemetryEvery = scenario.background.telemetryEveryMs;
+    if (telemetryEvery > 0) {
+      for (let t = bgRandom() * telemetryEvery; t < trafficEnd; t += telemetryEvery * (0.9 + 0.2 * bgRandom())) {
+        clock.setTimer(t, () => {
+          if (!offline.has(n.id)) radio.sendDeviceTelemetry();
+        });
+      }
+    }
   }
 
   // ---------------------------------------------------------------- movement and faults

@@ -19,6 +19,7 @@ import {
   decodeUser,
   encodeFrame,
   encodeFromRadio,
+  encodeTelemetry,
   encodeUser,
   type Data,
   type FromRadioInit,
@@ -110,6 +111,12 @@ export interface SimRadioOptions {
    * Without it the radio times its own transmissions and hands them to `onTransmit`.
    */
   air?: RadioAir;
+  /**
+   * What the device measures of the air (percent): channel utilisation over the last minute and
+   * its own TX airtime over the hour. SimNet wires it to the node's router; without it the radio
+   * reports its own TX airtime since boot for both.
+   */
+  airtimeStats?: () => { channelUtilization: number; airUtilTx: number };
   /** Raw firmware log lines between frames (USB serial realism). Per-attach override in attach(). */
   consoleLogs?: boolean;
   /** Called when a packet this radio sends has gone out over the air. */
@@ -397,6 +404,30 @@ export class SimRadio {
     return res === Errno.OK ? packet.id : undefined;
   }
 
+  /** Channel utilisation and TX airtime as the device reports them (percent). */
+  airStats(): { channelUtilization: number; airUtilTx: number } {
+    if (this.options.airtimeStats) return this.options.airtimeStats();
+    const own = (100 * this.txAirtimeMs) / Math.max(1, this.now() - this.bootAtMs);
+    return { channelUtilization: own, airUtilTx: own };
+  }
+
+  /**
+   * Broadcasts this node's device metrics (TELEMETRY_APP), as the firmware does every 30 minutes
+   * by default: battery, voltage, channel utilisation, air_util_tx, uptime. Returns the packet id.
+   */
+  sendDeviceTelemetry(): number | undefined {
+    const nowMs = this.now();
+    const { channelUtilization, airUtilTx } = this.airStats();
+    const payload = encodeTelemetry({
+      time: Math.floor(nowMs / 1000),
+      variant: {
+        case: "deviceMetrics",
+        value: { batteryLevel: 101, voltage: 4.2, channelUtilization, airUtilTx, uptimeSeconds: Math.floor((nowMs - this.bootAtMs) / 1000) },
+      },
+    });
+    return this.originate({ portnum: PortNum.TELEMETRY_APP, payload });
+  }
+
   /** The device reboots: FromRadio{rebooted} on the attached stream; RAM state (queues, session) is lost. */
   reboot(): void {
     for (const timer of this.timers) this.clock.clearTimer(timer);
@@ -471,11 +502,11 @@ export class SimRadio {
       session.chatterTimer = undefined;
       if (this.session !== session) return;
       const uptimeMs = Math.max(1, this.now() - this.bootAtMs);
-      const airUtilTx = (100 * this.txAirtimeMs) / uptimeMs;
+      const { channelUtilization, airUtilTx } = this.airStats();
       this.consoleLog(
         "INFO",
         "DeviceTelemetry",
-        `Send: air_util_tx=${airUtilTx.toFixed(6)}, channel_utilization=${airUtilTx.toFixed(6)}, ` +
+        `Send: air_util_tx=${airUtilTx.toFixed(6)}, channel_utilization=${channelUtilization.toFixed(6)}, ` +
           `battery_level=101, voltage=4.200000, uptime=${Math.floor(uptimeMs / 1000)}`,
       );
       this.armChatter(session);
@@ -531,7 +562,7 @@ export class SimRadio {
     const frames: FromRadioInit[] = [];
     const onlyNodes = nonce === SPECIAL_NONCE_ONLY_NODES;
     if (!onlyNodes) frames.push(myInfo(this.node, this.rebootCount), deviceUiConfig());
-    frames.push(ownNodeInfo(this.node, nowSeconds, uptime));
+    frames.push(ownNodeInfo(this.node, nowSeconds, uptime, this.airStats()));
     if (!onlyNodes) {
       frames.push(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION));
       frames.push(...channels(), ...configs(this.node), ...moduleConfigs());

@@ -1,7 +1,7 @@
 // Managed flooding, roles, rebroadcast modes, collisions, the duty cycle and determinism, on a
 // SimNet driven by a virtual clock (reference meshtastic-protocol.md 7, lora-airtime.md 4).
 import { describe, expect, it } from "vitest";
-import { BROADCAST_NUM } from "../../src/radio/index.ts";
+import { BROADCAST_NUM, PortNum, decodeTelemetry } from "../../src/radio/index.ts";
 import { RebroadcastMode, presetParams, loraAirtimeMs } from "../../src/sim/index.ts";
 import { CLIENT, CLIENT_MUTE, ROUTER, node, privatePayload, rig, text, type Rig } from "./net-helpers.ts";
 
@@ -154,6 +154,18 @@ describe("the channel", () => {
     const expected = ((6 * perFrame) / 60_000) * 100;
     expect(r.net.get(0xa).router.channelUtilization()).toBeCloseTo(expected, 1);
     expect(r.net.get(0xb).router.channelUtilization()).toBeCloseTo(expected, 1);
+    // ...and the device reports it in its telemetry, as firmware does
+    const heard: number[] = [];
+    r.net.onDelivery((receiver, packet) => {
+      if (receiver !== 0xa || packet.decoded.portnum !== PortNum.TELEMETRY_APP) return;
+      const telemetry = decodeTelemetry(packet.decoded.payload);
+      if (telemetry.variant.case === "deviceMetrics") heard.push((telemetry.variant.value as { channelUtilization: number }).channelUtilization);
+    });
+    const reported = r.net.get(0xb).router.channelUtilization();
+    r.net.radio(0xb).sendDeviceTelemetry();
+    r.clock.advance(5_000);
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toBeCloseTo(reported, 3);
     r.clock.advance(120_000);
     expect(r.net.get(0xa).router.channelUtilization()).toBe(0);
   });
