@@ -70,7 +70,7 @@ function supplyLines(meaning: Record<string, unknown>) {
 }
 
 /** The records a corpus line means (what a meshaid handheld or the station would send). */
-export function recordsOf(line: CorpusLine): RecordBody[] {
+function recordsOf(line: CorpusLine): RecordBody[] {
   const m = line.meaning;
   switch (line.kind) {
     case "supply_request":
@@ -122,7 +122,7 @@ export function recordsOf(line: CorpusLine): RecordBody[] {
   }
 }
 
-export function payloadOf(records: RecordBody[], seq: number): Uint8Array {
+function payloadOf(records: RecordBody[], seq: number): Uint8Array {
   const encoded = encodePayload(records.map((body, i) => ({ seq: seq + i, body })), codebook, { origin: SENDER });
   if (!encoded.ok) throw encoded.error;
   const decoded = decodePayload(encoded.value, codebook, SENDER);

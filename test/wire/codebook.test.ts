@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CODEBOOK_CATEGORIES, codeOf, labelOf, nameOf, parseCodebook, parseSitePlan, placeFor, describePlace } from "../../src/wire/index.ts";
+import fc from "fast-check";
+import { CODEBOOK_CATEGORIES, codeOf, describePlace, labelOf, nameOf, parseCodebook, parsePresetTable, parseSitePlan, placeFor, WireError } from "../../src/wire/index.ts";
 import { codebook, configText, site } from "../helpers/records.ts";
 
 describe("the codebook in firmware-config/", () => {
@@ -77,5 +78,28 @@ describe("the site plan", () => {
     expect(placeFor(site, 40.7, -74)).toEqual({ lat: 40.7, lon: -74 });
     expect(describePlace({ landmark: 4 }, site)).toBe("Fountain");
     expect(describePlace({ landmark: 99 }, site)).toBe("landmark 99");
+  });
+});
+
+describe("the configuration parsers on any input", () => {
+  it("return a value or throw a WireError, nothing else", () => {
+    const yamlish = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 200 }),
+      fc.constantFrom(configText("codebook.yaml"), configText("site.yaml"), configText("presets.yaml")).chain((text) =>
+        fc.tuple(fc.nat({ max: text.length }), fc.nat({ max: 40 }), fc.string({ maxLength: 8 })).map(([at, cut, insert]) => text.slice(0, at) + insert + text.slice(at + cut)),
+      ),
+    );
+    fc.assert(
+      fc.property(yamlish, (text) => {
+        for (const parse of [() => parseCodebook(text), () => parseSitePlan(text), () => parsePresetTable(text, codebook)]) {
+          try {
+            parse();
+          } catch (error) {
+            expect(error).toBeInstanceOf(WireError);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });

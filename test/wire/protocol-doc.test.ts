@@ -1,0 +1,27 @@
+// docs/protocol.md's worked examples are the code's output: encode each example's records and
+// compare the bytes, decode the bytes and compare the records.
+import { expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { decodePayload, encodePayload, type OutgoingRecord } from "../../src/wire/index.ts";
+import { codebook } from "../helpers/records.ts";
+
+const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
+const examples = [...doc.matchAll(/```wire-example\norigin: (0x[0-9a-f]+)\nrecords: (.+)\nhex: ([0-9a-f ]+)\n```/g)].map((match) => ({
+  origin: Number(match[1]),
+  records: JSON.parse(match[2]!) as OutgoingRecord[],
+  hex: match[3]!.replaceAll(" ", ""),
+}));
+
+it("has worked examples of every record kind", () => {
+  expect(new Set(examples.flatMap((example) => example.records.map((record) => record.body.kind)))).toEqual(
+    new Set(["supply_request", "incident", "shift", "checkin", "supply_status", "ack", "message"]),
+  );
+  expect(examples.some((example) => example.records.length > 1)).toBe(true);
+});
+
+it.each(examples.map((example) => [example.hex, example] as const))("encodes and decodes %s as the doc says", (_hex, example) => {
+  const encoded = encodePayload(example.records, codebook, { origin: example.origin });
+  expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(example.hex);
+  const decoded = decodePayload(Buffer.from(example.hex, "hex"), codebook, example.origin);
+  expect(decoded).toEqual({ ok: true, value: { records: example.records.map((record) => ({ id: { origin: example.origin, seq: record.seq }, body: record.body })) } });
+});
