@@ -25,6 +25,8 @@ import {
   type AirHeader,
   type Data,
 } from "../radio/index.ts";
+import { decodePayload, describeRecord, labelledRecord, type Codebook } from "../wire/index.ts";
+import { DEFAULT_CODEBOOK_FILE, readCodebook } from "./field-config.ts";
 
 export interface DecodeOptions {
   /** The channel PSK in base64 as in a channel URL (AQ== is the default key). */
@@ -33,8 +35,26 @@ export interface DecodeOptions {
   as?: "serial" | "from-radio" | "air";
   /** Meshaid records on this port are shown through `records` (default 300, the field protocol's port). */
   recordPort?: number;
-  /** Decodes a meshaid payload into records (the wire's decoder, given by the caller). */
+  /** Decodes a meshaid payload into records (default: the field protocol with `codebook`). */
   records?: (payload: Uint8Array, from: number) => unknown;
+  /** The codebook file for meshaid records (default firmware-config/codebook.yaml), read when first needed. */
+  codebook?: string;
+}
+
+/** Meshaid records as the field protocol reads them, each with its codes, labels and words. */
+export function wireRecords(codebook: Codebook): (payload: Uint8Array, from: number) => unknown {
+  return (payload, from) => {
+    const decoded = decodePayload(payload, codebook, from);
+    if (!decoded.ok) return { error: decoded.error.message, code: decoded.error.code };
+    return {
+      ...(decoded.value.codebookMatches === undefined ? {} : { codebookMatches: decoded.value.codebookMatches }),
+      records: decoded.value.records.map((record) => ({
+        id: { origin: hex32(record.id.origin), seq: record.id.seq },
+        text: describeRecord(record.body, { codebook }),
+        ...labelledRecord(record.body, { codebook }),
+      })),
+    };
+  };
 }
 
 type Json = Record<string, unknown>;
@@ -222,7 +242,7 @@ function portFields(data: Data, from: number, options: DecodeOptions): Json {
     return fields;
   }
   if (data.portnum === (options.recordPort ?? DEFAULT_RECORD_PORT)) {
-    if (options.records) fields["records"] = options.records(data.payload, from);
+    fields["meshaid"] = (options.records ?? defaultRecords(options))(data.payload, from);
     return fields;
   }
   try {
@@ -232,6 +252,12 @@ function portFields(data: Data, from: number, options: DecodeOptions): Json {
     fields["innerError"] = `the ${portName(data.portnum)} payload does not decode: ${(error as Error).message}`;
   }
   return fields;
+}
+
+function defaultRecords(options: DecodeOptions): (payload: Uint8Array, from: number) => unknown {
+  const decode = wireRecords(readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE));
+  options.records = decode; // read the codebook once per run
+  return decode;
 }
 
 /** The command: prints one JSON object a line; 0 on success, 1 when the input is not bytes. */
@@ -246,6 +272,12 @@ export function runDecode(input: string, options: DecodeOptions, write: (line: s
     fail(`meshaid: ${(error as Error).message}`);
     return 1;
   }
-  for (const capture of captures) for (const object of decodeCapture(capture, options)) write(JSON.stringify(object));
+  try {
+    for (const capture of captures) for (const object of decodeCapture(capture, options)) write(JSON.stringify(object));
+  } catch (error) {
+    // a codebook that cannot be read or parsed (ConfigFileError, WireError): one line, what to fix
+    fail(`meshaid: ${(error as Error).message}`);
+    return 1;
+  }
   return 0;
 }

@@ -44,7 +44,8 @@ program
   .argument("<capture>", "hex bytes, or @file (a binary capture, or hex text with one capture per line)")
   .option("--key <base64psk>", "the channel key as in a channel URL (default AQ==, the default key)")
   .addOption(new Option("--as <kind>", "read the bytes as this instead of guessing").choices(["serial", "from-radio", "air"]))
-  .action(async (capture: string, options: { key?: string; as?: "serial" | "from-radio" | "air" }) => {
+  .option("--codebook <file>", "the codebook for meshaid records (default: firmware-config/codebook.yaml)")
+  .action(async (capture: string, options: { key?: string; as?: "serial" | "from-radio" | "air"; codebook?: string }) => {
     const { runDecode } = await import("./decode.ts");
     process.exitCode = runDecode(capture, options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
   });

@@ -7,7 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeCapture, readInput } from "../../src/cli/decode.ts";
-import { encodeAirHeader } from "../../src/radio/index.ts";
+import { readCodebook, DEFAULT_CODEBOOK_FILE } from "../../src/cli/field-config.ts";
+import { DEFAULT_CHANNEL_KEY, DEFAULT_RECORD_PORT, encodeAirFrame, encodeAirHeader, encodeData } from "../../src/radio/index.ts";
+import { encodePayload } from "../../src/wire/index.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 interface OnAirVector {
@@ -76,6 +78,25 @@ describe("meshaid decode: on-air frames", () => {
     const decoded = one(frame, { key: "1PG7OiApB1nwvP+rz05pAQ==" });
     expect(decoded).toMatchObject({ aesCtrNonce: m.aesCtrNonce, plaintextHex: m.plaintextHex, port: "NODEINFO_APP" });
     expect(decoded["inner"]).toMatchObject({ id: "!fa8165a4", longName: "Meshtastic 65a4", shortName: "65a4", hwModel: "HELTEC_V3" });
+  });
+});
+
+describe("meshaid decode: meshaid records", () => {
+  it("shows the records of a meshaid payload on the record port, with codes, labels and words", () => {
+    const codebook = readCodebook(DEFAULT_CODEBOOK_FILE);
+    const payload = encodePayload([{ seq: 7, body: { kind: "supply_request", lines: [{ item: "water", quantity: 20 }], priority: "urgent" } }], codebook, { origin: 0x9e3b7a42 });
+    if (!payload.ok) throw payload.error;
+    const data = encodeData({ portnum: DEFAULT_RECORD_PORT, payload: payload.value, bitfield: 1 });
+    const frame = encodeAirFrame({ to: 0xffffffff, from: 0x9e3b7a42, id: 0x1234abcd, hopLimit: 3, hopStart: 3, wantAck: false, viaMqtt: false, channelHash: 0x08, nextHop: 0, relayNode: 0x42 }, data, DEFAULT_CHANNEL_KEY);
+    const decoded = one(Buffer.from(frame).toString("hex"));
+    expect(decoded).toMatchObject({ kind: "air", port: "300" });
+    expect(decoded["meshaid"]).toMatchObject({
+      records: [{ id: { origin: "0x9e3b7a42", seq: 7 }, kind: "supply_request", lines: [{ item: { name: "water", label: "drinking water" }, quantity: 20 }] }],
+    });
+    expect((decoded["meshaid"] as { records: Array<{ text: string }> }).records[0]!.text).toMatch(/drinking water ×20/);
+    // a foreign payload on the same port is named, not guessed at
+    const foreign = encodeAirFrame({ to: 0xffffffff, from: 0x9e3b7a42, id: 0x1234abce, hopLimit: 3, hopStart: 3, wantAck: false, viaMqtt: false, channelHash: 0x08, nextHop: 0, relayNode: 0x42 }, encodeData({ portnum: DEFAULT_RECORD_PORT, payload: Uint8Array.of(1, 2, 3) }), DEFAULT_CHANNEL_KEY);
+    expect(one(Buffer.from(foreign).toString("hex"))["meshaid"]).toMatchObject({ code: "WIRE_FOREIGN" });
   });
 });
 
