@@ -4,6 +4,7 @@ import { BROADCAST_NUM, PortNum, encodeUser, parseAirHeader } from "../radio/ind
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
 import { SimNet } from "./net.ts";
+import { TO_PHONE_QUEUE_SIZE } from "./radio.ts";
 import type { SimNode } from "./node.ts";
 import { userOf } from "./node.ts";
 import { mulberry32 } from "./random.ts";
@@ -15,6 +16,8 @@ export const DRAIN_MS = 120_000;
 /** The brief's bar: urgent records reach every base station within 2 minutes. */
 export const DEADLINE_MS = 120_000;
 const SAMPLE_MS = 10_000;
+/** TEXT_MESSAGE_APP and RANGE_TEST_APP evict the oldest entry of a full to-phone queue; other ports are dropped. */
+const EVICTING_PORTS = new Set<number>([PortNum.TEXT_MESSAGE_APP, 66]);
 const MOVE_STEP_MS = 5_000;
 
 export interface KindStats {
@@ -124,10 +127,24 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
       message.transmitted = true;
     }
   });
+  /** Base radios whose station is away: what they hold for it (the firmware's to-phone queue). */
+  const heldForStation = new Map<number, Array<Message | undefined>>();
+  const reachStation = (message: Message | undefined, base: number): void => {
+    if (!message || !message.pending.delete(base)) return;
+    message.latest = clock.now();
+  };
   net.onDelivery((receiver, packet) => {
     const message = messages.get(`${packet.from}:${packet.id}`);
-    if (!message || !message.pending.delete(receiver)) return;
-    message.latest = clock.now();
+    const held = heldForStation.get(receiver);
+    if (!held) {
+      reachStation(message, receiver);
+      return;
+    }
+    if (held.length >= TO_PHONE_QUEUE_SIZE) {
+      if (!EVICTING_PORTS.has(packet.decoded.portnum)) return; // dropped: the queue is full
+      held.shift(); // text evicts the oldest
+    }
+    held.push(message);
   });
 
   // ---------------------------------------------------------------- traffic
@@ -216,6 +233,18 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
     }
     const n = scenario.nodes.find((candidate) => candidate.id === fault.node);
     if (!n) continue;
+    if (fault.type === "unplugged") {
+      clock.setTimer(fault.atMs, () => {
+        if (!heldForStation.has(n.num)) heldForStation.set(n.num, []);
+        if (fault.forMs === undefined) return;
+        clock.setTimer(fault.forMs, () => {
+          const held = heldForStation.get(n.num) ?? [];
+          heldForStation.delete(n.num);
+          for (const message of held) reachStation(message, n.num); // the backlog after the handshake
+        });
+      });
+      continue;
+    }
     clock.setTimer(fault.atMs, () => {
       if (fault.type === "offline") {
         offline.add(n.id);
@@ -286,7 +315,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
       });
     }
   }
-  const routerStats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0 };
+  const routerStats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0, queueDrops: 0 };
   for (const router of routers) {
     for (const key of Object.keys(routerStats) as Array<keyof RouterStats>) routerStats[key] += router.stats[key];
   }

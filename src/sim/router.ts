@@ -38,6 +38,8 @@ const ROLE_ROUTER_LATE = 11;
 const HISTORY_SIZE = 200;
 /** The radio's packet SNR estimate saturates: strong nearby links report about +12 dB at most. */
 const MAX_REPORTED_SNR = 12;
+/** MAX_TX_QUEUE: packets the radio holds to transmit. */
+const MAX_TX_QUEUE = 16;
 /** Routing.Error.DUTY_CYCLE_LIMIT. */
 export const DUTY_CYCLE_LIMIT = 9;
 
@@ -73,6 +75,8 @@ export interface RouterStats {
   duplicatesHeard: number;
   /** Transmissions dropped by the duty-cycle limit. */
   dutyCycleDrops: number;
+  /** Relays dropped because the TX queue was full. */
+  queueDrops: number;
 }
 
 interface TxEntry {
@@ -94,7 +98,7 @@ export class SimRouter implements ChannelPort {
   readonly rebroadcastMode: number;
   readonly txPowerDbm: number;
   readonly meter = new AirtimeMeter();
-  readonly stats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0 };
+  readonly stats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0, queueDrops: 0 };
   /** Called when one of our frames goes on the air. */
   onTransmit: ((transmission: Transmission, header: AirHeader) => void) | undefined;
   private readonly options: RouterOptions;
@@ -249,6 +253,10 @@ export class SimRouter implements ChannelPort {
     if (!data && mode !== RebroadcastMode.ALL && mode !== RebroadcastMode.ALL_SKIP_DECODING) return; // not our channel
     if (data && mode === RebroadcastMode.CORE_PORTNUMS_ONLY && !CORE_PORTNUMS.has(data.portnum)) return;
     if (this.pendingRelays.has(key)) return;
+    if (this.queue.filter((entry) => !entry.cancelled).length >= MAX_TX_QUEUE) {
+      this.stats.queueDrops++; // MAX_TX_QUEUE: the firmware drops a relay it has no room for
+      return;
+    }
     const copy = frame.slice();
     setRelayFields(copy, header.hopLimit - 1, this.myByte);
     const router = this.role === DeviceRole.ROUTER;

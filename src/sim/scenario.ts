@@ -46,6 +46,8 @@ export interface ScenarioTraffic {
 export type ScenarioFault =
   | { type: "offline"; node: string; atMs: number; forMs?: number }
   | { type: "out_of_range"; node: string; atMs: number; forMs?: number }
+  /** A base radio's USB cable pulled (or its station killed) and put back: the radio holds what it hears in its 32-packet to-phone queue. */
+  | { type: "unplugged"; node: string; atMs: number; forMs?: number }
   | { type: "jammer"; atMs: number; forMs?: number; position: Position; powerDbm: number };
 
 export interface Scenario {
@@ -299,15 +301,21 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     const forMs = f["for"] === undefined ? undefined : parseDuration(f["for"], `${where}.for`);
     const type = str(f["type"], `${where}.type`);
     const timing = { atMs, ...(forMs !== undefined ? { forMs } : {}) };
-    if (type === "offline" || type === "out_of_range") {
+    if (type === "offline" || type === "out_of_range" || type === "unplugged" || type === "station_restart") {
       const node = str(f["node"], `${where}.node`);
       if (!byId.has(node)) throw new ScenarioError(`${where}: no node "${node}"`);
+      if (type === "unplugged" || type === "station_restart") {
+        if (byId.get(node)?.base !== true) throw new ScenarioError(`${where}: ${type} needs a base node (one with base: true); "${node}" is not`);
+        // A restart is an unplug of the station's few seconds of downtime (default 10 s).
+        const downMs = forMs ?? (type === "station_restart" ? 10_000 : undefined);
+        return { type: "unplugged", node, atMs, ...(downMs !== undefined ? { forMs: downMs } : {}) };
+      }
       return { type, node, ...timing };
     }
     if (type === "jammer") {
       return { type, ...timing, position: position(f["position"], `${where}.position`), powerDbm: num(f["power"], `${where}.power`, 20) };
     }
-    throw new ScenarioError(`${where}: type "${type}" is not one of offline, out_of_range, jammer`);
+    throw new ScenarioError(`${where}: type "${type}" is not one of offline, out_of_range, unplugged, station_restart, jammer`);
   });
 
   const hopLimit = num(raw["hop_limit"], `${file}: hop_limit`, 3);

@@ -34,7 +34,7 @@ describe("scenario files", () => {
     expect(scenario.nodes.filter((n) => n.base).map((n) => n.id)).toEqual(["BASE-N", "BASE-S"]);
     expect(scenario.formats).toEqual(["meshaid", "text"]);
     expect(scenario.durationMs).toBe(3_600_000);
-    expect(scenario.faults.map((f) => f.type)).toEqual(["offline", "out_of_range", "jammer"]);
+    expect(scenario.faults.map((f) => f.type)).toEqual(["offline", "out_of_range", "jammer", "unplugged", "unplugged"]);
     expect(scenario.traffic.find((t) => t.text === "ON SHIFT")?.from).toHaveLength(23); // "*": every non-base node
     expect(new Set(scenario.nodes.map((n) => n.num)).size).toBe(25);
     expect(scenario.nodes.find((n) => n.id === "MT-1")?.path).toHaveLength(2);
@@ -129,5 +129,29 @@ traffic:
     expect(jammed.failures.counts["lost on the air (range, collisions, jamming)"]).toBeGreaterThan(3);
     const away = runDrill(parseScenario(`${base}faults:\n  - { type: out_of_range, node: M2, at: 5m, for: 10m }\n`, "away"), "meshaid");
     expect(away.deliveryRatio).toBeLessThan(clean.deliveryRatio);
+  });
+
+  it("a base radio unplugged from its station holds 32 packets for it: the backlog arrives late, the rest is lost", () => {
+    const busy = `
+seed: 4
+duration: 40m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+nodes:
+  - { id: BASE, base: true, at: [0, 0] }
+  - { id: M1, at: [500, 0] }
+  - { id: M2, at: [0, 500] }
+traffic:
+  - { from: [M1, M2], text: NEED WATER, every: 1m }
+`;
+    const short = runDrill(parseScenario(`${busy}faults:\n  - { type: station_restart, node: BASE, at: 10m }\n`, "restart"), "meshaid");
+    const long = runDrill(parseScenario(`${busy}faults:\n  - { type: unplugged, node: BASE, at: 5m, for: 30m }\n`, "unplugged"), "meshaid");
+    const clean = runDrill(parseScenario(busy, "clean"), "meshaid");
+    expect(clean.deliveryRatio).toBeGreaterThan(0.95);
+    expect(short.delivered).toBe(clean.delivered); // 10 s away: nothing lost
+    // 30 minutes at ~2 records a minute: about 60 heard, 32 held, the rest dropped (a private port does not evict)
+    expect(long.delivered).toBeLessThan(clean.delivered - 15);
+    expect(long.latencyP95Ms).toBeGreaterThan(10 * 60_000);
+    expect(() => parseScenario(`${busy}faults:\n  - { type: unplugged, node: M1, at: 5m }\n`, "bad")).toThrow(/needs a base node/);
   });
 });
