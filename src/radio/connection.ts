@@ -29,6 +29,12 @@ export interface RadioConnectionOptions {
   /** Wait before the first reconnect attempt; doubles per failed attempt up to maxBackoffMs. */
   initialBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A link that stayed connected this long was a good one: the next reconnect starts from
+   * initialBackoffMs again. One that drops sooner (another client taking a TCP radio, a flapping
+   * cable) keeps backing off, so two clients never fight over a radio faster than maxBackoffMs.
+   */
+  stableAfterMs?: number;
   /** Where queued sends wait (default in memory: lost on exit). */
   outbox?: OutboxStore;
   /** Pacing and timeouts of the send queue. */
@@ -42,6 +48,8 @@ export class RadioConnection implements RadioSource, RadioSender {
   private readonly queue: SendQueue;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly stableAfterMs: number;
+  private connectedAt: number | undefined;
 
   private currentStatus: LinkStatus = "connecting";
   private currentReason: LinkReason = "starting";
@@ -57,6 +65,7 @@ export class RadioConnection implements RadioSource, RadioSender {
     this.log = options.logger;
     this.initialBackoffMs = options.initialBackoffMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.stableAfterMs = options.stableAfterMs ?? 60_000;
     this.backoffMs = this.initialBackoffMs;
     this.queue = new SendQueue(
       { ...options.sending, outbox: options.outbox ?? new MemoryOutbox(), logger: options.logger.child({ component: "send-queue" }) },
@@ -162,6 +171,8 @@ export class RadioConnection implements RadioSource, RadioSender {
       if (this.closing) return;
       this.link = undefined;
       this.queue.attach(undefined);
+      if (this.connectedAt !== undefined && Date.now() - this.connectedAt >= this.stableAfterMs) this.backoffMs = this.initialBackoffMs;
+      this.connectedAt = undefined;
       this.transition("reconnecting", reason);
       this.scheduleReconnect();
       return;
@@ -169,7 +180,7 @@ export class RadioConnection implements RadioSource, RadioSender {
     if (reason === "device-rebooted") this.queue.rebooted();
     this.transition(status, reason);
     if (status === "connected") {
-      this.backoffMs = this.initialBackoffMs;
+      this.connectedAt ??= Date.now();
       this.queue.attach(link);
     } else {
       this.queue.attach(undefined);

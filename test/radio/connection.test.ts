@@ -158,6 +158,36 @@ describe("RadioConnection", () => {
     expect(r.connection.connections).toBe(2);
   });
 
+  it("backs off further when links keep dropping right after connecting, and starts over after a stable one", async () => {
+    const r = (current = rig({ connection: { initialBackoffMs: 1_000, maxBackoffMs: 8_000, stableAfterMs: 60_000 } }));
+    await r.connection.start();
+    await connected(r);
+    const opensAfter = async (ms: number): Promise<number> => {
+      await vi.advanceTimersByTimeAsync(ms);
+      await settle();
+      return r.connection.connections;
+    };
+    // Another client keeps taking the radio: each link dies at once.
+    r.deviceEnds.at(-1)!.destroy();
+    await settle();
+    expect(await opensAfter(1_000)).toBe(2);
+    await connected(r);
+    r.deviceEnds.at(-1)!.destroy();
+    await settle();
+    expect(await opensAfter(1_999)).toBe(2);
+    expect(await opensAfter(1)).toBe(3);
+    await connected(r);
+    r.deviceEnds.at(-1)!.destroy();
+    await settle();
+    expect(await opensAfter(3_999)).toBe(3);
+    expect(await opensAfter(1)).toBe(4);
+    await connected(r);
+    await vi.advanceTimersByTimeAsync(60_000); // a stable link
+    r.deviceEnds.at(-1)!.destroy();
+    await settle();
+    expect(await opensAfter(1_000)).toBe(5);
+  });
+
   it("sends a record queued while the radio was unplugged exactly once after it is back", async () => {
     const r = (current = rig());
     await r.connection.start();
