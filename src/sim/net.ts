@@ -133,6 +133,7 @@ export class SimNet {
       knownNodes: spec.radio?.knownNodes ?? (() => []),
       ...(this.logger ? { logger: this.logger } : {}),
       air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id) },
+      loraParams: this.params,
       airtimeStats: () => ({ channelUtilization: router.channelUtilization(), airUtilTx: router.txUtilization() }),
     });
     holder.radio = radio;

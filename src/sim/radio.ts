@@ -26,7 +26,7 @@ import {
   type MeshPacket,
   type ToRadio,
 } from "../radio/index.ts";
-import { ON_AIR_HEADER_BYTES, airtimeMs as loraAirtimeMs, csmaDelayMs, retransmissionMs } from "./airtime.ts";
+import { MODEM_PRESETS, ON_AIR_HEADER_BYTES, airtimeMs as loraAirtimeMs, csmaDelayMs, retransmissionMs, type LoraParams } from "./airtime.ts";
 import { formatConsoleLine, type ConsoleLevel } from "./console-log.ts";
 import {
   DEFAULT_HOP_LIMIT,
@@ -125,6 +125,8 @@ export interface SimRadioOptions {
   random?: () => number;
   /** Time on air in ms of a LoRa frame of this many bytes (default: LONG_FAST). */
   airtimeMs?: (onAirBytes: number) => number;
+  /** The modem preset's parameters: time on air, slot time and the retransmission timeout (default LONG_FAST). */
+  loraParams?: LoraParams;
   /** Close the API session after this long without a frame from the host; 0 = never (default 15 min). */
   idleTimeoutMs?: number;
   /** Drop a (from, id) heard before, as the firmware's PacketHistory does (default false: pass duplicates on). */
@@ -199,6 +201,7 @@ export class SimRadio {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly airtime: (onAirBytes: number) => number;
+  private readonly lora: LoraParams;
   private nextPacketId: () => number;
 
   private session: Session | undefined;
@@ -225,7 +228,8 @@ export class SimRadio {
     this.clock = options.clock ?? realClock;
     this.now = options.now ?? (() => this.clock.now());
     this.random = options.random ?? Math.random;
-    this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes));
+    this.lora = options.loraParams ?? MODEM_PRESETS.LONG_FAST;
+    this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes, this.lora));
     this.nextPacketId = createPacketIdGenerator(this.random);
     this.bootAtMs = this.now();
   }
@@ -804,7 +808,7 @@ export class SimRadio {
       });
       return;
     }
-    this.later(csmaDelayMs(this.random), () => {
+    this.later(csmaDelayMs(this.random, this.lora), () => {
       const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
       const item = this.txQueue.shift();
       if (!item) {
@@ -842,7 +846,7 @@ export class SimRadio {
     }
     const entry = pending;
     if (entry.timer) this.cancel(entry.timer);
-    entry.timer = this.later(retransmissionMs(onAirBytes), () => {
+    entry.timer = this.later(retransmissionMs(onAirBytes, this.lora), () => {
       entry.timer = undefined;
       if (this.pendingAcks.get(id) !== entry) return;
       if (entry.retriesLeft > 0) {
