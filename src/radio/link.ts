@@ -353,6 +353,14 @@ export class RadioLink implements RadioSource {
         this.emit({ type: "queue-status", res, free, maxlen, packetId: meshPacketId });
         return;
       }
+      case "clientNotification": {
+        // What the firmware tells a user (duty cycle reached, rate limited ...): worth a log line.
+        const note = variant.value as { message?: unknown; replyId?: unknown };
+        const text = typeof note.message === "string" ? note.message : "";
+        this.logger.warn({ replyId: note.replyId, notification: text }, "radio notification");
+        this.emit({ type: "log", line: `[notification] ${text}` });
+        return;
+      }
       case "logRecord": {
         const { source, message: text } = variant.value;
         this.emit({ type: "log", line: source ? `[${source}] ${text}` : text });

@@ -1,5 +1,6 @@
 // RadioLink against a scripted fake radio that speaks real framed protobufs over an in-process pipe.
 import type { Duplex } from "node:stream";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BROADCAST_NUM,
@@ -256,6 +257,21 @@ describe("RadioLink", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await settle();
     expect(r.statuses().at(-1)).toBe("closed/idle-timeout");
+  });
+
+  it("survives any FromRadio the radio may send: no throw, still connected, garbage only logged", async () => {
+    const r = (current = rig());
+    await r.link.start();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (payload) => {
+        r.radio.sendRaw(payload);
+      }),
+      { numRuns: 300 },
+    );
+    r.radio.send({ case: "clientNotification", value: { message: "Duty cycle limit exceeded. You can send again in 12 mins.", level: 40 } });
+    await expect.poll(() => r.events.some((e) => e.type === "log" && e.line.startsWith("[notification] Duty cycle")), pollOptions).toBe(true);
+    // (random bytes may spell `rebooted`: the link then re-handshakes, and must end up connected)
+    await expect.poll(() => r.link.status, pollOptions).toBe("connected");
   });
 
   it("passes an ACK's request id through (ROUTING_APP, reference 3.4)", async () => {
