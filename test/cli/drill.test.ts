@@ -1,6 +1,7 @@
 // `meshaid drill` as a user runs it: a child process on an example scenario.
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { SimNet, VirtualClock, type SimAirFrame } from "../../src/sim/index.ts";
 
 const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
 const SCENARIO = new URL("../../firmware-config/drills/router-modes.yaml", import.meta.url).pathname;
@@ -44,5 +45,26 @@ describe("meshaid drill", () => {
     const invalid = meshaid(["drill", BIN]);
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toMatch(/meshaid drill: .*bin\.js/);
+  });
+});
+
+describe("meshaid decode on what the simulator puts on the air", () => {
+  it("decodes a simulated frame with the default channel key to the text that was sent", () => {
+    const clock = new VirtualClock();
+    const net = new SimNet({ clock, seed: 11 });
+    const frames: SimAirFrame[] = [];
+    net.onFrame((frame) => frames.push(frame));
+    net.addNode({ node: { num: 0x11223344, longName: "Medic 3", shortName: "M3", role: 0, hwModel: 9 }, position: { x: 0, y: 0 } });
+    net.addNode({ node: { num: 0x55667788, longName: "Base", shortName: "BASE", role: 12, hwModel: 9 }, position: { x: 400, y: 0 } });
+    const id = net.radio(0x11223344).originate({ portnum: 1, payload: new TextEncoder().encode("NEED WATER AT NORTH GATE") });
+    clock.advance(10_000);
+    const frame = frames.find((f) => f.transmitter === 0x11223344);
+    expect(frame).toBeDefined();
+    const run = meshaid(["decode", "--as", "air", Buffer.from(frame!.bytes).toString("hex")]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const decoded = JSON.parse(run.stdout.trim()) as { header: { from: string; id: string; hopStart: number; channelHash: string }; text: string };
+    expect(decoded.text).toBe("NEED WATER AT NORTH GATE");
+    expect(decoded.header).toMatchObject({ from: "0x11223344", id: `0x${id!.toString(16).padStart(8, "0")}`, hopStart: 3, channelHash: "0x08" });
   });
 });
