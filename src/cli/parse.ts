@@ -16,6 +16,11 @@ function wire(bodies: readonly RecordBody[], codebook: Codebook): { bytes: numbe
 }
 
 export function runParse(text: string, options: ParseOptions): number {
+  // `meshaid parse ... | head` closes the pipe early: that is not an error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   let codebook: Codebook;
   let site: SitePlan | undefined;

@@ -39,6 +39,7 @@ export interface Codebook {
 
 const TRIAGE_NAMES = ["immediate", "delayed", "minor", "expectant", "dead"];
 const NAME = /^[a-z][a-z0-9_]*$/;
+const ENTRY_KEYS = new Set(["name", "words", "unit", "severity"]);
 /** The largest code a list may use (codes travel as varints; 1..127 take one byte). */
 export const MAX_CODE = 0xffff;
 
@@ -75,6 +76,10 @@ export function parseCodebook(yamlText: string, source = "codebook.yaml"): Codeb
         fail(where, `codes are whole numbers ${zeroAllowed ? 0 : 1}..${MAX_CODE} (0 is each field's default)`);
       }
       if (!isObject(value)) return fail(where, "expected a mapping with name, en and words");
+      // A stray key is usually a label cut at an unquoted comma ("en: a (b, c)"): say so.
+      for (const key of Object.keys(value)) {
+        if (!ENTRY_KEYS.has(key) && !(languages as unknown[]).includes(key)) fail(where, `unknown key "${key}" (quote labels that contain a comma)`);
+      }
       const name = value["name"];
       if (typeof name !== "string" || !NAME.test(name)) return fail(where, "`name` must be snake_case (a-z, 0-9, _)");
       if (byName.has(name)) fail(where, `name "${name}" is used twice`);

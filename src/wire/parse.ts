@@ -4,7 +4,7 @@
 // with a confidence, and the words it could not read are listed. Pure; never throws.
 import type { Codebook, CodebookCategory } from "./codebook.ts";
 import { readPreset, type PresetTable } from "./presets.ts";
-import type { SitePlan } from "./site.ts";
+import { describePlace, placeFor, type SitePlan } from "./site.ts";
 import type { CheckinStatus, IncidentBody, Place, Priority, RecordBody, Severity, ShiftBody, SupplyLine, SupplyStatus } from "./types.ts";
 
 export interface ParseOptions {
@@ -299,7 +299,16 @@ function parse(input: string, options: ParseOptions): ParsedText {
     if (preset) return { records: [preset], confidence: 1, notes: ["a preset"], unread: [] };
   }
   const { codebook, site } = options;
-  const tokens = tokenize(text);
+  // Coordinates ("45.5230, -122.6800"): the nearest landmark, else an offset, else absolute.
+  let typedPlace: Place | undefined;
+  const coordinates = /(-?\d{1,2}\.\d{3,})\s*[,; ]\s*(-?\d{1,3}\.\d{3,})/.exec(text);
+  const lat = coordinates ? Number(coordinates[1]) : NaN;
+  const lon = coordinates ? Number(coordinates[2]) : NaN;
+  if (coordinates && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
+    typedPlace = site ? placeFor(site, lat, lon) : { lat: Math.round(lat * 1e7) / 1e7, lon: Math.round(lon * 1e7) / 1e7 };
+    notes.push(`read coordinates ${coordinates[1]}, ${coordinates[2]} as ${site ? describePlace(typedPlace, site) : "a position"}`);
+  }
+  const tokens = tokenize(coordinates && typedPlace ? text.replace(coordinates[0], " ") : text);
   const entries = dictionary(codebook, site);
 
   // Times ("13:00") are never quantities; "14:00" splits into 14, 00 around a ":" gap.
@@ -350,7 +359,7 @@ function parse(input: string, options: ParseOptions): ParsedText {
   };
   const numberAt = (index: number): NumberToken | undefined => numbers.find((n) => n.last === index || n.index === index);
 
-  const place: Place | undefined = places[0] ? { landmark: Number(places[0].entries[0]!.name) } : undefined;
+  const place: Place | undefined = places[0] ? { landmark: Number(places[0].entries[0]!.name) } : typedPlace;
   if (places.length > 1) notes.push(`several places named; used ${describe(site, places[0]!)}`);
 
   const incidentFirst = matches.some((match) => names(match, "incidents").length > 0);
@@ -460,6 +469,11 @@ function parse(input: string, options: ParseOptions): ParsedText {
     } else if (body.action === "handoff" && parties.length >= 2) {
       body.from = parties[0]!;
       body.to = parties[1]!;
+    } else if (body.action === "handoff" && callsigns.length === 1) {
+      // "handing over to M4", "relieved by M4", "M4 taking over": M4 comes in; else the callsign goes out.
+      const said = normalize(input);
+      if (/\b(to|by) [a-z]{1,2}\d{1,3}\b/.test(said) || /\b[a-z]{1,2}\d{1,3} (taking over|takes over|in|on)\b/.test(said)) body.to = callsigns[0]!;
+      else body.from = callsigns[0]!;
     }
     const openAt = normalize(input).search(/\bopen\s*:/);
     if (openAt >= 0) {

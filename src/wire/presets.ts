@@ -72,6 +72,18 @@ export function parsePresetTable(yamlText: string, codebook: Codebook, source = 
   return table;
 }
 
+/** The fields each kind of preset record may set (src/wire/types.ts). */
+const FIELDS: Record<RecordKind, string[]> = {
+  supply_request: ["kind", "lines", "priority", "place", "needByMin"],
+  supply_offer: ["kind", "lines", "place"],
+  supply_status: ["kind", "status", "ref", "etaMin", "lines", "place"],
+  incident: ["kind", "incident", "severity", "casualties", "triage", "hazards", "people", "responderOnScene", "place"],
+  shift: ["kind", "action", "role", "place", "from", "to", "openItems", "lowStock"],
+  checkin: ["kind", "status", "battery", "team", "place"],
+  ack: ["kind", "code", "refs"],
+  message: ["kind", "text"],
+};
+
 function parseBody(value: unknown, codebook: Codebook, where: string, fail: (where: string, what: string) => never): RecordBody {
   if (!isObject(value)) return fail(where, "`record` must be a mapping with a `kind`");
   const spec: Record<string, unknown> = { ...value };
@@ -92,6 +104,10 @@ function parseBody(value: unknown, codebook: Codebook, where: string, fail: (whe
   }
   if (typeof spec["place"] === "number") spec["place"] = { landmark: spec["place"] };
   if (!RECORD_KINDS.includes(spec["kind"] as RecordKind)) return fail(where, `unknown record kind ${JSON.stringify(spec["kind"])}; known: ${RECORD_KINDS.join(", ")}`);
+  // A misspelt field would silently change what a preset means: refuse it.
+  for (const key of Object.keys(spec)) {
+    if (!FIELDS[spec["kind"] as RecordKind].includes(key)) fail(where, `unknown field "${key}" for a ${String(spec["kind"])} record; known: ${FIELDS[spec["kind"] as RecordKind].join(", ")}`);
+  }
   const body = spec as unknown as RecordBody;
   const checked = recordMessage(body, codebook);
   if (!checked.ok) return fail(where, checked.error.message.replace(/^cannot encode an? \w+ record: /, ""));

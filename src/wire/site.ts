@@ -48,6 +48,7 @@ export function parseSitePlan(text: string, source = "site.yaml"): SitePlan {
     const where = `landmarks.${key}`;
     if (!Number.isInteger(code) || code < 1 || code > MAX_LANDMARK) fail(where, `landmark codes are 1..${MAX_LANDMARK} (one byte on the air)`);
     if (!isObject(value)) return fail(where, "expected a mapping with label, lat, lon");
+    for (const key of Object.keys(value)) if (!["label", "lat", "lon", "aliases"].includes(key)) fail(where, `unknown key "${key}" (expected label, lat, lon, aliases)`);
     const label = value["label"];
     if (typeof label !== "string" || label.trim() === "") return fail(where, "`label` must be a non-empty string");
     if (seen.has(label.toLowerCase())) fail(where, `label "${label}" is used twice`);

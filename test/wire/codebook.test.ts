@@ -51,6 +51,7 @@ describe("the codebook in firmware-config/", () => {
     expect(() => parseCodebook(text.replace("items:\n", "items:\n  1: { name: dup, en: dup }\n"))).toThrow(/not valid YAML|Map keys must be unique/);
     expect(() => parseCodebook(text.replace("2: { name: urgent", "2: { name: asap"))).toThrow(/priorities\.2: must be named urgent/);
     expect(() => parseCodebook("version: 1\nlanguages: [es]\n")).toThrow(/languages: .*includes en/);
+    expect(() => parseCodebook(text.replace("items:\n", "items:\n  303: { name: tea, en: tea (green, black) }\n"))).toThrow(/items\.303: unknown key "black\)" \(quote labels that contain a comma\)/);
   });
 });
 

@@ -96,3 +96,19 @@ describe("reading typed text", () => {
     expect(parsed.records).toEqual([{ kind: "supply_request", lines: [{ item: "gauze", quantity: 10 }], priority: "normal" }]);
   });
 });
+
+describe("reading places and handoffs", () => {
+  it("reads typed coordinates as the nearest landmark, else an offset, and says so", () => {
+    expect(read("need water at 45.5262, -122.6770").records[0]).toMatchObject({ place: { landmark: 1 } });
+    const offset = read("need water at 45.5230, -122.6800");
+    expect(offset.records[0]).toMatchObject({ place: { east: -270, north: -10 } });
+    expect(offset.notes).toContain("read coordinates 45.5230, -122.6800 as 270 m W, 10 m S of the origin");
+    expect(parseText("need water at 45.5230, -122.6800", { codebook }).records[0]).toMatchObject({ place: { lat: 45.523, lon: -122.68 } });
+  });
+
+  it("reads who hands over to whom", () => {
+    expect(read("handing over to M4, all quiet").records[0]).toMatchObject({ kind: "shift", action: "handoff", to: "M4" });
+    expect(read("M9 taking over net control").records[0]).toMatchObject({ kind: "shift", action: "handoff", to: "M9", role: "net_control" });
+    expect(read("M7 handing to M12").records[0]).toMatchObject({ from: "M7", to: "M12" });
+  });
+});

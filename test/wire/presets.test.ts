@@ -58,6 +58,7 @@ describe("parsePresetTable", () => {
     expect(parse("version: [1\n")).toThrow(/not valid YAML/);
     expect(parse(`version: 1\npresets:\n${entry("BOOM", "{ kind: incident, incident: meteor }")}`)).toThrow(/unknown incident "meteor"/);
     expect(parse(`version: 1\npresets:\n${entry("HUH", "{ kind: gossip }")}`)).toThrow(/unknown record kind "gossip"/);
+    expect(parse(`version: 1\npresets:\n${entry("NEED 5 WATER", "{ kind: supply_request, item: water, quantiy: 5 }")}`)).toThrow(/unknown field "quantiy" for a supply_request record/);
     expect(parse(`version: 1\npresets:\n${entry("NEED 0", "{ kind: supply_request, item: water, quantity: 0 }")}`)).toThrow(/quantity of water must be a whole number 1\.\./);
   });
 
