@@ -4,9 +4,9 @@ import pino from "pino";
 import { Station, type StationEvent } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { PortNum } from "../../src/radio/index.ts";
-import { MESHAID_PORTNUM, packRecords } from "../../src/wire/index.ts";
+import { encodePayload, MESHAID_PORTNUM, packRecords, parseCodebook } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
-import { codebook, presets, site } from "../helpers/records.ts";
+import { codebook, configText, presets, site } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const logger = pino({ level: "silent" });
@@ -126,6 +126,24 @@ describe("Station ingest", () => {
     expect(events.map((event) => (event.type === "record" ? `${event.record.id.seq} ${event.record.body.kind}` : event.type))).toEqual(["41 checkin", "42 supply_request", "skipped"]);
     expect(events[2]).toMatchObject({ reason: expect.stringContaining("not a meshaid payload") as unknown });
     expect(store.count).toBe(2);
+    await station.stop();
+    await store.close();
+  });
+
+  it("says once when a sender uses another codebook, and stores its records with unknown codes shown as such", async () => {
+    const radio = new ScriptedRadio();
+    const store = await openStore();
+    const { station, events } = await startStation(radio, store);
+    const newer = parseCodebook(configText("codebook.yaml").replace("items:\n", "items:\n  300: { name: glitter, en: glitter }\n"));
+    for (const seq of [1, 2]) {
+      const payload = encodePayload([{ seq, body: { kind: "supply_request", lines: [{ item: "glitter", quantity: 5 }], priority: "normal" } }], newer, { withCodebookHash: true });
+      if (!payload.ok) throw payload.error;
+      radio.hearBytes(MEDIC, 0x800 + seq, payload.value, MESHAID_PORTNUM);
+    }
+    await station.idle();
+    expect(events.map((event) => event.type)).toEqual(["skipped", "record", "record"]);
+    expect(events[0]).toMatchObject({ reason: expect.stringContaining(`uses codebook ${newer.hash}, this station ${codebook.hash}`) as unknown });
+    expect(events[1]).toMatchObject({ record: { body: { lines: [{ item: "#300", quantity: 5 }] } } });
     await station.stop();
     await store.close();
   });

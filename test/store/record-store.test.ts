@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Level } from "level";
 import { RecordStore } from "../../src/store/index.ts";
-import { codebook, presetRecord } from "../helpers/records.ts";
+import { parseCodebook } from "../../src/wire/index.ts";
+import { codebook, configText, presetRecord } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 describe("RecordStore on LevelDB", () => {
@@ -74,5 +75,17 @@ describe("RecordStore on LevelDB", () => {
     expect(recent.map((record) => record.id.seq)).toEqual([2]);
     expect(corrupt).toEqual(["00000001!00000001"]);
     await reopened.close();
+  });
+
+  it("says when the log was written with another codebook, and still reads it", async () => {
+    let store = await openStore();
+    await store.append({ ...presetRecord(7, 1), body: { kind: "incident", incident: "kettle", severity: "severe", casualties: 0, hazards: ["tear_gas"] } });
+    expect(store.codebookChangedFrom).toBeUndefined();
+    await store.close();
+    const newer = parseCodebook(configText("codebook.yaml").replace("items:\n", "items:\n  300: { name: glitter, en: glitter }\n"));
+    store = await RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), newer);
+    expect(store.codebookChangedFrom).toBe(codebook.hash);
+    expect((await store.get({ origin: 7, seq: 1 }))?.body).toEqual({ kind: "incident", incident: "kettle", severity: "severe", casualties: 0, hazards: ["tear_gas"] });
+    await store.close();
   });
 });
