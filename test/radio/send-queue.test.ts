@@ -235,6 +235,25 @@ describe("SendQueue", () => {
     expect(s.states(id)).toEqual(["queued", "sent"]);
   });
 
+  it("keeps an entry queued when writing it fails, and writes it once the link is back", async () => {
+    const s = setup();
+    s.writer.fail = true;
+    s.queue.attach(s.writer);
+    const id = await s.queue.send({ record: Uint8Array.of(0x42) });
+    await flush();
+    expect(s.writer.written).toHaveLength(0);
+    expect(s.queue.queued).toBe(1);
+    expect(await s.outbox.list()).toHaveLength(1);
+    s.queue.attach(undefined);
+    s.writer.fail = false;
+    s.queue.attach(s.writer);
+    expect(s.writer.written).toHaveLength(1);
+    s.queueStatus(0, s.writer.last().id);
+    await flush();
+    expect(s.states(id)).toEqual(["queued", "sent"]);
+    expect(await s.outbox.list()).toHaveLength(0);
+  });
+
   it("picks up what the outbox held before a restart, in order, before new sends", async () => {
     const outbox = new MemoryOutbox();
     await outbox.put({ id: "0000000000000002", portnum: PortNum.PRIVATE_APP, payload: Uint8Array.of(2), to: BROADCAST_NUM, channel: 0, wantAck: false, queuedAt: 1 });
