@@ -122,6 +122,7 @@ export class SimNet {
         for (const listener of this.deliveryListeners) listener(num, packet);
       },
       heardOwn: (packet) => holder.radio?.deliver(packet),
+      ackAgain: (packet) => holder.radio?.acknowledge(packet),
     });
     const radio = new SimRadio({
       node: spec.node,

@@ -408,6 +408,12 @@ export class SimRadio {
     return res === Errno.OK ? packet.id : undefined;
   }
 
+  /** ACKs a want_ack packet addressed to us once more (its originator retransmitted: our ACK got lost). */
+  acknowledge(packet: SimPacket): void {
+    if (packet.to !== this.node.num || packet.wantAck !== true || packet.decoded.portnum === PortNum.ROUTING_APP) return;
+    this.sendAckOverAir(packet);
+  }
+
   /** Channel utilisation and TX airtime as the device reports them (percent). */
   airStats(): { channelUtilization: number; airUtilTx: number } {
     if (this.options.airtimeStats) return this.options.airtimeStats();

@@ -65,6 +65,8 @@ export interface RouterOptions {
   deliver: (packet: SimPacket) => void;
   /** Our own packet heard again (someone relayed it: the implicit ACK). */
   heardOwn: (packet: SimPacket) => void;
+  /** A want_ack packet for us retransmitted by its originator (our ACK got lost): ACK it again. */
+  ackAgain?: (packet: SimPacket) => void;
 }
 
 export interface RouterStats {
@@ -218,8 +220,13 @@ export class SimRouter implements ChannelPort {
       const pending = this.pendingRelays.get(key);
       const repeated = header.hopStart > 0 && header.hopStart === header.hopLimit;
       if (repeated) {
-        // The originator retransmitting (its ACK got lost): relay it again unless our copy still waits.
-        if (!pending) this.perhapsRebroadcast(header, data, frame, reception.snr, key);
+        // The originator retransmitting (its ACK got lost): ACK again if it is for us, else relay
+        // it again unless our copy still waits.
+        if (header.to === this.num) {
+          if (data && header.wantAck) this.options.ackAgain?.(this.packetOf(header, data, reception));
+        } else if (!pending) {
+          this.perhapsRebroadcast(header, data, frame, reception.snr, key);
+        }
       } else if (pending && this.cancelsDuplicates()) {
         pending.cancelled = true;
         this.pendingRelays.delete(key);

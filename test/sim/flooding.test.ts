@@ -210,6 +210,27 @@ describe("the channel", () => {
 });
 
 describe("the radio on the simulated air", () => {
+  it("ACKs a DM again when its originator retransmits it (the first ACK was lost)", () => {
+    const r = rig({ linkLoss: 0.35, seed: 3 });
+    r.net.addNode({ node: node(0xa), position: { x: 0, y: 0 } });
+    r.net.addNode({ node: node(0xb), position: { x: 500, y: 0 } });
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push(r.net.radio(0xa).originate(text(`DM ${i}`), { to: 0xb, wantAck: true })!);
+      r.clock.advance(60_000);
+    }
+    const acksFromB = (id: number): number =>
+      r.frames.filter((f) => f.transmitter === 0xb && f.packet?.decoded.portnum === PortNum.ROUTING_APP && f.packet.decoded.requestId === id).length;
+    const confirmed = new Set(
+      r.deliveries.filter(([receiver, p]) => receiver === 0xa && p.decoded.portnum === PortNum.ROUTING_APP).map(([, p]) => p.decoded.requestId),
+    );
+    expect(ids.some((id) => acksFromB(id) >= 2)).toBe(true); // re-ACKed on a retransmission
+    expect(confirmed.size).toBeGreaterThanOrEqual(14); // 35 % loss each way, 3 tries: about 80 %
+    // B's phone got each DM once, however many times it was sent
+    const atB = r.deliveries.filter(([receiver, p]) => receiver === 0xb && p.decoded.portnum === PortNum.TEXT_MESSAGE_APP).map(([, p]) => p.id);
+    expect(new Set(atB).size).toBe(atB.length);
+  });
+
   it("gets its implicit ACK when a neighbour relays its want_ack broadcast, and MAX_RETRANSMIT when no one does", () => {
     const r = rig();
     r.net.addNode({ node: node(0xa), position: { x: 0, y: 0 } });
