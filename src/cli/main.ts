@@ -19,6 +19,7 @@ program
   .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
   .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
   .option("--site <file>", "the site plan: landmark names for typed text and on screen (e.g. firmware-config/site.yaml)")
+  .option("--language <code>", "show items and incidents with the codebook's labels in this language (en, es)")
   .option("--headless", "print records as lines instead of the console (default when stdin is not a terminal)")
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
@@ -99,6 +100,7 @@ export interface StartOptions {
   presets?: string;
   codebook?: string;
   site?: string;
+  language?: string;
   headless?: boolean;
 }
 

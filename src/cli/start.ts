@@ -8,7 +8,7 @@ import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnectio
 import { createDemoMesh, serveTcp } from "../sim/index.ts";
 import { Station, type RecordView } from "../station/index.ts";
 import { LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
-import { parsePresetTable, presetsForRole, WireError, type Codebook, type PresetTable } from "../wire/index.ts";
+import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
@@ -51,6 +51,9 @@ export async function runStart(options: StartOptions): Promise<number> {
     const presetsFile = options.presets ?? DEFAULT_PRESETS_FILE;
     const codebook = readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE);
     const site = options.site === undefined ? undefined : readSitePlan(options.site);
+    if (options.language !== undefined && !codebook.languages.includes(options.language)) {
+      throw new StartError(`the codebook has no labels in "${options.language}"; it has: ${codebook.languages.join(", ")}`);
+    }
     const presets = readPresets(presetsFile, codebook);
 
     const { store, db } = await openStore(join(dataDir, "db"), codebook);
@@ -76,7 +79,10 @@ export async function runStart(options: StartOptions): Promise<number> {
       // The console (Ink, React, yoga) is the heaviest import: load it only when it is shown.
       const { renderConsole } = await import("../ui/index.ts");
       await new Promise<void>((resolveQuit) => {
-        const ui = renderConsole(station, { onQuit: () => resolveQuit() });
+        // With --language, items and incidents show as the codebook's labels in that language.
+        const language = options.language;
+        const labels = language === undefined ? {} : { labels: (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language) };
+        const ui = renderConsole(station, { onQuit: () => resolveQuit(), ...labels });
         cleanups.push(() => ui.unmount());
       });
     }

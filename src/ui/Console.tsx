@@ -2,13 +2,15 @@
 import { useEffect, useReducer, useRef, useState } from "react";
 import { Box, Text, useInput, useStdin, useStdout } from "ink";
 import type { RecordView, StationView } from "../station/index.ts";
-import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, senderLabel, sanitize } from "./format.ts";
+import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, senderLabel, sanitize, type Labeller } from "./format.ts";
 import { consoleReducer, initialConsoleState } from "./state.ts";
 
 export interface ConsoleProps {
   station: StationView;
   /** The header clock's time source (tests pass a fixed one). */
   clock?: () => Date;
+  /** Codebook names in the coordinator's language (default: the names). */
+  labels?: Labeller | undefined;
   onQuit: () => void;
 }
 
@@ -44,9 +46,9 @@ function useClock(clock: () => Date): Date {
   return now;
 }
 
-function RecordLine({ record }: { record: RecordView }) {
+function RecordLine({ record, labels }: { record: RecordView; labels: Labeller | undefined }) {
   const kind = kindLabel(record.body);
-  const detail = detailParts(record.body, record.place);
+  const detail = detailParts(record.body, record.place, labels);
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
   return (
     <Box flexDirection="row">
@@ -78,7 +80,7 @@ function RecordLine({ record }: { record: RecordView }) {
   );
 }
 
-export function Console({ station, clock = systemClock, onQuit }: ConsoleProps) {
+export function Console({ station, clock = systemClock, labels, onQuit }: ConsoleProps) {
   const [state, dispatch] = useReducer(consoleReducer, station, (s) => initialConsoleState(s.snapshot()));
   const rows = useTerminalRows();
   const now = useClock(clock);
@@ -131,7 +133,7 @@ export function Console({ station, clock = systemClock, onQuit }: ConsoleProps) 
         {visible.length === 0 ? (
           <Text dimColor>no records yet: waiting for the radio</Text>
         ) : (
-          visible.map((record) => <RecordLine key={`${record.id.origin}:${record.id.seq}`} record={record} />)
+          visible.map((record) => <RecordLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} />)
         )}
       </Box>
       <Box flexDirection="row" borderStyle="single" borderBottom={false} borderLeft={false} borderRight={false}>

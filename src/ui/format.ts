@@ -1,6 +1,6 @@
 // Pure text for the console: times, record lines, the radio state in words.
 import type { RadioState, RecordView } from "../station/index.ts";
-import type { RecordBody, SupplyLine } from "../wire/index.ts";
+import type { CodebookCategory, RecordBody, SupplyLine } from "../wire/index.ts";
 
 type LinkStatus = RadioState["status"];
 type LinkReason = RadioState["reason"];
@@ -42,6 +42,14 @@ export function sanitize(text: string): string {
 function word(code: string): string {
   return sanitize(code).replaceAll("_", " ");
 }
+
+/**
+ * Codebook names in the coordinator's words: the codebook's labels in a language (the command
+ * line builds one), or by default the names themselves ("tear_gas" -> "tear gas").
+ */
+export type Labeller = (category: CodebookCategory, name: string) => string;
+
+const plainWords: Labeller = (_category, name) => name.replaceAll("_", " ");
 
 export interface KindLabel {
   /** A symbol and a word, so the kind never depends on colour alone. */
@@ -90,28 +98,26 @@ export interface DetailParts {
   tail: string;
 }
 
-function lines(list: readonly SupplyLine[]): string {
-  return list.map((line) => `${word(line.item)}${line.quantity === undefined ? "" : ` ×${line.quantity}`}`).join(", ");
-}
-
 /** `place` is where the record says, in words (RecordView.place). */
-export function detailParts(body: RecordBody, place?: string): DetailParts {
+export function detailParts(body: RecordBody, place?: string, labels: Labeller = plainWords): DetailParts {
   const at = place ? ` @ ${sanitize(place)}` : "";
+  const item = (name: string): string => sanitize(labels("items", name));
+  const lines = (list: readonly SupplyLine[]): string => list.map((line) => `${item(line.item)}${line.quantity === undefined ? "" : ` ×${line.quantity}`}`).join(", ");
   switch (body.kind) {
     case "supply_request": {
       const lead = body.priority === "urgent" || body.priority === "high" ? `${body.priority}: ` : "";
       const [first] = body.lines;
-      if (body.lines.length === 1 && first) return { lead, main: word(first.item), tail: `${first.quantity === undefined ? "" : ` ×${first.quantity}`}${at}` };
+      if (body.lines.length === 1 && first) return { lead, main: item(first.item), tail: `${first.quantity === undefined ? "" : ` ×${first.quantity}`}${at}` };
       return { lead, main: lines(body.lines), tail: at };
     }
     case "incident": {
       const counts = [`${body.casualties} ${body.casualties === 1 ? "casualty" : "casualties"}`];
       if (body.people) counts.push(`${body.people} people`);
-      return { lead: body.severity === "extreme" || body.severity === "severe" ? `${body.severity}: ` : "", main: word(body.incident), tail: `, ${counts.join(", ")}${at}` };
+      return { lead: body.severity === "extreme" || body.severity === "severe" ? `${body.severity}: ` : "", main: sanitize(labels("incidents", body.incident)), tail: `, ${counts.join(", ")}${at}` };
     }
     case "shift": {
       const main = body.action === "handoff" ? `handoff${body.from || body.to ? ` ${sanitize(body.from ?? "?")} → ${sanitize(body.to ?? "?")}` : ""}` : body.action === "on" ? "on shift" : "off shift";
-      return { lead: "", main: `${main}${body.role ? ` (${word(body.role)})` : ""}`, tail: at };
+      return { lead: "", main: `${main}${body.role ? ` (${sanitize(labels("roles", body.role))})` : ""}`, tail: at };
     }
     case "checkin":
       return { lead: "", main: word(body.status), tail: `${body.battery === undefined ? "" : `, battery ${body.battery}%`}${at}` };
@@ -127,8 +133,8 @@ export function detailParts(body: RecordBody, place?: string): DetailParts {
 }
 
 /** "water ×1", "urgent: eyewash ×10 @ North Gate", "injury, 1 casualty", "on shift". */
-export function recordDetail(body: RecordBody, place?: string): string {
-  const { lead, main, tail } = detailParts(body, place);
+export function recordDetail(body: RecordBody, place?: string, labels?: Labeller): string {
+  const { lead, main, tail } = detailParts(body, place, labels);
   return lead + main + tail;
 }
 

@@ -6,3 +6,4 @@ export type { ConsoleHandle, RenderConsoleOptions } from "./render.tsx";
 export { consoleReducer, initialConsoleState, FEED_LIMIT } from "./state.ts";
 export type { ConsoleAction, ConsoleState, SkippedState } from "./state.ts";
 export { formatTime, recordDetail, kindLabel, radioText, sanitize } from "./format.ts";
+export type { Labeller } from "./format.ts";

@@ -2,6 +2,7 @@
 import { render } from "ink";
 import type { StationView } from "../station/index.ts";
 import { Console } from "./Console.tsx";
+import type { Labeller } from "./format.ts";
 
 export interface RenderConsoleOptions {
   stdout?: NodeJS.WriteStream;
@@ -10,6 +11,8 @@ export interface RenderConsoleOptions {
   onQuit?: () => void;
   /** The header clock's time source. */
   clock?: () => Date;
+  /** Codebook names in the coordinator's language. */
+  labels?: Labeller;
 }
 
 export interface ConsoleHandle {
@@ -28,7 +31,7 @@ export function renderConsole(station: StationView, options: RenderConsoleOption
       unmount();
     }
   };
-  const instance = render(<Console station={station} clock={options.clock} onQuit={quit} />, {
+  const instance = render(<Console station={station} clock={options.clock} labels={options.labels} onQuit={quit} />, {
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
     ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     exitOnCtrlC: false,

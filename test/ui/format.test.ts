@@ -55,3 +55,10 @@ test("new kinds' details read as words, with the place", () => {
   expect(recordDetail({ kind: "ack", code: "wilco", refs: [{ origin: 1, seq: 2 }, { origin: 1, seq: 3 }] })).toBe("wilco: 2 records");
   expect(recordDetail({ kind: "message", text: "hi\u001b[2J" })).toBe('"hi?[2J"');
 });
+
+test("details use the codebook's labels when the console has them, never raw control characters", () => {
+  const labels = (category: string, name: string) => (category === "items" ? { water: "agua potable", gauze: "gasas\u001b[2J" }[name] ?? name : `[${name}]`);
+  expect(recordDetail({ kind: "supply_request", lines: [{ item: "water", quantity: 20 }], priority: "urgent" }, "Fuente", labels)).toBe("urgent: agua potable ×20 @ Fuente");
+  expect(recordDetail({ kind: "supply_offer", lines: [{ item: "gauze" }] }, undefined, labels)).toBe("gasas?[2J");
+  expect(recordDetail({ kind: "incident", incident: "kettle", severity: "moderate", casualties: 0 }, undefined, labels)).toBe("[kettle], 0 casualties");
+});
