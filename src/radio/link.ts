@@ -72,6 +72,7 @@ export class RadioLink implements RadioSource {
   private currentStatus: LinkStatus = "connecting";
   private currentReason: LinkReason = "starting";
   private nodeNum: number | undefined;
+  private configuredHopLimit: number | undefined;
   /** The nonce of the handshake in progress (or the last one completed). */
   private nonce: number | undefined;
   private writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
@@ -99,6 +100,11 @@ export class RadioLink implements RadioSource {
   /** Why the link is in its current status. */
   get reason(): LinkReason {
     return this.currentReason;
+  }
+
+  /** config.lora.hop_limit as the radio reported it in the handshake (what its own packets use). */
+  get hopLimit(): number | undefined {
+    return this.configuredHopLimit;
   }
 
   /** The radio's own node number, once its MyNodeInfo has arrived. */
@@ -347,6 +353,12 @@ export class RadioLink implements RadioSource {
       case "packet":
         this.onPacket(variant.value);
         return;
+      case "config": {
+        const config = variant.value as { payloadVariant?: { case?: string; value?: { hopLimit?: unknown } } };
+        const hopLimit = config.payloadVariant?.case === "lora" ? config.payloadVariant.value?.hopLimit : undefined;
+        if (typeof hopLimit === "number" && hopLimit >= 1 && hopLimit <= 7) this.configuredHopLimit = hopLimit;
+        return;
+      }
       case "queueStatus": {
         const { res, free, maxlen, meshPacketId } = variant.value;
         if (meshPacketId === 0) this.heartbeatsAnswered = true;

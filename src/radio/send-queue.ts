@@ -20,6 +20,8 @@ import type { DeliveryState, RadioEvent, SendRequest } from "./types.ts";
 /** What the queue needs from a connected link. */
 export interface PacketWriter {
   readonly myNodeNum: number | undefined;
+  /** The radio's configured hop limit (config.lora.hop_limit), when known. */
+  readonly hopLimit?: number | undefined;
   sendPacket(packet: ProtoInit): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ export interface SendQueueOptions {
   logger: Logger;
   /** The port meshaid records travel on (default DEFAULT_RECORD_PORT, 300). */
   recordPort?: number;
-  /** hop_limit for our packets (the firmware's factory default is 3). */
+  /** hop_limit for our packets when the radio has not said its own (the firmware's factory default is 3). */
   hopLimit?: number;
   /** Minimum time between two texts (the firmware allows one per 2 s; default 2.1 s). */
   textIntervalMs?: number;
@@ -253,7 +255,7 @@ export class SendQueue {
       to: entry.to,
       channel: entry.channel,
       id: packetId,
-      hopLimit: this.hopLimit,
+      hopLimit: writer.hopLimit ?? this.hopLimit,
       wantAck: entry.wantAck,
       payloadVariant: { case: "decoded", value: { portnum: entry.portnum, payload: entry.payload } },
     };

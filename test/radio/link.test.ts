@@ -274,6 +274,15 @@ describe("RadioLink", () => {
     await expect.poll(() => r.link.status, pollOptions).toBe("connected");
   });
 
+  it("remembers the radio's configured hop limit (config.lora.hop_limit)", async () => {
+    const r = (current = rig());
+    await r.link.start();
+    expect(r.link.hopLimit).toBeUndefined();
+    r.radio.send({ case: "config", value: { payloadVariant: { case: "device", value: { role: 12 } } } });
+    r.radio.send({ case: "config", value: { payloadVariant: { case: "lora", value: { hopLimit: 5, region: 3 } } } });
+    await expect.poll(() => r.link.hopLimit, pollOptions).toBe(5);
+  });
+
   it("passes an ACK's request id through (ROUTING_APP, reference 3.4)", async () => {
     const r = (current = rig());
     await r.link.start();

@@ -235,6 +235,13 @@ describe("SendQueue", () => {
     expect(s.states(id)).toEqual(["queued", "sent"]);
   });
 
+  it("uses the radio's configured hop limit when it has said one", async () => {
+    const s = setup();
+    s.queue.attach({ ...s.writer, hopLimit: 5, sendPacket: (p: ProtoInit) => s.writer.sendPacket(p) });
+    await s.queue.send({ record: Uint8Array.of(1) });
+    expect(s.writer.last().hopLimit).toBe(5);
+  });
+
   it("keeps an entry queued when writing it fails, and writes it once the link is back", async () => {
     const s = setup();
     s.writer.fail = true;
