@@ -86,7 +86,7 @@ const CUES: Record<string, string[]> = {
   handoff: ["handoff", "hand off", "handover", "hand over", "handing", "handing over", "taking over", "relieved by", "moving from", "cambio de turno", "relevo"],
   checkin_ok: ["ok", "all ok", "all good", "okay", "fine", "todo bien", "estamos bien", "bien"],
   checkin_relief: ["need relief", "needs relief", "relief", "been on", "exhausted", "necesitamos relevo", "cansados"],
-  checkin_assist: ["need assistance", "need help", "help", "ayuda"],
+  checkin_assist: ["need assistance", "need help", "help", "ayuda", "not ok", "not okay", "not good", "no estamos bien"],
   checkin_emergency: ["mayday", "sos", "emergencia"],
   battery: ["battery", "batt", "bateria"],
   severe: ["serious", "severe", "bad", "grave", "many casualties"],
@@ -341,7 +341,18 @@ function parse(input: string, options: ParseOptions): ParsedText {
       token.used = true;
     }
   }
-  const matches = findMatches(tokens, entries, new Set(["items", "incidents", "hazards", "roles", "triage", "priorities", "cue"]));
+  const found = findMatches(tokens, entries, new Set(["items", "incidents", "hazards", "roles", "triage", "priorities", "cue"]));
+  // "no gas", "not kettled", "sin heridos": a negated incident or hazard is not reported.
+  const negated = (match: Match): boolean => {
+    const before = tokens[match.start - 1];
+    return before !== undefined && !tokens[match.start]!.gap && ["no", "not", "sin", "zero", "ningun", "ninguna"].includes(before.word) && match.entries.some((e) => e.category === "incidents" || e.category === "hazards");
+  };
+  const matches = found.filter((match) => {
+    if (!negated(match)) return true;
+    tokens[match.start - 1]!.used = true;
+    notes.push(`"${tokens[match.start - 1]!.raw} ${tokens.slice(match.start, match.end).map((token) => token.raw).join(" ")}" is not reported`);
+    return false;
+  });
   const numbers = readNumbers(tokens);
   const cue = (name: string): boolean => has(matches, "cue", name) !== undefined;
   for (const match of [...places, ...matches]) {

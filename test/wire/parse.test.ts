@@ -112,3 +112,17 @@ describe("reading places and handoffs", () => {
     expect(read("M7 handing to M12").records[0]).toMatchObject({ from: "M7", to: "M12" });
   });
 });
+
+describe("negation", () => {
+  it("does not report an incident or hazard that is said not to be there", () => {
+    const parsed = read("no gas at the fountain anymore");
+    expect(parsed.records.filter((record) => record.kind === "incident")).toEqual([]);
+    expect(parsed.notes).toContain('"no gas" is not reported');
+    expect(read("all clear at north gate, no gas").records).toEqual([{ kind: "incident", incident: "all_clear", severity: "minor", casualties: 0, place: { landmark: 1 } }]);
+  });
+
+  it('reads "not ok" as a call for assistance, not as ok', () => {
+    expect(read("team 4 not ok").records).toEqual([{ kind: "checkin", status: "need_assist", team: 4 }]);
+    expect(read("team 4 ok").records).toEqual([{ kind: "checkin", status: "ok", team: 4 }]);
+  });
+});
