@@ -139,6 +139,20 @@ export class RosterStore {
     return structuredClone(entry);
   }
 
+  /**
+   * Forgets nodes not heard since `cutoffMs` (retention: the roster keeps no one longer than the
+   * coalition decides). Resolves with how many were removed.
+   */
+  async prune(cutoffMs: number): Promise<number> {
+    const stale = [...this.entries.values()].filter((entry) => (entry.lastHeardMs ?? 0) < cutoffMs).map((entry) => entry.num);
+    for (const num of stale) this.entries.delete(num);
+    const keys = stale.map((num) => (num >>> 0).toString(16).padStart(8, "0"));
+    const write = this.writes.then(() => this.nodes.batch(keys.map((key) => ({ type: "del" as const, key }))));
+    this.writes = write.catch(() => undefined);
+    await write;
+    return stale.length;
+  }
+
   /** Waits for pending writes. */
   async flush(): Promise<void> {
     await this.writes;

@@ -58,6 +58,26 @@ describe("RosterStore", () => {
     await again.close();
   });
 
+  it("forgets nodes not heard since a cutoff, on disk too", async () => {
+    const db = open();
+    await db.open();
+    const roster = await RosterStore.open(db, { now: () => 0 });
+    const node = (num: number, lastHeardMs: number): RadioEvent => ({
+      type: "node",
+      node: { num, userId: "", longName: "", shortName: `N${num}`, role: 0, hwModel: 0, lastHeardMs },
+    });
+    await roster.apply(node(1, 1_000));
+    await roster.apply(node(2, 5_000));
+    await roster.apply(node(3, 9_000));
+    expect(await roster.prune(5_000)).toBe(1);
+    expect(roster.list().map((e) => e.num)).toEqual([3, 2]);
+    await db.close();
+    const again = open();
+    await again.open();
+    expect((await RosterStore.open(again)).list().map((e) => e.num)).toEqual([3, 2]);
+    await again.close();
+  });
+
   it("learns a node from any packet, and a stale NodeDB entry does not move last-heard back", async () => {
     const db = open();
     await db.open();
