@@ -86,6 +86,8 @@ interface TxEntry {
   header: AirHeader;
   notBefore: number;
   relay: boolean;
+  /** For a relay: the SNR we heard it at (what its contention window is weighted by). */
+  snr?: number;
   done?: (error?: number) => void;
   cancelled: boolean;
 }
@@ -274,6 +276,7 @@ export class SimRouter implements ChannelPort {
       header: { ...header, hopLimit: header.hopLimit - 1, relayNode: this.myByte },
       notBefore: this.clock.now() + delay,
       relay: true,
+      snr,
       cancelled: false,
     };
     this.pendingRelays.set(key, entry);
@@ -360,10 +363,18 @@ export class SimRouter implements ChannelPort {
       this.arm();
       return;
     }
-    // Listen before talk: a frame on the air pushes us back by a random contention wait.
-    const busyUntil = this.options.channel.busy(this.num);
-    if (busyUntil !== undefined) {
-      next.notBefore = busyUntil + originDelayMs(this.channelUtilization(), this.random, this.options.params);
+    // Listen before talk (RadioLibInterface: channel active -> setTransmitDelay): a frame on the
+    // air draws a new contention wait, SNR-weighted for a relay, and we look again after it.
+    if (this.options.channel.busy(this.num) !== undefined) {
+      const params = this.options.params;
+      next.notBefore =
+        now +
+        Math.max(
+          1,
+          next.relay && next.snr !== undefined
+            ? rebroadcastDelayMs(next.snr, this.role === DeviceRole.ROUTER, this.random, params)
+            : originDelayMs(this.channelUtilization(), this.random, params),
+        );
       this.arm();
       return;
     }
