@@ -291,14 +291,85 @@ export function parseText(text: string, options: ParseOptions): ParsedText {
   }
 }
 
+/** What one text holds once its words are matched: shared by the readers of each record kind. */
+interface Reading {
+  /** The text in normalized form (lower case, no accents). */
+  said: string;
+  codebook: Codebook;
+  site: SitePlan | undefined;
+  tokens: Token[];
+  matches: Match[];
+  numbers: NumberToken[];
+  usedNumbers: Set<number>;
+  notes: string[];
+  place: Place | undefined;
+  /** "team 4" -> 4 (the first team named), and every "team N" in order. */
+  team: number | undefined;
+  teams: string[];
+  callsigns: string[];
+}
+
+function cue(r: Reading, name: string): boolean {
+  return has(r.matches, "cue", name) !== undefined;
+}
+
+function take(r: Reading, number: NumberToken): number {
+  r.usedNumbers.add(number.index);
+  for (let i = number.index; i <= number.last; i += 1) r.tokens[i]!.used = true;
+  return number.value;
+}
+
+function numberAt(r: Reading, index: number): NumberToken | undefined {
+  return r.numbers.find((n) => n.last === index || n.index === index);
+}
+
+const STATUS_CUES = ["status_delivered", "status_cancelled", "status_unable", "status_en_route", "status_ack"] as const;
+const MINUTES = ["min", "mins", "minute", "minutes", "minutos"];
+
 function parse(input: string, options: ParseOptions): ParsedText {
   const text = typeof input === "string" ? input.slice(0, MAX_TEXT) : "";
-  const notes: string[] = [];
   if (options.presets) {
     const preset = readPreset(options.presets, text);
     if (preset) return { records: [preset], confidence: 1, notes: ["a preset"], unread: [] };
   }
+  const r = read(text, options);
+  const lines = readLines(r);
+  const priority = readPriority(r);
+
+  const records: RecordBody[] = [];
+  let essential = true;
+  const incidentMatch = r.matches.find((match) => names(match, "incidents").length > 0);
+  const statusCue = STATUS_CUES.find((name) => cue(r, name));
+  const shiftCue = cue(r, "handoff") ? "handoff" : cue(r, "shift_off") ? "off" : cue(r, "shift_on") ? "on" : undefined;
+  const roleMatch = r.matches.find((match) => names(match, "roles").length > 0 && names(match, "items").length === 0);
+  const callsignHandoff = r.callsigns.length >= 2 || r.teams.length >= 2;
+
+  if (statusCue && (lines.length > 0 || cue(r, "status_en_route") || /\brequest\b/.test(r.said))) records.push(statusRecord(r, statusCue, lines));
+  else if (shiftCue || (callsignHandoff && (cue(r, "shift_on") || cue(r, "shift_off") || roleMatch))) records.push(shiftRecord(r, shiftCue ?? "handoff", roleMatch));
+  else if (incidentMatch) {
+    records.push(incidentRecord(r, incidentMatch));
+    // "... need ambulances", "legal observers needed": a request that rides along.
+    if (cue(r, "request") && lines.length > 0) records.push(withPlace({ kind: "supply_request", lines, priority: priority === "normal" ? "high" : priority }, r.place));
+  } else if (lines.length > 0 && cue(r, "offer") && !cue(r, "request")) records.push(withPlace({ kind: "supply_offer", lines }, r.place));
+  else if (lines.length > 0 && (cue(r, "request") || lines.some((line) => line.quantity !== undefined) || r.place)) {
+    records.push(withPlace({ kind: "supply_request", lines, priority }, r.place));
+    // Items and a place but no verb and no number: a weak reading.
+    essential = cue(r, "request") || lines.some((line) => line.quantity !== undefined);
+  } else {
+    const checkin = checkinRecord(r);
+    if (checkin) records.push(checkin);
+  }
+  return score(r, records, essential);
+}
+
+function withPlace<T extends RecordBody>(body: T, place: Place | undefined): T {
+  return place === undefined ? body : { ...body, place };
+}
+
+/** Tokens, places, teams, callsigns and codebook matches of a text. */
+function read(text: string, options: ParseOptions): Reading {
   const { codebook, site } = options;
+  const notes: string[] = [];
   // Coordinates ("45.5230, -122.6800"): the nearest landmark, else an offset, else absolute.
   let typedPlace: Place | undefined;
   const coordinates = /(-?\d{1,2}\.\d{3,})\s*[,; ]\s*(-?\d{1,3}\.\d{3,})/.exec(text);
@@ -353,31 +424,23 @@ function parse(input: string, options: ParseOptions): ParsedText {
     notes.push(`"${tokens[match.start - 1]!.raw} ${tokens.slice(match.start, match.end).map((token) => token.raw).join(" ")}" is not reported`);
     return false;
   });
-  const numbers = readNumbers(tokens);
-  const cue = (name: string): boolean => has(matches, "cue", name) !== undefined;
   for (const match of [...places, ...matches]) {
     if (match.fuzzy) {
       const typed = tokens.slice(match.start, match.end).map((token) => token.raw).join(" ");
-      notes.push(`read "${typed}" as ${match.entries[0]!.category === "place" ? (site?.landmarks.find((l) => String(l.code) === match.entries[0]!.name)?.label ?? typed) : match.entries[0]!.phrase.join(" ")}`);
+      notes.push(`read "${typed}" as ${match.entries[0]!.category === "place" ? describe(site, match) : match.entries[0]!.phrase.join(" ")}`);
     }
   }
-
-  const usedNumbers = new Set<number>();
-  const take = (number: NumberToken): number => {
-    usedNumbers.add(number.index);
-    for (let i = number.index; i <= number.last; i += 1) tokens[i]!.used = true;
-    return number.value;
-  };
-  const numberAt = (index: number): NumberToken | undefined => numbers.find((n) => n.last === index || n.index === index);
-
-  const place: Place | undefined = places[0] ? { landmark: Number(places[0].entries[0]!.name) } : typedPlace;
   if (places.length > 1) notes.push(`several places named; used ${describe(site, places[0]!)}`);
+  const place: Place | undefined = places[0] ? { landmark: Number(places[0].entries[0]!.name) } : typedPlace;
+  return { said: normalize(text), codebook, site, tokens, matches, numbers: readNumbers(tokens), usedNumbers: new Set(), notes, place, team, teams, callsigns };
+}
 
-  const incidentFirst = matches.some((match) => names(match, "incidents").length > 0);
-  // Items and their quantities.
-  const itemMatches = matches.filter((match) => names(match, "items").length > 0 && !has([match], "incidents"));
+/** Items and their quantities. */
+function readLines(r: Reading): SupplyLine[] {
+  const { tokens } = r;
+  const incidentSaid = r.matches.some((match) => names(match, "incidents").length > 0);
   const lines: SupplyLine[] = [];
-  for (const match of itemMatches) {
+  for (const match of itemMatches(r)) {
     const item = names(match, "items")[0]!;
     let quantity: number | undefined;
     // Left: "20 bottles of water", "2 boxes nitrile", "10 saline eyewash", "a ride".
@@ -388,8 +451,8 @@ function parse(input: string, options: ParseOptions): ParsedText {
       i -= 1;
       skipped += 1;
     }
-    const left = i >= 0 && !tokens[i + 1]!.gap ? numberAt(i) : undefined;
-    if (left && !usedNumbers.has(left.index)) quantity = take(left);
+    const left = i >= 0 && !tokens[i + 1]!.gap ? numberAt(r, i) : undefined;
+    if (left && !r.usedNumbers.has(left.index)) quantity = take(r, left);
     else if (i >= 0 && !tokens[i + 1]!.gap && ["a", "an", "un", "una", "one"].includes(tokens[i]!.word)) {
       quantity = 1;
       tokens[i]!.used = true;
@@ -398,17 +461,17 @@ function parse(input: string, options: ParseOptions): ParsedText {
     if (quantity === undefined) {
       const next = tokens[match.end];
       if (next?.word === "x") {
-        const right = numberAt(match.end + 1);
-        if (right && !usedNumbers.has(right.index)) {
+        const right = numberAt(r, match.end + 1);
+        if (right && !r.usedNumbers.has(right.index)) {
           next.used = true;
-          quantity = take(right);
+          quantity = take(r, right);
         }
       } else {
-        const right = numberAt(match.end);
+        const right = numberAt(r, match.end);
         const unit = right ? tokens[right.last + 1] : undefined;
-        if (right && !usedNumbers.has(right.index) && unit && UNITS.has(unit.word) && !unit.gap) {
+        if (right && !r.usedNumbers.has(right.index) && unit && UNITS.has(unit.word) && !unit.gap) {
           unit.used = true;
-          quantity = take(right);
+          quantity = take(r, right);
         }
       }
     }
@@ -420,173 +483,165 @@ function parse(input: string, options: ParseOptions): ParsedText {
   }
   // A lone "1 box", "for 1 person" belongs to the one item that has no quantity.
   const missing = lines.filter((line) => line.quantity === undefined);
-  const leftover = numbers.filter((n) => !usedNumbers.has(n.index) && UNITS.has(tokens[n.last + 1]?.word ?? ""));
-  if (missing.length === 1 && leftover.length === 1 && !incidentFirst) {
+  const leftover = r.numbers.filter((n) => !r.usedNumbers.has(n.index) && UNITS.has(tokens[n.last + 1]?.word ?? ""));
+  if (missing.length === 1 && leftover.length === 1 && !incidentSaid) {
     tokens[leftover[0]!.last + 1]!.used = true;
-    missing[0]!.quantity = take(leftover[0]!);
+    missing[0]!.quantity = take(r, leftover[0]!);
   }
   // One person or vehicle unless a number says otherwise (in a request or an offer).
-  const statusFirst = ["status_delivered", "status_cancelled", "status_unable", "status_en_route", "status_ack"].some((name) => cue(name));
-  for (const line of statusFirst ? [] : lines) {
-    const unit = codebook.lists.items.byName.get(line.item)?.unit;
+  const status = STATUS_CUES.some((name) => cue(r, name));
+  for (const line of status ? [] : lines) {
+    const unit = r.codebook.lists.items.byName.get(line.item)?.unit;
     if (line.quantity === undefined && (unit === "person" || unit === "vehicle")) line.quantity = 1;
   }
+  return lines;
+}
 
-  // Priority: the most pressing word said.
+function itemMatches(r: Reading): Match[] {
+  return r.matches.filter((match) => names(match, "items").length > 0 && !has([match], "incidents"));
+}
+
+/** The most pressing priority word said; "out of" makes a request high. */
+function readPriority(r: Reading): Priority {
+  const rank = { low: 0, normal: 1, high: 2, urgent: 3 } as const;
   let priority: Priority = "normal";
+  for (const match of r.matches) {
+    for (const name of names(match, "priorities") as Priority[]) {
+      if (rank[name] > rank[priority] || (priority === "normal" && name === "low")) priority = name;
+    }
+  }
+  if (cue(r, "request") && /\b(out of|run out|ran out|running out)\b/.test(r.said) && priority === "normal") priority = "high";
+  return priority;
+}
+
+function statusRecord(r: Reading, statusCue: (typeof STATUS_CUES)[number], lines: SupplyLine[]): RecordBody {
+  const { tokens } = r;
+  const said: Record<(typeof STATUS_CUES)[number], SupplyStatus> = {
+    status_delivered: "delivered",
+    status_cancelled: "cancelled",
+    status_unable: "unable",
+    status_en_route: "en_route",
+    status_ack: cue(r, "status_en_route") ? "en_route" : "acknowledged",
+  };
+  const body: RecordBody = { kind: "supply_status", status: said[statusCue] };
+  // "ETA 8 min", "in 10 minutes".
+  const etaAt = tokens.findIndex((token, i) => /^\d{1,4}$/.test(token.word) && (tokens[i - 1]?.word === "eta" || MINUTES.includes(tokens[i + 1]?.word ?? "")));
+  if (etaAt >= 0) {
+    tokens[etaAt]!.used = true;
+    if (MINUTES.includes(tokens[etaAt + 1]?.word ?? "")) tokens[etaAt + 1]!.used = true;
+    const minutes = Number(tokens[etaAt]!.word);
+    if (minutes > 0) {
+      body.etaMin = minutes;
+      if (body.status === "acknowledged") body.status = "en_route";
+    }
+  }
+  if (lines.length > 0) body.lines = lines;
+  return withPlace(body, r.place);
+}
+
+function shiftRecord(r: Reading, action: ShiftBody["action"], roleMatch: Match | undefined): ShiftBody {
+  const body: ShiftBody = { kind: "shift", action };
+  if (body.action !== "handoff" && (r.callsigns.length >= 2 || r.teams.length >= 2)) body.action = "handoff";
+  if (roleMatch) body.role = names(roleMatch, "roles")[0]!;
+  const parties = r.callsigns.length >= 2 ? r.callsigns : r.teams.length >= 2 ? r.teams : [];
+  const fromTo = /\bfrom ([a-z]+ ?\d+) to ([a-z]+ ?\d+)/.exec(r.said);
+  if (body.action === "handoff" && fromTo) {
+    body.from = fromTo[1]!;
+    body.to = fromTo[2]!;
+  } else if (body.action === "handoff" && parties.length >= 2) {
+    body.from = parties[0]!;
+    body.to = parties[1]!;
+  } else if (body.action === "handoff" && r.callsigns.length === 1) {
+    // "handing over to M4", "relieved by M4", "M4 taking over": M4 comes in; else the callsign goes out.
+    if (/\b(to|by) [a-z]{1,2}\d{1,3}\b/.test(r.said) || /\b[a-z]{1,2}\d{1,3} (taking over|takes over|in|on)\b/.test(r.said)) body.to = r.callsigns[0]!;
+    else body.from = r.callsigns[0]!;
+  }
+  // "open: water request pending, lost child reunited": one open item per clause.
+  const openAt = r.said.search(/\bopen\s*:/);
+  const open = openAt < 0 ? 0 : r.said.slice(openAt).replace(/^open\s*:/, "").split(/[,;]/).filter((part) => part.trim() !== "").length;
+  if (open > 0) body.openItems = open;
+  const low = has(r.matches, "cue", "low");
+  if (low) {
+    const stock = itemMatches(r).filter((match) => match.start > low.start).map((match) => names(match, "items")[0]!);
+    if (stock.length > 0) body.lowStock = [...new Set(stock)];
+  }
+  return withPlace(body, r.place);
+}
+
+function incidentRecord(r: Reading, incidentMatch: Match): IncidentBody {
+  const { tokens, matches } = r;
+  const incident = names(incidentMatch, "incidents")[0]!;
+  let severity: Severity = r.codebook.lists.incidents.byName.get(incident)?.severity ?? "moderate";
+  if (cue(r, "extreme")) severity = "extreme";
+  else if (cue(r, "severe")) severity = "severe";
+  else if (cue(r, "minor")) severity = "minor";
+  const body: IncidentBody = { kind: "incident", incident, severity, casualties: 0 };
+  // "3 red 5 yellow".
+  const triage: Record<string, number> = {};
   for (const match of matches) {
-    for (const name of names(match, "priorities")) {
-      const rank = { low: 0, normal: 1, high: 2, urgent: 3 } as const;
-      if (rank[name as Priority] > rank[priority] || (priority === "normal" && name === "low")) priority = name as Priority;
+    const category = names(match, "triage")[0];
+    const count = category ? numberAt(r, match.start - 1) : undefined;
+    if (category && count && !r.usedNumbers.has(count.index) && !tokens[match.start]!.gap) triage[category] = (triage[category] ?? 0) + take(r, count);
+  }
+  const triaged = Object.values(triage).reduce((sum, n) => sum + n, 0);
+  if (triaged > 0) body.triage = triage;
+  // "~5 people affected", "4 detained", "about 30", "INJURED 1".
+  let casualties = triaged;
+  const startsAt = (at: number) => matches.filter((m) => m.start === at);
+  for (const n of r.numbers) {
+    if (r.usedNumbers.has(n.index)) continue;
+    const next = tokens[n.last + 1];
+    const previous = tokens[n.index - 1];
+    const nextIsCasualty = next && (has(startsAt(n.last + 1), "cue", "casualties") || (has(startsAt(n.last + 1), "cue", "people") && has(startsAt(n.last + 2), "cue", "casualties")));
+    if (nextIsCasualty && has(startsAt(n.last + 2), "cue", "casualties")) tokens[n.last + 2]!.used = true;
+    const nextIsPeople = next && (has(startsAt(n.last + 1), "cue", "people") || has(startsAt(n.last + 1), "incidents"));
+    const previousIsIncident = previous && n.index - 1 === incidentMatch.end - 1;
+    const previousIsAbout = previous && has(matches.filter((m) => m.end === n.index), "cue", "about");
+    if (nextIsCasualty || (previousIsIncident && incident === "injury")) {
+      casualties = Math.max(casualties, take(r, n));
+      if (next && nextIsCasualty) next.used = true;
+    } else if (nextIsPeople || previousIsAbout || previousIsIncident) {
+      body.people = take(r, n);
+      if (next && nextIsPeople) next.used = true;
     }
   }
-  if (cue("request") && /\b(out of|run out|ran out|running out)\b/.test(normalize(input)) && priority === "normal") priority = "high";
+  // "Herido en el puente", "Person collapsed": one casualty unless a number says more.
+  const oneVictim = ["injury", "illness", "heat_illness", "cold_exposure", "fall", "overdose", "mental_health"];
+  body.casualties = casualties === 0 && oneVictim.includes(incident) ? 1 : casualties;
+  const hazards = [...new Set(matches.flatMap((match) => names(match, "hazards")))];
+  if (hazards.length > 0) body.hazards = hazards;
+  if (cue(r, "on_scene")) body.responderOnScene = true;
+  return withPlace(body, r.place);
+}
 
-  const records: RecordBody[] = [];
-  let essential = false;
-  const incidentMatch = matches.find((match) => names(match, "incidents").length > 0);
-  const statusCue = (["status_delivered", "status_cancelled", "status_unable", "status_en_route", "status_ack"] as const).find((name) => cue(name));
-  const shiftCue = cue("handoff") ? "handoff" : cue("shift_off") ? "off" : cue("shift_on") ? "on" : undefined;
-  const roleMatch = matches.find((match) => names(match, "roles").length > 0 && names(match, "items").length === 0);
-  const callsignHandoff = callsigns.length >= 2 || teams.length >= 2;
-
-  if (statusCue && (lines.length > 0 || cue("status_en_route") || /\brequest\b/.test(normalize(input)))) {
-    const status: SupplyStatus = statusCue === "status_delivered" ? "delivered" : statusCue === "status_cancelled" ? "cancelled" : statusCue === "status_unable" ? "unable" : cue("status_en_route") ? "en_route" : "acknowledged";
-    const body: RecordBody = { kind: "supply_status", status };
-    // "ETA 8 min", "in 10 minutes", "llegamos en 5".
-    const etaAt = tokens.findIndex((token, i) => /^\d{1,4}$/.test(token.word) && (tokens[i - 1]?.word === "eta" || ["min", "mins", "minute", "minutes", "minutos"].includes(tokens[i + 1]?.word ?? "")));
-    const etaMinutes = etaAt >= 0 ? Number(tokens[etaAt]!.word) : 0;
-    if (etaAt >= 0) {
-      tokens[etaAt]!.used = true;
-      if (tokens[etaAt + 1] && ["min", "mins", "minute", "minutes", "minutos"].includes(tokens[etaAt + 1]!.word)) tokens[etaAt + 1]!.used = true;
-    }
-    if (etaMinutes > 0) {
-      body.etaMin = etaMinutes;
-      body.status = status === "acknowledged" ? "en_route" : status;
-    }
-    if (lines.length > 0) body.lines = lines;
-    if (place) body.place = place;
-    records.push(body);
-    essential = true;
-  } else if (shiftCue || (callsignHandoff && (cue("shift_on") || cue("shift_off") || roleMatch))) {
-    const body: ShiftBody = { kind: "shift", action: shiftCue ?? "handoff" };
-    if (callsignHandoff && body.action !== "handoff" && (callsigns.length >= 2 || teams.length >= 2)) body.action = "handoff";
-    if (roleMatch) body.role = names(roleMatch, "roles")[0]!;
-    const parties = callsigns.length >= 2 ? callsigns : teams.length >= 2 ? teams : [];
-    const fromTo = /\bfrom ([a-z]+ ?\d+) to ([a-z]+ ?\d+)/.exec(normalize(input));
-    if (body.action === "handoff" && fromTo) {
-      body.from = fromTo[1]!;
-      body.to = fromTo[2]!;
-    } else if (body.action === "handoff" && parties.length >= 2) {
-      body.from = parties[0]!;
-      body.to = parties[1]!;
-    } else if (body.action === "handoff" && callsigns.length === 1) {
-      // "handing over to M4", "relieved by M4", "M4 taking over": M4 comes in; else the callsign goes out.
-      const said = normalize(input);
-      if (/\b(to|by) [a-z]{1,2}\d{1,3}\b/.test(said) || /\b[a-z]{1,2}\d{1,3} (taking over|takes over|in|on)\b/.test(said)) body.to = callsigns[0]!;
-      else body.from = callsigns[0]!;
-    }
-    const openAt = normalize(input).search(/\bopen\s*:/);
-    if (openAt >= 0) {
-      const rest = normalize(input).slice(openAt).replace(/^open\s*:/, "");
-      body.openItems = rest.split(/[,;]/).filter((part) => part.trim() !== "").length;
-    }
-    const low = has(matches, "cue", "low");
-    if (low) {
-      const stock = itemMatches.filter((match) => match.start > low.start).map((match) => names(match, "items")[0]!);
-      if (stock.length > 0) body.lowStock = [...new Set(stock)];
-    }
-    if (place) body.place = place;
-    records.push(body);
-    essential = true;
-  } else if (incidentMatch) {
-    const incident = names(incidentMatch, "incidents")[0]!;
-    let severity: Severity = codebook.lists.incidents.byName.get(incident)?.severity ?? "moderate";
-    if (cue("extreme")) severity = "extreme";
-    else if (cue("severe")) severity = "severe";
-    else if (cue("minor")) severity = "minor";
-    const body: IncidentBody = { kind: "incident", incident, severity, casualties: 0 };
-    const triage: Record<string, number> = {};
-    for (const match of matches) {
-      const category = names(match, "triage")[0];
-      const count = category ? numberAt(match.start - 1) : undefined;
-      if (category && count && !usedNumbers.has(count.index) && !tokens[match.start]!.gap) triage[category] = (triage[category] ?? 0) + take(count);
-    }
-    const triaged = Object.values(triage).reduce((sum, n) => sum + n, 0);
-    if (triaged > 0) body.triage = triage;
-    // "~5 people affected", "4 detained", "about 30", "INJURED 1".
-    let casualties = triaged;
-    for (const n of numbers) {
-      if (usedNumbers.has(n.index)) continue;
-      const next = tokens[n.last + 1];
-      const previous = tokens[n.index - 1];
-      const startsAt = (at: number) => matches.filter((m) => m.start === at);
-      // "5 injured", "5 people affected".
-      const nextIsCasualty = next && (has(startsAt(n.last + 1), "cue", "casualties") || (has(startsAt(n.last + 1), "cue", "people") && has(startsAt(n.last + 2), "cue", "casualties")));
-      if (nextIsCasualty && has(startsAt(n.last + 2), "cue", "casualties")) tokens[n.last + 2]!.used = true;
-      // "200 people", "4 detained".
-      const nextIsPeople = next && (has(startsAt(n.last + 1), "cue", "people") || has(startsAt(n.last + 1), "incidents"));
-      const previousIsIncident = previous && n.index - 1 === incidentMatch.end - 1;
-      const previousIsAbout = previous && has(matches.filter((m) => m.end === n.index), "cue", "about");
-      if (nextIsCasualty || (previousIsIncident && codebook.lists.incidents.byName.get(incident)?.name === "injury")) {
-        casualties = Math.max(casualties, take(n));
-        if (next && nextIsCasualty) next.used = true;
-      } else if (nextIsPeople || previousIsAbout || previousIsIncident) {
-        body.people = take(n);
-        if (next && nextIsPeople) next.used = true;
-      }
-    }
-    // "Herido en el puente", "Person collapsed": one casualty unless a number says more.
-    const oneVictim = ["injury", "illness", "heat_illness", "cold_exposure", "fall", "overdose", "mental_health"];
-    body.casualties = casualties === 0 && oneVictim.includes(incident) ? 1 : casualties;
-    const hazards = [...new Set(matches.flatMap((match) => names(match, "hazards")))];
-    if (hazards.length > 0) body.hazards = hazards;
-    if (cue("on_scene")) body.responderOnScene = true;
-    if (place) body.place = place;
-    records.push(body);
-    essential = true;
-    // "... need ambulances", "legal observers needed": a request that rides along.
-    if (cue("request") && lines.length > 0) {
-      const request: RecordBody = { kind: "supply_request", lines, priority: priority === "normal" ? "high" : priority };
-      if (place) request.place = place;
-      records.push(request);
-    }
-  } else if (lines.length > 0 && cue("offer") && !cue("request")) {
-    const body: RecordBody = { kind: "supply_offer", lines };
-    if (place) body.place = place;
-    records.push(body);
-    essential = true;
-  } else if (lines.length > 0 && (cue("request") || lines.some((line) => line.quantity !== undefined) || place)) {
-    const body: RecordBody = { kind: "supply_request", lines, priority };
-    if (place) body.place = place;
-    records.push(body);
-    essential = cue("request") || lines.some((line) => line.quantity !== undefined);
-  } else {
-    const status: CheckinStatus | undefined = cue("checkin_emergency")
-      ? "emergency"
-      : cue("checkin_relief")
-        ? "needs_relief"
-        : cue("checkin_assist")
-          ? "need_assist"
-          : cue("checkin_ok") || cue("battery")
-            ? "ok"
-            : undefined;
-    if (status) {
-      const body: RecordBody = { kind: "checkin", status };
-      // "battery 40%", "40% battery", "bateria 40".
-      const batteryCue = has(matches, "cue", "battery");
-      const batteryAt = tokens.findIndex((token, i) => /^\d{1,3}$/.test(token.word) && Number(token.word) <= 100 && (tokens[i + 1]?.word === "%" || (batteryCue !== undefined && i === batteryCue.end)));
-      if (batteryAt >= 0) {
-        body.battery = Number(tokens[batteryAt]!.word);
-        tokens[batteryAt]!.used = true;
-        if (tokens[batteryAt + 1]?.word === "%") tokens[batteryAt + 1]!.used = true;
-      }
-      if (team !== undefined) body.team = team;
-      if (place) body.place = place;
-      records.push(body);
-      essential = true;
-    }
+function checkinRecord(r: Reading): RecordBody | undefined {
+  const status: CheckinStatus | undefined = cue(r, "checkin_emergency")
+    ? "emergency"
+    : cue(r, "checkin_relief")
+      ? "needs_relief"
+      : cue(r, "checkin_assist")
+        ? "need_assist"
+        : cue(r, "checkin_ok") || cue(r, "battery")
+          ? "ok"
+          : undefined;
+  if (!status) return undefined;
+  const { tokens } = r;
+  const body: RecordBody = { kind: "checkin", status };
+  // "battery 40%", "40% battery", "bateria 40".
+  const batteryCue = has(r.matches, "cue", "battery");
+  const batteryAt = tokens.findIndex((token, i) => /^\d{1,3}$/.test(token.word) && Number(token.word) <= 100 && (tokens[i + 1]?.word === "%" || (batteryCue !== undefined && i === batteryCue.end)));
+  if (batteryAt >= 0) {
+    body.battery = Number(tokens[batteryAt]!.word);
+    tokens[batteryAt]!.used = true;
+    if (tokens[batteryAt + 1]?.word === "%") tokens[batteryAt + 1]!.used = true;
   }
+  if (r.team !== undefined) body.team = r.team;
+  return withPlace(body, r.place);
+}
+
+/** Confidence: a reading with its essential field, by the share of the words it understood, less for each typo it corrected. */
+function score(r: Reading, records: RecordBody[], essential: boolean): ParsedText {
+  const { tokens, notes } = r;
   // A number followed by a time unit was understood (minutes, hours).
   for (const [i, token] of tokens.entries()) {
     if (!token.used && /^\d+$/.test(token.word) && NOT_QUANTITY_AFTER.has(tokens[i + 1]?.word ?? "")) {
@@ -594,7 +649,6 @@ function parse(input: string, options: ParseOptions): ParsedText {
       tokens[i + 1]!.used = true;
     }
   }
-
   const content = tokens.filter((token) => !STOP.has(token.word) && !/^[%+~!]$/.test(token.word));
   const unread = content.filter((token) => !token.used).map((token) => token.raw);
   const coverage = content.length === 0 ? 0 : (content.length - unread.length) / content.length;
