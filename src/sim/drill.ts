@@ -4,7 +4,7 @@ import { BROADCAST_NUM, PortNum, encodeUser, parseAirHeader } from "../radio/ind
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
 import { SimNet } from "./net.ts";
-import { TO_PHONE_QUEUE_SIZE } from "./radio.ts";
+import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
 import type { SimNode } from "./node.ts";
 import { userOf } from "./node.ts";
 import { mulberry32 } from "./random.ts";
@@ -16,8 +16,6 @@ export const DRAIN_MS = 120_000;
 /** The brief's bar: urgent records reach every base station within 2 minutes. */
 export const DEADLINE_MS = 120_000;
 const SAMPLE_MS = 10_000;
-/** TEXT_MESSAGE_APP and RANGE_TEST_APP evict the oldest entry of a full to-phone queue; other ports are dropped. */
-const EVICTING_PORTS = new Set<number>([PortNum.TEXT_MESSAGE_APP, 66]);
 const MOVE_STEP_MS = 5_000;
 
 export interface KindStats {

@@ -19,6 +19,7 @@ import { AirtimeMeter, type ChannelPort, type Position, type Reception, type Sim
 import type { SimClock, SimTimer } from "./clock.ts";
 import { lastByte } from "./node.ts";
 import { RoutingError, type SimData, type SimPacket } from "./packet.ts";
+import { MAX_TX_QUEUE } from "./phone-api.ts";
 
 /** Config.DeviceConfig.RebroadcastMode. */
 export const RebroadcastMode = {
@@ -38,8 +39,6 @@ const ROLE_ROUTER_LATE = 11;
 const HISTORY_SIZE = 200;
 /** The radio's packet SNR estimate saturates: strong nearby links report about +12 dB at most. */
 const MAX_REPORTED_SNR = 12;
-/** MAX_TX_QUEUE: packets the radio holds to transmit. */
-const MAX_TX_QUEUE = 16;
 /** Routing.Error.DUTY_CYCLE_LIMIT. */
 export const DUTY_CYCLE_LIMIT = 9;
 
