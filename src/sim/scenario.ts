@@ -1,6 +1,6 @@
 // Drill scenarios: a YAML file (docs/drills.md) read into a checked, fully-resolved Scenario.
 // Every error names the file and the entry, and says what was expected.
-import { parse as parseYaml } from "yaml";
+import { parseYamlText } from "../wire/index.ts";
 import { DeviceRole } from "../radio/index.ts";
 import { MODEM_PRESETS, REGION_DUTY_CYCLE } from "./airtime.ts";
 import type { PathLossModel, Position } from "./channel.ts";
@@ -144,7 +144,7 @@ function nodeNumber(id: string, taken: Set<number>): number {
 export function parseScenario(text: string, file = "scenario"): Scenario {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseYamlText(text);
   } catch (error) {
     throw new ScenarioError(`${file}: not valid YAML: ${(error as Error).message}`);
   }

@@ -2,7 +2,7 @@
 // roles, triage categories and priorities, with labels per language and the words people type.
 // Pure: the caller reads the file and passes its text.
 import { createHash } from "node:crypto";
-import { parse as parseYaml } from "yaml";
+import { parseYamlText } from "./yaml.ts";
 import { WireError } from "./errors.ts";
 import { PRIORITIES, SEVERITIES, type Severity } from "./types.ts";
 
@@ -50,7 +50,7 @@ export function parseCodebook(yamlText: string, source = "codebook.yaml"): Codeb
   };
   let document: unknown;
   try {
-    document = parseYaml(yamlText);
+    document = parseYamlText(yamlText);
   } catch (cause) {
     throw new WireError("CODEBOOK_INVALID", `${source}: not valid YAML: ${String(cause)}`, { cause });
   }

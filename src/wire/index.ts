@@ -37,3 +37,4 @@ export { parseText, CONFIDENT } from "./parse.ts";
 export type { ParseOptions, ParsedText } from "./parse.ts";
 export { describeRecord, labelledRecord } from "./describe.ts";
 export type { DescribeOptions } from "./describe.ts";
+export { parseYamlText } from "./yaml.ts";

@@ -1,7 +1,7 @@
 // The preset table: the canned messages a handheld shows, per role, and the record each means.
 // It lives in firmware-config/presets.yaml; provisioning writes the same strings to handhelds,
 // and the station reads them back into records. Pure: the caller reads the file.
-import { parse as parseYaml } from "yaml";
+import { parseYamlText } from "./yaml.ts";
 import { RECORD_KINDS, type RecordBody, type RecordKind } from "./types.ts";
 import { isObject, type Codebook } from "./codebook.ts";
 import { WireError } from "./errors.ts";
@@ -34,7 +34,7 @@ export function parsePresetTable(yamlText: string, codebook: Codebook, source = 
   };
   let document: unknown;
   try {
-    document = parseYaml(yamlText);
+    document = parseYamlText(yamlText);
   } catch (cause) {
     throw new WireError("PRESET_TABLE_INVALID", `${source}: not valid YAML: ${String(cause)}`, { cause });
   }

@@ -1,7 +1,7 @@
 // The site plan (firmware-config/site.yaml, or JSON like ../shared/corpus/site.json): an origin
 // and landmarks with one-byte codes. Places travel as a landmark code, else as an offset from the
 // origin at ~10 m, else as absolute coordinates. Pure: the caller reads the file.
-import { parse as parseYaml } from "yaml";
+import { parseYamlText } from "./yaml.ts";
 import { WireError } from "./errors.ts";
 import { isObject } from "./codebook.ts";
 import type { Place } from "./types.ts";
@@ -34,7 +34,7 @@ export function parseSitePlan(text: string, source = "site.yaml"): SitePlan {
   };
   let document: unknown;
   try {
-    document = parseYaml(text); // JSON is YAML
+    document = parseYamlText(text); // JSON is YAML
   } catch (cause) {
     throw new WireError("SITE_PLAN_INVALID", `${source}: not valid YAML or JSON: ${String(cause)}`, { cause });
   }
