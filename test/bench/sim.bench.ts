@@ -3,7 +3,7 @@
 //   about every 10 minutes, plus stock firmware's NODEINFO, position and telemetry), simulated
 //   seconds per wall second (target >= 100).
 // - The reference scenario (30 nodes, 20 % link loss, LONG_FAST), run twice with the same seed:
-//   meshaid records vs today's plain text (../shared/corpus/field-traffic.jsonl), both flooded as
+//   meshaid records vs today's plain text (test/fixtures/corpus/field-traffic.jsonl, a copy of the shared corpus), both flooded as
 //   want_ack broadcasts; deliveryRatio (to every base within the drill), deliveredWithin2Min,
 //   latencyP95Ms and airtimePerRecordMs, each with the plain-text figure as its baseline.
 //   meshaid's records are modelled as 12-byte PRIVATE_APP payloads (the size the wire issue
@@ -17,7 +17,7 @@ interface CorpusLine {
   text: string;
 }
 
-const corpus: CorpusLine[] = readFileSync(new URL("../../../shared/corpus/field-traffic.jsonl", import.meta.url), "utf8")
+const corpus: CorpusLine[] = readFileSync(new URL("../fixtures/corpus/field-traffic.jsonl", import.meta.url), "utf8")
   .split("\n")
   .filter((line) => line.trim() !== "")
   .map((line) => JSON.parse(line) as CorpusLine);
