@@ -17,7 +17,7 @@ import {
   type RecordBody,
   type SitePlan,
 } from "../wire/index.ts";
-import type { RecordStore } from "../store/index.ts";
+import type { AppendResult, RecordStore } from "../store/index.ts";
 import type { RadioState, RecordView, StationEvent, StationSnapshot, StationView } from "./types.ts";
 
 export interface StationOptions {
@@ -51,6 +51,7 @@ export class Station implements StationView {
   /** The roster so far: node number -> what the radio told us about it. */
   private readonly nodes = new Map<number, RadioNode>();
   private radioState: RadioState = STATUS_AT_START;
+  /** The recent records, oldest first (trimmed to the feed size now and then, not on every record). */
   private feed: RecordView[] = [];
   private unsubscribeRadio: (() => void) | undefined;
   /** Packets are ingested one at a time, in the order heard. */
@@ -73,7 +74,7 @@ export class Station implements StationView {
     const stored = await this.store.recent(this.options.feedSize, (entry) =>
       this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown"),
     );
-    this.feed = stored.map((record) => this.view(record));
+    this.feed = stored.map((record) => this.view(record)).reverse();
     if (this.store.codebookChangedFrom !== undefined) {
       this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
     }
@@ -94,12 +95,17 @@ export class Station implements StationView {
   }
 
   snapshot(): StationSnapshot {
-    return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: [...this.feed] };
+    return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: this.feed.slice(-this.options.feedSize).reverse() };
   }
 
   subscribe(listener: (event: StationEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Emits after what was heard before it has been stored and shown. */
+  private emitInOrder(event: StationEvent): void {
+    this.ingesting = this.ingesting.then(() => this.emit(event));
   }
 
   private emit(event: StationEvent): void {
@@ -116,14 +122,9 @@ export class Station implements StationView {
       case "node":
         this.nodes.set(event.node.num, event.node);
         return;
-      case "packet": {
-        const packet = event.packet;
-        this.ingesting = this.ingesting.then(() => this.ingest(packet)).catch((error: unknown) => {
-          this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; packet not stored");
-          this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
-        });
+      case "packet":
+        this.ingest(event.packet);
         return;
-      }
       case "log":
         this.log.debug({ device: event.line }, "radio console");
         return;
@@ -132,11 +133,38 @@ export class Station implements StationView {
     }
   }
 
-  private async ingest(packet: ReceivedPacket): Promise<void> {
-    if (packet.portnum === MESHAID_PORTNUM) return this.ingestPayload(packet);
+  /**
+   * Reads a packet into records and hands them to the store at once (the store writes what
+   * arrives together in one synced batch); each is shown, in the order heard, once it is on disk.
+   */
+  private ingest(packet: ReceivedPacket): void {
+    let records: FieldRecord[];
+    try {
+      records = this.readPacket(packet);
+    } catch (error) {
+      this.log.error({ err: error, from: packet.from, id: packet.id }, "packet could not be read; skipped");
+      this.emitInOrder({ type: "skipped", reason: `could not read a packet from ${this.callsign(packet.from)}` });
+      return;
+    }
+    for (const record of records) {
+      const sender = this.nodes.get(packet.from)?.shortName;
+      if (sender) record.sender = sender;
+      const appended = this.store.append(record);
+      this.ingesting = this.ingesting.then(
+        () => appended.then((result) => this.stored(record, result, packet)),
+      ).catch((error: unknown) => {
+        this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; record not stored");
+        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
+      });
+    }
+  }
+
+  /** The records a packet says (none for a port the station does not read). */
+  private readPacket(packet: ReceivedPacket): FieldRecord[] {
+    if (packet.portnum === MESHAID_PORTNUM) return this.readPayload(packet);
     if (packet.portnum !== PortNum.TEXT_MESSAGE_APP) {
       this.log.info({ from: packet.from, portnum: packet.portnum }, "packet on a port the station does not read yet; skipped");
-      return;
+      return [];
     }
     const text = new TextDecoder().decode(packet.payload);
     const preset = readPreset(this.presets, text);
@@ -155,39 +183,34 @@ export class Station implements StationView {
     }
     // One text may say two things (an incident and a request): each gets its own id, the packet
     // id plus its position, which every station that hears the packet computes alike.
-    for (const [index, body] of bodies.entries()) {
-      const record: FieldRecord = { id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt: this.options.now(), body, text };
-      await this.storeRecord(record, packet);
-    }
+    const receivedAt = this.options.now();
+    return bodies.map((body, index): FieldRecord => ({ id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text }));
   }
 
-  private async ingestPayload(packet: ReceivedPacket): Promise<void> {
+  private readPayload(packet: ReceivedPacket): FieldRecord[] {
     const decoded = decodePayload(packet.payload, this.codebook, packet.from);
     if (!decoded.ok) {
       this.log.warn({ from: packet.from, code: decoded.error.code, err: decoded.error }, "meshaid payload does not decode; skipped");
-      this.emit({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
-      return;
+      this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
+      return [];
     }
     if (decoded.value.codebookMatches === false && !this.codebookWarned.has(packet.from)) {
       this.codebookWarned.add(packet.from);
       this.log.warn({ from: packet.from, theirs: decoded.value.codebook, ours: this.codebook.hash }, "sender uses a different codebook");
-      this.emit({ type: "skipped", reason: `${this.callsign(packet.from)} uses codebook ${decoded.value.codebook ?? "?"}, this station ${this.codebook.hash}: its words may differ` });
+      this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)} uses codebook ${decoded.value.codebook ?? "?"}, this station ${this.codebook.hash}: its words may differ` });
     }
-    for (const { id, body } of decoded.value.records) {
-      await this.storeRecord({ id, receivedAt: this.options.now(), body }, packet);
-    }
+    const receivedAt = this.options.now();
+    return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
   }
 
-  private async storeRecord(record: FieldRecord, packet: ReceivedPacket): Promise<void> {
-    const sender = this.nodes.get(packet.from)?.shortName;
-    if (sender) record.sender = sender;
-    const result = await this.store.append(record);
+  private stored(record: FieldRecord, result: AppendResult, packet: ReceivedPacket): void {
     if (!result.stored) {
       this.log.debug({ from: packet.from, id: packet.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
     const view = this.view(record);
-    this.feed = [view, ...this.feed].slice(0, this.options.feedSize);
+    this.feed.push(view);
+    if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     this.emit({ type: "record", record: view, recordCount: result.count });
   }
 

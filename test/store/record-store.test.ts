@@ -89,3 +89,66 @@ describe("RecordStore on LevelDB", () => {
     await store.close();
   });
 });
+
+describe("RecordStore group commit", () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  it("writes appends that arrive together in a few synced batches, dedup exact, every one on disk when it resolves", async () => {
+    const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const batches: unknown[] = [];
+    const batch = db.batch.bind(db);
+    db.batch = ((...args: Parameters<typeof db.batch>) => {
+      batches.push(args);
+      return batch(...args);
+    }) as typeof db.batch;
+    // 300 distinct ids, each appended twice, interleaved, plus one the wire cannot encode.
+    const bad = presetRecord(1, 999);
+    bad.body = { kind: "supply_request", lines: [{ item: "unicorn", quantity: 1 }], priority: "normal" };
+    const appends = Array.from({ length: 600 }, (_, i) => store.append(presetRecord(1, i % 300)));
+    const refused = expect(store.append(bad)).rejects.toThrow(/unknown item/);
+    const results = await Promise.all(appends);
+    await refused;
+    expect(results.filter((result) => result.stored)).toHaveLength(300);
+    expect(results.slice(0, 300).every((result) => result.stored)).toBe(true);
+    expect(results.filter((result) => result.stored).map((result) => result.count)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.length).toBeLessThan(10);
+    expect(store.count).toBe(300);
+    await store.close();
+
+    const reopened = await RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
+    expect(reopened.count).toBe(300);
+    expect((await reopened.recent(3)).map((record) => record.id.seq)).toEqual([299, 298, 297]);
+    let all = 0;
+    for await (const page of reopened.all()) all += page.length;
+    expect(all).toBe(300);
+    await reopened.close();
+  });
+
+  it("fails every append of a batch whose write fails, and writes the next batch", async () => {
+    const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const batch = db.batch.bind(db);
+    let fail = true;
+    db.batch = ((...args: Parameters<typeof db.batch>) => {
+      const chained = batch(...args);
+      if (fail) {
+        fail = false;
+        chained.write = () => Promise.reject(new Error("disk full"));
+      }
+      return chained;
+    }) as typeof db.batch;
+    const first = [store.append(presetRecord(2, 1)), store.append(presetRecord(2, 2))];
+    await expect(Promise.all(first)).rejects.toThrow(/disk full/);
+    expect(store.count).toBe(0);
+    expect(await store.append(presetRecord(2, 1))).toEqual({ stored: true, count: 1 });
+    await store.close();
+  });
+});
