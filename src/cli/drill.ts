@@ -2,6 +2,8 @@
 // under a virtual clock and prints the after-action report, or one JSON object.
 import { readFileSync } from "node:fs";
 import { ScenarioError, drillJson, formatDrillReport, parseScenario, runDrill, type TrafficFormat } from "../sim/index.ts";
+import { payloadForText } from "../wire/index.ts";
+import { ConfigFileError, DEFAULT_CODEBOOK_FILE, DEFAULT_SITE_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 
 export interface DrillOptions {
   json?: boolean;
@@ -9,6 +11,9 @@ export interface DrillOptions {
   format?: string;
   /** Overrides the scenario's seed. */
   seed?: string;
+  /** The codebook and site plan meshaid's records are encoded with (defaults: firmware-config/). */
+  codebook?: string;
+  site?: string;
 }
 
 export function runDrillCommand(file: string, options: DrillOptions): number {
@@ -35,12 +40,19 @@ export function runDrillCommand(file: string, options: DrillOptions): number {
       if (!Number.isInteger(seed) || seed < 0) return fail(`--seed must be a whole number, not "${options.seed}"`);
       scenario.seed = seed >>> 0;
     }
-    const results = scenario.formats.map((format) => runDrill(scenario, format));
+    // meshaid's traffic is the real wire bytes of each line, read with the coalition's codebook.
+    const codebook = readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE);
+    const site = readSitePlan(options.site ?? DEFAULT_SITE_FILE);
+    const encodeRecords = (line: string, seq: number): Uint8Array | undefined => {
+      const payload = payloadForText(line, { codebook, site }, seq);
+      return payload.ok ? payload.value : undefined;
+    };
+    const results = scenario.formats.map((format) => runDrill(scenario, format, { encodeRecords }));
     if (options.json === true) process.stdout.write(`${JSON.stringify(drillJson(results))}\n`);
     else process.stdout.write(formatDrillReport(results));
     return 0;
   } catch (error) {
-    if (error instanceof ScenarioError) return fail(error.message);
+    if (error instanceof ScenarioError || error instanceof ConfigFileError) return fail(error.message);
     throw error;
   }
 }

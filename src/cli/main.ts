@@ -66,7 +66,9 @@ program
   .option("--json", "print one JSON object instead of the report")
   .option("--format <format>", "carry the traffic as meshaid records, plain text, or both side by side (default: the scenario's)")
   .option("--seed <n>", "override the scenario's seed")
-  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string }) => {
+  .option("--codebook <file>", "the codebook meshaid's records are encoded with (default: firmware-config/codebook.yaml)")
+  .option("--site <file>", "the site plan for places (default: firmware-config/site.yaml)")
+  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string; codebook?: string; site?: string }) => {
     const { runDrillCommand } = await import("./drill.ts");
     process.exitCode = runDrillCommand(scenario, options);
   });

@@ -84,8 +84,17 @@ interface Message {
   failure?: string;
 }
 
+export interface RunDrillOptions {
+  /**
+   * The meshaid payload for a line of traffic text (records numbered from `seq`), e.g. wire's
+   * payloadForText with the coalition's codebook. Without it, or when it returns undefined, a
+   * meshaid record is modelled as `record_bytes` random bytes on the private port.
+   */
+  encodeRecords?: (text: string, seq: number) => Uint8Array | undefined;
+}
+
 /** Runs one scenario with its traffic carried as `format`. Same scenario and seed, same result (except wall time). */
-export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult {
+export function runDrill(scenario: Scenario, format: TrafficFormat, options: RunDrillOptions = {}): DrillResult {
   const clock = new VirtualClock();
   const start = clock.now();
   const net = new SimNet({
@@ -147,12 +156,18 @@ export function runDrill(scenario: Scenario, format: TrafficFormat): DrillResult
 
   // ---------------------------------------------------------------- traffic
   const trafficRandom = mulberry32(scenario.seed ^ 0x7aff1c);
+  const nextSeq = new Map<number, number>();
   const send = (from: ScenarioNode, kind: string, text: string, recordBytes: number): void => {
     const radio = net.radio(from.num);
-    const data =
-      format === "text"
-        ? { portnum: PortNum.TEXT_MESSAGE_APP, payload: new TextEncoder().encode(text) }
-        : { portnum: PortNum.PRIVATE_APP, payload: recordPayload(recordBytes, trafficRandom) };
+    let data: { portnum: number; payload: Uint8Array };
+    if (format === "text") {
+      data = { portnum: PortNum.TEXT_MESSAGE_APP, payload: new TextEncoder().encode(text) };
+    } else {
+      const seq = nextSeq.get(from.num) ?? 1;
+      const encoded = options.encodeRecords?.(text, seq);
+      nextSeq.set(from.num, seq + 8); // room for the records one text can hold
+      data = { portnum: PortNum.PRIVATE_APP, payload: encoded ?? recordPayload(recordBytes, trafficRandom) };
+    }
     const id = radio.originate(data, { to: BROADCAST_NUM, wantAck: true, hopLimit: scenario.hopLimit });
     const pending = new Set(bases.filter((b) => b.num !== from.num).map((b) => b.num));
     const message: Message = { key: `${from.num}:${id ?? 0}`, from, kind, sentAt: clock.now(), pending, latest: clock.now(), airtimeMs: 0, transmitted: false };

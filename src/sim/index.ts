@@ -84,5 +84,6 @@ export function createDemoMesh(options: DemoMeshOptions): SimMesh {
 export { parseScenario, parseDuration, ScenarioError } from "./scenario.ts";
 export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat } from "./scenario.ts";
 export { runDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./drill.ts";
+export type { RunDrillOptions } from "./drill.ts";
 export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
 export { formatDrillReport, drillJson, plot } from "./report.ts";

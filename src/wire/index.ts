@@ -38,3 +38,4 @@ export type { ParseOptions, ParsedText } from "./parse.ts";
 export { describeRecord, labelledRecord } from "./describe.ts";
 export type { DescribeOptions } from "./describe.ts";
 export { parseYamlText } from "./yaml.ts";
+export { payloadForText } from "./compose.ts";

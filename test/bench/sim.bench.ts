@@ -6,10 +6,11 @@
 //   meshaid records vs today's plain text (test/fixtures/corpus/field-traffic.jsonl, a copy of the shared corpus), both flooded as
 //   want_ack broadcasts; deliveryRatio (to every base within the drill), deliveredWithin2Min,
 //   latencyP95Ms and airtimePerRecordMs, each with the plain-text figure as its baseline.
-//   meshaid's records are modelled as 12-byte PRIVATE_APP payloads (the size the wire issue
-//   targets), not yet encoded by src/wire.
+//   meshaid's records are the real wire payloads of each corpus line (src/wire, the codebook and
+//   site plan in firmware-config/).
 import { readFileSync } from "node:fs";
-import { parseScenario, runDrill, type Scenario } from "../../src/sim/index.ts";
+import { parseScenario, runDrill, type RunDrillOptions, type Scenario } from "../../src/sim/index.ts";
+import { parseCodebook, parseSitePlan, payloadForText } from "../../src/wire/index.ts";
 import { result, type BenchResult } from "./result.ts";
 
 interface CorpusLine {
@@ -66,12 +67,23 @@ function referenceScenario(): Scenario {
   return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false }), "sim.bench reference");
 }
 
+const fieldConfig = (name: string): string => readFileSync(new URL(`../../firmware-config/${name}`, import.meta.url), "utf8");
+const codebook = parseCodebook(fieldConfig("codebook.yaml"));
+const site = parseSitePlan(fieldConfig("site.yaml"));
+const wireRecords: RunDrillOptions = {
+  encodeRecords: (text, seq) => {
+    const payload = payloadForText(text, { codebook, site }, seq);
+    if (!payload.ok) throw new Error(`corpus line does not encode: ${text}: ${payload.error.message}`);
+    return payload.value;
+  },
+};
+
 export async function run(): Promise<BenchResult[]> {
   await Promise.resolve();
-  const speed = runDrill(speedScenario(), "meshaid");
+  const speed = runDrill(speedScenario(), "meshaid", wireRecords);
   if (speed.sent < 100) throw new Error(`the speed drill sent only ${speed.sent} records`);
   const reference = referenceScenario();
-  const meshaid = runDrill(reference, "meshaid");
+  const meshaid = runDrill(reference, "meshaid", wireRecords);
   const text = runDrill(reference, "text");
   return [
     result("sim", "speedup", speed.speedup, "x real time (50 nodes, 3 hops, 1 h)"),

@@ -74,6 +74,22 @@ describe("drills", () => {
     expect(simulated(other)).not.toEqual(simulated(first));
   });
 
+  it("carries meshaid traffic as the payloads the encoder gives, each origin's records numbered in turn", () => {
+    const scenario = parseScenario(SMALL, "small");
+    const calls: Array<{ text: string; seq: number }> = [];
+    const big = runDrill(scenario, "meshaid", {
+      encodeRecords: (text, seq) => {
+        calls.push({ text, seq });
+        return new Uint8Array(200); // far larger than the modelled 12 bytes: more airtime per record
+      },
+    });
+    const modelled = runDrill(scenario, "meshaid");
+    expect(calls.length).toBe(big.sent);
+    expect(new Set(calls.map((call) => call.text))).toEqual(new Set(["NEED WATER AT NORTH GATE", "INJURED 1"]));
+    expect(calls.filter((call) => call.text === "INJURED 1").map((call) => call.seq)).toEqual([1]);
+    expect(big.airtimeMs).toBeGreaterThan(modelled.airtimeMs * 2);
+  });
+
   it("runs far faster than real time and reports what --json promises", () => {
     const scenario = parseScenario(SMALL, "small");
     const results = scenario.formats.map((format) => runDrill(scenario, format));
