@@ -653,7 +653,7 @@ function score(r: Reading, records: RecordBody[], essential: boolean): ParsedTex
   const unread = content.filter((token) => !token.used).map((token) => token.raw);
   const coverage = content.length === 0 ? 0 : (content.length - unread.length) / content.length;
   const fuzzyPenalty = 0.95 ** notes.filter((note) => note.startsWith("read ")).length;
-  const confidence = records.length === 0 ? 0 : Math.round((essential ? 0.45 + 0.55 * coverage : 0.4 * coverage) * fuzzyPenalty * 100) / 100;
+  const confidence = records.length === 0 ? 0 : Math.round((essential ? 0.3 + 0.7 * coverage : 0.4 * coverage) * fuzzyPenalty * 100) / 100;
   return { records, confidence, notes, unread };
 }
 

@@ -72,6 +72,8 @@ describe("reading typed text", () => {
     }
     expect(read("the bridge").records).toEqual([]);
     expect(read("blue banana").confidence).toBe(0);
+    // One item word in a sentence about something else is not a request ("van" + "parked" read as "packed").
+    expect(read("the blue van is parked behind the library").confidence).toBeLessThan(CONFIDENT);
   });
 
   it("never throws, and every record it returns can go on the air", () => {
