@@ -1,38 +1,55 @@
-// The base-station console: a header, the live feed (newest first) and a footer with key help.
-import { useEffect, useReducer, useRef, useState } from "react";
-import { Box, Text, useInput, useStdin, useStdout } from "ink";
-import type { RecordView, StationView } from "../station/index.ts";
-import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, senderLabel, sanitize, type Labeller } from "./format.ts";
+// The base-station console: it folds the station's events into state (state.ts), turns keys into
+// the next view (view.ts) and draws a frame of both (Screen.tsx). It only consumes a StationView,
+// and hands what the coordinator asks for to callbacks the cli wires to the station.
+import { useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { useInput, useStdin, useStdout } from "ink";
+import type { StationView } from "../station/index.ts";
+import { boardRows } from "./boards.ts";
+import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
+import type { Labeller } from "./format.ts";
+import { bodyRows, listLength, Screen, selectedRow } from "./Screen.tsx";
 import { consoleReducer, initialConsoleState } from "./state.ts";
+import { handleKey, initialView, type BoardAction, type Effect, type ViewState } from "./view.ts";
 
 export interface ConsoleProps {
   station: StationView;
   /** The header clock's time source (tests pass a fixed one). */
   clock?: () => Date;
-  /** Codebook names in the coordinator's language (default: the names). */
+  /** Codebook names in the coordinator's language (default: the names). Used when `labelsFor` is absent. */
   labels?: Labeller | undefined;
+  /** The languages `l` cycles through (the first is where the console starts) and their labels. */
+  languages?: readonly string[];
+  labelsFor?: (language: string) => Labeller | undefined;
+  /** Records not yet sent: `q` asks before quitting while there are any. */
+  unsentCount?: number | (() => number);
+  /** Presets, the codebook and the airtime model for compose (without them, compose is off). */
+  compose?: ComposeOptions;
+  /** Carries out a board action (the station's act()); a rejection is shown in the footer. */
+  onAct?: (action: BoardAction) => unknown;
+  /** Sends what was composed (the station's send path); a rejection is shown in the footer. */
+  onSend?: (outgoing: Outgoing) => unknown;
   onQuit: () => void;
 }
 
-/** Lines the console uses besides the feed: header, its rule, the footer's rule, the footer. */
-const CHROME_LINES = 4;
-/** Terminal height assumed when the output is not a terminal. */
+/** Terminal size assumed when the output is not a terminal. */
 const DEFAULT_ROWS = 24;
+const DEFAULT_COLUMNS = 80;
 
 const systemClock = (): Date => new Date();
 
-/** The terminal's height, following resizes. */
-function useTerminalRows(): number {
+/** The terminal's size, following resizes. */
+function useTerminalSize(): { rows: number; columns: number } {
   const { stdout } = useStdout();
-  const [rows, setRows] = useState(() => stdout.rows || DEFAULT_ROWS);
+  const read = () => ({ rows: stdout.rows || DEFAULT_ROWS, columns: stdout.columns || DEFAULT_COLUMNS });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const onResize = (): void => setRows(stdout.rows || DEFAULT_ROWS);
+    const onResize = (): void => setSize({ rows: stdout.rows || DEFAULT_ROWS, columns: stdout.columns || DEFAULT_COLUMNS });
     stdout.on("resize", onResize);
     return () => {
       stdout.off("resize", onResize);
     };
   }, [stdout]);
-  return rows;
+  return size;
 }
 
 function useClock(clock: () => Date): Date {
@@ -46,43 +63,14 @@ function useClock(clock: () => Date): Date {
   return now;
 }
 
-function RecordLine({ record, labels }: { record: RecordView; labels: Labeller | undefined }) {
-  const kind = kindLabel(record.body);
-  const detail = detailParts(record.body, record.place, labels);
-  const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
-  return (
-    <Box flexDirection="row">
-      <Box width={10} flexShrink={0}>
-        <Text>{formatTime(record.receivedAt)}</Text>
-      </Box>
-      <Box width={12} flexShrink={0}>
-        <Text color={kind.color} bold={kind.bold}>
-          {kind.text}
-        </Text>
-      </Box>
-      <Box flexGrow={1} flexShrink={1} flexDirection="row">
-        <Text bold={urgent} color={urgent ? "red" : undefined}>
-          {detail.lead}
-        </Text>
-        <Box flexShrink={1}>
-          <Text wrap="truncate" bold={urgent}>
-            {detail.main}
-          </Text>
-        </Box>
-        <Box flexShrink={0}>
-          <Text bold={urgent}>{detail.tail}</Text>
-        </Box>
-      </Box>
-      <Box flexShrink={0} marginLeft={2}>
-        <Text bold>{senderLabel(record)}</Text>
-      </Box>
-    </Box>
-  );
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
-export function Console({ station, clock = systemClock, labels, onQuit }: ConsoleProps) {
+export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, compose, onAct, onSend, onQuit }: ConsoleProps) {
   const [state, dispatch] = useReducer(consoleReducer, station, (s) => initialConsoleState(s.snapshot()));
-  const rows = useTerminalRows();
+  const [view, setView] = useState<ViewState>(() => initialView(languages?.[0] ?? "en"));
+  const { rows, columns } = useTerminalSize();
   const now = useClock(clock);
   const { isRawModeSupported } = useStdin();
 
@@ -93,61 +81,69 @@ export function Console({ station, clock = systemClock, labels, onQuit }: Consol
     return unsubscribe;
   }, [station]);
 
-  const quitRef = useRef(onQuit);
-  quitRef.current = onQuit;
+  const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? 0);
+  const activeLabels = labelsFor ? labelsFor(view.language) : labels;
+  const nodes = boardRows(state.boards).nodes;
+  const composeContext = useMemo<ComposeContext | undefined>(
+    () => (compose ? { ...compose, destinations: nodes.map((node) => node.sender) } : undefined),
+    [compose, nodes],
+  );
+
+  // The key handler reads the latest of everything through one ref.
+  const latest = useRef({ state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages });
+  latest.current = { state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages };
   const quitting = useRef(false);
+
+  const report = (run: (() => unknown) | undefined): void => {
+    if (!run) {
+      setView((v) => ({ ...v, notice: "noStation" }));
+      return;
+    }
+    try {
+      void Promise.resolve(run()).then(
+        () => setView((v) => ({ ...v, notice: "sent" })),
+        (error: unknown) => setView((v) => ({ ...v, notice: `✗ ${errorText(error)}` })),
+      );
+    } catch (error) {
+      setView((v) => ({ ...v, notice: `✗ ${errorText(error)}` }));
+    }
+  };
+
+  const perform = (effect: Effect): void => {
+    const current = latest.current;
+    if (effect.type === "quit") {
+      if (quitting.current) return;
+      quitting.current = true;
+      current.onQuit();
+      return;
+    }
+    if (effect.type === "act") {
+      const act = current.onAct;
+      report(act ? () => act(effect.action) : undefined);
+      return;
+    }
+    const send = current.onSend;
+    report(send ? () => send(effect.outgoing) : undefined);
+  };
+
   useInput(
     (input, key) => {
-      const quit = input === "q" || input === "Q" || (key.ctrl && input === "c");
-      if (!quit || quitting.current) return;
-      quitting.current = true;
-      quitRef.current();
+      const current = latest.current;
+      const result = handleKey(current.view, input, key, {
+        rowCount: listLength(current.state, current.view.tab),
+        page: bodyRows(current.rows),
+        unsent: current.unsent,
+        languages: current.languages ?? [],
+        selected: selectedRow(current.state, current.view),
+        compose: current.composeContext,
+      });
+      // Keys can come faster than renders: the next key must see this one's view.
+      latest.current = { ...current, view: result.view };
+      setView(result.view);
+      if (result.effect) perform(result.effect);
     },
     { isActive: isRawModeSupported },
   );
 
-  // One line short of the terminal, so Ink redraws in place instead of clearing the screen.
-  const feedRows = Math.max(1, rows - 1 - CHROME_LINES);
-  const visible = state.records.slice(0, feedRows);
-  const count = `${state.recordCount} ${state.recordCount === 1 ? "record" : "records"}`;
-
-  return (
-    <Box flexDirection="column">
-      <Box flexDirection="row" borderStyle="single" borderTop={false} borderLeft={false} borderRight={false}>
-        <Box flexGrow={1} flexShrink={1}>
-          <Text wrap="truncate">
-            <Text bold>{clip(sanitize(state.name), 24)}</Text>
-            {"  "}
-            <Text color={radioColor(state.radio)} bold={state.radio.status !== "connected"}>
-              {radioText(state.radio)}
-            </Text>
-            {"  "}
-            {count}
-          </Text>
-        </Box>
-        <Box flexShrink={0} marginLeft={2}>
-          <Text bold>{formatTime(now)}</Text>
-        </Box>
-      </Box>
-      <Box flexDirection="column" height={feedRows}>
-        {visible.length === 0 ? (
-          <Text dimColor>no records yet: waiting for the radio</Text>
-        ) : (
-          visible.map((record) => <RecordLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} />)
-        )}
-      </Box>
-      <Box flexDirection="row" borderStyle="single" borderBottom={false} borderLeft={false} borderRight={false}>
-        <Box flexShrink={0}>
-          <Text>q quit</Text>
-        </Box>
-        {state.skipped === undefined ? null : (
-          <Box flexGrow={1} flexShrink={1} marginLeft={4}>
-            <Text dimColor wrap="truncate">
-              skipped {state.skipped.count}, last: {sanitize(state.skipped.lastReason)}
-            </Text>
-          </Box>
-        )}
-      </Box>
-    </Box>
-  );
+  return <Screen state={state} view={view} rows={rows} columns={columns} now={now} labels={activeLabels} unsent={unsent} compose={composeContext} />;
 }

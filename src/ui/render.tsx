@@ -1,7 +1,7 @@
 // Mounts the console on a terminal.
 import { render } from "ink";
 import type { StationView } from "../station/index.ts";
-import { Console } from "./Console.tsx";
+import { Console, type ConsoleProps } from "./Console.tsx";
 import type { Labeller } from "./format.ts";
 
 export interface RenderConsoleOptions {
@@ -13,6 +13,8 @@ export interface RenderConsoleOptions {
   clock?: () => Date;
   /** Codebook names in the coordinator's language. */
   labels?: Labeller;
+  /** Languages, compose, actions and the unsent count, as the Console takes them. */
+  console?: Pick<ConsoleProps, "languages" | "labelsFor" | "unsentCount" | "compose" | "onAct" | "onSend">;
 }
 
 export interface ConsoleHandle {
@@ -31,7 +33,7 @@ export function renderConsole(station: StationView, options: RenderConsoleOption
       unmount();
     }
   };
-  const instance = render(<Console station={station} clock={options.clock} labels={options.labels} onQuit={quit} />, {
+  const instance = render(<Console {...options.console} station={station} clock={options.clock} labels={options.labels} onQuit={quit} />, {
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
     ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     exitOnCtrlC: false,

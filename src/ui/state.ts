@@ -1,8 +1,9 @@
 // The console's state and the pure reducer that folds station events into it.
 import type { RadioState, RecordView, StationEvent, StationSnapshot } from "../station/index.ts";
+import { addRecord, boardsFrom, keyOf, type Boards } from "./boards.ts";
 
-/** How many records the console keeps in memory; the screen shows as many of them as fit. */
-export const FEED_LIMIT = 200;
+/** How many records the console keeps for the feed by default; the screen shows as many as fit. */
+export const FEED_LIMIT = 1000;
 
 export interface SkippedState {
   /** How many inputs the station skipped since the console started. */
@@ -15,9 +16,13 @@ export interface ConsoleState {
   name: string;
   radio: RadioState;
   recordCount: number;
-  /** Newest first, at most FEED_LIMIT, each record id at most once. */
+  /** Newest first, at most `limit`, each record id at most once. */
   records: readonly RecordView[];
   skipped: SkippedState | undefined;
+  /** Requests, incidents, shifts and nodes, derived from the records the console has seen. */
+  boards: Boards;
+  /** The most records the feed keeps. */
+  limit: number;
 }
 
 /**
@@ -26,17 +31,13 @@ export interface ConsoleState {
  */
 export type ConsoleAction = StationEvent | { type: "snapshot"; snapshot: StationSnapshot };
 
-function recordKey(record: RecordView): string {
-  return `${record.id.origin}:${record.id.seq}`;
-}
-
 /** Keeps the first copy of each record id, at most `limit` records, in the given order. */
 function boundedUnique(records: readonly RecordView[], limit: number): RecordView[] {
   const seen = new Set<string>();
   const out: RecordView[] = [];
   for (const record of records) {
     if (out.length >= limit) break;
-    const key = recordKey(record);
+    const key = keyOf(record.id);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(record);
@@ -44,28 +45,31 @@ function boundedUnique(records: readonly RecordView[], limit: number): RecordVie
   return out;
 }
 
-export function initialConsoleState(snapshot: StationSnapshot): ConsoleState {
+export function initialConsoleState(snapshot: StationSnapshot, limit: number = FEED_LIMIT): ConsoleState {
+  const records = boundedUnique(snapshot.recent, limit);
   return {
     name: snapshot.name,
     radio: snapshot.radio,
     recordCount: snapshot.recordCount,
-    records: boundedUnique(snapshot.recent, FEED_LIMIT),
+    records,
     skipped: undefined,
+    boards: boardsFrom([...records].reverse()),
+    limit,
   };
 }
 
 export function consoleReducer(state: ConsoleState, action: ConsoleAction): ConsoleState {
   switch (action.type) {
     case "record": {
-      const key = recordKey(action.record);
-      const known = state.records.some((record) => recordKey(record) === key);
+      const key = keyOf(action.record.id);
+      const known = state.records.some((record) => keyOf(record.id) === key);
       if (known) {
         // Shown once, however many times it is delivered; the count is still the station's.
         return action.recordCount === state.recordCount ? state : { ...state, recordCount: action.recordCount };
       }
       const records = [action.record, ...state.records];
-      if (records.length > FEED_LIMIT) records.length = FEED_LIMIT;
-      return { ...state, records, recordCount: action.recordCount };
+      if (records.length > state.limit) records.length = state.limit;
+      return { ...state, records, recordCount: action.recordCount, boards: addRecord(state.boards, action.record) };
     }
     case "radio":
       return { ...state, radio: action.radio };
@@ -75,6 +79,6 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
         skipped: { count: (state.skipped?.count ?? 0) + 1, lastReason: action.reason },
       };
     case "snapshot":
-      return { ...initialConsoleState(action.snapshot), skipped: state.skipped };
+      return { ...initialConsoleState(action.snapshot, state.limit), skipped: state.skipped };
   }
 }

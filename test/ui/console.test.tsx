@@ -63,8 +63,8 @@ describe("Console", () => {
     const injuryLine = lineOf(frame, "injury, 1 casualty");
     const waterLine = lineOf(frame, "water ×1");
     expect(injuryLine).toBeLessThan(waterLine);
-    expect(lines(frame)[injuryLine]).toMatch(/^02:11:30\s+✚ INCIDENT\s+injury, 1 casualty\s+MAR2\s*$/);
-    expect(lines(frame)[waterLine]).toMatch(/^02:10:00\s+▲ REQUEST\s+water ×1\s+MED1\s*$/);
+    expect(lines(frame)[injuryLine]).toMatch(/^[› ]02:11:30\s+✚ INCIDENT\s+injury, 1 casualty\s+MAR2\s*$/);
+    expect(lines(frame)[waterLine]).toMatch(/^[› ]02:10:00\s+▲ REQUEST\s+water ×1\s+MED1\s*$/);
   });
 
   test("an empty feed says so", () => {
@@ -82,7 +82,7 @@ describe("Console", () => {
     await vi.waitFor(() => expect(lastFrame()).toContain("urgent: eyewash ×10"));
     const frame = lastFrame();
     const top = lineOf(frame, "urgent: eyewash ×10");
-    expect(lines(frame)[top]).toMatch(/^02:13:40\s+▲ REQUEST\s+urgent: eyewash ×10\s+MED7\s*$/);
+    expect(lines(frame)[top]).toMatch(/^[› ]02:13:40\s+▲ REQUEST\s+urgent: eyewash ×10\s+MED7\s*$/);
     expect(top).toBeLessThan(lineOf(frame, "injury, 1 casualty"));
     expect(lines(frame)[0]).toContain("3 records");
   });

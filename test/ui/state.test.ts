@@ -21,7 +21,9 @@ function many(count: number): ReturnType<typeof record>[] {
 describe("initialConsoleState", () => {
   test("starts from the snapshot", () => {
     const state = initialConsoleState(snapshot());
-    expect(state).toEqual({ name: "base-1", radio: connected, recordCount: 2, records: [injury, water], skipped: undefined });
+    expect(state).toMatchObject({ name: "base-1", radio: connected, recordCount: 2, records: [injury, water], skipped: undefined, limit: FEED_LIMIT });
+    expect([...state.boards.requests.values()]).toEqual([water]);
+    expect([...state.boards.incidents.values()]).toEqual([injury]);
   });
 
   test("keeps at most FEED_LIMIT records, the newest", () => {

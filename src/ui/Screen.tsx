@@ -1,0 +1,419 @@
+// The console's frame as a pure function of its state: header, screen tabs, the current screen
+// (windowed: only the rows that fit are rendered), an overlay when one is open, and the footer.
+import { Box, Text } from "ink";
+import type { RecordView } from "../station/index.ts";
+import { PRIORITIES } from "../wire/index.ts";
+import { boardRows, isClosedRequest, type BoardRows, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
+import { composePreview, FIELDS, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
+import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
+import { words, type Words } from "./i18n.ts";
+import type { ConsoleState } from "./state.ts";
+import { TABS, type SelectedRow, type Tab, type ViewState } from "./view.ts";
+
+/** Lines besides the screen's body: header and its rule, the tab line, the footer's rule and the footer. */
+export const CHROME_LINES = 5;
+
+export interface ScreenProps {
+  state: ConsoleState;
+  view: ViewState;
+  /** Terminal size; the frame uses one line less than the height, so Ink redraws in place. */
+  rows: number;
+  columns: number;
+  now: Date;
+  labels: Labeller | undefined;
+  unsent: number;
+  compose: ComposeContext | undefined;
+}
+
+/** How many rows the current screen's body has. */
+export function bodyRows(rows: number): number {
+  return Math.max(1, rows - 1 - CHROME_LINES);
+}
+
+/** The first row to render so that the selected one is visible. */
+export function windowStart(selected: number, height: number, count: number): number {
+  if (count <= height) return 0;
+  return Math.max(0, Math.min(selected - height + 1 > 0 ? selected - height + 1 : 0, count - height));
+}
+
+export function listLength(state: ConsoleState, tab: Tab): number {
+  if (tab === "feed") return state.records.length;
+  return boardRows(state.boards)[tab].length;
+}
+
+/** The record a row is about, and its history, for the detail view and for actions. */
+export function rowAt(state: ConsoleState, tab: Tab, index: number): { record: RecordView; history: readonly RecordView[]; state: string } | undefined {
+  if (tab === "feed") {
+    const record = state.records[index];
+    return record ? { record, history: [record], state: record.body.kind } : undefined;
+  }
+  const rows: BoardRows = boardRows(state.boards);
+  switch (tab) {
+    case "requests": {
+      const row = rows.requests[index];
+      return row ? { record: row.record, history: row.history, state: row.status } : undefined;
+    }
+    case "incidents": {
+      const row = rows.incidents[index];
+      return row ? { record: row.record, history: row.history, state: row.status } : undefined;
+    }
+    case "shifts": {
+      const row = rows.shifts[index];
+      return row ? { record: row.record, history: row.history, state: row.state } : undefined;
+    }
+    case "nodes": {
+      const row = rows.nodes[index];
+      if (!row) return undefined;
+      return { record: row.record, history: state.records.filter((r) => r.sender === row.sender).slice(0, 50).reverse(), state: row.checkin ?? "" };
+    }
+  }
+}
+
+export function selectedRow(state: ConsoleState, view: ViewState): SelectedRow | undefined {
+  const row = rowAt(state, view.tab, view.selection[view.tab]);
+  return row ? { tab: view.tab, ref: row.record.id, state: row.state } : undefined;
+}
+
+function Marker({ selected }: { selected: boolean }) {
+  return <Text bold>{selected ? "›" : " "}</Text>;
+}
+
+function FeedLine({ record, labels, selected }: { record: RecordView; labels: Labeller | undefined; selected: boolean }) {
+  const kind = kindLabel(record.body);
+  const detail = detailParts(record.body, record.place, labels);
+  const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
+  return (
+    <Box flexDirection="row">
+      <Marker selected={selected} />
+      <Box width={9} flexShrink={0}>
+        <Text inverse={selected}>{formatTime(record.receivedAt)}</Text>
+      </Box>
+      <Box width={12} flexShrink={0}>
+        <Text color={kind.color} bold={kind.bold}>
+          {kind.text}
+        </Text>
+      </Box>
+      <Box flexGrow={1} flexShrink={1} flexDirection="row">
+        <Text bold={urgent} color={urgent ? "red" : undefined}>
+          {detail.lead}
+        </Text>
+        <Box flexShrink={1}>
+          <Text wrap="truncate" bold={urgent}>
+            {detail.main}
+          </Text>
+        </Box>
+        <Box flexShrink={0}>
+          <Text bold={urgent}>{detail.tail}</Text>
+        </Box>
+      </Box>
+      <Box flexShrink={0} marginLeft={2}>
+        <Text bold>{senderLabel(record)}</Text>
+      </Box>
+    </Box>
+  );
+}
+
+/** One board row: a marker, a status word (never colour alone), the detail, the sender. */
+function BoardLine({ selected, status, statusColor, record, detail, extra }: { selected: boolean; status: string; statusColor: string | undefined; record: RecordView; detail: string; extra: string }) {
+  return (
+    <Box flexDirection="row">
+      <Marker selected={selected} />
+      <Box width={19} flexShrink={0}>
+        <Text color={statusColor} bold={statusColor === "red"} inverse={selected} wrap="truncate">
+          {status}
+        </Text>
+      </Box>
+      <Box width={9} flexShrink={0}>
+        <Text>{formatTime(record.receivedAt)}</Text>
+      </Box>
+      <Box flexGrow={1} flexShrink={1}>
+        <Text wrap="truncate">{detail}</Text>
+      </Box>
+      {extra === "" ? null : (
+        <Box flexShrink={0} marginLeft={1}>
+          <Text>{extra}</Text>
+        </Box>
+      )}
+      <Box flexShrink={0} marginLeft={2}>
+        <Text bold>{senderLabel(record)}</Text>
+      </Box>
+    </Box>
+  );
+}
+
+function statusWord(w: Words, status: string): string {
+  return (w as unknown as Record<string, unknown>)[status] === undefined ? status.replaceAll("_", " ") : String((w as unknown as Record<string, string>)[status]);
+}
+
+function requestLine(row: RequestRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+  const closed = isClosedRequest(row.status);
+  const mark = row.priority === "urgent" ? "!! " : row.priority === "high" ? "!  " : "   ";
+  const color = closed ? "gray" : row.priority === "urgent" ? "red" : row.status === "open" ? "yellow" : "green";
+  const eta = row.etaMin !== undefined && row.status === "en_route" ? `${w.eta} ${row.etaMin} ${w.min}` : "";
+  return <BoardLine key={row.key} selected={selected} status={`${mark}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(row.record.body, row.record.place, labels)} extra={eta} />;
+}
+
+function incidentLine(row: IncidentRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+  const body = row.record.body;
+  const grave = body.kind === "incident" && (body.casualties > 0 || body.severity === "extreme");
+  const color = row.status === "closed" ? "gray" : grave ? "red" : "magenta";
+  return <BoardLine key={row.key} selected={selected} status={`${grave && row.status !== "closed" ? "!! " : "   "}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(body, row.record.place, labels)} extra="" />;
+}
+
+function shiftLine(row: ShiftRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+  const color = row.state === "handoff" ? "yellow" : row.state === "on" ? "green" : "gray";
+  const role = row.role ? ` (${sanitize(labels ? labels("roles", row.role) : row.role.replaceAll("_", " "))})` : "";
+  return (
+    <BoardLine
+      key={row.key}
+      selected={selected}
+      status={`${row.state === "handoff" ? "?  " : "   "}${statusWord(w, row.state)}`}
+      statusColor={color}
+      record={row.record}
+      detail={`${clip(sanitize(row.callsign), 12)}${role}: ${recordDetail(row.record.body, row.record.place, labels)}`}
+      extra=""
+    />
+  );
+}
+
+function nodeLine(row: NodeRow, selected: boolean, w: Words) {
+  const alarm = row.checkin === "emergency" || row.checkin === "need_assist";
+  const parts = [`${row.records} ${row.records === 1 ? w.record : w.records}`];
+  if (row.battery !== undefined) parts.push(`battery ${row.battery}%`);
+  if (row.place) parts.push(`@ ${sanitize(row.place)}`);
+  return (
+    <BoardLine
+      key={row.key}
+      selected={selected}
+      status={`${alarm ? "!! " : "   "}${row.checkin ? row.checkin.replaceAll("_", " ") : "-"}`}
+      statusColor={alarm ? "red" : undefined}
+      record={{ ...row.record, receivedAt: row.lastHeard }}
+      detail={parts.join(", ")}
+      extra=""
+    />
+  );
+}
+
+function ListBody({ state, view, height, labels, w }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words }) {
+  const tab = view.tab;
+  const count = listLength(state, tab);
+  if (count === 0) return <Text dimColor>{tab === "feed" ? w.noRecords : w.empty}</Text>;
+  const selected = Math.min(view.selection[tab], count - 1);
+  const start = windowStart(selected, height, count);
+  const end = Math.min(count, start + height);
+  const lines = [];
+  if (tab === "feed") {
+    for (let i = start; i < end; i += 1) {
+      const record = state.records[i]!;
+      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={i === selected} />);
+    }
+    return <>{lines}</>;
+  }
+  const rows = boardRows(state.boards);
+  for (let i = start; i < end; i += 1) {
+    if (tab === "requests") lines.push(requestLine(rows.requests[i]!, i === selected, labels, w));
+    else if (tab === "incidents") lines.push(incidentLine(rows.incidents[i]!, i === selected, labels, w));
+    else if (tab === "shifts") lines.push(shiftLine(rows.shifts[i]!, i === selected, labels, w));
+    else lines.push(nodeLine(rows.nodes[i]!, i === selected, w));
+  }
+  return <>{lines}</>;
+}
+
+function Detail({ state, view, height, labels, w }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words }) {
+  const row = rowAt(state, view.tab, view.selection[view.tab]);
+  if (!row) return <Text dimColor>{w.empty}</Text>;
+  const record = row.record;
+  const id = `!${(record.id.origin >>> 0).toString(16).padStart(8, "0")}:${record.id.seq}`;
+  const history = row.history.slice(-Math.max(0, height - 4));
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">
+        {kindLabel(record.body).text} {recordDetail(record.body, record.place, labels)}
+      </Text>
+      <Text wrap="truncate">
+        {senderLabel(record)} {formatTime(record.receivedAt)} {id} {record.text === undefined ? "" : `"${sanitize(record.text)}"`}
+      </Text>
+      <Text bold>
+        {w.history} ({row.history.length}) · {w.close}
+      </Text>
+      {history.map((entry) => (
+        <Text key={`${entry.id.origin}:${entry.id.seq}`} wrap="truncate">
+          {"  "}
+          {formatTime(entry.receivedAt)} {kindLabel(entry.body).text} {recordDetail(entry.body, entry.place, labels)} {senderLabel(entry)}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Help({ w }: { w: Words }) {
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        {w.helpTitle} · {w.close}
+      </Text>
+      {w.helpLines.map((line) => (
+        <Text key={line} wrap="truncate">
+          {line}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeContext; labels: Labeller | undefined; w: Words }) {
+  const preview = composePreview(form, ctx);
+  const fields = FIELDS[form.mode];
+  const cursor = (name: string): string => (fields[form.field] === name ? "›" : " ");
+  const label = (category: "items", name: string): string => sanitize(labels ? labels(category, name) : name.replaceAll("_", " "));
+  const lines: { key: string; text: string; bold?: boolean }[] = [];
+  if (form.mode === "preset") {
+    const start = windowStart(form.preset, 5, ctx.presets.length);
+    ctx.presets.slice(start, start + 5).forEach((preset, i) => {
+      const index = start + i;
+      lines.push({ key: `p${index}`, text: `${index === form.preset ? "›" : " "} ${sanitize(preset.text)}  (${recordDetail(preset.body, undefined, labels)})`, bold: index === form.preset });
+    });
+  } else if (form.mode === "request") {
+    const item = itemNames(ctx.codebook)[form.item] ?? "?";
+    lines.push({ key: "item", text: `${cursor("item")} ${w.item}: ‹ ${label("items", item)} ›` });
+    lines.push({ key: "quantity", text: `${cursor("quantity")} ${w.quantity}: ${form.quantity}_` });
+    lines.push({ key: "priority", text: `${cursor("priority")} ${w.priority}: ‹ ${PRIORITIES[form.priority] ?? "normal"} ›` });
+  } else {
+    const to = form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1] ?? "?");
+    const bytes = preview.payloadBytes;
+    lines.push({ key: "to", text: `${cursor("to")} ${w.to}: ‹ ${to} ›` });
+    lines.push({ key: "text", text: `${cursor("text")} "${sanitize(form.text)}_"` });
+    lines.push({ key: "count", text: `  ${bytes}/${TEXT_LIMIT_BYTES} ${w.bytes} (${[...form.text].length} chars)`, bold: bytes > TEXT_LIMIT_BYTES });
+  }
+  const airtime = preview.airtimeMs === undefined ? "" : ` · ${w.timeOnAir} ${Math.round(preview.airtimeMs)} ms`;
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate">
+        {w.composeTitle}: {(["preset", "request", "text"] as const).map((mode) => (mode === form.mode ? `[${w[mode]}]` : ` ${w[mode]} `)).join(" ")}
+      </Text>
+      <Text dimColor wrap="truncate">
+        {w.composeKeys}
+      </Text>
+      {lines.map((line) => (
+        <Text key={line.key} bold={line.bold ?? false} wrap="truncate">
+          {line.text}
+        </Text>
+      ))}
+      <Text wrap="truncate">
+        {w.payload} {preview.payloadBytes} {w.bytes}, {w.onAir} {preview.onAirBytes} {w.bytes}
+        {airtime}
+      </Text>
+      <Text wrap="truncate">{preview.hex === "" ? "-" : preview.hex}</Text>
+      {preview.error === undefined ? (
+        form.mode === "text" ? null : (
+          <Text dimColor wrap="truncate">
+            {w.seqNote}
+          </Text>
+        )
+      ) : (
+        <Text bold color="red" wrap="truncate">
+          ✗ {preview.error}
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+function Tabs({ state, view, w }: { state: ConsoleState; view: ViewState; w: Words }) {
+  const rows = boardRows(state.boards);
+  const open = {
+    requests: rows.requests.filter((row) => !isClosedRequest(row.status)).length,
+    incidents: rows.incidents.filter((row) => row.status !== "closed").length,
+  };
+  const label = (tab: Tab, index: number): string => {
+    const count = tab === "requests" || tab === "incidents" ? ` ${open[tab]}` : "";
+    return `${index + 1} ${w[tab]}${count}`;
+  };
+  return (
+    <Box flexDirection="row">
+      {TABS.map((tab, index) => (
+        <Box key={tab} marginRight={1} flexShrink={0}>
+          <Text bold={tab === view.tab} inverse={tab === view.tab}>
+            {tab === view.tab ? `[${label(tab, index)}]` : ` ${label(tab, index)} `}
+          </Text>
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+function noticeText(w: Words, notice: string): string {
+  const known = (w as unknown as Record<string, unknown>)[notice];
+  return typeof known === "string" ? known : sanitize(notice);
+}
+
+export function Screen({ state, view, rows, now, labels, unsent, compose }: ScreenProps) {
+  const w = words(view.language);
+  const height = bodyRows(rows);
+  const count = `${state.recordCount} ${state.recordCount === 1 ? w.record : w.records}`;
+  const overlay = view.overlay;
+  let body;
+  if (overlay.type === "help") body = <Help w={w} />;
+  else if (overlay.type === "detail") body = <Detail state={state} view={view} height={height} labels={labels} w={w} />;
+  else if (overlay.type === "compose" && compose) body = <Compose form={overlay.form} ctx={compose} labels={labels} w={w} />;
+  else body = <ListBody state={state} view={view} height={height} labels={labels} w={w} />;
+
+  let footer;
+  if (overlay.type === "quit") footer = <Text bold color="yellow" wrap="truncate">? {w.quitConfirm(unsent)}</Text>;
+  else if (overlay.type === "eta") footer = <Text bold wrap="truncate">{w.etaPrompt}{overlay.draft}_</Text>;
+  else {
+    footer = (
+      <>
+        <Box flexShrink={0}>
+          <Text>
+            {w.help}  {w.compose}  {w.quit}
+          </Text>
+        </Box>
+        {view.notice === undefined ? null : (
+          <Box flexGrow={1} flexShrink={1} marginLeft={3}>
+            <Text bold wrap="truncate">
+              {noticeText(w, view.notice)}
+            </Text>
+          </Box>
+        )}
+        {state.skipped === undefined ? null : (
+          <Box flexGrow={1} flexShrink={1} marginLeft={3}>
+            <Text dimColor wrap="truncate">
+              skipped {state.skipped.count}, last: {sanitize(state.skipped.lastReason)}
+            </Text>
+          </Box>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <Box flexDirection="column">
+      <Box flexDirection="row" borderStyle="single" borderTop={false} borderLeft={false} borderRight={false}>
+        <Box flexGrow={1} flexShrink={1}>
+          <Text wrap="truncate">
+            <Text bold>{clip(sanitize(state.name), 24)}</Text>
+            {"  "}
+            <Text color={radioColor(state.radio)} bold={state.radio.status !== "connected"}>
+              {radioText(state.radio)}
+            </Text>
+            {"  "}
+            {count}
+            {unsent > 0 ? `  ${unsent} unsent` : ""}
+          </Text>
+        </Box>
+        <Box flexShrink={0} marginLeft={2}>
+          <Text>{view.language.toUpperCase()} </Text>
+          <Text bold>{formatTime(now)}</Text>
+        </Box>
+      </Box>
+      <Tabs state={state} view={view} w={w} />
+      <Box flexDirection="column" height={height} overflow="hidden">
+        {body}
+      </Box>
+      <Box flexDirection="row" borderStyle="single" borderBottom={false} borderLeft={false} borderRight={false}>
+        {footer}
+      </Box>
+    </Box>
+  );
+}

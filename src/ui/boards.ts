@@ -1,0 +1,219 @@
+// The boards the console shows (requests, incidents, shifts, nodes), derived from records until
+// the station exposes its own. The seam is small: `Boards` is built by `addRecord` (pure, one
+// record at a time) and read through `boardRows`; when the station's boards land, the reducer
+// takes them from the snapshot instead and the screens stay as they are.
+import type { RecordView } from "../station/index.ts";
+import type { CheckinStatus, Priority, SupplyStatus } from "../wire/index.ts";
+
+export function keyOf(id: { origin: number; seq: number }): string {
+  return `${id.origin >>> 0}:${id.seq >>> 0}`;
+}
+
+export interface Boards {
+  /** Supply requests by record key, in arrival order. */
+  readonly requests: ReadonlyMap<string, RecordView>;
+  readonly incidents: ReadonlyMap<string, RecordView>;
+  /** Status changes and acks by the key of the record they are about, oldest first. */
+  readonly updates: ReadonlyMap<string, readonly RecordView[]>;
+  /** Shift records by the callsign they are about, oldest first. */
+  readonly shifts: ReadonlyMap<string, readonly RecordView[]>;
+  /** What the console has heard from each sender. */
+  readonly nodes: ReadonlyMap<string, NodeRow>;
+}
+
+export type RequestStatus = "open" | SupplyStatus;
+export type IncidentStatus = "open" | "acknowledged" | "closed";
+export type ShiftState = "on" | "off" | "handoff";
+
+export interface RequestRow {
+  key: string;
+  record: RecordView;
+  status: RequestStatus;
+  priority: Priority;
+  etaMin: number | undefined;
+  /** The request, then every change to it, oldest first. */
+  history: readonly RecordView[];
+}
+
+export interface IncidentRow {
+  key: string;
+  record: RecordView;
+  status: IncidentStatus;
+  history: readonly RecordView[];
+}
+
+export interface ShiftRow {
+  key: string;
+  callsign: string;
+  state: ShiftState;
+  role: string | undefined;
+  /** The last shift record about this callsign. */
+  record: RecordView;
+  history: readonly RecordView[];
+}
+
+export interface NodeRow {
+  key: string;
+  sender: string;
+  origin: number;
+  lastHeard: number;
+  records: number;
+  checkin: CheckinStatus | undefined;
+  battery: number | undefined;
+  place: string | undefined;
+  /** The last record heard from it. */
+  record: RecordView;
+}
+
+export interface BoardRows {
+  requests: readonly RequestRow[];
+  incidents: readonly IncidentRow[];
+  shifts: readonly ShiftRow[];
+  nodes: readonly NodeRow[];
+}
+
+export const emptyBoards: Boards = { requests: new Map(), incidents: new Map(), updates: new Map(), shifts: new Map(), nodes: new Map() };
+
+type Mutable = {
+  requests: Map<string, RecordView>;
+  incidents: Map<string, RecordView>;
+  updates: Map<string, readonly RecordView[]>;
+  shifts: Map<string, readonly RecordView[]>;
+  nodes: Map<string, NodeRow>;
+};
+
+function put(target: Mutable, record: RecordView): void {
+  const key = keyOf(record.id);
+  const body = record.body;
+  const prior = target.nodes.get(record.sender);
+  target.nodes.set(record.sender, {
+    key: record.sender,
+    sender: record.sender,
+    origin: record.id.origin,
+    lastHeard: Math.max(prior?.lastHeard ?? 0, record.receivedAt),
+    records: (prior?.records ?? 0) + 1,
+    checkin: body.kind === "checkin" ? body.status : prior?.checkin,
+    battery: body.kind === "checkin" && body.battery !== undefined ? body.battery : prior?.battery,
+    place: record.place ?? prior?.place,
+    record: prior && prior.lastHeard > record.receivedAt ? prior.record : record,
+  });
+  switch (body.kind) {
+    case "supply_request":
+      target.requests.set(key, record);
+      return;
+    case "incident":
+      target.incidents.set(key, record);
+      return;
+    case "supply_status":
+      if (body.ref) target.updates.set(keyOf(body.ref), [...(target.updates.get(keyOf(body.ref)) ?? []), record]);
+      return;
+    case "ack":
+      for (const ref of body.refs) target.updates.set(keyOf(ref), [...(target.updates.get(keyOf(ref)) ?? []), record]);
+      return;
+    case "shift": {
+      const who = body.action === "handoff" ? (body.to ?? record.sender) : record.sender;
+      target.shifts.set(who, [...(target.shifts.get(who) ?? []), record]);
+      if (body.action === "handoff" && body.from && body.from !== who) target.shifts.set(body.from, [...(target.shifts.get(body.from) ?? []), record]);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function mutable(boards: Boards): Mutable {
+  return {
+    requests: new Map(boards.requests),
+    incidents: new Map(boards.incidents),
+    updates: new Map(boards.updates),
+    shifts: new Map(boards.shifts),
+    nodes: new Map(boards.nodes),
+  };
+}
+
+/** The boards with one more record (a new object; the old one is unchanged). */
+export function addRecord(boards: Boards, record: RecordView): Boards {
+  const next = mutable(boards);
+  put(next, record);
+  return next;
+}
+
+/** Boards from records in the order heard (oldest first). */
+export function boardsFrom(records: Iterable<RecordView>): Boards {
+  const next = mutable(emptyBoards);
+  for (const record of records) put(next, record);
+  return next;
+}
+
+const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
+const CLOSED_REQUEST: ReadonlySet<RequestStatus> = new Set(["delivered", "cancelled", "unable"]);
+
+function requestRow(key: string, record: RecordView, updates: readonly RecordView[]): RequestRow {
+  let status: RequestStatus = "open";
+  let etaMin: number | undefined;
+  for (const update of updates) {
+    const body = update.body;
+    if (body.kind === "supply_status") {
+      status = body.status;
+      if (body.etaMin !== undefined) etaMin = body.etaMin;
+    } else if (body.kind === "ack") {
+      if (body.code === "complete") status = "delivered";
+      else if (body.code === "unable") status = "unable";
+      else if (status === "open") status = "acknowledged";
+    }
+  }
+  const priority = record.body.kind === "supply_request" ? record.body.priority : "normal";
+  return { key, record, status, priority, etaMin, history: [record, ...updates] };
+}
+
+function incidentRow(key: string, record: RecordView, updates: readonly RecordView[]): IncidentRow {
+  let status: IncidentStatus = "open";
+  for (const update of updates) {
+    if (update.body.kind !== "ack") continue;
+    if (update.body.code === "complete") status = "closed";
+    else if (status === "open") status = "acknowledged";
+  }
+  return { key, record, status, history: [record, ...updates] };
+}
+
+function shiftRow(callsign: string, history: readonly RecordView[]): ShiftRow {
+  const record = history[history.length - 1]!;
+  const body = record.body.kind === "shift" ? record.body : undefined;
+  let state: ShiftState = body?.action === "off" ? "off" : body?.action === "handoff" ? "handoff" : "on";
+  // The outgoing side of a handoff is off shift once it is handed over.
+  if (body?.action === "handoff" && body.from === callsign && body.to !== callsign) state = "off";
+  return { key: callsign, callsign, state, role: body?.role, record, history };
+}
+
+const rowsCache = new WeakMap<Boards, BoardRows>();
+
+/**
+ * The rows of every board, in the order a coordinator reads them: open first, then by urgency,
+ * then newest first. Computed once per Boards object.
+ */
+export function boardRows(boards: Boards): BoardRows {
+  const cached = rowsCache.get(boards);
+  if (cached) return cached;
+  const none: readonly RecordView[] = [];
+  const requests = [...boards.requests].map(([key, record]) => requestRow(key, record, boards.updates.get(key) ?? none));
+  requests.sort(
+    (a, b) =>
+      Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
+      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+      b.record.receivedAt - a.record.receivedAt,
+  );
+  const incidents = [...boards.incidents].map(([key, record]) => incidentRow(key, record, boards.updates.get(key) ?? none));
+  const casualties = (row: IncidentRow): number => (row.record.body.kind === "incident" ? row.record.body.casualties : 0);
+  incidents.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
+  const shifts = [...boards.shifts].map(([callsign, history]) => shiftRow(callsign, history));
+  const shiftRank: Record<ShiftState, number> = { handoff: 0, on: 1, off: 2 };
+  shifts.sort((a, b) => shiftRank[a.state] - shiftRank[b.state] || a.callsign.localeCompare(b.callsign));
+  const nodes = [...boards.nodes.values()].sort((a, b) => b.lastHeard - a.lastHeard);
+  const rows = { requests, incidents, shifts, nodes };
+  rowsCache.set(boards, rows);
+  return rows;
+}
+
+export function isClosedRequest(status: RequestStatus): boolean {
+  return CLOSED_REQUEST.has(status);
+}

@@ -1,0 +1,157 @@
+import { afterEach, describe, expect, test, vi } from "vitest";
+import { cleanup, render } from "ink-testing-library";
+import type { StationSnapshot } from "../../src/station/index.ts";
+import { Console, type ConsoleProps } from "../../src/ui/index.ts";
+import { codebook, presets } from "../helpers/records.ts";
+import { at, connected, fakeStation, record } from "./fixtures.ts";
+import type { FakeStation } from "./fixtures.ts";
+
+afterEach(() => {
+  cleanup();
+});
+
+const water = record({ kind: "supply_request", lines: [{ item: "water", quantity: 1 }], priority: "normal" }, "MED1", at(2, 10, 0));
+const eyewash = record({ kind: "supply_request", lines: [{ item: "eyewash", quantity: 10 }], priority: "urgent" }, "MED7", at(2, 12, 0));
+const injury = record({ kind: "incident", incident: "injury", severity: "moderate", casualties: 1 }, "MAR2", at(2, 11, 30));
+const handoff = record({ kind: "shift", action: "handoff", from: "M7", to: "M12" }, "M7", at(2, 13, 0));
+
+function snapshot(overrides: Partial<StationSnapshot> = {}): StationSnapshot {
+  return { name: "base-north", radio: connected, recordCount: 4, recent: [handoff, eyewash, injury, water], ...overrides };
+}
+
+const clock = (): Date => at(2, 13, 45);
+const KEY = { tab: "\t", down: "\u001b[B", up: "\u001b[A", enter: "\r", escape: "\u001b" };
+
+function lines(frame: string | undefined): string[] {
+  return (frame ?? "").split("\n");
+}
+
+/** The line the selection marker is on. */
+function selectedLine(frame: string | undefined): string {
+  const found = lines(frame).filter((line) => line.startsWith("›"));
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+async function mount(props: Partial<ConsoleProps> = {}, station: FakeStation = fakeStation(snapshot())) {
+  const onQuit = vi.fn();
+  const app = render(<Console station={station.view} clock={clock} onQuit={onQuit} {...props} />);
+  await vi.waitFor(() => expect(station.listenerCount()).toBe(1));
+  return { ...app, onQuit, station };
+}
+
+/** Types keys one at a time, waiting for each to show (`until`). */
+async function type(app: { stdin: { write(s: string): void }; lastFrame(): string | undefined }, keys: string, until: (frame: string) => boolean) {
+  app.stdin.write(keys);
+  await vi.waitFor(() => expect(until(app.lastFrame() ?? "")).toBe(true));
+}
+
+describe("screens", () => {
+  test("the tab line names every screen, the current one in brackets (not colour alone)", async () => {
+    const app = await mount();
+    expect(lines(app.lastFrame())[2]).toMatch(/\[1 Feed\]\s+2 Requests 2\s+3 Incidents 1\s+4 Shifts\s+5 Nodes/);
+    await type(app, "2", (f) => f.includes("[2 Requests 2]"));
+    // The urgent request comes first, marked "!!" and with its status in words.
+    expect(selectedLine(app.lastFrame())).toMatch(/^›!! open\s+02:12:00 urgent: eyewash ×10\s+MED7$/);
+    await type(app, KEY.tab, (f) => f.includes("[3 Incidents 1]"));
+    expect(selectedLine(app.lastFrame())).toContain("injury, 1 casualty");
+    await type(app, KEY.tab, (f) => f.includes("[4 Shifts]"));
+    expect(selectedLine(app.lastFrame())).toMatch(/handoff pending.*M12: handoff M7 → M12/);
+    await type(app, "5", (f) => f.includes("[5 Nodes]"));
+    expect(app.lastFrame()).toContain("MED1");
+  });
+
+  test("j/k and arrows move the selection; Enter shows the detail and history; Esc goes back", async () => {
+    const app = await mount();
+    expect(selectedLine(app.lastFrame())).toContain("handoff M7 → M12");
+    await type(app, "j", (f) => selectedLine(f).includes("eyewash"));
+    await type(app, KEY.down, (f) => selectedLine(f).includes("injury"));
+    await type(app, "k", (f) => selectedLine(f).includes("eyewash"));
+    await type(app, KEY.enter, (f) => f.includes("history (1)"));
+    expect(app.lastFrame()).toContain("▲ REQUEST urgent: eyewash ×10");
+    await type(app, KEY.escape, (f) => !f.includes("history ("));
+    expect(selectedLine(app.lastFrame())).toContain("eyewash");
+  });
+
+  test("? shows the keys; ? again closes it", async () => {
+    const app = await mount();
+    await type(app, "?", (f) => f.includes("Keys"));
+    expect(app.lastFrame()).toContain("switch screen");
+    await type(app, "?", (f) => !f.includes("Keys"));
+  });
+
+  test("q with unsent records asks; n stays, y quits", async () => {
+    const app = await mount({ unsentCount: () => 3 });
+    expect(lines(app.lastFrame())[0]).toContain("3 unsent");
+    await type(app, "q", (f) => f.includes("3 records are not sent yet. Quit anyway?"));
+    expect(app.onQuit).not.toHaveBeenCalled();
+    await type(app, "n", (f) => f.includes("q quit"));
+    expect(app.onQuit).not.toHaveBeenCalled();
+    await type(app, "q", (f) => f.includes("Quit anyway?"));
+    app.stdin.write("y");
+    await vi.waitFor(() => expect(app.onQuit).toHaveBeenCalledTimes(1));
+  });
+
+  test("l switches the screen's words and the codebook labels to Spanish", async () => {
+    const labelsFor = (language: string) => (_category: string, name: string) => (language === "es" && name === "water" ? "agua" : name);
+    const app = await mount({ languages: ["en", "es"], labelsFor });
+    expect(app.lastFrame()).toContain("water ×1");
+    await type(app, "l", (f) => f.includes("Actividad"));
+    expect(app.lastFrame()).toContain("agua ×1");
+    expect(app.lastFrame()).toContain("q salir");
+    expect(lines(app.lastFrame())[0]).toContain("registros");
+  });
+
+  test("actions go to onAct with the selected record; without onAct the footer says they are not sent", async () => {
+    const onAct = vi.fn(() => Promise.resolve());
+    const app = await mount({ onAct });
+    await type(app, "2", (f) => f.includes("[2 Requests"));
+    app.stdin.write("a");
+    await vi.waitFor(() => expect(onAct).toHaveBeenCalledWith({ type: "acknowledge", ref: eyewash.id }));
+    await vi.waitFor(() => expect(lines(app.lastFrame()).at(-1)).toContain("sent to the station"));
+    await type(app, "d", (f) => f.includes("ETA in minutes"));
+    app.stdin.write("5");
+    await vi.waitFor(() => expect(app.lastFrame()).toContain("ETA in minutes (Enter to dispatch, Esc to cancel): 5_"));
+    app.stdin.write(KEY.enter);
+    await vi.waitFor(() => expect(onAct).toHaveBeenCalledWith({ type: "dispatch", ref: eyewash.id, etaMin: 5 }));
+
+    cleanup();
+    const bare = await mount();
+    await type(bare, "2", (f) => f.includes("[2 Requests"));
+    await type(bare, "v", (f) => f.includes("the station does not take actions yet"));
+  });
+
+  test("a failed action shows why", async () => {
+    const app = await mount({ onAct: () => Promise.reject(new Error("MED7 may not dispatch")) });
+    await type(app, "2", (f) => f.includes("[2 Requests"));
+    await type(app, "x", (f) => f.includes("✗ MED7 may not dispatch"));
+  });
+
+  test("compose shows the bytes and the time on air before sending, and sends through onSend", async () => {
+    const onSend = vi.fn();
+    const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), airtimeMs: () => 452 };
+    const app = await mount({ compose, onSend });
+    await type(app, "c", (f) => f.includes("Compose"));
+    expect(app.lastFrame()).toContain(`› ${presets.presets[0]!.text}`);
+    expect(app.lastFrame()).toMatch(/payload \d+ bytes, on air \d+ bytes · LONG_FAST time on air 452 ms/);
+    expect(app.lastFrame()).toMatch(/7f [0-9a-f]{2}/);
+    await type(app, KEY.tab, (f) => f.includes("[supply request]"));
+    await type(app, KEY.tab, (f) => f.includes("[text to a handheld]"));
+    await type(app, KEY.down, (f) => f.includes('› "_"'));
+    await type(app, "ñ", (f) => f.includes("2/219 bytes (1 chars)"));
+    app.stdin.write(KEY.enter);
+    await vi.waitFor(() => expect(onSend).toHaveBeenCalledWith({ kind: "text", to: undefined, text: "ñ" }));
+    await vi.waitFor(() => expect(app.lastFrame()).not.toContain("Compose"));
+  });
+
+  test("lists are windowed: 5,000 records render only the rows that fit", async () => {
+    const recent = Array.from({ length: 5000 }, (_, i) => record({ kind: "supply_request", lines: [{ item: `item${4999 - i}` }], priority: "normal" }, "MED1", at(1, 0, 0)));
+    const app = await mount({}, fakeStation(snapshot({ recent, recordCount: 5000 })));
+    expect(lines(app.lastFrame())).toHaveLength(23);
+    await type(app, "G", (f) => selectedLine(f).includes("item4000"));
+    // The feed keeps the newest 1,000; the bottom is the oldest of them.
+    expect(app.lastFrame()).not.toContain("item4999");
+    await type(app, "2", (f) => f.includes("[2 Requests 1000]"));
+    expect(lines(app.lastFrame())).toHaveLength(23);
+  });
+});
