@@ -20,7 +20,8 @@ program
   .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
   .option("--site <file>", "the site plan: landmark names for typed text and on screen (e.g. firmware-config/site.yaml)")
   .option("--language <code>", "show items and incidents with the codebook's labels in this language (en, es)")
-  .option("--headless", "print records as lines instead of the console (default when stdin is not a terminal)")
+  .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
+  .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
     process.exitCode = await runStart(options);
@@ -103,6 +104,9 @@ export interface StartOptions {
   codebook?: string;
   site?: string;
   language?: string;
+  /** false with --no-ui. */
+  ui?: boolean;
+  /** The old name of --no-ui. */
   headless?: boolean;
 }
 

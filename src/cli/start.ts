@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { Level } from "level";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
-import { createDemoMesh, serveTcp } from "../sim/index.ts";
+import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { Station, type RecordView } from "../station/index.ts";
 import { LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
@@ -31,10 +31,13 @@ export async function runStart(options: StartOptions): Promise<number> {
   } catch (error) {
     return fail(`cannot create the data folder ${dataDir}: ${(error as Error).message}`);
   }
-  const destination = pino.destination({ dest: logFile, sync: false, mkdir: true });
+  // --no-ui (alias --headless): a service; the log is JSON lines on stdout, records included.
+  const jsonLines = options.ui === false || options.headless === true;
+  const destination = jsonLines ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: logFile, sync: false, mkdir: true });
   const logger = pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "info" }, destination);
   cleanups.push(() => destination.flushSync());
-  say(`meshaid: data in ${dataDir} (log: ${logFile})`);
+  if (jsonLines) logger.info({ dataDir }, `meshaid: data in ${dataDir}`);
+  else say(`meshaid: data in ${dataDir} (log: ${logFile})`);
 
   const shutdown = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) {
@@ -72,17 +75,19 @@ export async function runStart(options: StartOptions): Promise<number> {
     cleanups.push(() => station.stop());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
 
-    const headless = options.headless ?? !process.stdin.isTTY;
-    if (headless) {
-      await runHeadless(station, say);
+    if (jsonLines || !process.stdin.isTTY) {
+      await runHeadless(station, say, jsonLines ? logger : undefined);
     } else {
       // The console (Ink, React, yoga) is the heaviest import: load it only when it is shown.
       const { renderConsole } = await import("../ui/index.ts");
       await new Promise<void>((resolveQuit) => {
-        // With --language, items and incidents show as the codebook's labels in that language.
-        const language = options.language;
-        const labels = language === undefined ? {} : { labels: (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language) };
-        const ui = renderConsole(station, { onQuit: () => resolveQuit(), ...labels });
+        // Items and incidents show as the codebook's labels, starting in --language; `l` switches.
+        const first = options.language ?? "en";
+        const languages = [first, ...codebook.languages.filter((code) => code !== first)];
+        const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
+        // Not wired yet: the station has no act() or send path committed (the console shows so).
+        const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
+        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose } });
         cleanups.push(() => ui.unmount());
       });
     }
@@ -150,12 +155,13 @@ async function radioOpener(options: StartOptions, presets: PresetTable, logger: 
 }
 
 /** Without a terminal (a service, a pipe, CI): one line per record until SIGINT or SIGTERM. */
-async function runHeadless(station: Station, say: (line: string) => void): Promise<void> {
+async function runHeadless(station: Station, say: (line: string) => void, json: Logger | undefined): Promise<void> {
   const line = (record: RecordView): string => `${new Date(record.receivedAt).toISOString()} ${record.sender} ${record.body.kind} ${record.text ?? ""}`;
-  for (const record of station.snapshot().recent.reverse()) say(line(record));
+  const emit = (record: RecordView): void => (json ? json.info({ event: "record", record }, "record") : say(line(record)));
+  for (const record of station.snapshot().recent.reverse()) emit(record);
   station.subscribe((event) => {
-    if (event.type === "record") say(line(event.record));
-    else if (event.type === "radio") say(`radio: ${event.radio.status} (${event.radio.reason})`);
+    if (event.type === "record") emit(event.record);
+    else if (event.type === "radio" && !json) say(`radio: ${event.radio.status} (${event.radio.reason})`);
   });
   await new Promise<void>((resolveStop) => {
     process.once("SIGINT", resolveStop);
