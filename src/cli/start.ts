@@ -70,7 +70,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const roster = await RosterStore.open(db);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const station = new Station({ name: options.name, radio, store, presets, codebook, ...(site ? { site } : {}), logger });
+    const station = new Station({ name: options.name, radio, store, roster, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried

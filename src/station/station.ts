@@ -17,8 +17,9 @@ import {
   type RecordBody,
   type SitePlan,
 } from "../wire/index.ts";
-import type { AppendResult, RecordStore } from "../store/index.ts";
-import type { RadioState, RecordView, StationEvent, StationSnapshot, StationView } from "./types.ts";
+import type { AppendResult, RecordStore, RosterEntry } from "../store/index.ts";
+import { Boards } from "./boards/index.ts";
+import type { BoardName, BoardsEvent, BoardsSnapshot, RadioState, RecordView, StationBoardsView, StationEvent, StationSnapshot } from "./types.ts";
 
 export interface StationOptions {
   name: string;
@@ -32,12 +33,24 @@ export interface StationOptions {
   now?: () => number;
   /** How many recent records the feed keeps in memory. */
   feedSize?: number;
+  /** The roster (nodes heard) the roster board shows. */
+  roster?: { list(): RosterEntry[] };
+  /** How long someone on shift may go without checking in before the shift board flags them. */
+  checkinIntervalMs?: number;
 }
+
+/** How often the station looks for check-ins that fell overdue. */
+const OVERDUE_CHECK_MS = 60_000;
 
 const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "connecting", reason: "starting" };
 
-export class Station implements StationView {
-  private readonly options: Required<Omit<StationOptions, "radio" | "store" | "presets" | "logger" | "name" | "codebook" | "site">>;
+export class Station implements StationBoardsView {
+  private readonly options: Required<Pick<StationOptions, "now" | "feedSize">>;
+  private readonly boardState: Boards;
+  private readonly roster: { list(): RosterEntry[] } | undefined;
+  private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
+  private overdueTimer: ReturnType<typeof setInterval> | undefined;
+  private overdueSeen = "";
   private readonly codebook: Codebook;
   private readonly site: SitePlan | undefined;
   /** Origins already told about a codebook mismatch. */
@@ -66,14 +79,20 @@ export class Station implements StationView {
     this.site = options.site;
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
+    this.boardState = new Boards(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs });
+    this.roster = options.roster;
     this.radioState = { status: options.radio.status, reason: "starting" };
   }
 
-  /** Loads the feed from the log, then starts listening to the radio. */
+  /** Loads the feed from the log, rebuilds the boards from it, then starts listening to the radio. */
   async start(): Promise<void> {
-    const stored = await this.store.recent(this.options.feedSize, (entry) =>
-      this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown"),
-    );
+    const onCorrupt = (entry: { key: string; reason: string }): void =>
+      this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown");
+    const stored = await this.store.recent(this.options.feedSize, onCorrupt);
+    for await (const page of this.store.all(onCorrupt)) for (const record of page) this.boardState.add(record);
+    this.overdueSeen = this.overdueKey();
+    this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
+    this.overdueTimer.unref();
     this.feed = stored.map((record) => this.view(record)).reverse();
     if (this.store.codebookChangedFrom !== undefined) {
       this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
@@ -86,6 +105,8 @@ export class Station implements StationView {
   async stop(): Promise<void> {
     this.unsubscribeRadio?.();
     this.unsubscribeRadio = undefined;
+    if (this.overdueTimer) clearInterval(this.overdueTimer);
+    this.overdueTimer = undefined;
     await this.ingesting;
   }
 
@@ -96,6 +117,39 @@ export class Station implements StationView {
 
   snapshot(): StationSnapshot {
     return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: this.feed.slice(-this.options.feedSize).reverse() };
+  }
+
+  boards(): BoardsSnapshot {
+    return this.boardState.snapshot(this.options.now(), this.roster?.list() ?? []);
+  }
+
+  subscribeBoards(listener: (event: BoardsEvent) => void): () => void {
+    this.boardListeners.add(listener);
+    return () => this.boardListeners.delete(listener);
+  }
+
+  private emitBoards(event: BoardsEvent): void {
+    for (const listener of this.boardListeners) listener(event);
+  }
+
+  private boardsChanged(boards: BoardName[]): void {
+    if (boards.length > 0) this.emitBoards({ type: "boards", boards });
+  }
+
+  /** Flags (and unflags) overdue check-ins as time passes, not only when records arrive. */
+  private checkOverdue(): void {
+    const key = this.overdueKey();
+    if (key === this.overdueSeen) return;
+    this.overdueSeen = key;
+    this.boardsChanged(["shifts"]);
+  }
+
+  private overdueKey(): string {
+    return this.boardState.shifts
+      .cards(this.options.now())
+      .filter((card) => card.overdue)
+      .map((card) => card.callsign)
+      .join("\n");
   }
 
   subscribe(listener: (event: StationEvent) => void): () => void {
@@ -121,6 +175,11 @@ export class Station implements StationView {
         return;
       case "node":
         this.nodes.set(event.node.num, event.node);
+        if (this.roster) this.boardsChanged(["roster"]);
+        return;
+      case "position":
+      case "telemetry":
+        if (this.roster) this.boardsChanged(["roster"]);
         return;
       case "packet":
         this.ingest(event.packet);
@@ -129,6 +188,8 @@ export class Station implements StationView {
         this.log.debug({ device: event.line }, "radio console");
         return;
       case "my-node":
+      case "queue-status":
+      case "delivery":
         return;
     }
   }
@@ -212,6 +273,7 @@ export class Station implements StationView {
     this.feed.push(view);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     this.emit({ type: "record", record: view, recordCount: result.count });
+    this.boardsChanged(this.boardState.add(record));
   }
 
   private view(record: FieldRecord): RecordView {

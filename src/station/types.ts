@@ -1,4 +1,4 @@
-import type { FieldRecord } from "../wire/index.ts";
+import type { CheckinStatus, FieldRecord, Place, Priority, RecordId, Severity, SupplyLine, SupplyStatus } from "../wire/index.ts";
 import type { LinkReason, LinkStatus } from "../radio/index.ts";
 
 /** A record with what the station knows about its sender, ready to show. */
@@ -32,3 +32,181 @@ export interface StationView {
   snapshot(): StationSnapshot;
   subscribe(listener: (event: StationEvent) => void): () => void;
 }
+
+/**
+ * Boards and actions, beside `StationView` (whose snapshot and events are unchanged): a console
+ * that shows boards reads `boards()` once and again after each `{ type: "boards" }` event.
+ */
+export interface StationBoardsView extends StationView {
+  /** The boards now (a fresh copy each call; `overdue` computed for now). */
+  boards(): BoardsSnapshot;
+  subscribeBoards(listener: (event: BoardsEvent) => void): () => void;
+}
+
+export type BoardsEvent =
+  /** These boards changed (a record was stored, the roster changed, or a check-in fell overdue). */
+  | { type: "boards"; boards: BoardName[] }
+  /** A coordinator's action was done or refused (`Station.act`). */
+  | { type: "action"; outcome: ActionOutcome };
+
+// ---------------------------------------------------------------------------------------------
+// Boards: projections of the log. Each is a pure function of the set of stored records (not of
+// the order they arrived in), rebuilt at start and kept live as records are stored, so two
+// stations holding the same records show the same boards.
+
+/** Who did something, and when (the record that says so). */
+export interface BoardAct {
+  /** The record's id. */
+  id: RecordId;
+  /** The callsign of the record's sender, or its node id ("!2a6f1c02") when unknown. */
+  by: string;
+  /** When the record was heard (ms since the epoch, the storing station's clock). */
+  at: number;
+}
+
+/** Where a supply request stands. `open` until a status record refers to it. */
+export type RequestState = "open" | "acknowledged" | "en_route" | "delivered" | "cancelled" | "unable";
+
+/** One supply request with every status change about it folded in. */
+export interface RequestCard {
+  /** The request record's id; `key` is its log key ("<origin>!<seq>", 8 hex digits each). */
+  id: RecordId;
+  key: string;
+  requested: BoardAct;
+  lines: SupplyLine[];
+  priority: Priority;
+  place?: Place;
+  needByMin?: number;
+  state: RequestState;
+  /** The status change that decided `state` (absent while open). */
+  decidedBy?: BoardAct;
+  /** En route: the promised minutes and when that makes arrival (ms since the epoch). */
+  etaMin?: number;
+  etaAt?: number;
+  /** Every status change about it, in the boards' order (time heard, then id). */
+  history: Array<BoardAct & { status: SupplyStatus; etaMin?: number }>;
+}
+
+/** One incident: the reports of one sender about one incident type, folded into one. */
+export interface IncidentCard {
+  /** "<origin 8 hex>:<incident type>". */
+  key: string;
+  incident: string;
+  state: "open" | "closed";
+  /** The first report. */
+  reported: BoardAct;
+  /** The latest report (its severity, casualties, triage and place are the incident's). */
+  updated: BoardAct;
+  severity: Severity;
+  casualties: number;
+  triage: Record<string, number>;
+  /** Every hazard any report named. */
+  hazards: string[];
+  people?: number;
+  responderOnScene: boolean;
+  place?: Place;
+  /** How many reports were folded in. */
+  reports: number;
+  /** Who acknowledged it (an ack "received"/"wilco" naming one of its reports). */
+  acknowledged?: BoardAct;
+  /** Who closed it (an ack "complete" naming one of its reports, later than the latest report). */
+  closed?: BoardAct;
+}
+
+/** One person (callsign) on the shift board. */
+export interface ShiftCard {
+  callsign: string;
+  onShift: boolean;
+  role?: string;
+  /** The post. */
+  place?: Place;
+  /** Since when on (or off) shift. */
+  since: BoardAct;
+  /** The latest check-in. */
+  lastCheckin?: BoardAct & { status: CheckinStatus; battery?: number };
+  /** On shift and neither checked in nor started within the check-in interval (at `asOf`). */
+  overdue: boolean;
+}
+
+export interface HandoffCard {
+  key: string;
+  from: string;
+  to: string;
+  role?: string;
+  place?: Place;
+  at: BoardAct;
+  /** Callsigns that sent this handoff (both sides confirmed when it holds `from` and `to`). */
+  confirmedBy: string[];
+  confirmed: boolean;
+}
+
+/** One node heard on the mesh (from the roster). */
+export interface RosterCard {
+  num: number;
+  callsign: string;
+  role?: number;
+  batteryLevel?: number;
+  lastHeardMs?: number;
+  snr?: number;
+  rssi?: number;
+  hopsAway?: number;
+}
+
+/** All boards at one moment. Lists are sorted (requests and incidents newest first). */
+export interface BoardsSnapshot {
+  requests: RequestCard[];
+  incidents: IncidentCard[];
+  shifts: ShiftCard[];
+  handoffs: HandoffCard[];
+  roster: RosterCard[];
+  /** The moment `overdue` was computed for (ms since the epoch). */
+  asOf: number;
+}
+
+export type BoardName = "requests" | "incidents" | "shifts" | "roster";
+
+// ---------------------------------------------------------------------------------------------
+// Actions: what a coordinator does at a station, checked against the coalition's decision rights
+// (firmware-config/decision-rights.yaml) and written to the log and the audit trail.
+
+/** What a coordinator may do. */
+export type ActionVerb =
+  | "acknowledge"
+  | "dispatch"
+  | "deliver"
+  | "cancel"
+  | "close"
+  | "approve_purchase"
+  | "assign_shift"
+  | "end_shift";
+
+export const ACTION_VERBS: readonly ActionVerb[] = ["acknowledge", "dispatch", "deliver", "cancel", "close", "approve_purchase", "assign_shift", "end_shift"];
+
+/** A coordinator's action at this station. */
+export interface ActionRequest {
+  verb: ActionVerb;
+  /** Who acts: a callsign (never a name) and a role from the codebook. */
+  actor: { callsign: string; role: string };
+  /**
+   * The record acted on: a supply request (acknowledge, dispatch, deliver, cancel) or an incident
+   * report (acknowledge, close). Not needed for purchases and shifts.
+   */
+  target?: RecordId;
+  /** dispatch: minutes until it arrives. */
+  etaMin?: number;
+  /** approve_purchase: what was bought (a procurement entry in the audit trail). */
+  purchase?: { item: string; quantity: number; cost: number; currency?: string; note?: string };
+  /** assign_shift / end_shift: whose shift, and (assign) the role and post. */
+  shift?: { callsign: string; role?: string; place?: Place };
+}
+
+export type ActionOutcome =
+  | {
+      ok: true;
+      action: ActionRequest;
+      /** The record this station wrote to the log for it (absent for a purchase, which only the audit trail keeps). */
+      record?: RecordId;
+      /** Its place in the audit trail. */
+      audit: number;
+    }
+  | { ok: false; action: ActionRequest; reason: string };

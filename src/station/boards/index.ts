@@ -1,0 +1,74 @@
+// The boards: projections of the log (requests, incidents, shifts), each folded from records by
+// pure reducers that do not depend on arrival order, plus the roster from the store.
+import type { FieldRecord } from "../../wire/index.ts";
+import type { RosterEntry } from "../../store/index.ts";
+import type { BoardName, BoardsSnapshot, RosterCard } from "../types.ts";
+import { IncidentsBoard } from "./incidents.ts";
+import { RequestsBoard } from "./requests.ts";
+import { ShiftsBoard } from "./shifts.ts";
+
+export { compareRecords, idKey, senderOf } from "./order.ts";
+
+export interface BoardsOptions {
+  /** How long someone on shift may go without checking in before they are flagged overdue. */
+  checkinIntervalMs?: number;
+}
+
+export const DEFAULT_CHECKIN_INTERVAL_MS = 30 * 60_000;
+
+export class Boards {
+  readonly requests = new RequestsBoard();
+  readonly incidents = new IncidentsBoard();
+  readonly shifts: ShiftsBoard;
+
+  constructor(options: BoardsOptions = {}) {
+    this.shifts = new ShiftsBoard(options.checkinIntervalMs ?? DEFAULT_CHECKIN_INTERVAL_MS);
+  }
+
+  /** Folds one stored record into the boards; returns the boards it changed. */
+  add(record: FieldRecord): BoardName[] {
+    switch (record.body.kind) {
+      case "supply_request":
+      case "supply_status":
+        return this.requests.add(record) ? ["requests"] : [];
+      case "incident":
+      case "ack":
+        return this.incidents.add(record) ? ["incidents"] : [];
+      case "shift":
+      case "checkin":
+        return this.shifts.add(record) ? ["shifts"] : [];
+      case "supply_offer":
+      case "message":
+        return [];
+    }
+  }
+
+  snapshot(asOf: number, roster: readonly RosterEntry[] = []): BoardsSnapshot {
+    return {
+      requests: this.requests.cards(),
+      incidents: this.incidents.cards(),
+      shifts: this.shifts.cards(asOf),
+      handoffs: this.shifts.handoffCards(),
+      roster: roster.map(rosterCard).sort((a, b) => (b.lastHeardMs ?? 0) - (a.lastHeardMs ?? 0) || a.num - b.num),
+      asOf,
+    };
+  }
+}
+
+/** Boards folded from records (for a rebuild, and the tests' reference). */
+export function boardsFrom(records: Iterable<FieldRecord>, options: BoardsOptions = {}): Boards {
+  const boards = new Boards(options);
+  for (const record of records) boards.add(record);
+  return boards;
+}
+
+function rosterCard(entry: RosterEntry): RosterCard {
+  const card: RosterCard = { num: entry.num, callsign: entry.callsign ?? entry.userId };
+  if (entry.role !== undefined) card.role = entry.role;
+  if (entry.batteryLevel !== undefined) card.batteryLevel = entry.batteryLevel;
+  if (entry.lastHeardMs !== undefined) card.lastHeardMs = entry.lastHeardMs;
+  if (entry.snr !== undefined) card.snr = entry.snr;
+  if (entry.rssi !== undefined) card.rssi = entry.rssi;
+  if (entry.hopsAway !== undefined) card.hopsAway = entry.hopsAway;
+  return card;
+}

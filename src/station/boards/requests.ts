@@ -1,0 +1,97 @@
+// The requests board: each supply request with the status records that refer to it. A card is a
+// pure function of the sorted set of its records, so it does not matter which arrived first (a
+// status may be heard before its request: it waits for it).
+import type { FieldRecord, SupplyRequestBody, SupplyStatus } from "../../wire/index.ts";
+import type { RequestCard, RequestState } from "../types.ts";
+import { actOf, idKey, insertSorted } from "./order.ts";
+
+/**
+ * How far along a status is. The furthest wins; between two of the same rank, the later (in the
+ * boards' order). So "delivered" from one station and "acknowledged" from another merge to
+ * "delivered" on both, whichever arrived first.
+ */
+const RANK: Record<SupplyStatus, number> = { acknowledged: 1, unable: 1, en_route: 2, delivered: 3, cancelled: 3 };
+
+interface Entry {
+  request?: FieldRecord & { body: SupplyRequestBody };
+  statuses: FieldRecord[];
+  card?: RequestCard;
+}
+
+export class RequestsBoard {
+  private readonly entries = new Map<string, Entry>();
+
+  /** Folds a record in; true when a card changed. */
+  add(record: FieldRecord): boolean {
+    const body = record.body;
+    if (body.kind === "supply_request") {
+      const entry = this.entry(idKey(record.id));
+      if (entry.request) return false;
+      entry.request = record as FieldRecord & { body: SupplyRequestBody };
+      entry.card = card(entry);
+      return true;
+    }
+    if (body.kind === "supply_status" && body.ref) {
+      const entry = this.entry(idKey(body.ref));
+      if (!insertSorted(entry.statuses, record)) return false;
+      entry.card = card(entry);
+      return entry.request !== undefined;
+    }
+    return false;
+  }
+
+  get(key: string): RequestCard | undefined {
+    return this.entries.get(key)?.card;
+  }
+
+  /** Newest request first. */
+  cards(): RequestCard[] {
+    const cards: RequestCard[] = [];
+    for (const entry of this.entries.values()) if (entry.card) cards.push(entry.card);
+    return cards.sort((a, b) => b.requested.at - a.requested.at || b.key.localeCompare(a.key));
+  }
+
+  private entry(key: string): Entry {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { statuses: [] };
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+function card(entry: Entry): RequestCard | undefined {
+  const request = entry.request;
+  if (!request) return undefined;
+  const body = request.body;
+  const out: RequestCard = {
+    id: { ...request.id },
+    key: idKey(request.id),
+    requested: actOf(request),
+    lines: body.lines.map((line) => ({ ...line })),
+    priority: body.priority,
+    state: "open",
+    history: [],
+  };
+  if (body.place) out.place = body.place;
+  if (body.needByMin !== undefined) out.needByMin = body.needByMin;
+  let decided: FieldRecord | undefined;
+  for (const status of entry.statuses) {
+    if (status.body.kind !== "supply_status") continue;
+    const step: RequestCard["history"][number] = { ...actOf(status), status: status.body.status };
+    if (status.body.etaMin !== undefined) step.etaMin = status.body.etaMin;
+    out.history.push(step);
+    // Sorted ascending, so ">=" lets the later of two equal ranks win.
+    if (!decided || (decided.body.kind === "supply_status" && RANK[status.body.status] >= RANK[decided.body.status])) decided = status;
+  }
+  if (decided && decided.body.kind === "supply_status") {
+    out.state = decided.body.status satisfies RequestState;
+    out.decidedBy = actOf(decided);
+    if (decided.body.status === "en_route" && decided.body.etaMin !== undefined) {
+      out.etaMin = decided.body.etaMin;
+      out.etaAt = decided.receivedAt + decided.body.etaMin * 60_000;
+    }
+  }
+  return out;
+}

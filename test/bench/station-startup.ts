@@ -1,0 +1,22 @@
+// Run in a child process by station.bench.ts (so its memory is only what a station start takes):
+// opens the store in argv[2], starts a station (rebuilding the boards from the log) and prints
+// {startupMs, rssMb, records} as JSON.
+import { Level } from "level";
+import pino from "pino";
+import { Station } from "../../src/station/index.ts";
+import { RecordStore } from "../../src/store/index.ts";
+import { codebook, presets } from "../helpers/records.ts";
+import { ScriptedRadio } from "../helpers/radio.ts";
+
+const dir = process.argv[2];
+if (!dir) throw new Error("usage: station-startup.ts DB_DIR");
+const started = performance.now();
+const store = await RecordStore.open(new Level<string, Uint8Array>(dir, { valueEncoding: "view" }), codebook);
+const station = new Station({ name: "bench", radio: new ScriptedRadio(), store, presets, codebook, logger: pino({ level: "silent" }) });
+await station.start();
+const boards = station.boards();
+const startupMs = performance.now() - started;
+const rssMb = process.memoryUsage().rss / 2 ** 20;
+process.stdout.write(`${JSON.stringify({ startupMs, rssMb, records: store.count, requests: boards.requests.length })}\n`);
+await station.stop();
+await store.close();
