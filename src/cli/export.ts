@@ -1,0 +1,238 @@
+// `meshaid export`: the station's log (and the boards derived from it) for print and for
+// humanitarian tools: JSON, CSV, CSV with HXL hashtags, and a printable Markdown situation report
+// with the shift roster and an ICS-309-style communications log. Reads the database a stopped
+// station wrote (a running one holds its lock: the error says so).
+import { join, resolve } from "node:path";
+import { Level } from "level";
+import { RecordStore } from "../store/index.ts";
+import type { RecordView } from "../station/index.ts";
+import { describePlace, describeRecord, labelledRecord, labelOf, type Codebook, type FieldRecord, type SitePlan } from "../wire/index.ts";
+import type { BoardRows } from "../ui/index.ts";
+import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
+import { defaultDataDir } from "./paths.ts";
+
+export const EXPORT_FORMATS = ["json", "csv", "md", "hxl"] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  db?: string;
+  format: string;
+  codebook?: string;
+  site?: string;
+  language?: string;
+  name?: string;
+}
+
+export interface ExportContext {
+  codebook: Codebook;
+  site?: SitePlan;
+  language?: string;
+  /** The station's name, for the report's title. */
+  name: string;
+  /** When the export was made (ms since the epoch). */
+  now: number;
+}
+
+function nodeId(origin: number): string {
+  return `!${(origin >>> 0).toString(16).padStart(8, "0")}`;
+}
+
+function recordId(record: FieldRecord): string {
+  return `${nodeId(record.id.origin)}:${record.id.seq >>> 0}`;
+}
+
+/** A stored record as the console shows it: with a sender and the place in words. */
+export function viewOf(record: FieldRecord, site: SitePlan | undefined): RecordView {
+  const view: RecordView = { ...record, sender: record.sender ?? nodeId(record.id.origin) };
+  const place = "place" in record.body ? record.body.place : undefined;
+  if (place) view.place = describePlace(place, site);
+  return view;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+// ------------------------------------------------------------------------------------------ CSV
+
+/** Columns of the CSV: a header, its HXL hashtag, and the cell for a record. */
+const COLUMNS: { header: string; hxl: string; cell: (r: RecordView, ctx: ExportContext) => string | number | undefined }[] = [
+  { header: "time", hxl: "#date+reported", cell: (r) => iso(r.receivedAt) },
+  { header: "record id", hxl: "#meta+id", cell: (r) => recordId(r) },
+  { header: "sender", hxl: "#contact+callsign", cell: (r) => r.sender },
+  { header: "kind", hxl: "#meta+kind", cell: (r) => r.body.kind },
+  { header: "description", hxl: "#description", cell: (r, ctx) => describeRecord(r.body, options(ctx)) },
+  { header: "item", hxl: "#item+name", cell: (r, ctx) => ("lines" in r.body && r.body.lines ? r.body.lines.map((l) => labelOf(ctx.codebook, "items", l.item, ctx.language)).join("; ") : undefined) },
+  { header: "item code", hxl: "#item+code", cell: (r) => ("lines" in r.body && r.body.lines ? r.body.lines.map((l) => l.item).join("; ") : undefined) },
+  { header: "quantity", hxl: "#indicator+quantity+num", cell: (r) => ("lines" in r.body && r.body.lines ? r.body.lines.map((l) => l.quantity ?? "").join("; ") : undefined) },
+  { header: "priority", hxl: "#meta+priority", cell: (r) => (r.body.kind === "supply_request" ? r.body.priority : undefined) },
+  { header: "status", hxl: "#status", cell: (r) => (r.body.kind === "supply_status" ? r.body.status : r.body.kind === "checkin" ? r.body.status : r.body.kind === "shift" ? r.body.action : undefined) },
+  { header: "incident", hxl: "#event+type", cell: (r, ctx) => (r.body.kind === "incident" ? labelOf(ctx.codebook, "incidents", r.body.incident, ctx.language) : undefined) },
+  { header: "severity", hxl: "#severity", cell: (r) => (r.body.kind === "incident" ? r.body.severity : undefined) },
+  { header: "casualties", hxl: "#affected+casualties+num", cell: (r) => (r.body.kind === "incident" ? r.body.casualties : undefined) },
+  { header: "place", hxl: "#loc+name", cell: (r) => r.place },
+  { header: "text heard", hxl: "#meta+text", cell: (r) => r.text },
+];
+
+function options(ctx: ExportContext) {
+  return { codebook: ctx.codebook, ...(ctx.site ? { site: ctx.site } : {}), ...(ctx.language ? { language: ctx.language } : {}) };
+}
+
+/** RFC 4180 quoting; a cell that a spreadsheet would run as a formula gets a leading quote. */
+export function csvCell(value: string | number | undefined): string {
+  if (value === undefined) return "";
+  let text = String(value);
+  if (/^[=+\-@\t\r]/.test(text) && typeof value === "string") text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function toCsv(records: readonly RecordView[], ctx: ExportContext, hxl: boolean): string {
+  const rows = [COLUMNS.map((c) => c.header)];
+  if (hxl) rows.push(COLUMNS.map((c) => c.hxl));
+  const lines = rows.map((row) => row.map(csvCell).join(","));
+  for (const record of records) lines.push(COLUMNS.map((c) => csvCell(c.cell(record, ctx))).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+// ----------------------------------------------------------------------------------------- JSON
+
+export function toJson(records: readonly RecordView[], boards: BoardRows, ctx: ExportContext): string {
+  const ref = (r: RecordView) => ({ id: recordId(r), time: iso(r.receivedAt), sender: r.sender });
+  return `${JSON.stringify(
+    {
+      station: ctx.name,
+      exportedAt: iso(ctx.now),
+      codebook: ctx.codebook.hash,
+      records: records.map((r) => ({ ...ref(r), kind: r.body.kind, description: describeRecord(r.body, options(ctx)), text: r.text ?? null, body: labelledRecord(r.body, options(ctx)) })),
+      boards: {
+        requests: boards.requests.map((row) => ({ ...ref(row.record), status: row.status, priority: row.priority, etaMin: row.etaMin ?? null, description: describeRecord(row.record.body, options(ctx)), history: row.history.map(ref) })),
+        incidents: boards.incidents.map((row) => ({ ...ref(row.record), status: row.status, description: describeRecord(row.record.body, options(ctx)), history: row.history.map(ref) })),
+        shifts: boards.shifts.map((row) => ({ callsign: row.callsign, state: row.state, role: row.role ?? null, since: iso(row.record.receivedAt) })),
+        nodes: boards.nodes.map((row) => ({ sender: row.sender, node: nodeId(row.origin), lastHeard: iso(row.lastHeard), records: row.records, checkin: row.checkin ?? null, battery: row.battery ?? null })),
+      },
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+// ------------------------------------------------------------------------------------- Markdown
+
+/** A Markdown table cell: no pipes or line breaks. */
+function md(value: string | number | undefined): string {
+  return value === undefined ? "" : String(value).replaceAll("|", "\\|").replace(/[\r\n]+/g, " ");
+}
+
+function table(headers: string[], rows: (string | number | undefined)[][]): string {
+  if (rows.length === 0) return "_none_\n";
+  return [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`, ...rows.map((row) => `| ${row.map(md).join(" | ")} |`)].join("\n") + "\n";
+}
+
+function hhmm(ms: number): string {
+  return iso(ms).slice(11, 16);
+}
+
+export function toMarkdown(records: readonly RecordView[], boards: BoardRows, ctx: ExportContext): string {
+  const describe = (r: RecordView): string => describeRecord(r.body, options(ctx));
+  const first = records[0];
+  const last = records[records.length - 1];
+  const period = first && last ? `${iso(first.receivedAt)} to ${iso(last.receivedAt)}` : "no records";
+  const open = boards.requests.filter((row) => row.status === "open" || row.status === "acknowledged" || row.status === "en_route");
+  const done = boards.requests.length - open.length;
+  const out = [
+    `# Situation report: ${md(ctx.name)}`,
+    "",
+    `Exported ${iso(ctx.now)} (times in UTC). Operational period: ${period}. ${records.length} records; codebook ${ctx.codebook.hash}.`,
+    "",
+    `## Open requests (${open.length} open, ${done} closed)`,
+    "",
+    table(
+      ["status", "priority", "what", "from", "asked at", "ETA"],
+      open.map((row) => [row.status.replace("_", " "), row.priority, describe(row.record), row.record.sender, hhmm(row.record.receivedAt), row.etaMin === undefined ? "" : `${row.etaMin} min`]),
+    ),
+    "## Incidents",
+    "",
+    table(
+      ["status", "what", "reported by", "at"],
+      boards.incidents.map((row) => [row.status, describe(row.record), row.record.sender, hhmm(row.record.receivedAt)]),
+    ),
+    "## Shift roster",
+    "",
+    table(
+      ["callsign", "state", "role", "since", "signature"],
+      boards.shifts.map((row) => [row.callsign, row.state === "handoff" ? "handoff (to confirm)" : row.state === "on" ? "on shift" : "off shift", row.role ? labelOf(ctx.codebook, "roles", row.role, ctx.language) : "", hhmm(row.record.receivedAt), ""]),
+    ),
+    "## Nodes heard",
+    "",
+    table(
+      ["callsign", "node", "last heard", "records", "last check-in", "battery"],
+      boards.nodes.map((row) => [row.sender, nodeId(row.origin), hhmm(row.lastHeard), row.records, row.checkin?.replace("_", " "), row.battery === undefined ? "" : `${row.battery}%`]),
+    ),
+    "## Communications log (ICS 309 style)",
+    "",
+    `Station: ${md(ctx.name)}. Radio operator: ____________. Operational period: ${period}.`,
+    "",
+    table(
+      ["time (UTC)", "from", "to", "message"],
+      records.map((r) => [hhmm(r.receivedAt), r.sender, md(ctx.name), r.text === undefined ? describe(r) : `${describe(r)} ("${r.text}")`]),
+    ),
+  ];
+  return `${out.join("\n")}`;
+}
+
+// ---------------------------------------------------------------------------------------- command
+
+class ExportError extends Error {}
+
+export async function exportText(records: readonly RecordView[], format: ExportFormat, ctx: ExportContext): Promise<string> {
+  if (format === "csv" || format === "hxl") return toCsv(records, ctx, format === "hxl");
+  // The boards come from the same derivation the console uses, until the station has its own.
+  const { boardRows, boardsFrom } = await import("../ui/index.ts");
+  const boards = boardRows(boardsFrom(records));
+  return format === "json" ? toJson(records, boards, ctx) : toMarkdown(records, boards, ctx);
+}
+
+async function readRecords(dataDir: string, codebook: Codebook, warn: (line: string) => void): Promise<FieldRecord[]> {
+  const path = join(dataDir, "db");
+  let store: RecordStore;
+  try {
+    // createIfMissing: false, so a wrong --db says so instead of exporting an empty new database.
+    store = await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view", createIfMissing: false }), codebook);
+  } catch (error) {
+    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    if (/lock/i.test(cause)) throw new ExportError(`the database ${path} is in use: stop the station first, or export from a copy (${cause})`);
+    if (/does not exist|not found|No such file/i.test(cause)) throw new ExportError(`no meshaid database in ${dataDir} (looked for ${path})`);
+    throw new ExportError(`cannot open the database ${path}: ${cause}`);
+  }
+  try {
+    const newestFirst = await store.recent(store.count, (entry) => warn(`meshaid: log entry ${entry.key} does not decode (${entry.reason}); left out`));
+    return newestFirst.reverse();
+  } finally {
+    await store.close();
+  }
+}
+
+export async function runExport(options: ExportOptions, write: (text: string) => void, warn: (line: string) => void): Promise<number> {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
+    warn(`meshaid: unknown format "${options.format}"; use one of ${EXPORT_FORMATS.join(", ")}`);
+    return 2;
+  }
+  try {
+    const codebook = readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE);
+    const site = options.site === undefined ? undefined : readSitePlan(options.site);
+    if (options.language !== undefined && !codebook.languages.includes(options.language)) {
+      throw new ExportError(`the codebook has no labels in "${options.language}"; it has: ${codebook.languages.join(", ")}`);
+    }
+    const dataDir = resolve(options.db ?? defaultDataDir());
+    const records = (await readRecords(dataDir, codebook, warn)).map((record) => viewOf(record, site));
+    const ctx: ExportContext = { codebook, name: options.name ?? "Base station", now: Date.now(), ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) };
+    write(await exportText(records, options.format as ExportFormat, ctx));
+    return 0;
+  } catch (error) {
+    if (error instanceof ExportError || error instanceof ConfigFileError) {
+      warn(`meshaid: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,104 @@
+// `meshaid export` as a user runs it, against a LevelDB a real station wrote (`meshaid start
+// --no-ui` on the simulated mesh, stopped with SIGINT), plus the formats' edge cases alone.
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { csvCell, toCsv, toMarkdown } from "../../src/cli/export.ts";
+import { boardRows, boardsFrom } from "../../src/ui/index.ts";
+import { codebook } from "../helpers/records.ts";
+import { tempDir } from "../helpers/tmp.ts";
+import { at, record } from "../ui/fixtures.ts";
+
+const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
+
+function meshaid(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
+}
+
+describe("meshaid export", () => {
+  it("exports what a station stored: JSON, CSV with HXL hashtags, and a Markdown report with the comms log", async () => {
+    const dir = await tempDir();
+    const station = meshaid(["start", "--no-ui", "--db", dir.path]);
+    try {
+      // --no-ui: JSON log lines on stdout, one per record.
+      await expect.poll(() => (station.stdout().match(/"event":"record"/g) ?? []).length, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(2);
+      for (const line of station.stdout().trim().split("\n")) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      station.child.kill("SIGINT");
+      expect(await station.exit).toBe(0);
+      const heard = station
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { event?: string; record?: { id: { origin: number; seq: number }; sender: string } })
+        .filter((line) => line.event === "record")
+        .map((line) => line.record!);
+
+      const json = meshaid(["export", "--db", dir.path, "--format", "json"]);
+      expect(await json.exit).toBe(0);
+      const exported = JSON.parse(json.stdout()) as { records: { id: string; sender: string }[]; boards: { nodes: unknown[] } };
+      const ids = exported.records.map((r) => r.id);
+      for (const r of heard) expect(ids).toContain(`!${(r.id.origin >>> 0).toString(16).padStart(8, "0")}:${r.id.seq >>> 0}`);
+      expect(exported.boards.nodes.length).toBeGreaterThan(0);
+
+      const hxl = meshaid(["export", "--db", dir.path, "--format", "hxl"]);
+      expect(await hxl.exit).toBe(0);
+      const rows = hxl.stdout().trimEnd().split("\r\n");
+      expect(rows[0]).toMatch(/^time,record id,sender,kind,description/);
+      expect(rows[1]).toMatch(/^#date\+reported,#meta\+id,#contact\+callsign,#meta\+kind,#description/);
+      expect(rows.length).toBe(2 + exported.records.length);
+
+      const csv = meshaid(["export", "--db", dir.path, "--format", "csv"]);
+      expect(await csv.exit).toBe(0);
+      expect(csv.stdout().split("\r\n")[1]).not.toMatch(/^#/);
+
+      const report = meshaid(["export", "--db", dir.path, "--format", "md", "--name", "North base"]);
+      expect(await report.exit).toBe(0);
+      expect(report.stdout()).toMatch(/^# Situation report: North base/);
+      expect(report.stdout()).toContain("## Communications log (ICS 309 style)");
+      expect(report.stdout()).toContain(`| ${heard[0]!.sender} | North base |`);
+    } finally {
+      station.child.kill("SIGKILL");
+      await dir.remove();
+    }
+  }, 60_000);
+
+  it("says what is wrong with a folder without a database, or an unknown format", async () => {
+    const dir = await tempDir();
+    try {
+      const run = meshaid(["export", "--db", dir.path, "--format", "md"]);
+      expect(await run.exit).toBe(1);
+      expect(run.stderr()).toMatch(/^meshaid: no meshaid database in /);
+      const bad = meshaid(["export", "--db", dir.path, "--format", "xml"]);
+      expect(await bad.exit).not.toBe(0);
+      expect(bad.stderr()).toContain("xml");
+    } finally {
+      await dir.remove();
+    }
+  }, 30_000);
+});
+
+describe("export formats", () => {
+  const ctx = { codebook, name: "base|1", now: at(3, 0, 0).getTime() };
+
+  it("CSV quotes commas and quotes, and defuses spreadsheet formulas", () => {
+    expect(csvCell('say "hi", then')).toBe('"say ""hi"", then"');
+    expect(csvCell("=HYPERLINK(1)")).toBe("'=HYPERLINK(1)");
+    expect(csvCell(-3)).toBe("-3");
+    const text = toCsv([record({ kind: "message", text: "=1+1, ok" }, "MED1", at(2, 0, 0))], ctx, false);
+    expect(text.split("\r\n")[1]).toContain(`"message: =1+1, ok"`);
+  });
+
+  it("Markdown cells cannot break the table", () => {
+    const heard = [record({ kind: "message", text: "a | b\nc" }, "MED1", at(2, 0, 0))];
+    const text = toMarkdown(heard, boardRows(boardsFrom(heard)), ctx);
+    expect(text).toContain("# Situation report: base\\|1");
+    const log = text.split("\n").filter((line) => line.includes("a \\| b c"));
+    expect(log).toHaveLength(1);
+    expect(log[0]!.split(/(?<!\\)\|/)).toHaveLength(6);
+  });
+});
