@@ -13,7 +13,8 @@ export function idKey(id: RecordId): string {
 }
 
 export function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
+  const hex = (n >>> 0).toString(16);
+  return hex.length === 8 ? hex : "00000000".slice(hex.length) + hex;
 }
 
 /** Who sent a record: its callsign when the storing station knew it, else its node id. */

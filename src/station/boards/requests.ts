@@ -15,11 +15,14 @@ const RANK: Record<SupplyStatus, number> = { acknowledged: 1, unable: 1, en_rout
 interface Entry {
   request?: FieldRecord & { body: SupplyRequestBody };
   statuses: FieldRecord[];
-  card?: RequestCard;
+  /** The card, computed when first asked for after a change (a rebuild computes none). */
+  card?: RequestCard | undefined;
+  dirty: boolean;
 }
 
 export class RequestsBoard {
   private readonly entries = new Map<string, Entry>();
+  private sorted: RequestCard[] | undefined;
 
   /** Folds a record in; true when a card changed. */
   add(record: FieldRecord): boolean {
@@ -28,33 +31,53 @@ export class RequestsBoard {
       const entry = this.entry(idKey(record.id));
       if (entry.request) return false;
       entry.request = record as FieldRecord & { body: SupplyRequestBody };
-      entry.card = card(entry);
-      return true;
+      return this.touch(entry);
     }
     if (body.kind === "supply_status" && body.ref) {
       const entry = this.entry(idKey(body.ref));
       if (!insertSorted(entry.statuses, record)) return false;
-      entry.card = card(entry);
+      this.touch(entry);
       return entry.request !== undefined;
     }
     return false;
   }
 
   get(key: string): RequestCard | undefined {
-    return this.entries.get(key)?.card;
+    const entry = this.entries.get(key);
+    return entry ? this.cardOf(entry) : undefined;
   }
 
   /** Newest request first. */
   cards(): RequestCard[] {
-    const cards: RequestCard[] = [];
-    for (const entry of this.entries.values()) if (entry.card) cards.push(entry.card);
-    return cards.sort((a, b) => b.requested.at - a.requested.at || b.key.localeCompare(a.key));
+    if (!this.sorted) {
+      const cards: RequestCard[] = [];
+      for (const entry of this.entries.values()) {
+        const card = this.cardOf(entry);
+        if (card) cards.push(card);
+      }
+      this.sorted = cards.sort((a, b) => b.requested.at - a.requested.at || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    }
+    return [...this.sorted];
+  }
+
+  private cardOf(entry: Entry): RequestCard | undefined {
+    if (entry.dirty) {
+      entry.card = card(entry);
+      entry.dirty = false;
+    }
+    return entry.card;
+  }
+
+  private touch(entry: Entry): true {
+    entry.dirty = true;
+    this.sorted = undefined;
+    return true;
   }
 
   private entry(key: string): Entry {
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { statuses: [] };
+      entry = { statuses: [], dirty: false };
       this.entries.set(key, entry);
     }
     return entry;

@@ -1,20 +1,32 @@
 // The shift board: per callsign, whether on shift, at which post and role, since when (the latest
 // shift record about them: "on"/"off" from their own radio, or a handoff naming them), the latest
-// check-in, and whether a check-in is overdue. Handoffs are listed with who confirmed them. A
-// pure function of the set of records (and, for `overdue`, of the moment asked about).
+// check-in, and whether a check-in is overdue. Handoffs are listed with who confirmed them. Every
+// fold is "latest", "earliest" or a union, so the board is a pure function of the set of records
+// (and, for `overdue`, of the moment asked about).
 import type { CheckinBody, FieldRecord, ShiftBody } from "../../wire/index.ts";
 import type { HandoffCard, ShiftCard } from "../types.ts";
-import { actOf, compareRecords, insertSorted, senderOf } from "./order.ts";
+import { actOf, compareRecords, senderOf } from "./order.ts";
+
+type Shift = FieldRecord & { body: ShiftBody };
 
 interface Person {
-  /** Shift records that turn this callsign on or off, sorted. */
-  shifts: Array<{ record: FieldRecord & { body: ShiftBody }; on: boolean }>;
+  /** The latest shift record that turns this callsign on or off (folds are "latest wins": order-independent). */
+  latest?: { record: Shift; on: boolean };
+  /** The latest of those that names a role. */
+  roled?: Shift;
   lastCheckin?: FieldRecord & { body: CheckinBody };
+}
+
+interface Handoff {
+  first: Shift;
+  /** The earliest that names a role. */
+  roled?: Shift;
+  senders: Set<string>;
 }
 
 export class ShiftsBoard {
   private readonly people = new Map<string, Person>();
-  private readonly handoffs = new Map<string, FieldRecord[]>();
+  private readonly handoffs = new Map<string, Handoff>();
 
   private readonly checkinIntervalMs: number;
 
@@ -32,9 +44,15 @@ export class ShiftsBoard {
         if (body.from) changed = this.turn(body.from, shift, false) || changed;
         if (body.to) changed = this.turn(body.to, shift, true) || changed;
         const key = `${body.from ?? "?"}>${body.to ?? "?"}`;
-        const list = this.handoffs.get(key) ?? [];
-        if (insertSorted(list, record)) changed = true;
-        this.handoffs.set(key, list);
+        const handoff = this.handoffs.get(key) ?? { first: shift, senders: new Set<string>() };
+        this.handoffs.set(key, handoff);
+        if (compareRecords(shift, handoff.first) < 0) handoff.first = shift;
+        if (body.role && (!handoff.roled || compareRecords(shift, handoff.roled) < 0)) handoff.roled = shift;
+        const sender = senderOf(record);
+        if (!handoff.senders.has(sender)) {
+          handoff.senders.add(sender);
+          changed = true;
+        }
         return changed;
       }
       return this.turn(senderOf(record), shift, body.action === "on");
@@ -51,10 +69,10 @@ export class ShiftsBoard {
   cards(asOf: number): ShiftCard[] {
     const cards: ShiftCard[] = [];
     for (const [callsign, person] of this.people) {
-      const latest = person.shifts[person.shifts.length - 1];
+      const latest = person.latest;
       if (!latest) continue;
       const card: ShiftCard = { callsign, onShift: latest.on, since: actOf(latest.record), overdue: false };
-      const role = [...person.shifts].reverse().find((shift) => shift.record.body.role)?.record.body.role;
+      const role = person.roled?.body.role;
       if (role) card.role = role;
       if (latest.record.body.place) card.place = latest.record.body.place;
       const checkin = person.lastCheckin;
@@ -71,13 +89,12 @@ export class ShiftsBoard {
 
   handoffCards(): HandoffCard[] {
     const cards: HandoffCard[] = [];
-    for (const [key, records] of this.handoffs) {
-      const first = records[0] as FieldRecord & { body: ShiftBody };
+    for (const [key, { first, roled, senders }] of this.handoffs) {
       const from = first.body.from ?? "?";
       const to = first.body.to ?? "?";
-      const confirmedBy = [...new Set(records.map(senderOf))].sort();
+      const confirmedBy = [...senders].sort();
       const card: HandoffCard = { key, from, to, at: actOf(first), confirmedBy, confirmed: confirmedBy.includes(from) && confirmedBy.includes(to) };
-      const role = records.map((record) => (record.body.kind === "shift" ? record.body.role : undefined)).find(Boolean);
+      const role = roled?.body.role;
       if (role) card.role = role;
       if (first.body.place) card.place = first.body.place;
       cards.push(card);
@@ -85,19 +102,24 @@ export class ShiftsBoard {
     return cards.sort((a, b) => b.at.at - a.at.at || a.key.localeCompare(b.key));
   }
 
-  private turn(callsign: string, record: FieldRecord & { body: ShiftBody }, on: boolean): boolean {
+  private turn(callsign: string, record: Shift, on: boolean): boolean {
     const person = this.person(callsign);
-    const list = person.shifts.map((shift) => shift.record);
-    if (!insertSorted(list, record)) return false;
-    const at = list.indexOf(record);
-    person.shifts.splice(at, 0, { record, on });
-    return true;
+    let changed = false;
+    if (record.body.role && (!person.roled || compareRecords(record, person.roled) > 0)) {
+      person.roled = record;
+      changed = true;
+    }
+    if (!person.latest || compareRecords(record, person.latest.record) > 0) {
+      person.latest = { record, on };
+      changed = true;
+    }
+    return changed;
   }
 
   private person(callsign: string): Person {
     let person = this.people.get(callsign);
     if (!person) {
-      person = { shifts: [] };
+      person = {};
       this.people.set(callsign, person);
     }
     return person;
