@@ -321,10 +321,7 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
 
 function Tabs({ state, view, w }: { state: ConsoleState; view: ViewState; w: Words }) {
   const rows = boardRows(state.boards);
-  const open = {
-    requests: rows.requests.filter((row) => !isClosedRequest(row.status)).length,
-    incidents: rows.incidents.filter((row) => row.status !== "closed").length,
-  };
+  const open = { requests: rows.openRequests, incidents: rows.openIncidents };
   const label = (tab: Tab, index: number): string => {
     const count = tab === "requests" || tab === "incidents" ? ` ${open[tab]}` : "";
     return `${index + 1} ${w[tab]}${count}`;

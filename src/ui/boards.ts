@@ -70,6 +70,9 @@ export interface BoardRows {
   incidents: readonly IncidentRow[];
   shifts: readonly ShiftRow[];
   nodes: readonly NodeRow[];
+  /** Requests not yet delivered, cancelled or refused; incidents not closed. */
+  openRequests: number;
+  openIncidents: number;
 }
 
 export const emptyBoards: Boards = { requests: new Map(), incidents: new Map(), updates: new Map(), shifts: new Map(), nodes: new Map() };
@@ -131,9 +134,20 @@ function mutable(boards: Boards): Mutable {
   };
 }
 
-/** The boards with one more record (a new object; the old one is unchanged). */
+/**
+ * The boards with one more record (a new object; the old one is unchanged). Only the maps the
+ * record changes are copied, so the rows of the boards it does not touch are not derived again.
+ */
 export function addRecord(boards: Boards, record: RecordView): Boards {
-  const next = mutable(boards);
+  const kind = record.body.kind;
+  // The maps `put` will not touch for this kind are shared, never written.
+  const next = {
+    requests: kind === "supply_request" ? new Map(boards.requests) : boards.requests,
+    incidents: kind === "incident" ? new Map(boards.incidents) : boards.incidents,
+    updates: kind === "supply_status" || kind === "ack" ? new Map(boards.updates) : boards.updates,
+    shifts: kind === "shift" ? new Map(boards.shifts) : boards.shifts,
+    nodes: new Map(boards.nodes),
+  } as Mutable;
   put(next, record);
   return next;
 }
@@ -186,30 +200,67 @@ function shiftRow(callsign: string, history: readonly RecordView[]): ShiftRow {
 }
 
 const rowsCache = new WeakMap<Boards, BoardRows>();
+/** Each board's rows, kept while the maps they come from are the same objects. */
+const requestCache = new WeakMap<object, { updates: object; rows: RequestRow[] }>();
+const incidentCache = new WeakMap<object, { updates: object; rows: IncidentRow[] }>();
+const shiftCache = new WeakMap<object, ShiftRow[]>();
+const nodeCache = new WeakMap<object, NodeRow[]>();
+const none: readonly RecordView[] = [];
 
-/**
- * The rows of every board, in the order a coordinator reads them: open first, then by urgency,
- * then newest first. Computed once per Boards object.
- */
-export function boardRows(boards: Boards): BoardRows {
-  const cached = rowsCache.get(boards);
-  if (cached) return cached;
-  const none: readonly RecordView[] = [];
-  const requests = [...boards.requests].map(([key, record]) => requestRow(key, record, boards.updates.get(key) ?? none));
-  requests.sort(
+function requestRows(boards: Boards): RequestRow[] {
+  const cached = requestCache.get(boards.requests);
+  if (cached && cached.updates === boards.updates) return cached.rows;
+  const rows = [...boards.requests].map(([key, record]) => requestRow(key, record, boards.updates.get(key) ?? none));
+  rows.sort(
     (a, b) =>
       Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
       PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
       b.record.receivedAt - a.record.receivedAt,
   );
-  const incidents = [...boards.incidents].map(([key, record]) => incidentRow(key, record, boards.updates.get(key) ?? none));
+  requestCache.set(boards.requests, { updates: boards.updates, rows });
+  return rows;
+}
+
+function incidentRows(boards: Boards): IncidentRow[] {
+  const cached = incidentCache.get(boards.incidents);
+  if (cached && cached.updates === boards.updates) return cached.rows;
+  const rows = [...boards.incidents].map(([key, record]) => incidentRow(key, record, boards.updates.get(key) ?? none));
   const casualties = (row: IncidentRow): number => (row.record.body.kind === "incident" ? row.record.body.casualties : 0);
-  incidents.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
-  const shifts = [...boards.shifts].map(([callsign, history]) => shiftRow(callsign, history));
-  const shiftRank: Record<ShiftState, number> = { handoff: 0, on: 1, off: 2 };
-  shifts.sort((a, b) => shiftRank[a.state] - shiftRank[b.state] || a.callsign.localeCompare(b.callsign));
-  const nodes = [...boards.nodes.values()].sort((a, b) => b.lastHeard - a.lastHeard);
-  const rows = { requests, incidents, shifts, nodes };
+  rows.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
+  incidentCache.set(boards.incidents, { updates: boards.updates, rows });
+  return rows;
+}
+
+function shiftRows(boards: Boards): ShiftRow[] {
+  const cached = shiftCache.get(boards.shifts);
+  if (cached) return cached;
+  const rank: Record<ShiftState, number> = { handoff: 0, on: 1, off: 2 };
+  const rows = [...boards.shifts].map(([callsign, history]) => shiftRow(callsign, history));
+  rows.sort((a, b) => rank[a.state] - rank[b.state] || a.callsign.localeCompare(b.callsign));
+  shiftCache.set(boards.shifts, rows);
+  return rows;
+}
+
+function nodeRows(boards: Boards): NodeRow[] {
+  const cached = nodeCache.get(boards.nodes);
+  if (cached) return cached;
+  const rows = [...boards.nodes.values()].sort((a, b) => b.lastHeard - a.lastHeard);
+  nodeCache.set(boards.nodes, rows);
+  return rows;
+}
+
+/**
+ * The rows of every board, in the order a coordinator reads them: open first, then by urgency,
+ * then newest first. Computed once per Boards object, and per board only when its maps changed.
+ */
+export function boardRows(boards: Boards): BoardRows {
+  const cached = rowsCache.get(boards);
+  if (cached) return cached;
+  const requests = requestRows(boards);
+  const incidents = incidentRows(boards);
+  const openRequests = requests.reduce((n, row) => n + (CLOSED_REQUEST.has(row.status) ? 0 : 1), 0);
+  const openIncidents = incidents.reduce((n, row) => n + (row.status === "closed" ? 0 : 1), 0);
+  const rows = { requests, incidents, shifts: shiftRows(boards), nodes: nodeRows(boards), openRequests, openIncidents };
   rowsCache.set(boards, rows);
   return rows;
 }

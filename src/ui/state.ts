@@ -61,14 +61,14 @@ export function initialConsoleState(snapshot: StationSnapshot, limit: number = F
 export function consoleReducer(state: ConsoleState, action: ConsoleAction): ConsoleState {
   switch (action.type) {
     case "record": {
-      const key = keyOf(action.record.id);
-      const known = state.records.some((record) => keyOf(record.id) === key);
+      const { origin, seq } = action.record.id;
+      const known = state.records.some((record) => record.id.seq === seq && record.id.origin === origin);
       if (known) {
         // Shown once, however many times it is delivered; the count is still the station's.
         return action.recordCount === state.recordCount ? state : { ...state, recordCount: action.recordCount };
       }
-      const records = [action.record, ...state.records];
-      if (records.length > state.limit) records.length = state.limit;
+      // concat copies a long array much faster than a spread.
+      const records = [action.record].concat(state.records.length >= state.limit ? state.records.slice(0, state.limit - 1) : state.records);
       return { ...state, records, recordCount: action.recordCount, boards: addRecord(state.boards, action.record) };
     }
     case "radio":
