@@ -2,7 +2,7 @@
 // the next view (view.ts) and draws a frame of both (Screen.tsx). It only consumes a StationView,
 // and hands what the coordinator asks for to callbacks the cli wires to the station.
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { useInput, useStdin, useStdout } from "ink";
+import { useInput, useStdin, useStdout, type Key } from "ink";
 import type { StationView } from "../station/index.ts";
 import { boardRows } from "./boards.ts";
 import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
@@ -126,10 +126,9 @@ export function Console({ station, clock = systemClock, labels, languages, label
     report(send ? () => send(effect.outgoing) : undefined);
   };
 
-  useInput(
-    (input, key) => {
-      const current = latest.current;
-      const result = handleKey(current.view, input, key, {
+  const onKey = (input: string, key: Key): void => {
+    const current = latest.current;
+    const result = handleKey(current.view, input, key, {
         rowCount: listLength(current.state, current.view.tab),
         page: bodyRows(current.rows),
         unsent: current.unsent,
@@ -137,10 +136,19 @@ export function Console({ station, clock = systemClock, labels, languages, label
         selected: selectedRow(current.state, current.view),
         compose: current.composeContext,
       });
-      // Keys can come faster than renders: the next key must see this one's view.
-      latest.current = { ...current, view: result.view };
-      setView(result.view);
-      if (result.effect) perform(result.effect);
+    // Keys can come faster than renders: the next key must see this one's view.
+    latest.current = { ...current, view: result.view };
+    setView(result.view);
+    if (result.effect) perform(result.effect);
+  };
+
+  useInput(
+    (input, key) => {
+      // Keys typed faster than they are read arrive together ("2?l"): each is a key, except in
+      // compose, where they are text (a paste).
+      const typing = latest.current.view.overlay.type === "compose";
+      if (!typing && !key.ctrl && !key.meta && [...input].length > 1) for (const char of input) onKey(char, key);
+      else onKey(input, key);
     },
     { isActive: isRawModeSupported },
   );

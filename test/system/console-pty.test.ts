@@ -1,5 +1,6 @@
 // `meshaid start` in a real terminal: the Ink console under a pseudo-terminal (socat's EXEC with
-// pty), drawn within seconds, `q` quits with exit code 0 and the cursor given back.
+// pty), drawn within seconds; screens switch by number and Tab, help and the language switch
+// answer; `q` quits with exit code 0 and the cursor given back.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/tmp.ts";
@@ -7,7 +8,7 @@ import { tempDir } from "../helpers/tmp.ts";
 const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
 
 describe("the console in a terminal", () => {
-  it("opens on the simulated mesh, shows records, and quits on q", async () => {
+  it("opens on the simulated mesh, shows records, switches screens, and quits on q", async () => {
     const dir = await tempDir();
     // socat runs the station on a pty (sized 80x24 with stty) as its terminal; we read what it
     // draws and type q. The shell prints the station's exit code after it.
@@ -20,6 +21,17 @@ describe("the console in a terminal", () => {
       await expect.poll(() => screen, { timeout: 15_000 }).toContain("radio: connected");
       await expect.poll(() => screen, { timeout: 20_000 }).toMatch(/(REQUEST|INCIDENT|SHIFT)/);
       expect(screen).toContain("q quit");
+      expect(screen).toContain("[1 Feed]");
+      // Another screen by its number, then by Tab; the help overlay; the language switch.
+      socat.stdin.write("2");
+      await expect.poll(() => screen, { timeout: 10_000 }).toMatch(/\[2 Requests \d+\]/);
+      socat.stdin.write("\t");
+      await expect.poll(() => screen, { timeout: 10_000 }).toMatch(/\[3 Incidents \d+\]/);
+      socat.stdin.write("?");
+      await expect.poll(() => screen, { timeout: 10_000 }).toContain("switch screen");
+      socat.stdin.write("?");
+      socat.stdin.write("l");
+      await expect.poll(() => screen, { timeout: 10_000 }).toContain("q salir");
       socat.stdin.write("q");
       expect(await exit).toBe(0);
       expect(screen).toContain("meshaid-exit=0");

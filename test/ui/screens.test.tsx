@@ -73,6 +73,12 @@ describe("screens", () => {
     expect(selectedLine(app.lastFrame())).toContain("eyewash");
   });
 
+  test("keys that arrive together are each a key", async () => {
+    const app = await mount({ languages: ["en", "es"] });
+    await type(app, "3?", (f) => f.includes("Keys"));
+    await type(app, "?l", (f) => f.includes("[3 Incidentes 1]"));
+  });
+
   test("? shows the keys; ? again closes it", async () => {
     const app = await mount();
     await type(app, "?", (f) => f.includes("Keys"));
