@@ -20,6 +20,7 @@ program
   .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
   .option("--site <file>", "the site plan: landmark names for typed text and on screen (e.g. firmware-config/site.yaml)")
   .option("--language <code>", "show items and incidents with the codebook's labels in this language (en, es)")
+  .option("--rights <file>", "the decision rights: who may acknowledge, dispatch, cancel, close, approve (default: firmware-config/decision-rights.yaml)")
   .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
   .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
   .action(async (options: StartOptions) => {
@@ -118,6 +119,8 @@ export interface StartOptions {
   codebook?: string;
   site?: string;
   language?: string;
+  /** The decision-rights file. */
+  rights?: string;
   /** false with --no-ui. */
   ui?: boolean;
   /** The old name of --no-ui. */

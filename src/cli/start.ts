@@ -6,11 +6,11 @@ import { Level } from "level";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
-import { Station, type RecordView } from "../station/index.ts";
-import { LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
+import { DecisionRightsError, parseDecisionRights, Station, type RecordView } from "../station/index.ts";
+import { AuditTrail, LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
-import { DEFAULT_PRESETS_FILE, defaultDataDir } from "./paths.ts";
+import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
@@ -58,6 +58,8 @@ export async function runStart(options: StartOptions): Promise<number> {
       throw new StartError(`the codebook has no labels in "${options.language}"; it has: ${codebook.languages.join(", ")}`);
     }
     const presets = readPresets(presetsFile, codebook);
+    const rightsFile = options.rights ?? join(PACKAGE_ROOT, "firmware-config", "decision-rights.yaml");
+    const rights = parseDecisionRights(readConfig(rightsFile, "decision rights"), codebook);
 
     const { store, db } = await openStore(join(dataDir, "db"), codebook);
     cleanups.push(() => store.close());
@@ -70,7 +72,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     const roster = await RosterStore.open(db);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const station = new Station({ name: options.name, radio, store, roster, presets, codebook, ...(site ? { site } : {}), logger });
+    const audit = await AuditTrail.open(db);
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
@@ -95,7 +98,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -103,6 +106,14 @@ export async function runStart(options: StartOptions): Promise<number> {
 }
 
 class StartError extends Error {}
+
+function readConfig(file: string, what: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    throw new StartError(`cannot read the ${what} ${file}: ${(error as Error).message}`);
+  }
+}
 
 function readPresets(file: string, codebook: Codebook): PresetTable {
   let text: string;

@@ -2,3 +2,7 @@
 export { Station } from "./station.ts";
 export type { StationOptions } from "./station.ts";
 export type * from "./types.ts";
+export { parseDecisionRights, mayAct, DecisionRightsError } from "./rights.ts";
+export type { DecisionRights, Right } from "./rights.ts";
+export { boardsFrom, Boards, DEFAULT_CHECKIN_INTERVAL_MS } from "./boards/index.ts";
+export { ACTION_VERBS } from "./types.ts";

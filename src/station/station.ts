@@ -17,9 +17,10 @@ import {
   type RecordBody,
   type SitePlan,
 } from "../wire/index.ts";
-import type { AppendResult, RecordStore, RosterEntry } from "../store/index.ts";
-import { Boards } from "./boards/index.ts";
-import type { BoardName, BoardsEvent, BoardsSnapshot, RadioState, RecordView, StationBoardsView, StationEvent, StationSnapshot } from "./types.ts";
+import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry } from "../store/index.ts";
+import { Boards, idKey } from "./boards/index.ts";
+import { mayAct, type DecisionRights } from "./rights.ts";
+import type { ActionOutcome, ActionRequest, BoardName, BoardsEvent, BoardsSnapshot, RadioState, RecordView, StationBoardsView, StationEvent, StationSnapshot } from "./types.ts";
 
 export interface StationOptions {
   name: string;
@@ -37,6 +38,12 @@ export interface StationOptions {
   roster?: { list(): RosterEntry[] };
   /** How long someone on shift may go without checking in before the shift board flags them. */
   checkinIntervalMs?: number;
+  /** Who may take which action from which station (`act`); without it every action is refused. */
+  rights?: DecisionRights;
+  /** Where actions are recorded; without it every action is refused (nothing unaccounted is done). */
+  audit?: AuditTrail;
+  /** This station's node number, the origin of the records it writes; otherwise the radio's (my-node). */
+  origin?: number;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -51,6 +58,13 @@ export class Station implements StationBoardsView {
   private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
   private overdueTimer: ReturnType<typeof setInterval> | undefined;
   private overdueSeen = "";
+  private readonly rights: DecisionRights | undefined;
+  private readonly audit: AuditTrail | undefined;
+  private origin: number | undefined;
+  /** The last sequence number this station gave one of its own records. */
+  private ownSeq: number | undefined;
+  /** Actions run one at a time (each numbers its record). */
+  private acting: Promise<unknown> = Promise.resolve();
   private readonly codebook: Codebook;
   private readonly site: SitePlan | undefined;
   /** Origins already told about a codebook mismatch. */
@@ -81,6 +95,9 @@ export class Station implements StationBoardsView {
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
     this.boardState = new Boards(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs });
     this.roster = options.roster;
+    this.rights = options.rights;
+    this.audit = options.audit;
+    this.origin = options.origin;
     this.radioState = { status: options.radio.status, reason: "starting" };
   }
 
@@ -188,6 +205,8 @@ export class Station implements StationBoardsView {
         this.log.debug({ device: event.line }, "radio console");
         return;
       case "my-node":
+        this.origin ??= event.num;
+        return;
       case "queue-status":
       case "delivery":
         return;
@@ -264,9 +283,9 @@ export class Station implements StationBoardsView {
     return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
   }
 
-  private stored(record: FieldRecord, result: AppendResult, packet: ReceivedPacket): void {
+  private stored(record: FieldRecord, result: AppendResult, packet?: ReceivedPacket): void {
     if (!result.stored) {
-      this.log.debug({ from: packet.from, id: packet.id, seq: record.id.seq }, "record heard again; already stored");
+      this.log.debug({ from: packet?.from, id: packet?.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
     const view = this.view(record);
@@ -274,6 +293,98 @@ export class Station implements StationBoardsView {
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     this.emit({ type: "record", record: view, recordCount: result.count });
     this.boardsChanged(this.boardState.add(record));
+  }
+
+  /**
+   * A coordinator's action: checked against the decision rights, then written to the log as a
+   * record from this station (its node number, its next sequence number) and to the audit trail.
+   * Refused (with the reason, and in the audit trail as refused) without the right, for a record
+   * the boards do not know, or while the station does not know its node number.
+   */
+  act(action: ActionRequest): Promise<ActionOutcome> {
+    const run = this.acting.then(() => this.runAction(action));
+    this.acting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runAction(action: ActionRequest): Promise<ActionOutcome> {
+    const refuse = async (reason: string): Promise<ActionOutcome> => {
+      await this.audit?.append(this.auditEntry(action, { outcome: "refused", reason }));
+      this.log.info({ action: action.verb, actor: action.actor, reason }, "action refused");
+      const outcome: ActionOutcome = { ok: false, action, reason };
+      this.emitBoards({ type: "action", outcome });
+      return outcome;
+    };
+    if (!this.audit) return refuse("this station keeps no audit trail, so it takes no actions");
+    if (!this.rights) return refuse("this station has no decision rights configured (firmware-config/decision-rights.yaml)");
+    const allowed = mayAct(this.rights, action.verb, action.actor.role, this.name);
+    if (!allowed.ok) return refuse(allowed.reason);
+    const body = this.actionBody(action);
+    if (typeof body === "string") return refuse(body);
+    let recordId: FieldRecord["id"] | undefined;
+    if (body) {
+      if (this.origin === undefined) return refuse("this station does not know its node number yet (the radio has not connected)");
+      this.ownSeq ??= (await this.store.lastSeq(this.origin)) ?? 0;
+      const record: FieldRecord = { id: { origin: this.origin, seq: (this.ownSeq + 1) >>> 0 }, receivedAt: this.options.now(), body, sender: action.actor.callsign };
+      const result = await this.store.append(record);
+      this.ownSeq = record.id.seq;
+      recordId = record.id;
+      await this.ingesting;
+      this.stored(record, result);
+    }
+    const entry = await this.audit.append(this.auditEntry(action, { outcome: "done", ...(recordId ? { record: recordId } : {}) }));
+    this.log.info({ action: action.verb, actor: action.actor, record: recordId }, "action done");
+    const outcome: ActionOutcome = { ok: true, action, audit: entry.n, ...(recordId ? { record: recordId } : {}) };
+    this.emitBoards({ type: "action", outcome });
+    return outcome;
+  }
+
+  /** The record an action writes, undefined for one only the audit trail keeps, or why it cannot be done. */
+  private actionBody(action: ActionRequest): RecordBody | undefined | string {
+    const target = action.target;
+    const request = target ? this.boardState.requests.get(idKey(target)) : undefined;
+    const incident = target ? this.boardState.incidents.incidentOfReport(idKey(target)) : undefined;
+    const needRequest = (): string => (target ? `no supply request ${idKey(target)} on the board` : `${action.verb} needs the request it is about`);
+    switch (action.verb) {
+      case "acknowledge":
+        if (request && target) return { kind: "supply_status", status: "acknowledged", ref: { ...target } };
+        if (incident && target) return { kind: "ack", code: "received", refs: [{ ...target }] };
+        return target ? `no request or incident report ${idKey(target)} on the boards` : "acknowledge needs the record it is about";
+      case "dispatch":
+        if (!request || !target) return needRequest();
+        return { kind: "supply_status", status: "en_route", ref: { ...target }, ...(action.etaMin !== undefined ? { etaMin: action.etaMin } : {}) };
+      case "deliver":
+        if (!request || !target) return needRequest();
+        return { kind: "supply_status", status: "delivered", ref: { ...target } };
+      case "cancel":
+        if (!request || !target) return needRequest();
+        return { kind: "supply_status", status: "cancelled", ref: { ...target } };
+      case "close":
+        if (!incident || !target) return target ? `no incident report ${idKey(target)} on the board (a request is cancelled or delivered, not closed)` : "close needs the incident report it is about";
+        return { kind: "ack", code: "complete", refs: [{ ...target }] };
+      case "approve_purchase": {
+        const purchase = action.purchase;
+        if (!purchase || !(purchase.quantity > 0) || !(purchase.cost >= 0) || purchase.item.trim() === "") return "a purchase needs an item, a quantity above 0 and a cost";
+        return undefined;
+      }
+      case "assign_shift":
+        if (!action.shift) return "assign shift needs the callsign";
+        return { kind: "shift", action: "handoff", to: action.shift.callsign, ...(action.shift.role ? { role: action.shift.role } : {}), ...(action.shift.place ? { place: action.shift.place } : {}) };
+      case "end_shift":
+        if (!action.shift) return "end shift needs the callsign";
+        return { kind: "shift", action: "handoff", from: action.shift.callsign };
+    }
+  }
+
+  private auditEntry(action: ActionRequest, result: Pick<AuditEntry, "outcome" | "reason" | "record">): Omit<AuditEntry, "n"> {
+    const entry: Omit<AuditEntry, "n"> = { at: this.options.now(), station: this.name, actor: { ...action.actor }, action: action.verb, ...result };
+    if (action.target) entry.target = { ...action.target };
+    if (action.purchase && action.verb === "approve_purchase") entry.purchase = { ...action.purchase };
+    const detail: Record<string, unknown> = {};
+    if (action.etaMin !== undefined) detail["etaMin"] = action.etaMin;
+    if (action.shift) detail["shift"] = action.shift;
+    if (Object.keys(detail).length > 0) entry.detail = detail;
+    return entry;
   }
 
   private view(record: FieldRecord): RecordView {

@@ -5,3 +5,5 @@ export type { RecordDatabase, AppendResult, CorruptEntry } from "./record-store.
 export { LevelOutbox } from "./outbox.ts";
 export { RosterStore, rosterPatch } from "./roster.ts";
 export type { RosterEntry, RosterPosition } from "./roster.ts";
+export { AuditTrail } from "./audit.ts";
+export type { AuditEntry } from "./audit.ts";

@@ -202,6 +202,13 @@ export class RecordStore {
     }
   }
 
+  /** The highest sequence number stored for `origin` (a station numbering its own records), or undefined. */
+  async lastSeq(origin: number): Promise<number | undefined> {
+    const prefix = `${hex8(origin)}!`;
+    for await (const key of this.log.keys({ gte: prefix, lte: `${prefix}ffffffff`, reverse: true, limit: 1 })) return parseInt(key.slice(prefix.length), 16);
+    return undefined;
+  }
+
   async get(id: RecordId): Promise<FieldRecord | undefined> {
     const bytes = await this.log.get(recordKey(id));
     if (bytes === undefined) return undefined;

@@ -73,6 +73,12 @@ export class IncidentsBoard {
     return false;
   }
 
+  /** The incident a report (by its log key) was folded into. */
+  incidentOfReport(reportKey: string): IncidentCard | undefined {
+    const key = this.byReport.get(reportKey);
+    return key === undefined ? undefined : this.get(key);
+  }
+
   get(key: string): IncidentCard | undefined {
     const entry = this.entries.get(key);
     return entry ? this.cardOf(key, entry) : undefined;

@@ -43,7 +43,9 @@ export class ShiftsBoard {
         let changed = false;
         if (body.from) changed = this.turn(body.from, shift, false) || changed;
         if (body.to) changed = this.turn(body.to, shift, true) || changed;
-        const key = `${body.from ?? "?"}>${body.to ?? "?"}`;
+        // Only from one callsign to another is a handoff; "to" alone is an assignment, "from" alone an end.
+        if (!body.from || !body.to) return changed;
+        const key = `${body.from}>${body.to}`;
         const handoff = this.handoffs.get(key) ?? { first: shift, senders: new Set<string>() };
         this.handoffs.set(key, handoff);
         if (compareRecords(shift, handoff.first) < 0) handoff.first = shift;
