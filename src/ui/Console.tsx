@@ -4,11 +4,11 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useInput, useStdin, useStdout, type Key } from "ink";
 import type { StationView } from "../station/index.ts";
-import { boardRows } from "./boards.ts";
 import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
 import type { Labeller } from "./format.ts";
 import { bodyRows, listLength, Screen, selectedRow } from "./Screen.tsx";
-import { consoleReducer, initialConsoleState } from "./state.ts";
+import { consoleReducer, initialConsoleState, rowsOf } from "./state.ts";
+import { hasBoards } from "./station-boards.ts";
 import { handleKey, initialView, type BoardAction, type Effect, type ViewState } from "./view.ts";
 
 export interface ConsoleProps {
@@ -36,6 +36,9 @@ const DEFAULT_ROWS = 24;
 const DEFAULT_COLUMNS = 80;
 
 const systemClock = (): Date => new Date();
+
+/** How long the console waits to read the station's boards after they change (a burst is read once). */
+const BOARDS_REFRESH_MS = 100;
 
 /** The terminal's size, following resizes. */
 function useTerminalSize(): { rows: number; columns: number } {
@@ -78,12 +81,28 @@ export function Console({ station, clock = systemClock, labels, languages, label
     const unsubscribe = station.subscribe(dispatch);
     // Anything the station did between the first render and this subscription.
     dispatch({ type: "snapshot", snapshot: station.snapshot() });
-    return unsubscribe;
+    if (!hasBoards(station)) return unsubscribe;
+    // The station's boards replace the derived ones. A burst of changes is read once.
+    let pending: ReturnType<typeof setTimeout> | undefined;
+    const refresh = (): void => {
+      pending = undefined;
+      dispatch({ type: "boards", boards: station.boards() });
+    };
+    const unsubscribeBoards = station.subscribeBoards((event) => {
+      if (event.type === "boards") pending ??= setTimeout(refresh, BOARDS_REFRESH_MS);
+      else setView((v) => ({ ...v, notice: event.outcome.ok ? `✓ ${event.outcome.action.verb}` : `✗ ${event.outcome.action.verb}: ${event.outcome.reason}` }));
+    });
+    refresh();
+    return () => {
+      unsubscribeBoards();
+      if (pending !== undefined) clearTimeout(pending);
+      unsubscribe();
+    };
   }, [station]);
 
   const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? 0);
   const activeLabels = labelsFor ? labelsFor(view.language) : labels;
-  const nodes = boardRows(state.boards).nodes;
+  const nodes = rowsOf(state).nodes;
   const composeContext = useMemo<ComposeContext | undefined>(
     () => (compose ? { ...compose, destinations: nodes.map((node) => node.sender) } : undefined),
     [compose, nodes],

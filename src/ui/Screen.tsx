@@ -3,11 +3,11 @@
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
 import { PRIORITIES } from "../wire/index.ts";
-import { boardRows, isClosedRequest, type BoardRows, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
+import { isClosedRequest, type BoardRows, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { composePreview, FIELDS, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
 import { words, type Words } from "./i18n.ts";
-import type { ConsoleState } from "./state.ts";
+import { rowsOf, type ConsoleState } from "./state.ts";
 import { TABS, type SelectedRow, type Tab, type ViewState } from "./view.ts";
 
 /** Lines besides the screen's body: header and its rule, the tab line, the footer's rule and the footer. */
@@ -38,7 +38,7 @@ export function windowStart(selected: number, height: number, count: number): nu
 
 export function listLength(state: ConsoleState, tab: Tab): number {
   if (tab === "feed") return state.records.length;
-  return boardRows(state.boards)[tab].length;
+  return rowsOf(state)[tab].length;
 }
 
 /** The record a row is about, and its history, for the detail view and for actions. */
@@ -47,7 +47,7 @@ export function rowAt(state: ConsoleState, tab: Tab, index: number): { record: R
     const record = state.records[index];
     return record ? { record, history: [record], state: record.body.kind } : undefined;
   }
-  const rows: BoardRows = boardRows(state.boards);
+  const rows: BoardRows = rowsOf(state);
   switch (tab) {
     case "requests": {
       const row = rows.requests[index];
@@ -161,13 +161,13 @@ function incidentLine(row: IncidentRow, selected: boolean, labels: Labeller | un
 }
 
 function shiftLine(row: ShiftRow, selected: boolean, labels: Labeller | undefined, w: Words) {
-  const color = row.state === "handoff" ? "yellow" : row.state === "on" ? "green" : "gray";
+  const color = row.state === "overdue" ? "red" : row.state === "handoff" ? "yellow" : row.state === "on" ? "green" : "gray";
   const role = row.role ? ` (${sanitize(labels ? labels("roles", row.role) : row.role.replaceAll("_", " "))})` : "";
   return (
     <BoardLine
       key={row.key}
       selected={selected}
-      status={`${row.state === "handoff" ? "?  " : "   "}${statusWord(w, row.state)}`}
+      status={`${row.state === "overdue" ? "!! " : row.state === "handoff" ? "?  " : "   "}${statusWord(w, row.state)}`}
       statusColor={color}
       record={row.record}
       detail={`${clip(sanitize(row.callsign), 12)}${role}: ${recordDetail(row.record.body, row.record.place, labels)}`}
@@ -209,7 +209,7 @@ function ListBody({ state, view, height, labels, w }: { state: ConsoleState; vie
     }
     return <>{lines}</>;
   }
-  const rows = boardRows(state.boards);
+  const rows = rowsOf(state);
   for (let i = start; i < end; i += 1) {
     if (tab === "requests") lines.push(requestLine(rows.requests[i]!, i === selected, labels, w));
     else if (tab === "incidents") lines.push(incidentLine(rows.incidents[i]!, i === selected, labels, w));
@@ -320,7 +320,7 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
 }
 
 function Tabs({ state, view, w }: { state: ConsoleState; view: ViewState; w: Words }) {
-  const rows = boardRows(state.boards);
+  const rows = rowsOf(state);
   const open = { requests: rows.openRequests, incidents: rows.openIncidents };
   const label = (tab: Tab, index: number): string => {
     const count = tab === "requests" || tab === "incidents" ? ` ${open[tab]}` : "";

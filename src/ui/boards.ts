@@ -23,7 +23,8 @@ export interface Boards {
 
 export type RequestStatus = "open" | SupplyStatus;
 export type IncidentStatus = "open" | "acknowledged" | "closed";
-export type ShiftState = "on" | "off" | "handoff";
+/** `overdue`: on shift and not heard within the check-in interval (the station's boards say so). */
+export type ShiftState = "on" | "off" | "handoff" | "overdue";
 
 export interface RequestRow {
   key: string;
@@ -199,6 +200,29 @@ function shiftRow(callsign: string, history: readonly RecordView[]): ShiftRow {
   return { key: callsign, callsign, state, role: body?.role, record, history };
 }
 
+/** Open first, then by urgency, then newest first (sorts in place). */
+export function sortRequests(rows: RequestRow[]): RequestRow[] {
+  return rows.sort(
+    (a, b) =>
+      Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
+      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+      b.record.receivedAt - a.record.receivedAt,
+  );
+}
+
+/** Open first, then most casualties, then newest first (sorts in place). */
+export function sortIncidents(rows: IncidentRow[]): IncidentRow[] {
+  const casualties = (row: IncidentRow): number => (row.record.body.kind === "incident" ? row.record.body.casualties : 0);
+  return rows.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
+}
+
+const SHIFT_RANK: Record<ShiftState, number> = { overdue: 0, handoff: 1, on: 2, off: 3 };
+
+/** Overdue, then handoffs to confirm, then on shift, then off; by callsign (sorts in place). */
+export function sortShifts(rows: ShiftRow[]): ShiftRow[] {
+  return rows.sort((a, b) => SHIFT_RANK[a.state] - SHIFT_RANK[b.state] || a.callsign.localeCompare(b.callsign));
+}
+
 const rowsCache = new WeakMap<Boards, BoardRows>();
 /** Each board's rows, kept while the maps they come from are the same objects. */
 const requestCache = new WeakMap<object, { updates: object; rows: RequestRow[] }>();
@@ -211,12 +235,7 @@ function requestRows(boards: Boards): RequestRow[] {
   const cached = requestCache.get(boards.requests);
   if (cached && cached.updates === boards.updates) return cached.rows;
   const rows = [...boards.requests].map(([key, record]) => requestRow(key, record, boards.updates.get(key) ?? none));
-  rows.sort(
-    (a, b) =>
-      Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
-      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      b.record.receivedAt - a.record.receivedAt,
-  );
+  sortRequests(rows);
   requestCache.set(boards.requests, { updates: boards.updates, rows });
   return rows;
 }
@@ -225,8 +244,7 @@ function incidentRows(boards: Boards): IncidentRow[] {
   const cached = incidentCache.get(boards.incidents);
   if (cached && cached.updates === boards.updates) return cached.rows;
   const rows = [...boards.incidents].map(([key, record]) => incidentRow(key, record, boards.updates.get(key) ?? none));
-  const casualties = (row: IncidentRow): number => (row.record.body.kind === "incident" ? row.record.body.casualties : 0);
-  rows.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
+  sortIncidents(rows);
   incidentCache.set(boards.incidents, { updates: boards.updates, rows });
   return rows;
 }
@@ -234,9 +252,7 @@ function incidentRows(boards: Boards): IncidentRow[] {
 function shiftRows(boards: Boards): ShiftRow[] {
   const cached = shiftCache.get(boards.shifts);
   if (cached) return cached;
-  const rank: Record<ShiftState, number> = { handoff: 0, on: 1, off: 2 };
-  const rows = [...boards.shifts].map(([callsign, history]) => shiftRow(callsign, history));
-  rows.sort((a, b) => rank[a.state] - rank[b.state] || a.callsign.localeCompare(b.callsign));
+  const rows = sortShifts([...boards.shifts].map(([callsign, history]) => shiftRow(callsign, history)));
   shiftCache.set(boards.shifts, rows);
   return rows;
 }

@@ -1,6 +1,7 @@
 // The console's state and the pure reducer that folds station events into it.
-import type { RadioState, RecordView, StationEvent, StationSnapshot } from "../station/index.ts";
-import { addRecord, boardsFrom, keyOf, type Boards } from "./boards.ts";
+import type { BoardsSnapshot, RadioState, RecordView, StationEvent, StationSnapshot } from "../station/index.ts";
+import { addRecord, boardRows, boardsFrom, keyOf, type BoardRows, type Boards } from "./boards.ts";
+import { rowsFromStation } from "./station-boards.ts";
 
 /** How many records the console keeps for the feed by default; the screen shows as many as fit. */
 export const FEED_LIMIT = 1000;
@@ -21,6 +22,8 @@ export interface ConsoleState {
   skipped: SkippedState | undefined;
   /** Requests, incidents, shifts and nodes, derived from the records the console has seen. */
   boards: Boards;
+  /** The station's own boards, once it has sent them (they replace the derived ones on screen). */
+  station: BoardRows | undefined;
   /** The most records the feed keeps. */
   limit: number;
 }
@@ -29,7 +32,12 @@ export interface ConsoleState {
  * What the reducer folds: the station's events, plus a fresh snapshot (taken right after
  * subscribing, so nothing emitted between the first render and the subscription is missed).
  */
-export type ConsoleAction = StationEvent | { type: "snapshot"; snapshot: StationSnapshot };
+export type ConsoleAction = StationEvent | { type: "snapshot"; snapshot: StationSnapshot } | { type: "boards"; boards: BoardsSnapshot };
+
+/** The board rows on screen: the station's when it has boards, else those derived from records. */
+export function rowsOf(state: ConsoleState): BoardRows {
+  return state.station ?? boardRows(state.boards);
+}
 
 /** Keeps the first copy of each record id, at most `limit` records, in the given order. */
 function boundedUnique(records: readonly RecordView[], limit: number): RecordView[] {
@@ -54,6 +62,7 @@ export function initialConsoleState(snapshot: StationSnapshot, limit: number = F
     records,
     skipped: undefined,
     boards: boardsFrom([...records].reverse()),
+    station: undefined,
     limit,
   };
 }
@@ -79,6 +88,8 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
         skipped: { count: (state.skipped?.count ?? 0) + 1, lastReason: action.reason },
       };
     case "snapshot":
-      return { ...initialConsoleState(action.snapshot, state.limit), skipped: state.skipped };
+      return { ...initialConsoleState(action.snapshot, state.limit), skipped: state.skipped, station: state.station };
+    case "boards":
+      return { ...state, station: rowsFromStation(action.boards, boardRows(state.boards), state.records) };
   }
 }
