@@ -6,7 +6,7 @@ import { Level } from "level";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
-import { DecisionRightsError, parseDecisionRights, Station, type RecordView } from "../station/index.ts";
+import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
 import { AuditTrail, LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
@@ -73,7 +73,13 @@ export async function runStart(options: StartOptions): Promise<number> {
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
     const audit = await AuditTrail.open(db);
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, presets, codebook, ...(site ? { site } : {}), logger });
+    const scheduler = new TransmitScheduler({
+      sender: radio,
+      airtimeMs: (bytes) => airtimeMs(bytes + 16),
+      onError: (error, item) => radioLog.error({ err: error, priority: item.priority }, "send refused by the radio link; dropped"),
+    });
+    cleanups.push(() => scheduler.close());
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried

@@ -6,3 +6,5 @@ export { parseDecisionRights, mayAct, DecisionRightsError } from "./rights.ts";
 export type { DecisionRights, Right } from "./rights.ts";
 export { boardsFrom, Boards, DEFAULT_CHECKIN_INTERVAL_MS } from "./boards/index.ts";
 export { ACTION_VERBS } from "./types.ts";
+export { TransmitScheduler, PRIORITY_CLASSES } from "./scheduler.ts";
+export type { PriorityClass, SchedulerOptions, SchedulerState, QueuedSend } from "./scheduler.ts";

@@ -9,6 +9,7 @@ import {
   decodePayload,
   describePlace,
   MESHAID_PORTNUM,
+  packRecords,
   parseText,
   readPreset,
   type Codebook,
@@ -16,10 +17,12 @@ import {
   type PresetTable,
   type RecordBody,
   type SitePlan,
+  type SupplyStatus,
 } from "../wire/index.ts";
 import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
+import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
 import type { ActionOutcome, ActionRequest, BoardName, BoardsEvent, BoardsSnapshot, RadioState, RecordView, StationBoardsView, StationEvent, StationSnapshot } from "./types.ts";
 
 export interface StationOptions {
@@ -44,6 +47,8 @@ export interface StationOptions {
   audit?: AuditTrail;
   /** This station's node number, the origin of the records it writes; otherwise the radio's (my-node). */
   origin?: number;
+  /** What the station puts on the air (replies to handhelds, its records to other stations); without it, nothing. */
+  scheduler?: TransmitScheduler;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -61,6 +66,7 @@ export class Station implements StationBoardsView {
   private readonly rights: DecisionRights | undefined;
   private readonly audit: AuditTrail | undefined;
   private origin: number | undefined;
+  private readonly scheduler: TransmitScheduler | undefined;
   /** The last sequence number this station gave one of its own records. */
   private ownSeq: number | undefined;
   /** Actions run one at a time (each numbers its record). */
@@ -98,6 +104,7 @@ export class Station implements StationBoardsView {
     this.rights = options.rights;
     this.audit = options.audit;
     this.origin = options.origin;
+    this.scheduler = options.scheduler;
     this.radioState = { status: options.radio.status, reason: "starting" };
   }
 
@@ -194,8 +201,12 @@ export class Station implements StationBoardsView {
         this.nodes.set(event.node.num, event.node);
         if (this.roster) this.boardsChanged(["roster"]);
         return;
-      case "position":
       case "telemetry":
+        // Our own radio's view of the channel: the transmitter backs off as it fills.
+        if (event.from === this.origin && event.telemetry.channelUtilization !== undefined) this.scheduler?.setChannelUtilization(event.telemetry.channelUtilization);
+        if (this.roster) this.boardsChanged(["roster"]);
+        return;
+      case "position":
         if (this.roster) this.boardsChanged(["roster"]);
         return;
       case "packet":
@@ -331,12 +342,32 @@ export class Station implements StationBoardsView {
       recordId = record.id;
       await this.ingesting;
       this.stored(record, result);
+      this.transmit(record, action);
     }
     const entry = await this.audit.append(this.auditEntry(action, { outcome: "done", ...(recordId ? { record: recordId } : {}) }));
     this.log.info({ action: action.verb, actor: action.actor, record: recordId }, "action done");
     const outcome: ActionOutcome = { ok: true, action, audit: entry.n, ...(recordId ? { record: recordId } : {}) };
     this.emitBoards({ type: "action", outcome });
     return outcome;
+  }
+
+  /**
+   * Puts an action's record on the air: to other base stations on meshaid's port, and, for a
+   * status about a handheld's request, a short reply it can read ("ACK WATER ETA 8").
+   */
+  private transmit(record: FieldRecord, action: ActionRequest): void {
+    const scheduler = this.scheduler;
+    if (!scheduler) return;
+    const body = record.body;
+    const priority: PriorityClass = body.kind === "ack" ? "incident" : body.kind === "shift" ? "shift" : "status";
+    const packed = packRecords([{ seq: record.id.seq, body }], this.codebook);
+    if (packed.ok) for (const bytes of packed.value) scheduler.enqueue(priority, { record: bytes });
+    else this.log.error({ err: packed.error, record: record.id }, "action record does not pack; not sent to other stations");
+    if (body.kind === "supply_status" && body.ref) {
+      const request = this.boardState.requests.get(idKey(body.ref));
+      if (request) scheduler.enqueue("status", { text: replyText(body.status, request.lines.map((line) => line.item), body.etaMin), to: request.id.origin }, "ack");
+    }
+    this.log.debug({ action: action.verb, record: record.id }, "action queued for the air");
   }
 
   /** The record an action writes, undefined for one only the audit trail keeps, or why it cannot be done. */
@@ -397,6 +428,14 @@ export class Station implements StationBoardsView {
   private callsign(num: number): string {
     return this.nodes.get(num)?.shortName || `!${(num >>> 0).toString(16).padStart(8, "0")}`;
   }
+}
+
+const REPLY_WORDS: Record<SupplyStatus, string> = { acknowledged: "ACK", en_route: "ENRT", delivered: "DLVD", cancelled: "CNCL", unable: "UNABLE" };
+
+/** A reply a handheld can show: "ACK WATER ETA 8", "DLVD WATER+GAUZE". */
+export function replyText(status: SupplyStatus, items: string[], etaMin?: number): string {
+  const what = items.map((item) => item.toUpperCase().replace(/_/g, " ")).join("+");
+  return clipUtf8([REPLY_WORDS[status], what, etaMin !== undefined ? `ETA ${etaMin}` : ""].filter(Boolean).join(" "), 200);
 }
 
 /** The longest a plain message kept from text may be (a Meshtastic text payload is at most 233 bytes). */

@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Level } from "level";
 import pino from "pino";
-import { parseDecisionRights, Station, type BoardsEvent } from "../../src/station/index.ts";
+import { parseDecisionRights, Station, TransmitScheduler, type BoardsEvent } from "../../src/station/index.ts";
+import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
+import { decodePayload } from "../../src/wire/index.ts";
 import { AuditTrail, RecordStore } from "../../src/store/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, configText, presets, site } from "../helpers/records.ts";
@@ -33,22 +35,27 @@ describe("Station.act", () => {
   const logger = pino({ level: "silent" });
   let now = T0;
 
+  const sent: SendRequest[] = [];
+  const sender: RadioSender = { send: (request) => Promise.resolve(String(sent.push(request))) };
+
   async function open(name = "Base"): Promise<{ station: Station; store: RecordStore; audit: AuditTrail; radio: ScriptedRadio; events: BoardsEvent[]; close: () => Promise<void> }> {
     const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
     const audit = await AuditTrail.open(db);
     const radio = new ScriptedRadio();
-    const station = new Station({ name, radio, store, presets, codebook, site, logger, now: () => now, rights, audit });
+    const scheduler = new TransmitScheduler({ sender, minIntervalMs: 0, dutyCycle: 1 });
+    const station = new Station({ name, radio, store, presets, codebook, site, logger, now: () => now, rights, audit, scheduler });
     const events: BoardsEvent[] = [];
     station.subscribeBoards((event) => events.push(event));
     await station.start();
     radio.emit({ type: "my-node", num: BASE });
-    return { station, store, audit, radio, events, close: async () => { await station.stop(); await store.close(); } };
+    return { station, store, audit, radio, events, close: async () => { scheduler.close(); await station.stop(); await store.close(); } };
   }
 
   beforeEach(async () => {
     dir = await tempDir();
     now = T0;
+    sent.length = 0;
   });
   afterEach(async () => {
     await dir.remove();
@@ -89,6 +96,11 @@ describe("Station.act", () => {
     expect(dispatched).toMatchObject({ ok: true, record: { origin: BASE, seq: 1 }, audit: 0 });
     expect(station.boards().requests[0]).toMatchObject({ state: "en_route", etaMin: 8, etaAt: T0 + 60_000 + 8 * 60_000, decidedBy: { by: "C1", id: { origin: BASE, seq: 1 } } });
     expect(station.snapshot().recent[0]).toMatchObject({ id: { origin: BASE, seq: 1 }, body: { kind: "supply_status", status: "en_route", etaMin: 8, ref: request } });
+    // On the air: the record for other base stations, and a reply the medic's handheld can show.
+    await expect.poll(() => sent.length).toBe(2);
+    expect(sent[1]).toEqual({ text: "ENRT WATER ETA 8", to: MEDIC });
+    const decoded = decodePayload(sent[0]!.record!, codebook, BASE);
+    expect(decoded.ok && decoded.value.records).toEqual([{ id: { origin: BASE, seq: 1 }, body: { kind: "supply_status", status: "en_route", etaMin: 8, ref: request } }]);
     const closed = await station.act({ verb: "close", actor: coordinator, target: { origin: MEDIC, seq: 0x200 } });
     expect(closed).toMatchObject({ ok: true, record: { origin: BASE, seq: 2 } });
     expect(station.boards().incidents[0]).toMatchObject({ state: "closed", closed: { by: "C1" } });

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
+import { TransmitScheduler } from "../../src/station/index.ts";
+
+/** A radio that records when each send reached it. */
+class RecordingSender implements RadioSender {
+  readonly sent: Array<{ at: number; request: SendRequest }> = [];
+  send(request: SendRequest): Promise<string> {
+    this.sent.push({ at: Date.now(), request });
+    return Promise.resolve(String(this.sent.length));
+  }
+}
+
+describe("TransmitScheduler", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_750_000_000_000 });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("sends one packet per 2 s, highest class first: a flood of low-priority work cannot delay a life-safety record", async () => {
+    const sender = new RecordingSender();
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 1 });
+    for (let i = 0; i < 200; i += 1) scheduler.enqueue("checkin", { text: `CHK ${i}` });
+    for (let i = 0; i < 50; i += 1) scheduler.enqueue("request", { text: `REQ ${i}` });
+    await vi.advanceTimersByTimeAsync(5_000);
+    const t = Date.now();
+    scheduler.enqueue("life_safety", { text: "EMERGENCY M1" });
+    await vi.advanceTimersByTimeAsync(2_000);
+    const emergency = sender.sent.find((entry) => entry.request.text === "EMERGENCY M1");
+    expect(emergency).toBeDefined();
+    expect(emergency!.at - t).toBeLessThanOrEqual(2_000);
+    // Pacing held throughout, and requests went before check-ins.
+    for (let i = 1; i < sender.sent.length; i += 1) expect(sender.sent[i]!.at - sender.sent[i - 1]!.at).toBeGreaterThanOrEqual(2_000);
+    expect(sender.sent.filter((entry) => entry.request.text?.startsWith("CHK"))).toEqual([]);
+    scheduler.close();
+  });
+
+  it("never exceeds the duty-cycle budget, and keeps a reserve that only life safety may use", async () => {
+    const sender = new RecordingSender();
+    // 1 % of 100 s = 1000 ms of airtime; each packet costs 300 ms; 20 % reserve: 800 ms for the rest.
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 0.01, windowMs: 100_000, airtimeMs: () => 300 });
+    for (let i = 0; i < 10; i += 1) scheduler.enqueue("request", { text: `REQ ${i}` });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(sender.sent).toHaveLength(2);
+    expect(scheduler.state().airtimeUsedMs).toBe(600);
+    scheduler.enqueue("life_safety", { text: "EMERGENCY" });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sender.sent.at(-1)?.request.text).toBe("EMERGENCY");
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(sender.sent).toHaveLength(3);
+    // The window moves on: airtime frees up and the requests go again, within budget.
+    await vi.advanceTimersByTimeAsync(200_000);
+    const windows = sender.sent.map((entry) => sender.sent.filter((other) => other.at > entry.at - 100_000 && other.at <= entry.at).length * 300);
+    expect(Math.max(...windows)).toBeLessThanOrEqual(1_000);
+    expect(sender.sent.length).toBeGreaterThan(3);
+    scheduler.close();
+  });
+
+  it("backs off as channel utilisation rises, but not for life safety", async () => {
+    const sender = new RecordingSender();
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 1 });
+    scheduler.setChannelUtilization(50);
+    for (let i = 0; i < 3; i += 1) scheduler.enqueue("status", { text: `S${i}` });
+    await vi.advanceTimersByTimeAsync(16_001);
+    expect(sender.sent.map((entry) => entry.request.text)).toEqual(["S0", "S1", "S2"]);
+    expect(sender.sent[1]!.at - sender.sent[0]!.at).toBe(8_000);
+    scheduler.enqueue("life_safety", { text: "SOS" });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(sender.sent.at(-1)?.request.text).toBe("SOS");
+    scheduler.close();
+  });
+
+  it("batches acknowledgements to one handheld into one text while they wait", async () => {
+    const sender = new RecordingSender();
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 1 });
+    scheduler.enqueue("incident", { text: "INCIDENT" });
+    scheduler.enqueue("status", { text: "ACK WATER", to: 7 }, "ack");
+    scheduler.enqueue("status", { text: "ACK GAUZE ETA 5", to: 7 }, "ack");
+    scheduler.enqueue("status", { text: "ACK FOOD", to: 8 }, "ack");
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sender.sent.map((entry) => [entry.request.to, entry.request.text])).toEqual([
+      [undefined, "INCIDENT"],
+      [7, "ACK WATER ACK GAUZE ETA 5"],
+      [8, "ACK FOOD"],
+    ]);
+    scheduler.close();
+  });
+});
