@@ -109,8 +109,8 @@ export function Console({ station, clock = systemClock, labels, languages, label
   );
 
   // The key handler reads the latest of everything through one ref.
-  const latest = useRef({ state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages });
-  latest.current = { state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages };
+  const latest = useRef({ state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages, labels: activeLabels });
+  latest.current = { state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages, labels: activeLabels };
   const quitting = useRef(false);
 
   const report = (run: (() => unknown) | undefined): void => {
@@ -148,11 +148,11 @@ export function Console({ station, clock = systemClock, labels, languages, label
   const onKey = (input: string, key: Key): void => {
     const current = latest.current;
     const result = handleKey(current.view, input, key, {
-        rowCount: listLength(current.state, current.view.tab),
+        rowCount: listLength(current.state, current.view, current.labels),
         page: bodyRows(current.rows),
         unsent: current.unsent,
         languages: current.languages ?? [],
-        selected: selectedRow(current.state, current.view),
+        selected: selectedRow(current.state, current.view, current.labels),
         compose: current.composeContext,
       });
     // Keys can come faster than renders: the next key must see this one's view.

@@ -36,41 +36,75 @@ export function windowStart(selected: number, height: number, count: number): nu
   return Math.max(0, Math.min(selected - height + 1 > 0 ? selected - height + 1 : 0, count - height));
 }
 
-export function listLength(state: ConsoleState, tab: Tab): number {
-  if (tab === "feed") return state.records.length;
-  return rowsOf(state)[tab].length;
+type ListItem = RecordView | RequestRow | IncidentRow | ShiftRow | NodeRow;
+
+function baseList(state: ConsoleState, tab: Tab): readonly ListItem[] {
+  return tab === "feed" ? state.records : rowsOf(state)[tab];
+}
+
+function itemRecord(tab: Tab, item: ListItem): RecordView {
+  return tab === "feed" ? (item as RecordView) : (item as { record: RecordView }).record;
+}
+
+function itemSender(tab: Tab, item: ListItem): string {
+  return tab === "shifts" ? (item as ShiftRow).callsign : tab === "nodes" ? (item as NodeRow).sender : itemRecord(tab, item).sender;
+}
+
+function itemStatus(tab: Tab, item: ListItem): string {
+  if (tab === "feed") return (item as RecordView).body.kind;
+  if (tab === "shifts") return (item as ShiftRow).state;
+  if (tab === "nodes") return (item as NodeRow).checkin ?? "";
+  return (item as RequestRow | IncidentRow).status;
+}
+
+const listCache = new WeakMap<readonly ListItem[], { key: string; list: readonly ListItem[] }>();
+
+/** The current screen's rows after the filter and the sort (the board's own list when neither is set). */
+export function visibleList(state: ConsoleState, view: ViewState, labels: Labeller | undefined): readonly ListItem[] {
+  const tab = view.tab;
+  const base = baseList(state, tab);
+  if (view.filter === "" && view.sort === "board") return base;
+  const key = `${view.filter}\u0000${view.sort}\u0000${view.language}`;
+  const cached = listCache.get(base);
+  if (cached?.key === key) return cached.list;
+  const needle = view.filter.toLowerCase();
+  const w = words(view.language);
+  const list =
+    needle === ""
+      ? [...base]
+      : base.filter((item) => {
+          const record = itemRecord(tab, item);
+          const status = itemStatus(tab, item);
+          const text = `${recordDetail(record.body, record.place, labels)} ${itemSender(tab, item)} ${record.text ?? ""} ${status.replaceAll("_", " ")} ${statusWord(w, status)}`;
+          return text.toLowerCase().includes(needle);
+        });
+  if (view.sort === "newest") list.sort((a, b) => itemRecord(tab, b).receivedAt - itemRecord(tab, a).receivedAt);
+  else if (view.sort === "sender") list.sort((a, b) => itemSender(tab, a).localeCompare(itemSender(tab, b)) || itemRecord(tab, b).receivedAt - itemRecord(tab, a).receivedAt);
+  listCache.set(base, { key, list });
+  return list;
+}
+
+export function listLength(state: ConsoleState, view: ViewState, labels: Labeller | undefined): number {
+  return visibleList(state, view, labels).length;
 }
 
 /** The record a row is about, and its history, for the detail view and for actions. */
-export function rowAt(state: ConsoleState, tab: Tab, index: number): { record: RecordView; history: readonly RecordView[]; state: string } | undefined {
-  if (tab === "feed") {
-    const record = state.records[index];
-    return record ? { record, history: [record], state: record.body.kind } : undefined;
+export function rowAt(state: ConsoleState, view: ViewState, labels: Labeller | undefined): { record: RecordView; history: readonly RecordView[]; state: string } | undefined {
+  const list = visibleList(state, view, labels);
+  const item = list[Math.min(view.selection[view.tab], list.length - 1)];
+  if (item === undefined) return undefined;
+  const tab = view.tab;
+  const record = itemRecord(tab, item);
+  if (tab === "feed") return { record, history: [record], state: record.body.kind };
+  if (tab === "nodes") {
+    const sender = (item as NodeRow).sender;
+    return { record, history: state.records.filter((r) => r.sender === sender).slice(0, 50).reverse(), state: itemStatus(tab, item) };
   }
-  const rows: BoardRows = rowsOf(state);
-  switch (tab) {
-    case "requests": {
-      const row = rows.requests[index];
-      return row ? { record: row.record, history: row.history, state: row.status } : undefined;
-    }
-    case "incidents": {
-      const row = rows.incidents[index];
-      return row ? { record: row.record, history: row.history, state: row.status } : undefined;
-    }
-    case "shifts": {
-      const row = rows.shifts[index];
-      return row ? { record: row.record, history: row.history, state: row.state } : undefined;
-    }
-    case "nodes": {
-      const row = rows.nodes[index];
-      if (!row) return undefined;
-      return { record: row.record, history: state.records.filter((r) => r.sender === row.sender).slice(0, 50).reverse(), state: row.checkin ?? "" };
-    }
-  }
+  return { record, history: (item as RequestRow | IncidentRow | ShiftRow).history, state: itemStatus(tab, item) };
 }
 
-export function selectedRow(state: ConsoleState, view: ViewState): SelectedRow | undefined {
-  const row = rowAt(state, view.tab, view.selection[view.tab]);
+export function selectedRow(state: ConsoleState, view: ViewState, labels: Labeller | undefined): SelectedRow | undefined {
+  const row = rowAt(state, view, labels);
   return row ? { tab: view.tab, ref: row.record.id, state: row.state } : undefined;
 }
 
@@ -196,31 +230,29 @@ function nodeLine(row: NodeRow, selected: boolean, w: Words) {
 
 function ListBody({ state, view, height, labels, w }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words }) {
   const tab = view.tab;
-  const count = listLength(state, tab);
-  if (count === 0) return <Text dimColor>{tab === "feed" ? w.noRecords : w.empty}</Text>;
+  const list = visibleList(state, view, labels);
+  const count = list.length;
+  if (count === 0) return <Text dimColor>{view.filter !== "" ? `${w.empty} (/${sanitize(view.filter)})` : tab === "feed" ? w.noRecords : w.empty}</Text>;
   const selected = Math.min(view.selection[tab], count - 1);
   const start = windowStart(selected, height, count);
   const end = Math.min(count, start + height);
   const lines = [];
-  if (tab === "feed") {
-    for (let i = start; i < end; i += 1) {
-      const record = state.records[i]!;
-      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={i === selected} />);
-    }
-    return <>{lines}</>;
-  }
-  const rows = rowsOf(state);
   for (let i = start; i < end; i += 1) {
-    if (tab === "requests") lines.push(requestLine(rows.requests[i]!, i === selected, labels, w));
-    else if (tab === "incidents") lines.push(incidentLine(rows.incidents[i]!, i === selected, labels, w));
-    else if (tab === "shifts") lines.push(shiftLine(rows.shifts[i]!, i === selected, labels, w));
-    else lines.push(nodeLine(rows.nodes[i]!, i === selected, w));
+    const item = list[i]!;
+    const on = i === selected;
+    if (tab === "feed") {
+      const record = item as RecordView;
+      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={on} />);
+    } else if (tab === "requests") lines.push(requestLine(item as RequestRow, on, labels, w));
+    else if (tab === "incidents") lines.push(incidentLine(item as IncidentRow, on, labels, w));
+    else if (tab === "shifts") lines.push(shiftLine(item as ShiftRow, on, labels, w));
+    else lines.push(nodeLine(item as NodeRow, on, w));
   }
   return <>{lines}</>;
 }
 
 function Detail({ state, view, height, labels, w }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words }) {
-  const row = rowAt(state, view.tab, view.selection[view.tab]);
+  const row = rowAt(state, view, labels);
   if (!row) return <Text dimColor>{w.empty}</Text>;
   const record = row.record;
   const id = `!${(record.id.origin >>> 0).toString(16).padStart(8, "0")}:${record.id.seq}`;
@@ -335,6 +367,18 @@ function Tabs({ state, view, w }: { state: ConsoleState; view: ViewState; w: Wor
           </Text>
         </Box>
       ))}
+      {view.filter === "" ? null : (
+        <Box flexShrink={1} marginRight={1}>
+          <Text bold wrap="truncate">
+            /{sanitize(view.filter)}
+          </Text>
+        </Box>
+      )}
+      {view.sort === "board" ? null : (
+        <Box flexShrink={0}>
+          <Text bold>↕{w[view.sort === "newest" ? "sortNewest" : "sortSender"]}</Text>
+        </Box>
+      )}
     </Box>
   );
 }
@@ -357,6 +401,7 @@ export function Screen({ state, view, rows, now, labels, unsent, compose }: Scre
 
   let footer;
   if (overlay.type === "quit") footer = <Text bold color="yellow" wrap="truncate">? {w.quitConfirm(unsent)}</Text>;
+  else if (overlay.type === "filter") footer = <Text bold wrap="truncate">{w.filterPrompt}{sanitize(overlay.draft)}_</Text>;
   else if (overlay.type === "eta") footer = <Text bold wrap="truncate">{w.etaPrompt}{overlay.draft}_</Text>;
   else {
     footer = (

@@ -16,8 +16,13 @@ export type BoardAction =
   | { type: "close"; ref: RecordId }
   | { type: "confirm-handoff"; ref: RecordId };
 
+/** How a screen's rows are ordered: the board's own order (open and urgent first), newest first, or by sender. */
+export type SortKey = "board" | "newest" | "sender";
+export const SORT_KEYS: readonly SortKey[] = ["board", "newest", "sender"];
+
 export type Overlay =
   | { type: "none" }
+  | { type: "filter"; draft: string }
   | { type: "help" }
   | { type: "detail" }
   | { type: "quit" }
@@ -30,6 +35,9 @@ export interface ViewState {
   selection: Readonly<Record<Tab, number>>;
   overlay: Overlay;
   language: string;
+  /** Only rows whose words contain this (any case); "" shows all. */
+  filter: string;
+  sort: SortKey;
   /** One line for the footer: what the last action did. */
   notice: string | undefined;
 }
@@ -57,7 +65,7 @@ export interface KeyContext {
 }
 
 export function initialView(language = "en"): ViewState {
-  return { tab: "feed", selection: { feed: 0, requests: 0, incidents: 0, shifts: 0, nodes: 0 }, overlay: { type: "none" }, language, notice: undefined };
+  return { tab: "feed", selection: { feed: 0, requests: 0, incidents: 0, shifts: 0, nodes: 0 }, overlay: { type: "none" }, language, filter: "", sort: "board", notice: undefined };
 }
 
 export interface KeyResult {
@@ -122,6 +130,14 @@ export function handleKey(view: ViewState, input: string, key: Key, ctx: KeyCont
       if (/^\d+$/.test(input)) return { view: { ...view, overlay: { ...overlay, draft: (overlay.draft + input).slice(0, 3) } } };
       return { view };
     }
+    case "filter": {
+      if (key.escape) return { view: { ...view, overlay: { type: "none" } } };
+      if (key.return) return { view: { ...view, overlay: { type: "none" }, filter: overlay.draft, selection: { ...view.selection, [view.tab]: 0 } } };
+      if (key.backspace || key.delete) return { view: { ...view, overlay: { ...overlay, draft: [...overlay.draft].slice(0, -1).join("") } } };
+      if (key.ctrl && input === "c") break;
+      if (key.ctrl || key.meta || input === "" || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow || key.tab) return { view };
+      return { view: { ...view, overlay: { ...overlay, draft: (overlay.draft + input.replace(/\p{Cc}/gu, "")).slice(0, 40) } } };
+    }
     case "compose": {
       if (key.escape) return { view: { ...view, overlay: { type: "none" } } };
       if (key.ctrl && input === "c") break;
@@ -144,7 +160,9 @@ export function handleKey(view: ViewState, input: string, key: Key, ctx: KeyCont
   }
   const current = view.selection[view.tab];
   if (input === "?") return { view: { ...view, overlay: { type: "help" } } };
-  if (key.escape) return { view: { ...view, notice: undefined } };
+  if (key.escape) return { view: { ...view, notice: undefined, filter: "" } };
+  if (input === "/") return { view: { ...view, overlay: { type: "filter", draft: view.filter } } };
+  if (input === "s") return { view: { ...view, sort: SORT_KEYS[(SORT_KEYS.indexOf(view.sort) + 1) % SORT_KEYS.length]!, selection: { ...view.selection, [view.tab]: 0 } } };
   if (/^[1-5]$/.test(input)) return { view: { ...view, tab: TABS[Number(input) - 1]!, notice: undefined } };
   if (key.tab) {
     const index = (TABS.indexOf(view.tab) + (key.shift ? TABS.length - 1 : 1)) % TABS.length;

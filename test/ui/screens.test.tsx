@@ -79,6 +79,19 @@ describe("screens", () => {
     await type(app, "?l", (f) => f.includes("[3 Incidentes 1]"));
   });
 
+  test("/ filters the rows by their words, s sorts them; Esc shows all again", async () => {
+    const app = await mount();
+    await type(app, "2", (f) => f.includes("[2 Requests 2]"));
+    await type(app, "/wat", (f) => f.includes("filter (Enter apply, Esc cancel): /wat_"));
+    await type(app, KEY.enter, (f) => f.includes("/wat") && !f.includes("eyewash"));
+    expect(selectedLine(app.lastFrame())).toContain("water ×1");
+    await type(app, KEY.escape, (f) => f.includes("eyewash"));
+    // Board order puts the urgent request first; by sender, MED1 comes before MED7.
+    expect(selectedLine(app.lastFrame())).toContain("eyewash");
+    await type(app, "ss", (f) => f.includes("↕sender"));
+    expect(selectedLine(app.lastFrame())).toContain("water ×1");
+  });
+
   test("? shows the keys; ? again closes it", async () => {
     const app = await mount();
     await type(app, "?", (f) => f.includes("Keys"));

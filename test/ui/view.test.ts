@@ -51,6 +51,18 @@ describe("keys", () => {
     expect(press(asked.view, "y").effect).toEqual({ type: "quit" });
   });
 
+  test("/ edits a filter that Enter applies and Esc clears; s cycles the sort", () => {
+    let view = press(initialView(), "/").view;
+    view = press(view, "w").view;
+    view = press(view, "a").view;
+    expect(view.filter).toBe("");
+    view = press(view, "", key({ return: true })).view;
+    expect(view).toMatchObject({ filter: "wa", overlay: { type: "none" } });
+    expect(press(view, "", key({ escape: true })).view.filter).toBe("");
+    expect(press(initialView(), "s").view.sort).toBe("newest");
+    expect(press(press(press(initialView(), "s").view, "s").view, "s").view.sort).toBe("board");
+  });
+
   test("l cycles the languages", () => {
     const es = press(initialView(), "l").view;
     expect(es.language).toBe("es");
