@@ -3,7 +3,7 @@
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
 import { PRIORITIES } from "../wire/index.ts";
-import { isClosedRequest, type BoardRows, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
+import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { composePreview, FIELDS, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
 import { words, type Words } from "./i18n.ts";
