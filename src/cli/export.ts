@@ -168,6 +168,7 @@ export function toMarkdown(records: readonly RecordView[], boards: BoardRows, ct
       ["callsign", "node", "last heard", "records", "last check-in", "battery"],
       boards.nodes.map((row) => [row.sender, nodeId(row.origin), hhmm(row.lastHeard), row.records, row.checkin?.replace("_", " "), row.battery === undefined ? "" : `${row.battery}%`]),
     ),
+    ...afterAction(records, boards, ctx),
     "## Communications log (ICS 309 style)",
     "",
     `Station: ${md(ctx.name)}. Radio operator: ____________. Operational period: ${period}.`,
@@ -178,6 +179,62 @@ export function toMarkdown(records: readonly RecordView[], boards: BoardRows, ct
     ),
   ];
   return `${out.join("\n")}`;
+}
+
+function minutes(ms: number): string {
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** Time from request to delivery per item and place, incidents by type, and what did not get done. */
+function afterAction(records: readonly RecordView[], boards: BoardRows, ctx: ExportContext): string[] {
+  const label = (category: "items" | "incidents", name: string): string => labelOf(ctx.codebook, category, name, ctx.language);
+  const delivery = new Map<string, number[]>();
+  const failed: (string | number | undefined)[][] = [];
+  for (const row of boards.requests) {
+    if (row.record.body.kind !== "supply_request") continue;
+    const where = row.record.place ?? "-";
+    const items = row.record.body.lines.map((line) => label("items", line.item)).join(", ");
+    const done = row.history.find((entry) => (entry.body.kind === "supply_status" && entry.body.status === "delivered") || (entry.body.kind === "ack" && entry.body.code === "complete"));
+    if (row.status === "delivered" && done) {
+      const key = `${items}\u0000${where}`;
+      delivery.set(key, [...(delivery.get(key) ?? []), done.receivedAt - row.record.receivedAt]);
+    } else if (row.status !== "delivered") failed.push([row.status.replace("_", " "), items, where, row.record.sender, hhmm(row.record.receivedAt)]);
+  }
+  const byType = new Map<string, { count: number; casualties: number }>();
+  for (const row of boards.incidents) {
+    if (row.record.body.kind !== "incident") continue;
+    const type = label("incidents", row.record.body.incident);
+    const seen = byType.get(type) ?? { count: 0, casualties: 0 };
+    byType.set(type, { count: seen.count + 1, casualties: seen.casualties + row.record.body.casualties });
+  }
+  const hours = new Map<string, number>();
+  for (const record of records) {
+    const hour = `${iso(record.receivedAt).slice(0, 13)}:00`;
+    hours.set(hour, (hours.get(hour) ?? 0) + 1);
+  }
+  return [
+    "## After action",
+    "",
+    "### Time from request to delivery",
+    "",
+    table(
+      ["item", "place", "delivered", "median", "longest"],
+      [...delivery].map(([key, times]) => {
+        const [items, where] = key.split("\u0000");
+        const sorted = [...times].sort((a, b) => a - b);
+        return [items, where, sorted.length, minutes(sorted[sorted.length >> 1]!), minutes(sorted[sorted.length - 1]!)];
+      }),
+    ),
+    "### Incidents by type",
+    "",
+    table(["incident", "reports", "casualties"], [...byType].sort((a, b) => b[1].count - a[1].count).map(([type, seen]) => [type, seen.count, seen.casualties])),
+    "### Not delivered",
+    "",
+    table(["status", "what", "place", "asked by", "at"], failed),
+    "### Timeline (records per hour, UTC)",
+    "",
+    table(["hour", "records"], [...hours]),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------- command

@@ -93,6 +93,19 @@ describe("export formats", () => {
     expect(text.split("\r\n")[1]).toContain(`"message: =1+1, ok"`);
   });
 
+  it("the after-action report times request to delivery per item and place and lists what was not delivered", () => {
+    const water = { ...record({ kind: "supply_request", lines: [{ item: "water", quantity: 5 }], priority: "urgent" }, "MED1", at(2, 0, 0)), place: "North Gate" };
+    const gauze = record({ kind: "supply_request", lines: [{ item: "gauze" }], priority: "normal" }, "MED2", at(2, 5, 0));
+    const delivered = record({ kind: "supply_status", status: "delivered", ref: water.id }, "RUN1", at(2, 12, 0));
+    const injury = record({ kind: "incident", incident: "injury", severity: "moderate", casualties: 2 }, "MAR1", at(2, 20, 0));
+    const heard = [water, gauze, delivered, injury];
+    const text = toMarkdown(heard, boardRows(boardsFrom(heard)), ctx);
+    const section = text.slice(text.indexOf("## After action"), text.indexOf("## Communications log"));
+    expect(section).toMatch(/\| drinking water \| North Gate \| 1 \| 12 min \| 12 min \|/);
+    expect(section).toMatch(/\| injury \| 1 \| 2 \|/);
+    expect(section.slice(section.indexOf("### Not delivered"))).toMatch(/\| open \| gauze pads \| - \| MED2 \|/);
+  });
+
   it("Markdown cells cannot break the table", () => {
     const heard = [record({ kind: "message", text: "a | b\nc" }, "MED1", at(2, 0, 0))];
     const text = toMarkdown(heard, boardRows(boardsFrom(heard)), ctx);
