@@ -17,6 +17,7 @@ await station.start();
 const boards = station.boards();
 const startupMs = performance.now() - started;
 const rssMb = process.memoryUsage().rss / 2 ** 20;
+if (process.env["MESHAID_BENCH_DEBUG"]) process.stderr.write(`${JSON.stringify(process.memoryUsage())}\n`);
 process.stdout.write(`${JSON.stringify({ startupMs, rssMb, records: store.count, requests: boards.requests.length })}\n`);
 await station.stop();
 await store.close();
