@@ -2,6 +2,7 @@
 // humanitarian tools: JSON, CSV, CSV with HXL hashtags, and a printable Markdown situation report
 // with the shift roster and an ICS-309-style communications log. Reads the database a stopped
 // station wrote (a running one holds its lock: the error says so).
+import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Level } from "level";
 import { RecordStore } from "../store/index.ts";
@@ -267,6 +268,18 @@ async function readRecords(dataDir: string, codebook: Codebook, warn: (line: str
   } finally {
     await store.close();
   }
+}
+
+/**
+ * For the console's `e`: writes the Markdown report of everything stored so far into the data
+ * folder (the running station's store, read while it appends) and returns the file's path.
+ */
+export async function writeReport(store: RecordStore, dataDir: string, ctx: Omit<ExportContext, "now">): Promise<string> {
+  const records = (await store.recent(store.count)).reverse().map((record) => viewOf(record, ctx.site));
+  const now = Date.now();
+  const file = join(dataDir, `report-${iso(now).replace(/[:.]/g, "-")}.md`);
+  await writeFile(file, await exportText(records, "md", { ...ctx, now }), { mode: 0o600 });
+  return file;
 }
 
 export async function runExport(options: ExportOptions, write: (text: string) => void, warn: (line: string) => void): Promise<number> {

@@ -96,7 +96,8 @@ export async function runStart(options: StartOptions): Promise<number> {
         const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
         // Not wired yet: the station has no act() or send path committed (the console shows so).
         const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
-        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose } });
+        const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
+        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport } });
         cleanups.push(() => ui.unmount());
       });
     }

@@ -26,6 +26,8 @@ export interface ConsoleProps {
   compose?: ComposeOptions;
   /** Carries out a board action (the station's act()); a rejection is shown in the footer. */
   onAct?: (action: BoardAction) => unknown;
+  /** Writes the printable report (Markdown) and resolves to where it went; shown in the footer. */
+  onExport?: () => Promise<string>;
   /** Sends what was composed (the station's send path); a rejection is shown in the footer. */
   onSend?: (outgoing: Outgoing) => unknown;
   onQuit: () => void;
@@ -70,7 +72,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, compose, onAct, onSend, onQuit }: ConsoleProps) {
+export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, compose, onAct, onSend, onExport, onQuit }: ConsoleProps) {
   const [state, dispatch] = useReducer(consoleReducer, station, (s) => initialConsoleState(s.snapshot()));
   const [view, setView] = useState<ViewState>(() => initialView(languages?.[0] ?? "en"));
   const { rows, columns } = useTerminalSize();
@@ -109,8 +111,8 @@ export function Console({ station, clock = systemClock, labels, languages, label
   );
 
   // The key handler reads the latest of everything through one ref.
-  const latest = useRef({ state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages, labels: activeLabels });
-  latest.current = { state, view, unsent, rows, composeContext, onAct, onSend, onQuit, languages, labels: activeLabels };
+  const latest = useRef({ state, view, unsent, rows, composeContext, onAct, onSend, onExport, onQuit, languages, labels: activeLabels });
+  latest.current = { state, view, unsent, rows, composeContext, onAct, onSend, onExport, onQuit, languages, labels: activeLabels };
   const quitting = useRef(false);
 
   const report = (run: (() => unknown) | undefined): void => {
@@ -139,6 +141,18 @@ export function Console({ station, clock = systemClock, labels, languages, label
     if (effect.type === "act") {
       const act = current.onAct;
       report(act ? () => act(effect.action) : undefined);
+      return;
+    }
+    if (effect.type === "export") {
+      const run = current.onExport;
+      if (!run) {
+        setView((v) => ({ ...v, notice: "noExport" }));
+        return;
+      }
+      void run().then(
+        (file) => setView((v) => ({ ...v, notice: `✓ ${file}` })),
+        (error: unknown) => setView((v) => ({ ...v, notice: `✗ ${errorText(error)}` })),
+      );
       return;
     }
     const send = current.onSend;

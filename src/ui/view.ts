@@ -42,7 +42,7 @@ export interface ViewState {
   notice: string | undefined;
 }
 
-export type Effect = { type: "quit" } | { type: "act"; action: BoardAction } | { type: "send"; outgoing: Outgoing };
+export type Effect = { type: "quit" } | { type: "act"; action: BoardAction } | { type: "send"; outgoing: Outgoing } | { type: "export" };
 
 /** The selected row, as far as actions need it. */
 export interface SelectedRow {
@@ -180,6 +180,7 @@ export function handleKey(view: ViewState, input: string, key: Key, ctx: KeyCont
     const index = (languages.indexOf(view.language) + 1) % languages.length;
     return { view: { ...view, language: languages[index] ?? "en" } };
   }
+  if (input === "e") return { view: { ...view, notice: "exporting" }, effect: { type: "export" } };
   if (input === "c") {
     if (!ctx.compose) return { view: { ...view, notice: "noCompose" } };
     return { view: { ...view, overlay: { type: "compose", form: newComposeForm() } } };

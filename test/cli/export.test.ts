@@ -2,7 +2,10 @@
 // --no-ui` on the simulated mesh, stopped with SIGINT), plus the formats' edge cases alone.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { csvCell, toCsv, toMarkdown } from "../../src/cli/export.ts";
+import { readFile } from "node:fs/promises";
+import { Level } from "level";
+import { csvCell, toCsv, toMarkdown, writeReport } from "../../src/cli/export.ts";
+import { RecordStore } from "../../src/store/index.ts";
 import { boardRows, boardsFrom } from "../../src/ui/index.ts";
 import { codebook } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -80,6 +83,24 @@ describe("meshaid export", () => {
       await dir.remove();
     }
   }, 30_000);
+});
+
+describe("the console's report", () => {
+  it("writes the Markdown report of the store into the data folder", async () => {
+    const dir = await tempDir();
+    const store = await RecordStore.open(new Level<string, Uint8Array>(`${dir.path}/db`, { valueEncoding: "view" }), codebook);
+    try {
+      await store.append({ id: { origin: 7, seq: 1 }, receivedAt: at(2, 0, 0).getTime(), body: { kind: "supply_request", lines: [{ item: "water" }], priority: "urgent" }, text: "NEED WATER", sender: "MED1" });
+      const file = await writeReport(store, dir.path, { codebook, name: "North" });
+      expect(file.startsWith(`${dir.path}/report-`)).toBe(true);
+      const text = await readFile(file, "utf8");
+      expect(text).toMatch(/^# Situation report: North/);
+      expect(text).toContain("| open | urgent | urgent request: drinking water | MED1 |");
+    } finally {
+      await store.close();
+      await dir.remove();
+    }
+  });
 });
 
 describe("export formats", () => {

@@ -140,6 +140,13 @@ describe("screens", () => {
     await type(bare, "v", (f) => f.includes("the station does not take actions yet"));
   });
 
+  test("e writes the report through onExport and says where it went", async () => {
+    const onExport = vi.fn(() => Promise.resolve("/data/report-1.md"));
+    const app = await mount({ onExport });
+    await type(app, "e", (f) => f.includes("✓ /data/report-1.md"));
+    expect(onExport).toHaveBeenCalledTimes(1);
+  });
+
   test("a failed action shows why", async () => {
     const app = await mount({ onAct: () => Promise.reject(new Error("MED7 may not dispatch")) });
     await type(app, "2", (f) => f.includes("[2 Requests"));
