@@ -351,18 +351,21 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
   );
 }
 
-function Tabs({ state, view, w }: { state: ConsoleState; view: ViewState; w: Words }) {
+function Tabs({ state, view, w, columns }: { state: ConsoleState; view: ViewState; w: Words; columns: number }) {
   const rows = rowsOf(state);
   const open = { requests: rows.openRequests, incidents: rows.openIncidents };
-  const label = (tab: Tab, index: number): string => {
+  const full = (tab: Tab, index: number, short: boolean): string => {
     const count = tab === "requests" || tab === "incidents" ? ` ${open[tab]}` : "";
-    return `${index + 1} ${w[tab]}${count}`;
+    return `${index + 1} ${short ? w[tab].slice(0, 4) : w[tab]}${count}`;
   };
+  // Narrow terminals get the screens' names cut to four letters (the numbers stay).
+  const width = TABS.reduce((sum, tab, index) => sum + full(tab, index, false).length + 3, 0);
+  const label = (tab: Tab, index: number): string => full(tab, index, width > columns - 12);
   return (
     <Box flexDirection="row">
       {TABS.map((tab, index) => (
-        <Box key={tab} marginRight={1} flexShrink={0}>
-          <Text bold={tab === view.tab} inverse={tab === view.tab}>
+        <Box key={tab} marginRight={1} flexShrink={1}>
+          <Text bold={tab === view.tab} inverse={tab === view.tab} wrap="truncate">
             {tab === view.tab ? `[${label(tab, index)}]` : ` ${label(tab, index)} `}
           </Text>
         </Box>
@@ -388,7 +391,7 @@ function noticeText(w: Words, notice: string): string {
   return typeof known === "string" ? known : sanitize(notice);
 }
 
-export function Screen({ state, view, rows, now, labels, unsent, compose }: ScreenProps) {
+export function Screen({ state, view, rows, columns, now, labels, unsent, compose }: ScreenProps) {
   const w = words(view.language);
   const height = bodyRows(rows);
   const count = `${state.recordCount} ${state.recordCount === 1 ? w.record : w.records}`;
@@ -449,7 +452,7 @@ export function Screen({ state, view, rows, now, labels, unsent, compose }: Scre
           <Text bold>{formatTime(now)}</Text>
         </Box>
       </Box>
-      <Tabs state={state} view={view} w={w} />
+      <Tabs state={state} view={view} w={w} columns={columns} />
       <Box flexDirection="column" height={height} overflow="hidden">
         {body}
       </Box>
