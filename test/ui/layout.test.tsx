@@ -3,7 +3,7 @@ import { renderToString } from "ink";
 import { describe, expect, test } from "vitest";
 import { initialConsoleState, initialView, newComposeForm, Screen, TABS, type ViewState } from "../../src/ui/index.ts";
 import { codebook, presets } from "../helpers/records.ts";
-import { at, connected, record } from "./fixtures.ts";
+import { at, record } from "./fixtures.ts";
 
 const recent = Array.from({ length: 300 }, (_, i) =>
   record(
