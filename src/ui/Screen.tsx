@@ -2,9 +2,9 @@
 // (windowed: only the rows that fit are rendered), an overlay when one is open, and the footer.
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
-import { PRIORITIES } from "../wire/index.ts";
+import { PRIORITIES, SEVERITIES } from "../wire/index.ts";
 import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
-import { composePreview, FIELDS, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
+import { composePreview, FIELDS, incidentNames, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
 import { words, type Words } from "./i18n.ts";
 import { rowsOf, type ConsoleState } from "./state.ts";
@@ -310,6 +310,11 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
     lines.push({ key: "item", text: `${cursor("item")} ${w.item}: ‹ ${label("items", item)} ›` });
     lines.push({ key: "quantity", text: `${cursor("quantity")} ${w.quantity}: ${form.quantity}_` });
     lines.push({ key: "priority", text: `${cursor("priority")} ${w.priority}: ‹ ${PRIORITIES[form.priority] ?? "normal"} ›` });
+  } else if (form.mode === "incident") {
+    const incident = incidentNames(ctx.codebook)[form.incident] ?? "?";
+    lines.push({ key: "incident", text: `${cursor("incident")} ${w.incident}: ‹ ${sanitize(labels ? labels("incidents", incident) : incident.replaceAll("_", " "))} ›` });
+    lines.push({ key: "casualties", text: `${cursor("casualties")} ${w.casualties}: ${form.casualties}_` });
+    lines.push({ key: "severity", text: `${cursor("severity")} ${w.severity}: ‹ ${SEVERITIES[form.severity] ?? "moderate"} ›` });
   } else {
     const to = form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1] ?? "?");
     const bytes = preview.payloadBytes;
@@ -321,7 +326,7 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        {w.composeTitle}: {(["preset", "request", "text"] as const).map((mode) => (mode === form.mode ? `[${w[mode]}]` : ` ${w[mode]} `)).join(" ")}
+        {w.composeTitle}: {(["preset", "request", "incident", "text"] as const).map((mode) => (mode === form.mode ? `[${w[mode]}]` : ` ${w[mode]} `)).join(" ")}
       </Text>
       <Text dimColor wrap="truncate">
         {w.composeKeys}

@@ -1,10 +1,10 @@
 // Compose: what the coordinator is about to send, and what it costs on the air before it goes.
 // Pure: the form is a value, keys make a new one, and the preview encodes with src/wire.
 import type { Key } from "ink";
-import { MESHAID_PORTNUM, PRIORITIES, packRecords, type Codebook, type Priority, type RecordBody } from "../wire/index.ts";
+import { MESHAID_PORTNUM, PRIORITIES, SEVERITIES, packRecords, type Codebook, type Priority, type RecordBody } from "../wire/index.ts";
 
-export type ComposeMode = "preset" | "request" | "text";
-export const COMPOSE_MODES: readonly ComposeMode[] = ["preset", "request", "text"];
+export type ComposeMode = "preset" | "request" | "incident" | "text";
+export const COMPOSE_MODES: readonly ComposeMode[] = ["preset", "request", "incident", "text"];
 
 /** Meshtastic's text port. */
 const TEXT_PORTNUM = 1;
@@ -21,6 +21,9 @@ export interface ComposeForm {
   item: number;
   quantity: string;
   priority: number;
+  incident: number;
+  casualties: string;
+  severity: number;
   /** Index into the destinations; 0 is the whole channel. */
   to: number;
   text: string;
@@ -62,11 +65,12 @@ export interface ComposePreview {
 export const FIELDS: Record<ComposeMode, readonly string[]> = {
   preset: ["preset"],
   request: ["item", "quantity", "priority"],
+  incident: ["incident", "casualties", "severity"],
   text: ["to", "text"],
 };
 
 export function newComposeForm(mode: ComposeMode = "preset"): ComposeForm {
-  return { mode, field: 0, preset: 0, item: 0, quantity: "1", priority: 0, to: 0, text: "" };
+  return { mode, field: 0, preset: 0, item: 0, quantity: "1", priority: 0, incident: 0, casualties: "0", severity: 0, to: 0, text: "" };
 }
 
 function varintLength(n: number): number {
@@ -92,6 +96,19 @@ export function itemNames(codebook: Codebook): string[] {
   return [...codebook.lists.items.entries].sort((a, b) => a.code - b.code).map((entry) => entry.name);
 }
 
+export function incidentNames(codebook: Codebook): string[] {
+  return [...codebook.lists.incidents.entries].sort((a, b) => a.code - b.code).map((entry) => entry.name);
+}
+
+/** The body the incident form describes. */
+export function incidentBody(form: ComposeForm, codebook: Codebook): RecordBody | string {
+  const incident = incidentNames(codebook)[form.incident];
+  if (incident === undefined) return "the codebook has no incident types";
+  const casualties = Number(form.casualties || "0");
+  if (!Number.isInteger(casualties) || casualties < 0) return "casualties must be a whole number";
+  return { kind: "incident", incident, severity: SEVERITIES[form.severity] ?? "moderate", casualties };
+}
+
 /** The body the supply-request form describes. */
 export function requestBody(form: ComposeForm, codebook: Codebook): RecordBody | string {
   const item = itemNames(codebook)[form.item];
@@ -115,6 +132,7 @@ export function composePreview(form: ComposeForm, ctx: ComposeContext): ComposeP
   }
   let body: RecordBody | string;
   if (form.mode === "preset") body = ctx.presets[form.preset]?.body ?? "no presets";
+  else if (form.mode === "incident") body = incidentBody(form, ctx.codebook);
   else body = requestBody(form, ctx.codebook);
   if (typeof body === "string") return { ...none, error: body };
   // The sequence number is the station's to give; 1 stands in for it (a varint of one byte).
@@ -149,17 +167,21 @@ export function composeKey(form: ComposeForm, input: string, key: Key, ctx: Comp
   if (step !== 0) {
     if (field === "item") return { form: { ...form, item: wrap(form.item, step, itemNames(ctx.codebook).length) }, send: false };
     if (field === "priority") return { form: { ...form, priority: wrap(form.priority, step, PRIORITIES.length) }, send: false };
+    if (field === "incident") return { form: { ...form, incident: wrap(form.incident, step, incidentNames(ctx.codebook).length) }, send: false };
+    if (field === "severity") return { form: { ...form, severity: wrap(form.severity, step, SEVERITIES.length) }, send: false };
     if (field === "to") return { form: { ...form, to: wrap(form.to, step, ctx.destinations.length + 1) }, send: false };
     if (field === "preset") return { form: { ...form, preset: wrap(form.preset, step, ctx.presets.length) }, send: false };
     return { form, send: false };
   }
   if (key.backspace || key.delete) {
     if (field === "quantity") return { form: { ...form, quantity: form.quantity.slice(0, -1) }, send: false };
+    if (field === "casualties") return { form: { ...form, casualties: form.casualties.slice(0, -1) }, send: false };
     if (field === "text") return { form: { ...form, text: [...form.text].slice(0, -1).join("") }, send: false };
     return { form, send: false };
   }
   if (key.ctrl || key.meta || key.escape || input === "") return { form, send: false };
   if (field === "quantity" && /^\d+$/.test(input)) return { form: { ...form, quantity: (form.quantity + input).slice(0, 5) }, send: false };
+  if (field === "casualties" && /^\d+$/.test(input)) return { form: { ...form, casualties: (form.casualties === "0" ? input : form.casualties + input).slice(0, 4) }, send: false };
   // Free text takes what is typed, without control characters.
   if (field === "text") return { form: { ...form, text: form.text + input.replace(/\p{Cc}/gu, "") }, send: false };
   return { form, send: false };

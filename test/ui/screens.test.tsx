@@ -162,6 +162,8 @@ describe("screens", () => {
     expect(app.lastFrame()).toMatch(/payload \d+ bytes, on air \d+ bytes · LONG_FAST time on air 452 ms/);
     expect(app.lastFrame()).toMatch(/7f [0-9a-f]{2}/);
     await type(app, KEY.tab, (f) => f.includes("[supply request]"));
+    await type(app, KEY.tab, (f) => f.includes("[incident]"));
+    expect(app.lastFrame()).toMatch(/› incident: ‹ .+ ›/);
     await type(app, KEY.tab, (f) => f.includes("[text to a handheld]"));
     await type(app, KEY.down, (f) => f.includes('› "_"'));
     await type(app, "ñ", (f) => f.includes("2/219 bytes (1 chars)"));

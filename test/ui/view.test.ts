@@ -101,6 +101,22 @@ describe("compose", () => {
     expect(sent.effect).toMatchObject({ type: "send", outgoing: { kind: "records", bodies: [{ kind: "supply_request", priority: "urgent", lines: [{ quantity: 20 }] }] } });
   });
 
+  test("an incident form: type, casualties typed as digits, severity", () => {
+    let view: ViewState = { ...initialView(), overlay: { type: "compose", form: newComposeForm("incident") } };
+    const step = (input: string, k = key()) => (view = press(view, input, k, { ...ctx, compose }).view);
+    step("", key({ rightArrow: true }));
+    step("", key({ downArrow: true }));
+    step("1");
+    step("2");
+    step("", key({ downArrow: true }));
+    step("", key({ rightArrow: true }));
+    step("", key({ rightArrow: true }));
+    const sent = press(view, "", key({ return: true }), { ...ctx, compose });
+    expect(sent.effect).toMatchObject({ type: "send", outgoing: { kind: "records", bodies: [{ kind: "incident", casualties: 12, severity: "severe" }] } });
+    const form = view.overlay.type === "compose" ? view.overlay.form : newComposeForm();
+    expect(composePreview(form, compose).hex).toMatch(/^7f 1/);
+  });
+
   test("free text counts bytes, not characters, and refuses what does not fit", () => {
     const form = { ...newComposeForm("text"), field: 1 };
     let view: ViewState = { ...initialView(), overlay: { type: "compose", form } };
