@@ -88,7 +88,11 @@ export class Station implements StationBoardsView {
   private feed: RecordView[] = [];
   private unsubscribeRadio: (() => void) | undefined;
   /** Packets are ingested one at a time, in the order heard. */
-  private ingesting: Promise<void> = Promise.resolve();
+  /** What was heard, in order, waiting to be shown: a record being stored, or an event. */
+  private pending: Array<{ record: FieldRecord; appended: Promise<AppendResult>; packet: ReceivedPacket } | { event: StationEvent }> = [];
+  private pendingHead = 0;
+  /** The loop that shows what was heard, in order, as it reaches the disk. */
+  private draining: Promise<void> | undefined;
 
   constructor(options: StationOptions) {
     this.name = options.name;
@@ -131,12 +135,41 @@ export class Station implements StationBoardsView {
     this.unsubscribeRadio = undefined;
     if (this.overdueTimer) clearInterval(this.overdueTimer);
     this.overdueTimer = undefined;
-    await this.ingesting;
+    await this.idle();
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
   idle(): Promise<void> {
-    return this.ingesting;
+    return this.draining ?? Promise.resolve();
+  }
+
+  private enqueue(item: Station["pending"][number]): void {
+    this.pending.push(item);
+    this.draining ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve(); // `draining` is set before the loop can finish
+    while (this.pendingHead < this.pending.length) {
+      const item = this.pending[this.pendingHead] as Station["pending"][number];
+      this.pendingHead += 1;
+      if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+        this.pending = this.pending.slice(this.pendingHead);
+        this.pendingHead = 0;
+      }
+      if ("event" in item) {
+        this.emit(item.event);
+        continue;
+      }
+      const { record, appended, packet } = item;
+      try {
+        this.stored(record, await appended, packet);
+      } catch (error) {
+        this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; record not stored");
+        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
+      }
+    }
+    this.draining = undefined;
   }
 
   snapshot(): StationSnapshot {
@@ -183,7 +216,7 @@ export class Station implements StationBoardsView {
 
   /** Emits after what was heard before it has been stored and shown. */
   private emitInOrder(event: StationEvent): void {
-    this.ingesting = this.ingesting.then(() => this.emit(event));
+    this.enqueue({ event });
   }
 
   private emit(event: StationEvent): void {
@@ -241,12 +274,8 @@ export class Station implements StationBoardsView {
       const sender = this.nodes.get(packet.from)?.shortName;
       if (sender) record.sender = sender;
       const appended = this.store.append(record);
-      this.ingesting = this.ingesting.then(
-        () => appended.then((result) => this.stored(record, result, packet)),
-      ).catch((error: unknown) => {
-        this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; record not stored");
-        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
-      });
+      appended.catch(() => undefined); // handled, in order, by drain()
+      this.enqueue({ record, appended, packet });
     }
   }
 
@@ -340,7 +369,7 @@ export class Station implements StationBoardsView {
       const result = await this.store.append(record);
       this.ownSeq = record.id.seq;
       recordId = record.id;
-      await this.ingesting;
+      await this.idle();
       this.stored(record, result);
       this.transmit(record, action);
     }
