@@ -1,7 +1,7 @@
 // The requests board: each supply request with the status records that refer to it. A card is a
 // pure function of the sorted set of its records, so it does not matter which arrived first (a
 // status may be heard before its request: it waits for it).
-import type { FieldRecord, SupplyRequestBody, SupplyStatus } from "../../wire/index.ts";
+import type { FieldRecord, SupplyRequestBody, SupplyStatus, SupplyStatusBody } from "../../wire/index.ts";
 import type { RequestCard, RequestState } from "../types.ts";
 import { actOf, idKey, insertSorted } from "./order.ts";
 
@@ -30,12 +30,14 @@ export class RequestsBoard {
     if (body.kind === "supply_request") {
       const entry = this.entry(idKey(record.id));
       if (entry.request) return false;
-      entry.request = record as FieldRecord & { body: SupplyRequestBody };
+      entry.request = compact(record, { ...body, lines: body.lines.map((line) => ({ ...line })) });
       return this.touch(entry);
     }
     if (body.kind === "supply_status" && body.ref) {
       const entry = this.entry(idKey(body.ref));
-      if (!insertSorted(entry.statuses, record)) return false;
+      const status: SupplyStatusBody = { kind: "supply_status", status: body.status };
+      if (body.etaMin !== undefined) status.etaMin = body.etaMin;
+      if (!insertSorted(entry.statuses, compact(record, status))) return false;
       this.touch(entry);
       return entry.request !== undefined;
     }
@@ -82,6 +84,16 @@ export class RequestsBoard {
     }
     return entry;
   }
+}
+
+/**
+ * Only what the card needs, copied: a board holds tens of thousands of these, and a record read
+ * from the log may share memory with the page it was read from.
+ */
+function compact<B extends FieldRecord["body"]>(record: FieldRecord, body: B): FieldRecord & { body: B } {
+  const out: FieldRecord & { body: B } = { id: { origin: record.id.origin, seq: record.id.seq }, receivedAt: record.receivedAt, body };
+  if (record.sender !== undefined) out.sender = record.sender;
+  return out;
 }
 
 function card(entry: Entry): RequestCard | undefined {
