@@ -38,7 +38,10 @@ export interface StationView {
  * that shows boards reads `boards()` once and again after each `{ type: "boards" }` event.
  */
 export interface StationBoardsView extends StationView {
-  /** The boards now (a fresh copy each call; `overdue` computed for now). */
+  /**
+   * The boards now (`overdue` computed for now). The lists are new each call; the cards in them
+   * are shared with the station until they change (a changed card is a new object): read only.
+   */
   boards(): BoardsSnapshot;
   subscribeBoards(listener: (event: BoardsEvent) => void): () => void;
 }
