@@ -21,6 +21,8 @@ program
   .option("--site <file>", "the site plan: landmark names for typed text and on screen (e.g. firmware-config/site.yaml)")
   .option("--language <code>", "show items and incidents with the codebook's labels in this language (en, es)")
   .option("--rights <file>", "the decision rights: who may acknowledge, dispatch, cancel, close, approve (default: firmware-config/decision-rights.yaml)")
+  .option("--operator <callsign>", "your callsign for actions taken at the console (audit trail)", "BASE")
+  .option("--role <role>", "your role for the decision rights (a codebook role)", "coordinator")
   .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
   .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
   .action(async (options: StartOptions) => {
@@ -123,6 +125,9 @@ export interface StartOptions {
   rights?: string;
   /** false with --no-ui. */
   ui?: boolean;
+  /** Who acts at the console. */
+  operator?: string;
+  role?: string;
   /** The old name of --no-ui. */
   headless?: boolean;
 }

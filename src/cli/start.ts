@@ -89,15 +89,16 @@ export async function runStart(options: StartOptions): Promise<number> {
     } else {
       // The console (Ink, React, yoga) is the heaviest import: load it only when it is shown.
       const { renderConsole } = await import("../ui/index.ts");
+      const { consoleActions } = await import("./console-actions.ts");
       await new Promise<void>((resolveQuit) => {
         // Items and incidents show as the codebook's labels, starting in --language; `l` switches.
         const first = options.language ?? "en";
         const languages = [first, ...codebook.languages.filter((code) => code !== first)];
         const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
-        // Not wired yet: the station has no act() or send path committed (the console shows so).
         const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
         const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
-        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport } });
+        const actions = consoleActions(station, scheduler, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
+        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport, ...actions, transmit: () => scheduler.state() } });
         cleanups.push(() => ui.unmount());
       });
     }

@@ -6,7 +6,7 @@ import { useInput, useStdin, useStdout, type Key } from "ink";
 import type { StationView } from "../station/index.ts";
 import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
 import type { Labeller } from "./format.ts";
-import { bodyRows, listLength, Screen, selectedRow } from "./Screen.tsx";
+import { bodyRows, listLength, Screen, selectedRow, type TransmitState } from "./Screen.tsx";
 import { consoleReducer, initialConsoleState, rowsOf } from "./state.ts";
 import { hasBoards } from "./station-boards.ts";
 import { handleKey, initialView, type BoardAction, type Effect, type ViewState } from "./view.ts";
@@ -20,8 +20,10 @@ export interface ConsoleProps {
   /** The languages `l` cycles through (the first is where the console starts) and their labels. */
   languages?: readonly string[];
   labelsFor?: (language: string) => Labeller | undefined;
-  /** Records not yet sent: `q` asks before quitting while there are any. */
+  /** Records not yet sent: `q` asks before quitting while there are any (default: what `transmit` has queued). */
   unsentCount?: number | (() => number);
+  /** The transmit scheduler's state (read with the clock, every second) for the header. */
+  transmit?: () => TransmitState;
   /** Presets, the codebook and the airtime model for compose (without them, compose is off). */
   compose?: ComposeOptions;
   /** Carries out a board action (the station's act()); a rejection is shown in the footer. */
@@ -72,7 +74,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, compose, onAct, onSend, onExport, onQuit }: ConsoleProps) {
+export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, transmit, compose, onAct, onSend, onExport, onQuit }: ConsoleProps) {
   const [state, dispatch] = useReducer(consoleReducer, station, (s) => initialConsoleState(s.snapshot()));
   const [view, setView] = useState<ViewState>(() => initialView(languages?.[0] ?? "en"));
   const { rows, columns } = useTerminalSize();
@@ -102,11 +104,14 @@ export function Console({ station, clock = systemClock, labels, languages, label
     };
   }, [station]);
 
-  const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? 0);
+  // Read on every render; the clock renders every second.
+  const tx = transmit?.();
+  const queued = tx ? Object.values(tx.queued).reduce((sum, n) => sum + n, 0) : 0;
+  const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? queued);
   const activeLabels = labelsFor ? labelsFor(view.language) : labels;
   const nodes = rowsOf(state).nodes;
   const composeContext = useMemo<ComposeContext | undefined>(
-    () => (compose ? { ...compose, destinations: nodes.map((node) => node.sender) } : undefined),
+    () => (compose ? { ...compose, destinations: nodes.map((node) => ({ callsign: node.sender, num: node.origin })) } : undefined),
     [compose, nodes],
   );
 
@@ -120,9 +125,11 @@ export function Console({ station, clock = systemClock, labels, languages, label
       setView((v) => ({ ...v, notice: "noStation" }));
       return;
     }
+    setView((v) => ({ ...v, notice: "working" }));
     try {
       void Promise.resolve(run()).then(
-        () => setView((v) => ({ ...v, notice: "sent" })),
+        // The station's own outcome (✓ or ✗, from its boards events) stays if it came first.
+        () => setView((v) => (v.notice === "working" ? { ...v, notice: "sent" } : v)),
         (error: unknown) => setView((v) => ({ ...v, notice: `✗ ${errorText(error)}` })),
       );
     } catch (error) {
@@ -186,5 +193,5 @@ export function Console({ station, clock = systemClock, labels, languages, label
     { isActive: isRawModeSupported },
   );
 
-  return <Screen state={state} view={view} rows={rows} columns={columns} now={now} labels={activeLabels} unsent={unsent} compose={composeContext} />;
+  return <Screen state={state} view={view} rows={rows} columns={columns} now={now} labels={activeLabels} unsent={unsent} compose={composeContext} transmit={tx} />;
 }

@@ -23,6 +23,25 @@ export interface ScreenProps {
   labels: Labeller | undefined;
   unsent: number;
   compose: ComposeContext | undefined;
+  /** What is waiting to go on the air and the airtime used, when the station has a scheduler. */
+  transmit?: TransmitState | undefined;
+}
+
+/** The transmit scheduler's state as the header shows it. */
+export interface TransmitState {
+  queued: Readonly<Record<string, number>>;
+  airtimeUsedMs: number;
+  airtimeBudgetMs: number;
+  /** Channel utilisation in percent. */
+  channelUtilization: number;
+}
+
+/** "tx 3 (life 1) · air 12/36 s · ch 4%": the queue, the airtime budget used, the channel's load. */
+export function transmitText(tx: TransmitState): string {
+  const total = Object.values(tx.queued).reduce((sum, n) => sum + n, 0);
+  const urgent = tx.queued["life_safety"] ?? 0;
+  const air = `air ${Math.round(tx.airtimeUsedMs / 1000)}/${Math.round(tx.airtimeBudgetMs / 1000)} s`;
+  return `tx ${total}${urgent > 0 ? ` (life ${urgent})` : ""} · ${air} · ch ${Math.round(tx.channelUtilization)}%`;
 }
 
 /** How many rows the current screen's body has. */
@@ -105,7 +124,10 @@ export function rowAt(state: ConsoleState, view: ViewState, labels: Labeller | u
 
 export function selectedRow(state: ConsoleState, view: ViewState, labels: Labeller | undefined): SelectedRow | undefined {
   const row = rowAt(state, view, labels);
-  return row ? { tab: view.tab, ref: row.record.id, state: row.state } : undefined;
+  if (!row) return undefined;
+  const list = visibleList(state, view, labels);
+  const item = list[Math.min(view.selection[view.tab], list.length - 1)]!;
+  return { tab: view.tab, ref: row.record.id, state: row.state, callsign: itemSender(view.tab, item) };
 }
 
 function Marker({ selected }: { selected: boolean }) {
@@ -316,7 +338,7 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
     lines.push({ key: "casualties", text: `${cursor("casualties")} ${w.casualties}: ${form.casualties}_` });
     lines.push({ key: "severity", text: `${cursor("severity")} ${w.severity}: ‹ ${SEVERITIES[form.severity] ?? "moderate"} ›` });
   } else {
-    const to = form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1] ?? "?");
+    const to = form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1]?.callsign ?? "?");
     const bytes = preview.payloadBytes;
     lines.push({ key: "to", text: `${cursor("to")} ${w.to}: ‹ ${to} ›` });
     lines.push({ key: "text", text: `${cursor("text")} "${sanitize(form.text)}_"` });
@@ -396,7 +418,7 @@ function noticeText(w: Words, notice: string): string {
   return typeof known === "string" ? known : sanitize(notice);
 }
 
-export function Screen({ state, view, rows, columns, now, labels, unsent, compose }: ScreenProps) {
+export function Screen({ state, view, rows, columns, now, labels, unsent, compose, transmit }: ScreenProps) {
   const w = words(view.language);
   const height = bodyRows(rows);
   const count = `${state.recordCount} ${state.recordCount === 1 ? w.record : w.records}`;
@@ -450,6 +472,7 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
             {"  "}
             {count}
             {unsent > 0 ? `  ${unsent} unsent` : ""}
+            {transmit ? `  ${transmitText(transmit)}` : ""}
           </Text>
         </Box>
         <Box flexShrink={0} marginLeft={2}>

@@ -10,8 +10,8 @@ export const COMPOSE_MODES: readonly ComposeMode[] = ["preset", "request", "inci
 const TEXT_PORTNUM = 1;
 /** The 16-byte header in front of every LoRa payload. */
 const ON_AIR_HEADER_BYTES = 16;
-/** The longest text a handheld takes as a direct message (PKI-encrypted DMs leave about 219 of 233 bytes). */
-export const TEXT_LIMIT_BYTES = 219;
+/** The longest text the radio link sends to handhelds (SendRequest.text: 200 bytes of UTF-8). */
+export const TEXT_LIMIT_BYTES = 200;
 
 export interface ComposeForm {
   mode: ComposeMode;
@@ -42,15 +42,21 @@ export interface ComposeOptions {
   airtimeMs?: (onAirBytes: number) => number;
 }
 
+export interface Destination {
+  callsign: string;
+  /** The node number. */
+  num: number;
+}
+
 export interface ComposeContext extends ComposeOptions {
-  /** Callsigns to send text to (the nodes heard); the channel comes first. */
-  destinations: readonly string[];
+  /** Nodes to send text to (the nodes heard); the channel comes before them. */
+  destinations: readonly Destination[];
 }
 
 export type Outgoing =
   | { kind: "records"; bodies: RecordBody[]; payloads: Uint8Array[] }
   /** `to` undefined: the whole channel. */
-  | { kind: "text"; to: string | undefined; text: string };
+  | { kind: "text"; to: Destination | undefined; text: string };
 
 export interface ComposePreview {
   outgoing: Outgoing | undefined;

@@ -14,7 +14,8 @@ export type BoardAction =
   | { type: "deliver"; ref: RecordId }
   | { type: "cancel"; ref: RecordId }
   | { type: "close"; ref: RecordId }
-  | { type: "confirm-handoff"; ref: RecordId };
+  /** `callsign`: who takes the shift over. */
+  | { type: "confirm-handoff"; ref: RecordId; callsign: string };
 
 /** How a screen's rows are ordered: the board's own order (open and urgent first), newest first, or by sender. */
 export type SortKey = "board" | "newest" | "sender";
@@ -50,6 +51,8 @@ export interface SelectedRow {
   ref: RecordId;
   /** requests: open/closed; incidents: open/closed; shifts: the row's state. */
   state: string;
+  /** The row's callsign (shifts: who the row is about). */
+  callsign: string;
 }
 
 export interface KeyContext {
@@ -102,7 +105,7 @@ function boardAction(view: ViewState, input: string, selected: SelectedRow | und
     if (input === "x") return act({ type: "close", ref });
     return { view: { ...view, notice: "notHere" } };
   }
-  if (input === "a" && selected.state === "handoff") return act({ type: "confirm-handoff", ref });
+  if (input === "a" && selected.state === "handoff") return act({ type: "confirm-handoff", ref, callsign: selected.callsign });
   return { view: { ...view, notice: "notHere" } };
 }
 

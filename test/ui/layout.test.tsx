@@ -17,7 +17,7 @@ const recent = Array.from({ length: 300 }, (_, i) =>
   ),
 ).map((r) => ({ ...r, place: "A very long place name near the north gate of the park" }));
 const state = initialConsoleState({ name: "A station with a very long name indeed", radio: { status: "reconnecting", reason: "handshake-timeout" }, recordCount: 300, recent });
-const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: ["MED1"], airtimeMs: () => 452 };
+const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: [{ callsign: "MED1", num: 0x1a2b }], airtimeMs: () => 452 };
 
 const views: [string, ViewState][] = [
   ...TABS.map((tab): [string, ViewState] => [tab, { ...initialView(), tab, selection: { feed: 150, requests: 50, incidents: 50, shifts: 1, nodes: 100 } }]),

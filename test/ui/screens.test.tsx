@@ -111,6 +111,13 @@ describe("screens", () => {
     await vi.waitFor(() => expect(app.onQuit).toHaveBeenCalledTimes(1));
   });
 
+  test("the header shows the transmit queue, the airtime budget and the channel; queued records make q ask", async () => {
+    const transmit = () => ({ queued: { life_safety: 1, request: 2 }, airtimeUsedMs: 12_400, airtimeBudgetMs: 36_000, channelUtilization: 4.2 });
+    const app = await mount({ transmit });
+    expect(lines(app.lastFrame())[0]).toContain("3 unsent  tx 3 (life 1) · air 12/36 s · ch 4%");
+    await type(app, "q", (f) => f.includes("3 records are not sent yet"));
+  });
+
   test("l switches the screen's words and the codebook labels to Spanish", async () => {
     const labelsFor = (language: string) => (_category: string, name: string) => (language === "es" && name === "water" ? "agua" : name);
     const app = await mount({ languages: ["en", "es"], labelsFor });
@@ -166,7 +173,7 @@ describe("screens", () => {
     expect(app.lastFrame()).toMatch(/› incident: ‹ .+ ›/);
     await type(app, KEY.tab, (f) => f.includes("[text to a handheld]"));
     await type(app, KEY.down, (f) => f.includes('› "_"'));
-    await type(app, "ñ", (f) => f.includes("2/219 bytes (1 chars)"));
+    await type(app, "ñ", (f) => f.includes("2/200 bytes (1 chars)"));
     app.stdin.write(KEY.enter);
     await vi.waitFor(() => expect(onSend).toHaveBeenCalledWith({ kind: "text", to: undefined, text: "ñ" }));
     await vi.waitFor(() => expect(app.lastFrame()).not.toContain("Compose"));

@@ -5,7 +5,7 @@ import { key } from "./keys.ts";
 
 const ref = { origin: 0x1a2b, seq: 7 };
 const ctx: KeyContext = { rowCount: 10, page: 5, unsent: 0, languages: ["en", "es"], selected: undefined, compose: undefined };
-const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: ["MED1"], airtimeMs: (bytes: number) => bytes * 10 };
+const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: [{ callsign: "MED1", num: 0x1a2b }], airtimeMs: (bytes: number) => bytes * 10 };
 
 function press(view: ViewState, input: string, k = key(), context: KeyContext = ctx) {
   return handleKey(view, input, k, context);
@@ -71,7 +71,7 @@ describe("keys", () => {
 
   test("board actions name the selected record; dispatch asks for the ETA first", () => {
     const requests = { ...initialView(), tab: "requests" as const };
-    const selected = { tab: "requests" as const, ref, state: "open" };
+    const selected = { tab: "requests" as const, ref, state: "open", callsign: "MED1" };
     expect(press(requests, "a", key(), { ...ctx, selected }).effect).toEqual({ type: "act", action: { type: "acknowledge", ref } });
     expect(press(requests, "x", key(), { ...ctx, selected }).effect).toEqual({ type: "act", action: { type: "cancel", ref } });
     const eta = press(requests, "d", key(), { ...ctx, selected });
@@ -82,8 +82,8 @@ describe("keys", () => {
     const incidents = { ...initialView(), tab: "incidents" as const };
     expect(press(incidents, "x", key(), { ...ctx, selected: { ...selected, tab: "incidents" } }).effect).toEqual({ type: "act", action: { type: "close", ref } });
     const shifts = { ...initialView(), tab: "shifts" as const };
-    expect(press(shifts, "a", key(), { ...ctx, selected: { tab: "shifts", ref, state: "handoff" } }).effect).toEqual({ type: "act", action: { type: "confirm-handoff", ref } });
-    expect(press(shifts, "a", key(), { ...ctx, selected: { tab: "shifts", ref, state: "on" } }).effect).toBeUndefined();
+    expect(press(shifts, "a", key(), { ...ctx, selected: { tab: "shifts", ref, state: "handoff", callsign: "M12" } }).effect).toEqual({ type: "act", action: { type: "confirm-handoff", ref, callsign: "M12" } });
+    expect(press(shifts, "a", key(), { ...ctx, selected: { tab: "shifts", ref, state: "on", callsign: "M12" } }).effect).toBeUndefined();
     expect(press(requests, "a").view.notice).toBe("selectFirst");
   });
 });
@@ -129,6 +129,6 @@ describe("compose", () => {
     const refused = press({ ...initialView(), overlay: { type: "compose", form: long } }, "", key({ return: true }), { ...ctx, compose });
     expect(refused.effect).toBeUndefined();
     const ok = press({ ...initialView(), overlay: { type: "compose", form: { ...typed, to: 1 } } }, "", key({ return: true }), { ...ctx, compose });
-    expect(ok.effect).toEqual({ type: "send", outgoing: { kind: "text", to: "MED1", text: "água ✚" } });
+    expect(ok.effect).toEqual({ type: "send", outgoing: { kind: "text", to: { callsign: "MED1", num: 0x1a2b }, text: "água ✚" } });
   });
 });
