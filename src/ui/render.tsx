@@ -33,7 +33,10 @@ export function renderConsole(station: StationView, options: RenderConsoleOption
       unmount();
     }
   };
-  const instance = render(<Console {...options.console} station={station} clock={options.clock} labels={options.labels} onQuit={quit} />, {
+  // One spread and no other attributes: tsx's JSX transform falls back to React.createElement
+  // (and a global React) for a spread followed by attributes.
+  const props: ConsoleProps = { ...options.console, station, clock: options.clock ?? (() => new Date()), labels: options.labels, onQuit: quit };
+  const instance = render(<Console {...props} />, {
     ...(options.stdout === undefined ? {} : { stdout: options.stdout }),
     ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
     exitOnCtrlC: false,
