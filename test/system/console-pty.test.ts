@@ -48,7 +48,7 @@ describe("the console in a terminal", () => {
       expect(screen).toContain("\u001b[?25h"); // the cursor is shown again on the way out
     } catch (error) {
       // What the terminal showed last, to see where it stopped.
-      throw new Error(`${(error as Error).message}\n--- screen (last 1500 chars) ---\n${stripVTControlCharacters(screen).slice(-1500)}`);
+      throw new Error(`${(error as Error).message}\n--- screen (last 1500 chars) ---\n${stripVTControlCharacters(screen).slice(-1500)}`, { cause: error });
     } finally {
       socat.kill("SIGKILL");
       await dir.remove();
