@@ -244,9 +244,11 @@ class ExportError extends Error {}
 
 export async function exportText(records: readonly RecordView[], format: ExportFormat, ctx: ExportContext): Promise<string> {
   if (format === "csv" || format === "hxl") return toCsv(records, ctx, format === "hxl");
-  // The boards come from the same derivation the console uses, until the station has its own.
-  const { boardRows, boardsFrom } = await import("../ui/index.ts");
-  const boards = boardRows(boardsFrom(records));
+  // The station's boards, folded from the same records (so an export shows what the console
+  // showed), in the rows the console draws.
+  const { boardRows, boardsFrom, rowsFromStation } = await import("../ui/index.ts");
+  const { boardsFrom: stationBoardsFrom } = await import("../station/index.ts");
+  const boards = rowsFromStation(stationBoardsFrom(records).snapshot(ctx.now), boardRows(boardsFrom(records)), records);
   return format === "json" ? toJson(records, boards, ctx) : toMarkdown(records, boards, ctx);
 }
 

@@ -9,6 +9,7 @@ export { consoleReducer, initialConsoleState, FEED_LIMIT } from "./state.ts";
 export type { ConsoleAction, ConsoleState, SkippedState } from "./state.ts";
 export { addRecord, boardsFrom, boardRows, emptyBoards } from "./boards.ts";
 export type { Boards, BoardRows, RequestRow, IncidentRow, ShiftRow, NodeRow } from "./boards.ts";
+export { rowsFromStation, hasBoards } from "./station-boards.ts";
 export { handleKey, initialView, TABS } from "./view.ts";
 export type { BoardAction, Effect, KeyContext, Overlay, Tab, ViewState } from "./view.ts";
 export { composePreview, composeKey, newComposeForm, onAirBytes, TEXT_LIMIT_BYTES } from "./compose.ts";

@@ -68,7 +68,8 @@ export function rowsFromStation(boards: BoardsSnapshot, derived: BoardRows, feed
     shifts.push({ key: `handoff ${card.key}`, callsign: card.to, state: "handoff", role: card.role, record, history: [record] });
   }
   const counts = new Map(derived.nodes.map((node) => [node.sender, node]));
-  const nodes: NodeRow[] = boards.roster.map((card) => {
+  // Without a roster (an export from the log alone) the nodes are those heard in the records.
+  const nodes: NodeRow[] = boards.roster.length === 0 ? [...derived.nodes] : boards.roster.map((card) => {
     const heard = counts.get(card.callsign);
     const lastHeard = Math.max(card.lastHeardMs ?? 0, heard?.lastHeard ?? 0);
     const record: RecordView = heard?.record ?? { id: { origin: card.num, seq: 0 }, receivedAt: lastHeard, sender: card.callsign, body: { kind: "checkin", status: "ok" } };
