@@ -1,15 +1,10 @@
 // `meshaid drill` as a user runs it: a child process on an example scenario.
-import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { MESHAID_BIN, runMeshaid as meshaid } from "../helpers/cli.ts";
 import { SimNet, VirtualClock, type SimAirFrame } from "../../src/sim/index.ts";
 
-const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
 const SCENARIO = new URL("../../firmware-config/drills/router-modes.yaml", import.meta.url).pathname;
 
-function meshaid(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
 
 describe("meshaid drill", () => {
   it("prints one JSON object with --json", () => {
@@ -42,7 +37,7 @@ describe("meshaid drill", () => {
     const bad = meshaid(["drill", SCENARIO, "--format", "json"]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("--format must be meshaid, text or both");
-    const invalid = meshaid(["drill", BIN]);
+    const invalid = meshaid(["drill", MESHAID_BIN]);
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toMatch(/meshaid drill: .*bin\.js/);
   });

@@ -1,6 +1,5 @@
 // `meshaid export` as a user runs it, against a LevelDB a real station wrote (`meshaid start
 // --no-ui` on the simulated mesh, stopped with SIGINT), plus the formats' edge cases alone.
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { Level } from "level";
@@ -9,19 +8,8 @@ import { RecordStore } from "../../src/store/index.ts";
 import { boardRows, boardsFrom } from "../../src/ui/index.ts";
 import { codebook } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
+import { spawnMeshaid as meshaid } from "../helpers/cli.ts";
 import { at, record } from "../ui/fixtures.ts";
-
-const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
-
-function meshaid(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
-}
 
 describe("meshaid export", () => {
   it("exports what a station stored: JSON, CSV with HXL hashtags, and a Markdown report with the comms log", async () => {

@@ -1,28 +1,8 @@
 // `meshaid start` as a user runs it: the real composition root in a child process (simulated
 // mesh over loopback TCP, LevelDB on disk), headless because stdin is not a terminal.
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { tempDir } from "../helpers/tmp.ts";
-
-const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
-
-interface Run {
-  child: ChildProcessByStdio<null, Readable, Readable>;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function meshaid(args: string[]): Run {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exit };
-}
+import { spawnMeshaid as meshaid, type MeshaidProcess as Run } from "../helpers/cli.ts";
 
 const RECORD_LINE = /^\S+Z (M1|M2|K1) (supply_request|incident|shift) .+$/m;
 
