@@ -736,22 +736,7 @@ export class SimRadio {
       return;
     }
     const data: SimData = { portnum: PortNum.ROUTING_APP, payload: routingPayload(error), requestId, bitfield: 0 };
-    this.enqueueTx({
-      packet: {
-        from: this.node.num,
-        to,
-        id: this.nextPacketId(),
-        channel,
-        hopLimit: DEFAULT_HOP_LIMIT,
-        hopStart: DEFAULT_HOP_LIMIT,
-        wantAck: false,
-        relayNode: lastByte(this.node.num),
-        priority: fixPriority(data, false),
-        decoded: data,
-      },
-      reliable: false,
-      retransmission: false,
-    });
+    this.originate(data, { to, channel });
   }
 
   // ---------------------------------------------------------------- towards the air
@@ -868,42 +853,12 @@ export class SimRadio {
       requestId: packet.id,
       bitfield: 0,
     };
-    this.enqueueTx({
-      packet: {
-        from: this.node.num,
-        to: packet.from,
-        id: this.nextPacketId(),
-        channel: packet.channel ?? 0,
-        hopLimit,
-        hopStart: hopLimit,
-        wantAck: false,
-        relayNode: lastByte(this.node.num),
-        priority: fixPriority(data, false),
-        decoded: data,
-      },
-      reliable: false,
-      retransmission: false,
-    });
+    this.originate(data, { to: packet.from, channel: packet.channel ?? 0, hopLimit });
   }
 
   private broadcastOwnNodeInfo(): void {
     const data: SimData = { portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(this.node)), bitfield: 0 };
-    this.enqueueTx({
-      packet: {
-        from: this.node.num,
-        to: BROADCAST_NUM,
-        id: this.nextPacketId(),
-        channel: 0,
-        hopLimit: DEFAULT_HOP_LIMIT,
-        hopStart: DEFAULT_HOP_LIMIT,
-        wantAck: false,
-        relayNode: lastByte(this.node.num),
-        priority: fixPriority(data, false),
-        decoded: data,
-      },
-      reliable: false,
-      retransmission: false,
-    });
+    this.originate(data);
   }
 
   // ---------------------------------------------------------------- NodeDB, logs, timers
