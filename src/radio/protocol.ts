@@ -177,7 +177,7 @@ export function decodeToRadio(bytes: Uint8Array): ToRadio {
 }
 
 /** Encodes a User (the payload of a NODEINFO_APP packet). */
-export function encodeUser(user: ProtoInit): Uint8Array {
+export function encodeUser(user: Partial<User>): Uint8Array {
   return toBinary(Mesh.UserSchema, create(Mesh.UserSchema, user));
 }
 

@@ -1,5 +1,6 @@
 // A simulated node's identity, and the identity-derived values real firmware reports.
 import { createPrivateKey, createPublicKey } from "node:crypto";
+import type { User } from "../radio/index.ts";
 import { mulberry32 } from "./random.ts";
 
 /** A simulated Meshtastic node. */
@@ -50,14 +51,7 @@ export function nodeKeys(num: number): NodeKeys {
 }
 
 /** The User message (NODEINFO_APP payload and NodeInfo.user) a node announces. */
-export function userOf(node: SimNode): {
-  id: string;
-  longName: string;
-  shortName: string;
-  hwModel: number;
-  role: number;
-  publicKey: Uint8Array;
-} {
+export function userOf(node: SimNode): User {
   return {
     id: userId(node.num),
     longName: node.longName,
