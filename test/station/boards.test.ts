@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Level } from "level";
 import pino from "pino";
@@ -8,7 +8,7 @@ import { RecordStore } from "../../src/store/index.ts";
 import { packRecords, MESHAID_PORTNUM, SUPPLY_STATUSES, type FieldRecord, type RecordBody, type RecordId } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, presets, site } from "../helpers/records.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const T0 = 1_750_000_000_000;
 const ORIGINS = [0x10, 0x20, 0x30];
@@ -133,15 +133,9 @@ describe("boards (pure)", () => {
 });
 
 describe("boards at a station", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
   const logger = pino({ level: "silent" });
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("are kept live as records are stored, and rebuilt from the log at start equal to them", async () => {
     let now = T0;

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Level } from "level";
 import pino from "pino";
 import { Station, type StationEvent } from "../../src/station/index.ts";
@@ -7,14 +7,14 @@ import { PortNum } from "../../src/radio/index.ts";
 import { encodePayload, MESHAID_PORTNUM, packRecords, parseCodebook } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, configText, presets, site } from "../helpers/records.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const logger = pino({ level: "silent" });
 
 const MEDIC = 0x2a6f1c02;
 
 describe("Station ingest", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
 
   async function startStation(radio: ScriptedRadio, store: RecordStore): Promise<{ station: Station; events: StationEvent[] }> {
@@ -24,13 +24,6 @@ describe("Station ingest", () => {
     await station.start();
     return { station, events };
   }
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("turns a preset into a stored record with the sender's callsign", async () => {
     const radio = new ScriptedRadio();

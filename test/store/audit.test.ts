@@ -1,18 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Level } from "level";
 import { AuditTrail, RecordStore } from "../../src/store/index.ts";
 import { codebook, presetRecord } from "../helpers/records.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 describe("AuditTrail", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const openDb = (): Level<string, Uint8Array> => new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("numbers entries in order, keeps them across a reopen, and goes on numbering after the last", async () => {
     let db = openDb();

@@ -2,10 +2,10 @@
 // send queue that restarts on it sends each of them once.
 import { Level } from "level";
 import pino from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BROADCAST_NUM, PortNum, SendQueue, type OutboxEntry, type PacketWriter, type ProtoInit } from "../../src/radio/index.ts";
 import { LevelOutbox } from "../../src/store/index.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const entry = (id: string, byte: number): OutboxEntry => ({
   id,
@@ -18,15 +18,8 @@ const entry = (id: string, byte: number): OutboxEntry => ({
 });
 
 describe("LevelOutbox", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const open = (): Level<string, Uint8Array> => new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("lists entries in id order with their bytes intact, across a close and reopen", async () => {
     const db = open();

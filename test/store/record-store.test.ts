@@ -1,20 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Level } from "level";
 import { RecordStore } from "../../src/store/index.ts";
 import { parseCodebook } from "../../src/wire/index.ts";
 import { codebook, configText, presetRecord } from "../helpers/records.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 describe("RecordStore on LevelDB", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("stores a record once however often it is appended", async () => {
     const store = await openStore();
@@ -91,13 +84,7 @@ describe("RecordStore on LevelDB", () => {
 });
 
 describe("RecordStore group commit", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
+  const dir = useTempDir();
 
   it("writes appends that arrive together in a few synced batches, dedup exact, every one on disk when it resolves", async () => {
     const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });

@@ -1,24 +1,17 @@
 // meshaid's own roster on a real LevelDB: built from NODEINFO, POSITION, TELEMETRY and packet
 // metadata, kept across restarts, never moved back in time by a stale NodeDB entry.
 import { Level } from "level";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PortNum, type RadioEvent } from "../../src/radio/index.ts";
 import { RosterStore } from "../../src/store/index.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const MEDIC = 0x9e3b7a42;
 const heard = { rxTimeMs: 1_750_000_100_000, rxSnr: 6.25, rxRssi: -97, hopsAway: 1 };
 
 describe("RosterStore", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const dir = useTempDir();
   const open = (): Level<string, Uint8Array> => new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
-
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
 
   it("folds node info, position, telemetry and packet metadata into one entry per node, kept across a restart", async () => {
     const db = open();

@@ -3,11 +3,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Level } from "level";
 import { RecordStore } from "../../src/store/index.ts";
 import { codebook } from "../helpers/records.ts";
-import { tempDir } from "../helpers/tmp.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const CHILD = fileURLToPath(new URL("./station-crash-child.ts", import.meta.url));
 const TEXTS = ["NEED WATER", "INJURED 1", "ON SHIFT", "OK"];
@@ -47,13 +47,7 @@ function packet(i: number): string {
 }
 
 describe("station under kill -9", () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(async () => {
-    await dir.remove();
-  });
+  const dir = useTempDir();
 
   it("keeps every acknowledged record, none twice, across a kill -9 while records stream in and a restart", async () => {
     const first = startChild(dir.path);
