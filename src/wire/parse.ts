@@ -601,7 +601,9 @@ function incidentRecord(r: Reading, incidentMatch: Match): IncidentBody {
       casualties = Math.max(casualties, take(r, n));
       if (next && nextIsCasualty) next.used = true;
     } else if (nextIsPeople || previousIsAbout || previousIsIncident) {
-      body.people = take(r, n);
+      // "0 people" says nothing: the record's people field counts from 1 (0 is "not given").
+      const people = take(r, n);
+      if (people > 0) body.people = people;
       if (next && nextIsPeople) next.used = true;
     }
   }

@@ -76,6 +76,15 @@ describe("reading typed text", () => {
     expect(read("the blue van is parked behind the library").confidence).toBeLessThan(CONFIDENT);
   });
 
+  it("never reads a count of zero people into an incident (found by the property below: \"Ḉ 𝟶\")", () => {
+    for (const text of ["Ḉ 𝟶", "gas 0 people"]) {
+      for (const record of read(text).records) {
+        expect(recordMessage(record, codebook).ok, text).toBe(true);
+        if (record.kind === "incident") expect(record.people, text).toBeUndefined();
+      }
+    }
+  });
+
   it("never throws, and every record it returns can go on the air", () => {
     const words = ["need", "water", "x", "20", "at", "north", "gate", "gas", "kettle", "urgent", "on", "shift", "ok", "battery", "%", "veinte", "(", ")", ",", "red", "3", "team", "M7", "handing", "to", "open:", "low on", "gauze", "eta", "no", "about", "people", "delivered", "from", "base 1"];
     const phrase = fc.array(fc.constantFrom(...words), { maxLength: 20 }).map((parts) => parts.join(" "));
