@@ -14,7 +14,12 @@ describe("the console in a terminal", () => {
     // socat runs the station on a pty (sized 80x24 with stty) as its terminal; we read what it
     // draws and type q. The shell prints the station's exit code after it.
     const command = `stty cols 80 rows 24; ${process.execPath} ${BIN} start --db ${dir.path}; echo meshaid-exit=$?`;
-    const socat = spawn("socat", ["-", `SYSTEM:${command},pty,setsid,ctty,stderr`], { stdio: ["pipe", "pipe", "pipe"] });
+    // Ink draws only the last frame when it believes it runs in CI (the CI or CONTINUOUS_INTEGRATION
+    // variable): a person at this terminal would see nothing until quitting, so neither goes to the station.
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color" };
+    delete env.CI;
+    delete env.CONTINUOUS_INTEGRATION;
+    const socat = spawn("socat", ["-", `SYSTEM:${command},pty,setsid,ctty,stderr`], { stdio: ["pipe", "pipe", "pipe"], env });
     let screen = "";
     socat.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()));
     const exit = new Promise<number | null>((resolve) => socat.once("exit", (code) => resolve(code)));
