@@ -1,5 +1,5 @@
 import type { CheckinStatus, FieldRecord, Place, Priority, RecordId, Severity, SupplyLine, SupplyStatus } from "../wire/index.ts";
-import type { LinkReason, LinkStatus } from "../radio/index.ts";
+import type { DeliveryState, LinkReason, LinkStatus } from "../radio/index.ts";
 
 /** A record with what the station knows about its sender, ready to show. */
 export interface RecordView extends FieldRecord {
@@ -7,6 +7,19 @@ export interface RecordView extends FieldRecord {
   sender: string;
   /** Where, in words (a landmark's name from the site plan, or an offset), when the record says. */
   place?: string;
+  /** For a record this station sent on the air: where its delivery stands (latest attempt). */
+  delivery?: RecordDelivery;
+}
+
+/** Where one of this station's own records stands on the air. */
+export interface RecordDelivery {
+  state: DeliveryState;
+  /** The firmware's reason for failed, or why unknown. */
+  reason?: string;
+  /** How many times it was put on the air so far. */
+  attempts: number;
+  /** When the state last changed (ms since the epoch). */
+  at: number;
 }
 
 export interface RadioState {
@@ -25,6 +38,8 @@ export interface StationSnapshot {
 export type StationEvent =
   | { type: "record"; record: RecordView; recordCount: number }
   | { type: "radio"; radio: RadioState }
+  /** One of this station's own records moved on the air. */
+  | { type: "delivery"; id: RecordId; delivery: RecordDelivery }
   | { type: "skipped"; reason: string };
 
 /** What the console needs from a station: a snapshot to start from and the changes after it. */

@@ -82,6 +82,14 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
     }
     case "radio":
       return { ...state, radio: action.radio };
+    case "delivery": {
+      const { origin, seq } = action.id;
+      const index = state.records.findIndex((record) => record.id.seq === seq && record.id.origin === origin);
+      if (index < 0) return state;
+      const records = state.records.slice();
+      records[index] = { ...records[index]!, delivery: action.delivery };
+      return { ...state, records };
+    }
     case "skipped":
       return {
         ...state,
