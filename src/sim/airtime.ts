@@ -104,6 +104,12 @@ export function rebroadcastDelayMs(snr: number, router: boolean, random: () => n
   return 2 * CW_MAX * slot + Math.floor(random() * 2 ** cw) * slot;
 }
 
+/** The latest a non-router relay can go (getTxDelayMsecWeightedWorst): 2*CWmax slots plus 2^CW(snr) slots. */
+export function rebroadcastDelayWorstMs(snr: number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
+  const slot = slotTimeMs(params);
+  return 2 * CW_MAX * slot + 2 ** snrContentionWindow(snr) * slot;
+}
+
 /** The wait before a packet we originate: random(0, 2^CW(utilisation)) slots. */
 export function originDelayMs(utilizationPercent: number, random: () => number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
   return Math.floor(random() * 2 ** utilizationContentionWindow(utilizationPercent)) * slotTimeMs(params);
@@ -125,9 +131,9 @@ export const REGION_DUTY_CYCLE: Readonly<Record<string, number>> = {
   RU: 100,
 };
 
-/** How long the originator waits for an ACK before retransmitting (RadioInterface::getRetransmissionMsec), idle channel. */
-export function retransmissionMs(onAirBytes: number, params: LoraParams = MODEM_PRESETS.LONG_FAST): number {
-  const cw = CW_MIN;
+/** How long the originator waits for an ACK before retransmitting (RadioInterface::getRetransmissionMsec); the window grows with channel utilisation. */
+export function retransmissionMs(onAirBytes: number, params: LoraParams = MODEM_PRESETS.LONG_FAST, utilizationPercent = 0): number {
+  const cw = utilizationContentionWindow(utilizationPercent);
   return (
     2 * airtimeMs(onAirBytes, params) +
     (2 ** cw + 2 * CW_MAX + 2 ** Math.floor((CW_MAX + CW_MIN) / 2)) * slotTimeMs(params) +

@@ -37,6 +37,8 @@ export interface ChannelPort {
   online(): boolean;
   /** A frame this node decoded, with what its radio measured. */
   receive(reception: Reception): void;
+  /** A frame this node detected but lost (collision, link loss): the radio still spent the time receiving it. */
+  receiveFailed?(transmission: Transmission): void;
 }
 
 export interface Transmission {
@@ -291,6 +293,7 @@ export class SimChannel {
       }
       if (pending.lost === "collision") {
         this.stats.collisions++;
+        if (pending.receiver.online()) pending.receiver.receiveFailed?.(transmission);
         continue;
       }
       if (pending.lost === "half-duplex" || !pending.receiver.online()) {
@@ -299,6 +302,7 @@ export class SimChannel {
       }
       if (this.linkLoss > 0 && this.random() < this.linkLoss) {
         this.stats.linkLoss++;
+        pending.receiver.receiveFailed?.(transmission);
         continue;
       }
       this.stats.received++;

@@ -8,7 +8,7 @@ import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
 import type { SimNode } from "./node.ts";
 import { userOf } from "./node.ts";
 import { mulberry32 } from "./random.ts";
-import type { RouterStats } from "./router.ts";
+import { emptyRouterStats, type RouterStats } from "./router.ts";
 import type { Scenario, ScenarioNode, TrafficFormat } from "./scenario.ts";
 
 /** After the last traffic, the drill runs this long so what is in flight can land. */
@@ -328,7 +328,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
       });
     }
   }
-  const routerStats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0, queueDrops: 0 };
+  const routerStats: RouterStats = emptyRouterStats();
   for (const router of routers) {
     for (const key of Object.keys(routerStats) as Array<keyof RouterStats>) routerStats[key] += router.stats[key];
   }

@@ -123,6 +123,7 @@ export class SimNet {
       },
       heardOwn: (packet) => holder.radio?.deliver(packet),
       ackAgain: (packet) => holder.radio?.acknowledge(packet),
+      airtimeSpent: (ms, exceptId) => holder.radio?.extendRetransmissions(ms, exceptId),
     });
     const radio = new SimRadio({
       node: spec.node,
@@ -133,7 +134,7 @@ export class SimNet {
       ...(spec.radio?.firmwareVersion !== undefined ? { firmwareVersion: spec.radio.firmwareVersion } : {}),
       knownNodes: spec.radio?.knownNodes ?? (() => []),
       ...(this.logger ? { logger: this.logger } : {}),
-      air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id) },
+      air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id), free: () => router.queueFree() },
       loraParams: this.params,
       airtimeStats: () => ({ channelUtilization: router.channelUtilization(), airUtilTx: router.txUtilization() }),
     });

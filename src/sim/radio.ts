@@ -117,10 +117,15 @@ export interface SimRadioOptions {
 
 /** What the radio needs from the air below it. */
 export interface RadioAir {
-  /** Transmits `packet`; `done()` once it went out, `done(routingError)` if it could not (duty cycle, powered off). */
-  send(packet: SimPacket, done: (error?: number) => void): void;
+  /**
+   * Queues `packet` in the radio's TX queue (by priority, beside the relays); false when the queue
+   * is full. Then `done()` once it went out, `done(routingError)` if it will not (duty cycle, powered off).
+   */
+  send(packet: SimPacket, done: (error?: number) => void): boolean;
   /** Drops a packet of ours still waiting to go (its ACK came while it waited). */
   cancel(id: number): void;
+  /** Room left in the TX queue (for QueueStatus). */
+  free(): number;
 }
 
 /** A packet a node's own firmware originates (a canned message picked on the handheld, a drill's traffic). */
@@ -166,6 +171,8 @@ interface PendingAck {
   item: TxItem;
   retriesLeft: number;
   timer: SimTimer | undefined;
+  /** When the next retransmission is due (ms). */
+  dueAt: number;
 }
 
 interface QueueStatusInit {
@@ -672,7 +679,8 @@ export class SimRadio {
   }
 
   private queueStatus(res: number, meshPacketId: number): QueueStatusInit {
-    return { res, free: MAX_TX_QUEUE - this.txQueue.length, maxlen: MAX_TX_QUEUE, meshPacketId };
+    const free = this.options.air ? this.options.air.free() : MAX_TX_QUEUE - this.txQueue.length;
+    return { res, free, maxlen: MAX_TX_QUEUE, meshPacketId };
   }
 
   /** QueueStatus for a packet: to the host now if it is streaming, else into the 2-entry queue. */
@@ -742,6 +750,8 @@ export class SimRadio {
   // ---------------------------------------------------------------- towards the air
 
   private enqueueTx(item: TxItem): number {
+    const air = this.options.air;
+    if (air) return this.sendOnAir(air, item);
     if (this.txQueue.length >= MAX_TX_QUEUE) {
       this.log?.warn({ id: item.packet.id }, "TX queue full");
       return Errno.UNKNOWN;
@@ -751,35 +761,28 @@ export class SimRadio {
     return Errno.OK;
   }
 
-  /** The radio thread: a CSMA wait with the packet still queued, then its time on air. */
+  /** Into the air's TX queue, which orders it by priority beside the relays and times it. */
+  private sendOnAir(air: RadioAir, item: TxItem): number {
+    const { packet } = item;
+    const accepted = air.send(copyPacket(packet), (error) => {
+      if (error !== undefined) {
+        this.log?.debug({ id: packet.id, error }, "not transmitted");
+        if (packet.from === this.node.num && item.reliable && !item.retransmission) {
+          this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
+        }
+        return;
+      }
+      if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
+      this.options.onTransmit?.(copyPacket(packet));
+    });
+    if (!accepted) this.log?.warn({ id: packet.id }, "TX queue full");
+    return accepted ? Errno.OK : Errno.UNKNOWN;
+  }
+
+  /** Without an air below it: a CSMA wait with the packet still queued, then its time on air. */
   private pumpTx(): void {
     if (this.txBusy || this.txQueue.length === 0) return;
     this.txBusy = true;
-    const air = this.options.air;
-    if (air) {
-      const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
-      const item = this.txQueue.shift();
-      if (!item) {
-        this.txBusy = false;
-        return;
-      }
-      if (wasFull) this.sendQueueStatus(Errno.OK, 0);
-      const { packet } = item;
-      air.send(copyPacket(packet), (error) => {
-        this.txBusy = false;
-        if (error !== undefined) {
-          this.log?.debug({ id: packet.id, error }, "not transmitted");
-          if (packet.from === this.node.num && item.reliable && !item.retransmission) {
-            this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
-          }
-        } else {
-          if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
-          this.options.onTransmit?.(copyPacket(packet));
-        }
-        this.pumpTx();
-      });
-      return;
-    }
     this.later(csmaDelayMs(this.random, this.lora), () => {
       const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
       const item = this.txQueue.shift();
@@ -813,12 +816,29 @@ export class SimRadio {
     let pending = this.pendingAcks.get(id);
     if (!pending) {
       if (item.retransmission) return; // ACKed while this copy was queued
-      pending = { item, retriesLeft: NUM_RELIABLE_RETX - 1, timer: undefined };
+      pending = { item, retriesLeft: NUM_RELIABLE_RETX - 1, timer: undefined, dueAt: 0 };
       this.pendingAcks.set(id, pending);
     }
-    const entry = pending;
+    pending.dueAt = this.now() + retransmissionMs(onAirBytes, this.lora, this.airStats().channelUtilization);
+    this.scheduleRetransmission(id, pending);
+  }
+
+  /**
+   * ReliableRouter: while a retransmission is pending, the airtime of every packet this radio
+   * receives or sends (`exceptId` excepted: the packet itself) is added to its timer, because an
+   * ACK cannot arrive meanwhile. The air below calls this.
+   */
+  extendRetransmissions(ms: number, exceptId?: number): void {
+    for (const [id, pending] of this.pendingAcks) {
+      if (id === exceptId || !pending.timer) continue;
+      pending.dueAt += ms;
+      this.scheduleRetransmission(id, pending);
+    }
+  }
+
+  private scheduleRetransmission(id: number, entry: PendingAck): void {
     if (entry.timer) this.cancel(entry.timer);
-    entry.timer = this.later(retransmissionMs(onAirBytes, this.lora), () => {
+    entry.timer = this.later(entry.dueAt - this.now(), () => {
       entry.timer = undefined;
       if (this.pendingAcks.get(id) !== entry) return;
       if (entry.retriesLeft > 0) {

