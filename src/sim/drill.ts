@@ -4,6 +4,7 @@ import { BROADCAST_NUM, PortNum, encodeUser, parseAirHeader } from "../radio/ind
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
 import { SimNet } from "./net.ts";
+import { PERIODIC_RETRY_MS, type PeriodicTraffic } from "./gates.ts";
 import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
 import type { SimNode } from "./node.ts";
 import { userOf } from "./node.ts";
@@ -70,6 +71,8 @@ export interface DrillResult {
   failures: { counts: Record<string, number>; examples: Undelivered[] };
   /** Timers the virtual clock ran. */
   events: number;
+  /** Periodic firmware traffic (position, telemetry, nodeinfo) held back by the channel-utilisation and duty-cycle gates. */
+  backgroundHeldBack: number;
 }
 
 interface Message {
@@ -116,6 +119,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
       position: n.position,
       txPowerDbm: n.txPowerDbm,
       ...(n.rebroadcastMode !== undefined ? { rebroadcastMode: n.rebroadcastMode } : {}),
+      favorites: n.favorites.map((id) => scenario.nodes.find((other) => other.id === id)?.num ?? 0).filter((num) => num !== 0),
       radio: { idleTimeoutMs: 0 },
     });
   }
@@ -198,31 +202,35 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
 
   // ---------------------------------------------------------------- background chatter
   const bgRandom = mulberry32(scenario.seed ^ 0xb6b6);
+  let backgroundHeldBack = 0;
+  /** Periodic firmware traffic: sent when its module's gates allow, else looked at again as the module would. */
+  const periodic = (n: ScenarioNode, kind: PeriodicTraffic, send: () => void): void => {
+    if (offline.has(n.id)) return;
+    const radio = net.radio(n.num);
+    if (radio.periodicAllowed(kind)) {
+      send();
+      return;
+    }
+    backgroundHeldBack++;
+    const retry = PERIODIC_RETRY_MS[kind];
+    if (retry !== undefined && clock.now() - start < trafficEnd) clock.setTimer(retry, () => periodic(n, kind, send));
+  };
   for (const n of scenario.nodes) {
     const radio = net.radio(n.num);
     const node = simNodes.get(n.id);
     if (scenario.background.nodeInfo && node) {
-      clock.setTimer(bgRandom() * 60_000, () => {
-        if (!offline.has(n.id)) radio.originate({ portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(node)) }, { hopLimit: scenario.hopLimit });
-      });
+      clock.setTimer(bgRandom() * 60_000, () =>
+        periodic(n, "nodeinfo", () => radio.originate({ portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(node)) }, { hopLimit: scenario.hopLimit })),
+      );
     }
-    const periodic = (every: number, portnum: number, bytes: number): void => {
-      if (every <= 0) return;
-      for (let t = bgRandom() * every; t < trafficEnd; t += every * (0.9 + 0.2 * bgRandom())) {
-        clock.setTimer(t, () => {
-          if (!offline.has(n.id)) radio.originate({ portnum, payload: new Uint8Array(bytes) }, { hopLimit: scenario.hopLimit });
-        });
+    const every = (interval: number, kind: PeriodicTraffic, send: () => void): void => {
+      if (interval <= 0) return;
+      for (let t = bgRandom() * interval; t < trafficEnd; t += interval * (0.9 + 0.2 * bgRandom())) {
+        clock.setTimer(t, () => periodic(n, kind, send));
       }
     };
-    periodic(scenario.background.positionEveryMs, PortNum.POSITION_APP, 24);
-    const telemetryEvery = scenario.background.telemetryEveryMs;
-    if (telemetryEvery > 0) {
-      for (let t = bgRandom() * telemetryEvery; t < trafficEnd; t += telemetryEvery * (0.9 + 0.2 * bgRandom())) {
-        clock.setTimer(t, () => {
-          if (!offline.has(n.id)) radio.sendDeviceTelemetry();
-        });
-      }
-    }
+    every(scenario.background.positionEveryMs, "position", () => radio.originate({ portnum: PortNum.POSITION_APP, payload: new Uint8Array(24) }, { hopLimit: scenario.hopLimit }));
+    every(scenario.background.telemetryEveryMs, "telemetry", () => radio.sendDeviceTelemetry());
   }
 
   // ---------------------------------------------------------------- movement and faults
@@ -360,6 +368,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
     routers: routerStats,
     failures: { counts: failures, examples },
     events: clock.eventsRun,
+    backgroundHeldBack,
   };
 }
 

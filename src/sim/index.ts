@@ -33,13 +33,19 @@ export {
   slotTimeMs,
   snrContentionWindow,
   rebroadcastDelayMs,
+  rebroadcastDelayWorstMs,
+  retransmissionMs,
   REGION_DUTY_CYCLE,
 } from "./airtime.ts";
 export { encodeAirFrame as encodeSimAirFrame, decodeAirPayload, encodeData as encodeSimData, decodeData as decodeSimData, defaultChannel } from "./air.ts";
 export type { AirChannel } from "./air.ts";
 export { SimChannel, AirtimeMeter, DEFAULT_PATH_LOSS } from "./channel.ts";
 export type { Position, PathLossModel, Jammer, ChannelStats, Transmission } from "./channel.ts";
-export { SimRouter, RebroadcastMode, CORE_PORTNUMS, DUTY_CYCLE_LIMIT, defaultRebroadcastMode } from "./router.ts";
+export { SimRouter, RebroadcastMode, CORE_PORTNUMS, DUTY_CYCLE_LIMIT, defaultRebroadcastMode, emptyRouterStats } from "./router.ts";
+export { TxQueue } from "./tx-queue.ts";
+export type { TxEntry } from "./tx-queue.ts";
+export { periodicAllowed, isTxAllowedChannelUtil, isTxAllowedAirUtil, PERIODIC_RETRY_MS } from "./gates.ts";
+export type { PeriodicTraffic } from "./gates.ts";
 export type { RouterStats } from "./router.ts";
 export { SimNet } from "./net.ts";
 export type { SimNetOptions, NetNodeSpec, NetNode, AirFrame as SimAirFrame, DeliveryListener } from "./net.ts";

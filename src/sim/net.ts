@@ -40,6 +40,8 @@ export interface NetNodeSpec {
   txPowerDbm?: number;
   /** Channels this node has; default the net's primary. */
   channels?: readonly AirChannel[];
+  /** Favourited node numbers (a CLIENT_BASE always relays, late, what is from or to them). */
+  favorites?: readonly number[];
   radio?: Pick<SimRadioOptions, "idleTimeoutMs" | "firmwareVersion" | "consoleLogs" | "knownNodes">;
 }
 
@@ -117,6 +119,7 @@ export class SimNet {
       position: spec.position ?? { x: 0, y: 0 },
       txPowerDbm: spec.txPowerDbm ?? 20,
       dutyCyclePercent: this.dutyCyclePercent,
+      favorites: new Set((spec.favorites ?? []).map((n) => n >>> 0)),
       deliver: (packet) => {
         holder.radio?.deliver(packet);
         for (const listener of this.deliveryListeners) listener(num, packet);
@@ -136,6 +139,7 @@ export class SimNet {
       ...(this.logger ? { logger: this.logger } : {}),
       air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id), free: () => router.queueFree() },
       loraParams: this.params,
+      dutyCyclePercent: this.dutyCyclePercent,
       airtimeStats: () => ({ channelUtilization: router.channelUtilization(), airUtilTx: router.txUtilization() }),
     });
     holder.radio = radio;

@@ -42,6 +42,7 @@ import {
   type HeardInfo,
 } from "./device-config.ts";
 import { FirmwareStreamParser } from "./firmware-parser.ts";
+import { periodicAllowed, type PeriodicTraffic } from "./gates.ts";
 import { lastByte, userId, userOf, type SimNode } from "./node.ts";
 import {
   RoutingError,
@@ -98,6 +99,8 @@ export interface SimRadioOptions {
    * reports its own TX airtime since boot for both.
    */
   airtimeStats?: () => { channelUtilization: number; airUtilTx: number };
+  /** The region's duty cycle in percent (100 = none): the gate on periodic traffic (gates.ts). */
+  dutyCyclePercent?: number;
   /** Raw firmware log lines between frames (USB serial realism). Per-attach override in attach(). */
   consoleLogs?: boolean;
   /** Called when a packet this radio sends has gone out over the air. */
@@ -407,6 +410,11 @@ export class SimRadio {
     if (this.options.airtimeStats) return this.options.airtimeStats();
     const own = (100 * this.txAirtimeMs) / Math.max(1, this.now() - this.bootAtMs);
     return { channelUtilization: own, airUtilTx: own };
+  }
+
+  /** Whether this node's firmware sends its periodic `kind` now (channel utilisation and duty-cycle gates). */
+  periodicAllowed(kind: PeriodicTraffic): boolean {
+    return periodicAllowed(kind, this.node.role, this.airStats(), this.options.dutyCyclePercent ?? 100);
   }
 
   /**

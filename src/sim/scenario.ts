@@ -23,6 +23,8 @@ export interface ScenarioNode {
   txPowerDbm: number;
   /** The group it came from, if any. */
   group?: string;
+  /** Node ids it has favourited (a CLIENT_BASE always relays, late, what is from or to them). */
+  favorites: string[];
 }
 
 export interface ScenarioTraffic {
@@ -194,7 +196,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   list(raw["nodes"], `${file}: nodes`).forEach((entry, index) => {
     const where = `${file}: nodes[${index}]`;
     const n = record(entry, where);
-    only(n, ["id", "group", "count", "role", "base", "at", "area", "line", "path", "rebroadcast", "power"], where);
+    only(n, ["id", "group", "count", "role", "base", "at", "area", "line", "path", "rebroadcast", "power", "favorites"], where);
+    const favoriteNames = list(n["favorites"], `${where}.favorites`).map((name, i) => str(name, `${where}.favorites[${i}]`));
     const roleName = str(n["role"], `${where}.role`, "CLIENT");
     const role = ROLES[roleName];
     if (role === undefined) throw new ScenarioError(`${where}: role "${roleName}" is not one of ${Object.keys(ROLES).join(", ")}`);
@@ -244,14 +247,14 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
         const id = `${group}-${String(i + 1).padStart(2, "0")}`;
         ids.push(id);
         addNode(
-          { id, num: nodeNumber(id, taken), shortName: shortNameOf(group, i + 1), role, ...(rebroadcastMode !== undefined ? { rebroadcastMode } : {}), base, position: positions[i]!, path, txPowerDbm, group },
+          { id, num: nodeNumber(id, taken), shortName: shortNameOf(group, i + 1), role, ...(rebroadcastMode !== undefined ? { rebroadcastMode } : {}), base, position: positions[i]!, path, txPowerDbm, group, favorites: favoriteNames },
           where,
         );
       }
       groups.set(group, [...(groups.get(group) ?? []), ...ids]);
     } else {
       const id = str(n["id"], `${where}.id`);
-      addNode({ id, num: nodeNumber(id, taken), shortName: id.slice(0, 4).toUpperCase(), role, ...(rebroadcastMode !== undefined ? { rebroadcastMode } : {}), base, position: positions[0]!, path, txPowerDbm }, where);
+      addNode({ id, num: nodeNumber(id, taken), shortName: id.slice(0, 4).toUpperCase(), role, ...(rebroadcastMode !== undefined ? { rebroadcastMode } : {}), base, position: positions[0]!, path, txPowerDbm, favorites: favoriteNames }, where);
     }
   });
   if (nodes.length < 2) throw new ScenarioError(`${file}: a drill needs at least two nodes`);
@@ -270,6 +273,11 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     return out;
   };
 
+  // Favourites name nodes or groups, read once every node is known.
+  for (const node of nodes) {
+    const named = node.favorites.flatMap((name) => resolveSenders(name, `${file}: node ${node.id}: favorites`));
+    node.favorites = [...new Set(named)].filter((id) => id !== node.id);
+  }
   const traffic = list(raw["traffic"], `${file}: traffic`).map((entry, index): ScenarioTraffic => {
     const where = `${file}: traffic[${index}]`;
     const t = record(entry, where);
