@@ -72,9 +72,11 @@ program
   .option("--seed <n>", "override the scenario's seed")
   .option("--codebook <file>", "the codebook meshaid's records are encoded with (default: firmware-config/codebook.yaml)")
   .option("--site <file>", "the site plan for places (default: firmware-config/site.yaml)")
-  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string; codebook?: string; site?: string }) => {
+  .option("--presets <file>", "the preset table the stations read handheld text with (default: firmware-config/presets.yaml)")
+  .option("--radio-only", "count delivery at the base radios instead of running meshaid's station at each (faster)")
+  .action(async (scenario: string, options: { json?: boolean; format?: string; seed?: string; codebook?: string; site?: string; presets?: string; radioOnly?: boolean }) => {
     const { runDrillCommand } = await import("./drill.ts");
-    process.exitCode = runDrillCommand(scenario, options);
+    process.exitCode = await runDrillCommand(scenario, options);
   });
 
 program

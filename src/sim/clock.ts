@@ -86,6 +86,12 @@ export class VirtualClock implements SimClock {
     return this.byId.size;
   }
 
+  /** When the next timer is due (ms), or undefined when none waits. */
+  nextDue(): number | undefined {
+    while (this.heap[0]?.cancelled === true) this.pop();
+    return this.heap[0]?.at;
+  }
+
   /** Runs every timer due up to `untilMs` (in time order, ties in the order they were set), then sets the time to `untilMs`. */
   runUntil(untilMs: number): void {
     for (;;) {

@@ -1,8 +1,9 @@
 // Drills: a scenario run on a SimNet under a virtual clock, measured, and reported. What counts
 // as delivered: every base station's radio decoded the record (what its station would ingest).
-import { BROADCAST_NUM, PortNum, encodeUser, parseAirHeader } from "../radio/index.ts";
+import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, encodeUser, parseAirHeader } from "../radio/index.ts";
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
+import { SimUsbPort } from "./in-process.ts";
 import { SimNet } from "./net.ts";
 import { PERIODIC_RETRY_MS, type PeriodicTraffic } from "./gates.ts";
 import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
@@ -96,8 +97,129 @@ export interface RunDrillOptions {
   encodeRecords?: (text: string, seq: number) => Uint8Array | undefined;
 }
 
-/** Runs one scenario with its traffic carried as `format`. Same scenario and seed, same result (except wall time). */
+/** A base station running on a drill's simulated radio (meshaid's real Station, composed by the cli). */
+export interface DrillStation {
+  /** Its radio link finished the handshake: what the radio hears reaches it. */
+  readonly connected: boolean;
+  /** Resolves once everything handed to it so far is on disk (or dropped). */
+  settled(): Promise<void>;
+  /** Stops it as kill -9 would: what is on disk stays, nothing else does. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts (or, after a kill, starts again on the same database) the station of base `base` on its
+ * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk.
+ */
+export type DrillStationFactory = (base: { id: string; num: number }, port: SimUsbPort, stored: (origin: number, seq: number) => void) => Promise<DrillStation>;
+
+export interface StationDrillOptions extends RunDrillOptions {
+  stations: DrillStationFactory;
+  /** Real time to wait for a station to reconnect after its radio is plugged back in, or to start (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+interface PreparedDrill {
+  clock: VirtualClock;
+  /** When the drill ends (virtual ms). */
+  end: number;
+  ports: Map<number, SimUsbPort>;
+  /** Station mode: work the virtual clock must wait for (a kill, a restart), queued by timers. */
+  actions: Array<() => Promise<void>>;
+  /** Station mode: bumped by every write of a base radio to its station and every record stored. */
+  activity: { count: number };
+  /** Station mode: a base station stored a record. */
+  stored(base: number, origin: number, seq: number): void;
+  /** Station mode: what the fault timers do to a base's station (runStationDrill sets them). */
+  control: { kill(num: number): void; restart(num: number): void };
+  finish(wallSeconds: number): DrillResult;
+}
+
+/** Runs one scenario with its traffic carried as `format`, delivery counted at each base's radio. Same scenario and seed, same result (except wall time). */
 export function runDrill(scenario: Scenario, format: TrafficFormat, options: RunDrillOptions = {}): DrillResult {
+  const drill = prepareDrill(scenario, format, options, false);
+  const wallStart = performance.now();
+  drill.clock.runUntil(drill.end);
+  return drill.finish((performance.now() - wallStart) / 1000);
+}
+
+/**
+ * Runs one scenario with meshaid's real Station at every base (the factory composes it), each on
+ * its simulated radio over an in-process USB port: "delivered" means stored by every base station.
+ * The virtual clock waits while a station works (its disk writes, a handshake, a restart), so the
+ * result is the same for the same seed; a reconnect after a fault takes no simulated time.
+ */
+export async function runStationDrill(scenario: Scenario, format: TrafficFormat, options: StationDrillOptions): Promise<DrillResult> {
+  const drill = prepareDrill(scenario, format, options, true);
+  const { clock, ports, activity } = drill;
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const stations = new Map<number, DrillStation>();
+  const bases = scenario.nodes.filter((n) => n.base);
+  const startStation = async (base: ScenarioNode): Promise<void> => {
+    const port = ports.get(base.num);
+    if (!port) return;
+    const station = await options.stations({ id: base.id, num: base.num }, port, (origin, seq) => drill.stored(base.num, origin, seq));
+    stations.set(base.num, station);
+  };
+  const settle = async (): Promise<void> => {
+    for (let quiet = 0; quiet < 3; ) {
+      const before = activity.count;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      await Promise.all([...stations.values()].map((station) => station.settled()));
+      quiet = activity.count === before ? quiet + 1 : 0;
+    }
+  };
+  const connected = async (): Promise<void> => {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const waiting = [...stations.entries()].filter(([num, station]) => ports.get(num)?.plugged === true && !station.connected);
+      if (waiting.length === 0 || performance.now() > deadline) return;
+      await new Promise<void>((resolve) => setTimeout(resolve, 2));
+    }
+  };
+  drill.actions.push(async () => {
+    for (const base of bases) await startStation(base);
+  });
+  const kill = (num: number): void => {
+    drill.actions.push(async () => {
+      const station = stations.get(num);
+      stations.delete(num);
+      await station?.kill();
+    });
+  };
+  const restart = (num: number): void => {
+    const base = bases.find((b) => b.num === num);
+    if (base) drill.actions.push(() => startStation(base));
+  };
+  drill.control.kill = kill;
+  drill.control.restart = restart;
+
+  const wallStart = performance.now();
+  let seen = -1;
+  try {
+    for (;;) {
+      while (drill.actions.length > 0) await drill.actions.shift()?.();
+      await connected();
+      if (activity.count !== seen) {
+        await settle();
+        seen = activity.count;
+      }
+      const next = clock.nextDue();
+      if (next === undefined || next > drill.end) {
+        clock.runUntil(drill.end);
+        break;
+      }
+      clock.runUntil(next);
+    }
+    await settle();
+  } finally {
+    for (const station of stations.values()) await station.kill();
+    stations.clear();
+  }
+  return drill.finish((performance.now() - wallStart) / 1000);
+}
+
+function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDrillOptions, stationMode: boolean): PreparedDrill {
   const clock = new VirtualClock();
   const start = clock.now();
   const net = new SimNet({
@@ -144,7 +266,14 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
     if (!message || !message.pending.delete(base)) return;
     message.latest = clock.now();
   };
-  net.onDelivery((receiver, packet) => {
+  // Station mode: a record stored by a base's station; its key is (origin, seq).
+  const byRecord = new Map<string, Message>();
+  const activity = { count: 0 };
+  const ports = new Map<number, SimUsbPort>();
+  if (stationMode) {
+    for (const base of bases) ports.set(base.num, new SimUsbPort(net.radio(base.num), { onDeviceWrite: () => void activity.count++ }));
+  }
+  if (!stationMode) net.onDelivery((receiver, packet) => {
     const message = messages.get(`${packet.from}:${packet.id}`);
     const held = heldForStation.get(receiver);
     if (!held) {
@@ -164,20 +293,25 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
   const send = (from: ScenarioNode, kind: string, text: string, recordBytes: number): void => {
     const radio = net.radio(from.num);
     let data: { portnum: number; payload: Uint8Array };
+    let recordKey: string | undefined; // a meshaid record's (origin, seq); a text's record takes the packet id
     if (format === "text") {
       data = { portnum: PortNum.TEXT_MESSAGE_APP, payload: new TextEncoder().encode(text) };
     } else {
       const seq = nextSeq.get(from.num) ?? 1;
       const encoded = options.encodeRecords?.(text, seq);
       nextSeq.set(from.num, seq + 8); // room for the records one text can hold
-      data = { portnum: PortNum.PRIVATE_APP, payload: encoded ?? recordPayload(recordBytes, trafficRandom) };
+      recordKey = `${from.num}:${seq}`;
+      data = { portnum: DEFAULT_RECORD_PORT, payload: encoded ?? recordPayload(recordBytes, trafficRandom) };
     }
     const id = radio.originate(data, { to: BROADCAST_NUM, wantAck: true, hopLimit: scenario.hopLimit });
     const pending = new Set(bases.filter((b) => b.num !== from.num).map((b) => b.num));
     const message: Message = { key: `${from.num}:${id ?? 0}`, from, kind, sentAt: clock.now(), pending, latest: clock.now(), airtimeMs: 0, transmitted: false };
     if (id === undefined) message.failure = "TX queue full";
     else if (offline.has(from.id)) message.failure = "sender's radio was off";
-    if (id !== undefined) messages.set(message.key, message);
+    if (id !== undefined) {
+      messages.set(message.key, message);
+      byRecord.set(recordKey ?? `${from.num}:${id}`, message);
+    }
     allMessages.push(message);
   };
   const trafficEnd = scenario.durationMs;
@@ -254,7 +388,14 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
     }
     const n = scenario.nodes.find((candidate) => candidate.id === fault.node);
     if (!n) continue;
-    if (fault.type === "unplugged") {
+    if (stationMode && (fault.type === "unplugged" || fault.type === "station_restart")) {
+      const port = ports.get(n.num);
+      const restarting = fault.type === "station_restart";
+      clock.setTimer(fault.atMs, () => (restarting ? control.kill(n.num) : port?.unplug()));
+      if (fault.forMs !== undefined) clock.setTimer(fault.atMs + fault.forMs, () => (restarting ? control.restart(n.num) : port?.plug()));
+      continue;
+    }
+    if (fault.type === "unplugged" || fault.type === "station_restart") {
       clock.setTimer(fault.atMs, () => {
         if (!heldForStation.has(n.num)) heldForStation.set(n.num, []);
         if (fault.forMs === undefined) return;
@@ -301,10 +442,12 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
   };
   clock.setTimer(SAMPLE_MS, sample);
 
-  // ---------------------------------------------------------------- run
-  const wallStart = performance.now();
-  clock.runUntil(start + trafficEnd + DRAIN_MS);
-  const wallSeconds = (performance.now() - wallStart) / 1000;
+  const control = { kill: (_num: number): void => undefined, restart: (_num: number): void => undefined };
+  const stored = (base: number, origin: number, seq: number): void => {
+    activity.count++;
+    reachStation(byRecord.get(`${origin}:${seq}`), base);
+  };
+  return { clock, end: start + trafficEnd + DRAIN_MS, ports, actions: [], activity, stored, control, finish: (wallSeconds) => {
   net.close();
 
   // ---------------------------------------------------------------- measure
@@ -370,6 +513,7 @@ export function runDrill(scenario: Scenario, format: TrafficFormat, options: Run
     events: clock.eventsRun,
     backgroundHeldBack,
   };
+  } };
 }
 
 function stats(list: readonly Message[]): KindStats {

@@ -14,7 +14,7 @@ export type { SimPacket, SimData } from "./packet.ts";
 export { RoutingError, Priority, routingErrorOf } from "./packet.ts";
 export { serveTcp } from "./tcp.ts";
 export type { SimTcpServer, TcpServeOptions } from "./tcp.ts";
-export { connectInProcess, duplexPair } from "./in-process.ts";
+export { connectInProcess, duplexPair, SimUsbPort } from "./in-process.ts";
 export { FirmwareStreamParser } from "./firmware-parser.ts";
 export { serveSerial } from "./serial.ts";
 export type { SerialServeOptions, SimSerialPort } from "./serial.ts";
@@ -89,7 +89,7 @@ export function createDemoMesh(options: DemoMeshOptions): SimMesh {
 }
 export { parseScenario, parseDuration, ScenarioError } from "./scenario.ts";
 export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat } from "./scenario.ts";
-export { runDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./drill.ts";
-export type { RunDrillOptions } from "./drill.ts";
+export { runDrill, runStationDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./drill.ts";
+export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory } from "./drill.ts";
 export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
 export { formatDrillReport, drillJson, plot } from "./report.ts";

@@ -48,8 +48,10 @@ export interface ScenarioTraffic {
 export type ScenarioFault =
   | { type: "offline"; node: string; atMs: number; forMs?: number }
   | { type: "out_of_range"; node: string; atMs: number; forMs?: number }
-  /** A base radio's USB cable pulled (or its station killed) and put back: the radio holds what it hears in its 32-packet to-phone queue. */
+  /** A base radio's USB cable pulled and put back: the radio holds what it hears in its 32-packet to-phone queue; the station reconnects. */
   | { type: "unplugged"; node: string; atMs: number; forMs?: number }
+  /** A base station killed (kill -9) and started again `forMs` later on the same database. */
+  | { type: "station_restart"; node: string; atMs: number; forMs: number }
   | { type: "jammer"; atMs: number; forMs?: number; position: Position; powerDbm: number };
 
 export interface Scenario {
@@ -314,9 +316,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
       if (!byId.has(node)) throw new ScenarioError(`${where}: no node "${node}"`);
       if (type === "unplugged" || type === "station_restart") {
         if (byId.get(node)?.base !== true) throw new ScenarioError(`${where}: ${type} needs a base node (one with base: true); "${node}" is not`);
-        // A restart is an unplug of the station's few seconds of downtime (default 10 s).
-        const downMs = forMs ?? (type === "station_restart" ? 10_000 : undefined);
-        return { type: "unplugged", node, atMs, ...(downMs !== undefined ? { forMs: downMs } : {}) };
+        if (type === "station_restart") return { type, node, atMs, forMs: forMs ?? 10_000 }; // default: 10 s of downtime
+        return { type, node, atMs, ...(forMs !== undefined ? { forMs } : {}) };
       }
       return { type, node, ...timing };
     }

@@ -34,7 +34,7 @@ describe("scenario files", () => {
     expect(scenario.nodes.filter((n) => n.base).map((n) => n.id)).toEqual(["BASE-N", "BASE-S"]);
     expect(scenario.formats).toEqual(["meshaid", "text"]);
     expect(scenario.durationMs).toBe(3_600_000);
-    expect(scenario.faults.map((f) => f.type)).toEqual(["offline", "out_of_range", "jammer", "unplugged", "unplugged"]);
+    expect(scenario.faults.map((f) => f.type)).toEqual(["offline", "out_of_range", "jammer", "unplugged", "station_restart"]);
     expect(scenario.traffic.find((t) => t.text === "ON SHIFT")?.from).toHaveLength(23); // "*": every non-base node
     expect(new Set(scenario.nodes.map((n) => n.num)).size).toBe(25);
     expect(scenario.nodes.find((n) => n.id === "MT-1")?.path).toHaveLength(2);
