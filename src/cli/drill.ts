@@ -3,7 +3,7 @@
 // meshaid's real Station on a LevelDB in a temporary folder, connected to its simulated radio
 // over an in-process USB port: delivered means stored by every base station. With --radio-only,
 // delivery is counted at the base radios instead (faster; no station in the loop).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Level } from "level";
@@ -111,7 +111,8 @@ export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, c
  * clock waits for it), logs discarded, nothing sent on the air (no scheduler).
  */
 export function drillStations(config: FieldConfig): { factory: DrillStationFactory; root: string; remove(): void } {
-  const root = mkdtempSync(join(tmpdir(), "meshaid-drill-"));
+  // Throwaway databases: in memory-backed /dev/shm where there is one (synced writes cost nothing there).
+  const root = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "meshaid-drill-"));
   const logger = pino({ level: "silent" });
   const factory: DrillStationFactory = async (base, port, stored) => {
     const db = new Level<string, Uint8Array>(join(root, base.id), { valueEncoding: "view" });
