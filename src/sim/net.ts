@@ -3,12 +3,12 @@
 // cycle) on one SimChannel (positions, path loss, collisions). One injected clock drives it all:
 // the process clock for `npm start`, a VirtualClock for drills.
 import type { Logger } from "pino";
-import { BROADCAST_NUM } from "../radio/index.ts";
+import { BROADCAST_NUM, DeviceRole } from "../radio/index.ts";
 import { decodeAirPayload, decodeHeader, defaultChannel, type AirChannel, type AirHeader } from "./air.ts";
 import { MODEM_PRESETS, REGION_DUTY_CYCLE, presetParams, type LoraParams } from "./airtime.ts";
 import { SimChannel, type Jammer, type PathLossModel, type Position, type Transmission } from "./channel.ts";
 import { realClock, type SimClock } from "./clock.ts";
-import type { SimNode } from "./node.ts";
+import { lastByte, type SimNode } from "./node.ts";
 import { copyPacket, hex32, type SimPacket } from "./packet.ts";
 import { SimRadio, type SimRadioOptions } from "./radio.ts";
 import { mulberry32 } from "./random.ts";
@@ -63,6 +63,9 @@ export interface AirFrame {
   packet: SimPacket | undefined;
 }
 
+/** ROUTER, ROUTER_LATE, CLIENT_BASE. */
+const ROUTER_LIKE = new Set([DeviceRole.ROUTER, 11, DeviceRole.CLIENT_BASE]);
+
 export type DeliveryListener = (receiver: number, packet: SimPacket) => void;
 
 export class SimNet {
@@ -107,6 +110,7 @@ export class SimNet {
     if (this.nodes.has(num)) throw new RangeError(`duplicate node number ${hex32(num)}`);
     const channels = spec.channels ?? [this.primary];
     const holder: { radio?: SimRadio } = {};
+    const favorites = new Set((spec.favorites ?? []).map((n) => n >>> 0));
     const router = new SimRouter({
       num,
       role: spec.node.role,
@@ -119,7 +123,12 @@ export class SimNet {
       position: spec.position ?? { x: 0, y: 0 },
       txPowerDbm: spec.txPowerDbm ?? 20,
       dutyCyclePercent: this.dutyCyclePercent,
-      favorites: new Set((spec.favorites ?? []).map((n) => n >>> 0)),
+      favorites,
+      relayIsFavoriteRouter: (byte) => {
+        const named = this.list().filter((other) => lastByte(other.node.num) === byte);
+        const only = named.length === 1 ? named[0] : undefined;
+        return only !== undefined && favorites.has(only.node.num) && ROUTER_LIKE.has(only.node.role);
+      },
       deliver: (packet) => {
         holder.radio?.deliver(packet);
         for (const listener of this.deliveryListeners) listener(num, packet);

@@ -67,6 +67,11 @@ export interface RouterOptions {
   dutyCyclePercent: number;
   /** Favourited nodes: a CLIENT_BASE always relays (late) what is from or to one of them. */
   favorites?: ReadonlySet<number>;
+  /**
+   * Whether a relay byte names, unambiguously, a favourited ROUTER, ROUTER_LATE or CLIENT_BASE:
+   * a router-like node relaying after one keeps the hop_limit (Router::shouldDecrementHopLimit).
+   */
+  relayIsFavoriteRouter?: (relayByte: number) => boolean;
   /** A packet this node decoded for the first time, for us or broadcast: the phone side (SimRadio.deliver). */
   deliver: (packet: SimPacket) => void;
   /** Our own packet heard again (someone relayed it: the implicit ACK). */
@@ -315,17 +320,26 @@ export class SimRouter implements ChannelPort {
       this.stats.dutyCycleDrops++; // Router::send drops a relay over the duty cycle
       return;
     }
+    const hopLimit = this.shouldDecrementHopLimit(header) ? header.hopLimit - 1 : header.hopLimit;
     const copy = frame.slice();
-    setRelayFields(copy, header.hopLimit - 1, this.myByte);
+    setRelayFields(copy, hopLimit, this.myByte);
     const priority = data ? fixPriority(data, header.wantAck) : header.wantAck ? Priority.RELIABLE : Priority.DEFAULT;
     this.enqueue({
       frame: copy,
-      header: { ...header, hopLimit: header.hopLimit - 1, relayNode: this.myByte },
+      header: { ...header, hopLimit, relayNode: this.myByte },
       priority,
       fromUs: false,
       snr,
       txAfter: 0,
     });
+  }
+
+  /** Router::shouldDecrementHopLimit: only a router-like node relaying after a favourite router-like node keeps the hop_limit (never on the first hop). */
+  private shouldDecrementHopLimit(header: AirHeader): boolean {
+    if (header.hopStart - header.hopLimit === 0) return true;
+    const routerLike = this.role === DeviceRole.ROUTER || this.role === ROLE_ROUTER_LATE || this.role === DeviceRole.CLIENT_BASE;
+    if (!routerLike) return true;
+    return this.options.relayIsFavoriteRouter?.(header.relayNode) !== true;
   }
 
   /** Router::send's duty-cycle check: over the region's limit for the rolling hour. */

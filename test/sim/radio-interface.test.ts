@@ -214,6 +214,22 @@ describe("managed flooding against the firmware", () => {
   });
 });
 
+describe("hop limits between router-like nodes (Router::shouldDecrementHopLimit)", () => {
+  it("a CLIENT_BASE relaying after its favourite ROUTER keeps the hop_limit; after anyone else, or on the first hop, it spends one", () => {
+    const relayed = (favorite: boolean, hopLimit: number): number[] => {
+      const r = rig();
+      r.net.addNode({ node: node(0xd0aa, DeviceRole.ROUTER), position: { x: 100_000, y: 0 } }); // the favourite, out of earshot
+      r.net.addNode({ node: node(0xd001, DeviceRole.CLIENT_BASE), position: { x: 0, y: 0 }, favorites: favorite ? [0xd0aa] : [] });
+      injector(r, 0xdfff, 300).send({ from: 0xd100, id: 3, hopLimit, relayNode: 0xaa }); // as if the router relayed it
+      r.clock.advance(30_000);
+      return framesOf(r, 0xd001, 3).map((f) => f.header.hopLimit);
+    };
+    expect(relayed(true, 2)).toEqual([2]);
+    expect(relayed(false, 2)).toEqual([1]);
+    expect(relayed(true, 3)).toEqual([2]); // hop_start = hop_limit: heard from the originator itself
+  });
+});
+
 describe("retransmissions (ReliableRouter)", () => {
   /** A radio over an air that sends at once and records what it was given. */
   function radioOnInstantAir(utilization = 0): { radio: SimRadio; clock: VirtualClock; sent: SimPacket[] } {
