@@ -62,7 +62,9 @@ export function formatDrillReport(results: readonly DrillResult[]): string {
     const c = r.channel;
     lines.push(
       `    on the air: ${c.transmissions} transmissions, ${c.collisions} receptions lost to collisions, ${c.halfDuplex} while transmitting or off, ` +
-        `${c.linkLoss} to link loss; ${r.routers.relayed} relays, ${r.routers.cancelled} relays cancelled (heard another), ${r.routers.dutyCycleDrops} duty-cycle drops`,
+        `${c.linkLoss} to link loss; ${r.routers.relayed} relays, ${r.routers.cancelled} relays cancelled (heard another), ` +
+        `${r.routers.delayedLate} moved to the late window, ${r.routers.dutyCycleDrops} duty-cycle drops, ${r.routers.queueDrops} TX-queue drops; ` +
+        `${r.backgroundHeldBack} periodic packets held back by the channel-utilisation gates`,
     );
     for (const example of r.failures.examples.slice(0, 5)) {
       lines.push(`    e.g. ${example.kind} from ${example.from} at ${formatDuration(example.sentAtS * 1000)}: ${example.reason}${example.missing.length > 0 ? ` (missing at ${example.missing.join(", ")})` : ""}`);
