@@ -154,7 +154,8 @@ export class SimChannel {
   private readonly floorSnr: number;
   private readonly noiseDbm: number;
   private readonly ports = new Map<number, ChannelPort>();
-  private readonly shadowing = new Map<string, number>();
+  /** Per link (lower node number, then higher): its fixed shadowing in dB. */
+  private readonly shadowing = new Map<number, Map<number, number>>();
   /** Frames arriving at each receiver right now. */
   private readonly arriving = new Map<number, Pending[]>();
   /** When each node's current transmission ends. */
@@ -331,14 +332,18 @@ export class SimChannel {
   /** Static, symmetric shadowing of one link: a property of the site, seeded. */
   private linkShadowing(a: number, b: number): number {
     if (this.model.shadowingDb <= 0) return 0;
-    const key = a < b ? `${a}:${b}` : `${b}:${a}`;
-    let value = this.shadowing.get(key);
+    const lo = Math.min(a, b) >>> 0;
+    const hi = Math.max(a, b) >>> 0;
+    let row = this.shadowing.get(lo);
+    if (!row) {
+      row = new Map();
+      this.shadowing.set(lo, row);
+    }
+    let value = row.get(hi);
     if (value === undefined) {
-      const lo = Math.min(a, b) >>> 0;
-      const hi = Math.max(a, b) >>> 0;
       const random = mulberry32((this.seed ^ Math.imul(lo, 0x9e3779b1) ^ Math.imul(hi, 0x85ebca6b)) >>> 0);
       value = gaussian(random) * this.model.shadowingDb;
-      this.shadowing.set(key, value);
+      row.set(hi, value);
     }
     return value;
   }
