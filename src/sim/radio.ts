@@ -769,22 +769,35 @@ export class SimRadio {
     return Errno.OK;
   }
 
-  /** Into the air's TX queue, which orders it by priority beside the relays and times it. */
+  /**
+   * Into the air's TX queue, which orders it by priority beside the relays and times it. A
+   * want_ack packet's retransmission timer starts now, as ReliableRouter::send starts it, not
+   * once the packet is on the air; a packet the air refuses is not retried.
+   */
   private sendOnAir(air: RadioAir, item: TxItem): number {
     const { packet } = item;
+    if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
     const accepted = air.send(copyPacket(packet), (error) => {
-      if (error !== undefined) {
-        this.log?.debug({ id: packet.id, error }, "not transmitted");
-        if (packet.from === this.node.num && item.reliable && !item.retransmission) {
-          this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
-        }
+      if (error === undefined) {
+        this.options.onTransmit?.(copyPacket(packet));
         return;
       }
-      if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
-      this.options.onTransmit?.(copyPacket(packet));
+      this.log?.debug({ id: packet.id, error }, "not transmitted");
+      if (item.retransmission) return;
+      this.forgetRetransmission(packet.id);
+      if (packet.from === this.node.num && item.reliable) this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
     });
-    if (!accepted) this.log?.warn({ id: packet.id }, "TX queue full");
+    if (!accepted) {
+      this.log?.warn({ id: packet.id }, "TX queue full");
+      if (!item.retransmission) this.forgetRetransmission(packet.id);
+    }
     return accepted ? Errno.OK : Errno.UNKNOWN;
+  }
+
+  private forgetRetransmission(id: number): void {
+    const pending = this.pendingAcks.get(id);
+    if (pending?.timer) this.cancel(pending.timer);
+    this.pendingAcks.delete(id);
   }
 
   /** Without an air below it: a CSMA wait with the packet still queued, then its time on air. */

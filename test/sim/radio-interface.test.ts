@@ -231,14 +231,14 @@ describe("hop limits between router-like nodes (Router::shouldDecrementHopLimit)
 });
 
 describe("retransmissions (ReliableRouter)", () => {
-  /** A radio over an air that sends at once and records what it was given. */
-  function radioOnInstantAir(utilization = 0): { radio: SimRadio; clock: VirtualClock; sent: SimPacket[] } {
+  /** A radio over an air that sends after `queuedMs` and records what it was given. */
+  function radioOnInstantAir(utilization = 0, queuedMs = 0): { radio: SimRadio; clock: VirtualClock; sent: SimPacket[] } {
     const clock = new VirtualClock();
     const sent: SimPacket[] = [];
     const air: RadioAir = {
       send: (packet, done) => {
         sent.push(packet);
-        clock.setTimer(0, () => done());
+        clock.setTimer(queuedMs, () => done());
         return true;
       },
       cancel: () => undefined,
@@ -272,6 +272,15 @@ describe("retransmissions (ReliableRouter)", () => {
     expect(busy.sent).toHaveLength(1);
     busy.clock.advance(1_500);
     expect(busy.sent).toHaveLength(2);
+  });
+
+  it("starts the retransmission timer when the packet is queued, not when it finally goes on the air", () => {
+    const data = text("NEED WATER");
+    const timeout = retransmissionMs(16 + 2 + 2 + data.payload.length + 2);
+    const slow = radioOnInstantAir(0, 3_000); // three seconds in the TX queue behind a busy channel
+    slow.radio.originate(data, { wantAck: true });
+    slow.clock.advance(timeout + 1);
+    expect(slow.sent).toHaveLength(2);
   });
 
   it("waits longer on a busy channel: the window grows with channel utilisation", () => {
