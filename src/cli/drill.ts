@@ -76,10 +76,13 @@ export async function runDrillCommand(file: string, options: DrillOptions): Prom
     else process.stdout.write(formatDrillReport(results));
     return 0;
   } catch (error) {
-    if (error instanceof ScenarioError || error instanceof ConfigFileError) return fail(error.message);
+    if (error instanceof ScenarioError || error instanceof ConfigFileError || error instanceof DrillStationError) return fail(error.message);
     throw error;
   }
 }
+
+/** A drill's station could not be started: the message names the base and what to try. */
+export class DrillStationError extends Error {}
 
 export interface FieldConfig {
   codebook: Codebook;
@@ -115,8 +118,14 @@ export function drillStations(config: FieldConfig): { factory: DrillStationFacto
   const root = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "meshaid-drill-"));
   const logger = pino({ level: "silent" });
   const factory: DrillStationFactory = async (base, port, stored) => {
-    const db = new Level<string, Uint8Array>(join(root, base.id), { valueEncoding: "view" });
-    const store = await RecordStore.open(db, config.codebook);
+    const path = join(root, base.id);
+    let store: RecordStore;
+    try {
+      store = await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view" }), config.codebook);
+    } catch (error) {
+      const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+      throw new DrillStationError(`cannot open the drill database of base ${base.id} in ${path}: ${cause} (is the temporary folder full? try --radio-only)`);
+    }
     // What the station handed to the store and is not on disk yet, so the drill can wait for it.
     const inFlight = new Set<Promise<AppendResult>>();
     const tracked = new Proxy(store, {

@@ -74,6 +74,8 @@ export interface DrillResult {
   events: number;
   /** Periodic firmware traffic (position, telemetry, nodeinfo) held back by the channel-utilisation and duty-cycle gates. */
   backgroundHeldBack: number;
+  /** Where delivery was counted: stored by each base's station, or decoded by each base's radio (--radio-only). */
+  deliveredAt: "station" | "radio";
 }
 
 interface Message {
@@ -512,6 +514,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     failures: { counts: failures, examples },
     events: clock.eventsRun,
     backgroundHeldBack,
+    deliveredAt: stationMode ? "station" : "radio",
   };
   } };
 }

@@ -19,6 +19,13 @@ describe("meshaid drill", () => {
       expect(report).toHaveProperty(key);
     }
     expect(report["speedup"]).toBeGreaterThan(100);
+    expect(report["deliveredAt"]).toBe("station"); // meshaid's station at every base, by default
+  });
+
+  it("counts at the base radios with --radio-only", () => {
+    const run = meshaid(["drill", SCENARIO, "--json", "--radio-only", "--format", "text"]);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout) as Record<string, unknown>).toMatchObject({ deliveredAt: "radio", format: "text" });
   });
 
   it("prints the after-action report, and can run one format only", () => {
