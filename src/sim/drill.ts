@@ -76,6 +76,8 @@ export interface DrillResult {
   backgroundHeldBack: number;
   /** Where delivery was counted: stored by each base's station, or decoded by each base's radio (--radio-only). */
   deliveredAt: "station" | "radio";
+  /** The traffic's transmissions per record sent: originals, the originators' retransmissions, relays. */
+  transmissionsPerRecord: { originals: number; retransmissions: number; relays: number };
 }
 
 interface Message {
@@ -252,6 +254,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   const allMessages: Message[] = [];
   const offline = new Set<string>();
   let airtimeMs = 0;
+  const onAir = { originals: 0, retransmissions: 0, relays: 0 };
 
   net.channel.onTransmission((transmission) => {
     airtimeMs += transmission.airtimeMs;
@@ -259,6 +262,9 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const message = messages.get(`${header.from}:${header.id}`);
     if (message) {
       message.airtimeMs += transmission.airtimeMs;
+      if (transmission.sender !== header.from) onAir.relays++;
+      else if (message.transmitted) onAir.retransmissions++;
+      else onAir.originals++;
       message.transmitted = true;
     }
   });
@@ -515,6 +521,11 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     events: clock.eventsRun,
     backgroundHeldBack,
     deliveredAt: stationMode ? "station" : "radio",
+    transmissionsPerRecord: {
+      originals: round2(onAir.originals / Math.max(1, allMessages.length)),
+      retransmissions: round2(onAir.retransmissions / Math.max(1, allMessages.length)),
+      relays: round2(onAir.relays / Math.max(1, allMessages.length)),
+    },
   };
   } };
 }

@@ -66,6 +66,8 @@ export function formatDrillReport(results: readonly DrillResult[]): string {
         `${r.routers.delayedLate} moved to the late window, ${r.routers.dutyCycleDrops} duty-cycle drops, ${r.routers.queueDrops} TX-queue drops; ` +
         `${r.backgroundHeldBack} periodic packets held back by the channel-utilisation gates`,
     );
+    const t = r.transmissionsPerRecord;
+    lines.push(`    per record sent: ${t.originals} original, ${t.retransmissions} retransmissions by its sender, ${t.relays} relays`);
     for (const example of r.failures.examples.slice(0, 5)) {
       lines.push(`    e.g. ${example.kind} from ${example.from} at ${formatDuration(example.sentAtS * 1000)}: ${example.reason}${example.missing.length > 0 ? ` (missing at ${example.missing.join(", ")})` : ""}`);
     }

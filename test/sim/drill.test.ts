@@ -138,6 +138,8 @@ traffic:
 `;
     const clean = runDrill(parseScenario(base, "clean"), "meshaid");
     expect(clean.deliveryRatio).toBeGreaterThan(0.95);
+    expect(clean.transmissionsPerRecord.originals).toBe(1); // every record went on the air once from its sender
+    expect(clean.transmissionsPerRecord.relays).toBeGreaterThan(0);
     const offline = runDrill(parseScenario(`${base}faults:\n  - { type: offline, node: M1, at: 5m, for: 10m }\n`, "offline"), "meshaid");
     expect(offline.failures.counts["sender's radio was off"]).toBeGreaterThan(3);
     const jammed = runDrill(parseScenario(`${base}faults:\n  - { type: jammer, at: 5m, for: 10m, position: [10, 0], power: 20 }\n`, "jammed"), "meshaid");
