@@ -81,6 +81,11 @@ const wireRecords: RunDrillOptions = {
   },
 };
 
+function transmissions(drill: { transmissionsPerRecord: { originals: number; retransmissions: number; relays: number } }): number {
+  const t = drill.transmissionsPerRecord;
+  return Math.round((t.originals + t.retransmissions + t.relays) * 100) / 100;
+}
+
 export async function run(): Promise<BenchResult[]> {
   // What `meshaid drill` runs: meshaid's real Station at every base, on a LevelDB each.
   const speed = await runFieldDrill(speedScenario(), "meshaid", config);
@@ -96,5 +101,6 @@ export async function run(): Promise<BenchResult[]> {
     result("sim", "deliveredWithin2Min", meshaid.deliveredWithin2MinRatio, "fraction", text.deliveredWithin2MinRatio),
     result("sim", "latencyP95Ms", meshaid.latencyP95Ms ?? Number.NaN, "ms", text.latencyP95Ms),
     result("sim", "airtimePerRecordMs", meshaid.airtimePerRecordMs ?? Number.NaN, "ms per delivered record", text.airtimePerRecordMs),
+    result("sim", "transmissionsPerRecord", transmissions(meshaid), "frames on the air per record sent (original, retransmissions, relays)", transmissions(text)),
   ];
 }
