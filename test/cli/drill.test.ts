@@ -22,6 +22,16 @@ describe("meshaid drill", () => {
     expect(report["deliveredAt"]).toBe("station"); // meshaid's station at every base, by default
   });
 
+  it("runs the example march, whose faults pull a base radio's cable and restart a station, with the stations in the loop", () => {
+    const march = new URL("../../firmware-config/drills/march.yaml", import.meta.url).pathname;
+    const run = meshaid(["drill", march, "--json", "--format", "meshaid"]);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as { deliveredAt: string; sent: number; delivered: number; bases: number };
+    expect(report).toMatchObject({ deliveredAt: "station", bases: 2 });
+    expect(report.delivered).toBeGreaterThan(report.sent * 0.8);
+  }, 60_000); // a one-hour drill with two stations in a child process: seconds, more on a loaded machine
+
   it("counts at the base radios with --radio-only", () => {
     const run = meshaid(["drill", SCENARIO, "--json", "--radio-only", "--format", "text"]);
     expect(run.status).toBe(0);
@@ -47,7 +57,7 @@ describe("meshaid drill", () => {
     const invalid = meshaid(["drill", MESHAID_BIN]);
     expect(invalid.status).toBe(1);
     expect(invalid.stderr).toMatch(/meshaid drill: .*bin\.js/);
-  });
+  }, 60_000); // three child processes: slow on a loaded machine
 });
 
 describe("meshaid decode on what the simulator puts on the air", () => {
