@@ -1,6 +1,6 @@
 // `meshaid drill SCENARIO [--json]`: runs a drill scenario (docs/drills.md) on the simulated mesh
 // under a virtual clock and prints the after-action report, or one JSON object. Each base runs
-// meshaid's real Station on a LevelDB in a temporary folder, connected to its simulated radio
+// meshaid's real Station (drill-stations.ts) on a LevelDB in a temporary folder, connected to its simulated radio
 // over an in-process USB port: delivered means stored by every base station. With --radio-only,
 // delivery is counted at the base radios instead (faster; no station in the loop).
 import { readFileSync } from "node:fs";
