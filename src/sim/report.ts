@@ -26,7 +26,7 @@ export function formatDrillReport(results: readonly DrillResult[]): string {
   const header = ["", ...results.map((r) => FORMAT_LABEL[r.format] ?? r.format)];
   const rows: string[][] = [
     ["sent", ...results.map((r) => String(r.sent))],
-    ["delivered to every base", ...results.map((r) => String(r.delivered))],
+    [results[0]?.deliveredAt === "radio" ? "decoded by every base radio" : "stored by every base station", ...results.map((r) => String(r.delivered))],
     ["delivery ratio", ...results.map((r) => pct(r.deliveryRatio))],
     ["  within 2 minutes", ...results.map((r) => pct(r.deliveredWithin2MinRatio))],
     ["latency p50", ...results.map((r) => ms(r.latencyP50Ms))],
