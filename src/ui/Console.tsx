@@ -6,6 +6,7 @@ import { useInput, useStdin, useStdout, type Key } from "ink";
 import type { StationView } from "../station/index.ts";
 import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
 import type { Labeller } from "./format.ts";
+import { emptyUtilization, sampleUtilization, type RelayStatus } from "./header.ts";
 import { bodyRows, listLength, Screen, selectedRow, type TransmitState } from "./Screen.tsx";
 import { consoleReducer, initialConsoleState, rowsOf } from "./state.ts";
 import { hasBoards } from "./station-boards.ts";
@@ -24,6 +25,8 @@ export interface ConsoleProps {
   unsentCount?: number | (() => number);
   /** The transmit scheduler's state (read with the clock, every second) for the header. */
   transmit?: () => TransmitState;
+  /** The relay's link to internet peers (read with the clock, every second) for the header. */
+  relay?: () => RelayStatus | undefined;
   /** Presets, the codebook and the airtime model for compose (without them, compose is off). */
   compose?: ComposeOptions;
   /** Carries out a board action (the station's act()); a rejection is shown in the footer. */
@@ -40,6 +43,8 @@ const DEFAULT_ROWS = 24;
 const DEFAULT_COLUMNS = 80;
 
 const systemClock = (): Date => new Date();
+
+const RELAY_OFF: RelayStatus = { link: "off", peers: 0, pending: 0 };
 
 /** How long the console waits to read the station's boards after they change (a burst is read once). */
 const BOARDS_REFRESH_MS = 100;
@@ -74,7 +79,7 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, transmit, compose, onAct, onSend, onExport, onQuit }: ConsoleProps) {
+export function Console({ station, clock = systemClock, labels, languages, labelsFor, unsentCount, transmit, relay, compose, onAct, onSend, onExport, onQuit }: ConsoleProps) {
   const [state, dispatch] = useReducer(consoleReducer, station, (s) => initialConsoleState(s.snapshot()));
   const [view, setView] = useState<ViewState>(() => initialView(languages?.[0] ?? "en"));
   const { rows, columns } = useTerminalSize();
@@ -106,6 +111,14 @@ export function Console({ station, clock = systemClock, labels, languages, label
 
   // Read on every render; the clock renders every second.
   const tx = transmit?.();
+  // A relay the cli wired but that has no state yet is off.
+  const relayStatus = relay ? (relay() ?? RELAY_OFF) : undefined;
+  // The channel's utilisation, sampled once a minute for the header's sparkline of the last hour.
+  const [utilization, setUtilization] = useState(emptyUtilization);
+  const channel = tx?.channelUtilization;
+  useEffect(() => {
+    if (channel !== undefined) setUtilization((history) => sampleUtilization(history, now.getTime(), channel));
+  }, [now, channel]);
   const queued = tx ? Object.values(tx.queued).reduce((sum, n) => sum + n, 0) : 0;
   const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? queued);
   const activeLabels = labelsFor ? labelsFor(view.language) : labels;
@@ -193,5 +206,5 @@ export function Console({ station, clock = systemClock, labels, languages, label
     { isActive: isRawModeSupported },
   );
 
-  return <Screen state={state} view={view} rows={rows} columns={columns} now={now} labels={activeLabels} unsent={unsent} compose={composeContext} transmit={tx} />;
+  return <Screen state={state} view={view} rows={rows} columns={columns} now={now} labels={activeLabels} unsent={unsent} compose={composeContext} transmit={tx} relay={relayStatus} utilization={utilization.samples} />;
 }

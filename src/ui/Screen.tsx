@@ -5,13 +5,16 @@ import type { RecordView } from "../station/index.ts";
 import { PRIORITIES, SEVERITIES } from "../wire/index.ts";
 import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { composePreview, FIELDS, incidentNames, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
-import { clip, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
+import { clip, deliveryColor, deliveryText, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
+import { queueText, relaySymbol, relayText, sparkline, type RelayStatus } from "./header.ts";
 import { words, type Words } from "./i18n.ts";
 import { rowsOf, type ConsoleState } from "./state.ts";
 import { TABS, type SelectedRow, type Tab, type ViewState } from "./view.ts";
 
-/** Lines besides the screen's body: header and its rule, the tab line, the footer's rule and the footer. */
-export const CHROME_LINES = 5;
+/** Lines besides the screen's body: the header's two lines and its rule, the tab line, the footer's rule and the footer. */
+export const CHROME_LINES = 6;
+/** Cells of the channel's sparkline: an hour, five minutes a cell. */
+const SPARK_CELLS = 12;
 
 export interface ScreenProps {
   state: ConsoleState;
@@ -25,6 +28,10 @@ export interface ScreenProps {
   compose: ComposeContext | undefined;
   /** What is waiting to go on the air and the airtime used, when the station has a scheduler. */
   transmit?: TransmitState | undefined;
+  /** The relay to internet peers (absent: the station was started without one, nothing is shown). */
+  relay?: RelayStatus | undefined;
+  /** The channel's utilisation, one sample a minute, oldest first (the last hour). */
+  utilization?: readonly number[] | undefined;
 }
 
 /** The transmit scheduler's state as the header shows it. */
@@ -36,12 +43,14 @@ export interface TransmitState {
   channelUtilization: number;
 }
 
-/** "tx 3 (life 1) · air 12/36 s · ch 4%": the queue, the airtime budget used, the channel's load. */
-export function transmitText(tx: TransmitState): string {
-  const total = Object.values(tx.queued).reduce((sum, n) => sum + n, 0);
-  const urgent = tx.queued["life_safety"] ?? 0;
-  const air = `air ${Math.round(tx.airtimeUsedMs / 1000)}/${Math.round(tx.airtimeBudgetMs / 1000)} s`;
-  return `tx ${total}${urgent > 0 ? ` (life ${urgent})` : ""} · ${air} · ch ${Math.round(tx.channelUtilization)}%`;
+/**
+ * "ch 4% ▁▂▃█▂  air 12/36 s  tx 3: life 1 req 2": the channel's load now and over the last hour,
+ * the airtime budget used, the transmit queue by priority.
+ */
+export function transmitText(tx: TransmitState, w: Words = words("en"), utilization: readonly number[] = []): string {
+  const spark = utilization.length > 0 ? ` ${sparkline(utilization, SPARK_CELLS)}` : "";
+  const air = `${w.airtime} ${Math.round(tx.airtimeUsedMs / 1000)}/${Math.round(tx.airtimeBudgetMs / 1000)} s`;
+  return `${w.channelShort} ${Math.round(tx.channelUtilization)}%${spark}  ${air}  ${queueText(tx.queued, w)}`;
 }
 
 /** How many rows the current screen's body has. */
@@ -134,7 +143,10 @@ function Marker({ selected }: { selected: boolean }) {
   return <Text bold>{selected ? "›" : " "}</Text>;
 }
 
-function FeedLine({ record, labels, selected }: { record: RecordView; labels: Labeller | undefined; selected: boolean }) {
+/** The longest a delivery state takes on a feed line (the detail shows all of it). */
+const FEED_DELIVERY_CHARS = 24;
+
+function FeedLine({ record, labels, selected, w }: { record: RecordView; labels: Labeller | undefined; selected: boolean; w: Words }) {
   const kind = kindLabel(record.body);
   const detail = detailParts(record.body, record.place, labels);
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
@@ -162,6 +174,13 @@ function FeedLine({ record, labels, selected }: { record: RecordView; labels: La
           <Text bold={urgent}>{detail.tail}</Text>
         </Box>
       </Box>
+      {record.delivery === undefined ? null : (
+        <Box flexShrink={0} marginLeft={1}>
+          <Text color={deliveryColor(record.delivery)} bold={record.delivery.state === "failed"}>
+            {clip(deliveryText(record.delivery, w), FEED_DELIVERY_CHARS)}
+          </Text>
+        </Box>
+      )}
       <Box flexShrink={0} marginLeft={2}>
         <Text bold>{senderLabel(record)}</Text>
       </Box>
@@ -264,7 +283,7 @@ function ListBody({ state, view, height, labels, w }: { state: ConsoleState; vie
     const on = i === selected;
     if (tab === "feed") {
       const record = item as RecordView;
-      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={on} />);
+      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={on} w={w} />);
     } else if (tab === "requests") lines.push(requestLine(item as RequestRow, on, labels, w));
     else if (tab === "incidents") lines.push(incidentLine(item as IncidentRow, on, labels, w));
     else if (tab === "shifts") lines.push(shiftLine(item as ShiftRow, on, labels, w));
@@ -287,6 +306,11 @@ function Detail({ state, view, height, labels, w }: { state: ConsoleState; view:
       <Text wrap="truncate">
         {senderLabel(record)} {formatTime(record.receivedAt)} {id} {record.text === undefined ? "" : `"${sanitize(record.text)}"`}
       </Text>
+      {record.delivery === undefined ? null : (
+        <Text wrap="truncate" color={deliveryColor(record.delivery)}>
+          {w.deliveryState}: {deliveryText(record.delivery, w)} · {record.delivery.attempts} {w.attempts} · {formatTime(record.delivery.at)}
+        </Text>
+      )}
       <Text bold>
         {w.history} ({row.history.length}) · {w.close}
       </Text>
@@ -418,7 +442,7 @@ function noticeText(w: Words, notice: string): string {
   return typeof known === "string" ? known : sanitize(notice);
 }
 
-export function Screen({ state, view, rows, columns, now, labels, unsent, compose, transmit }: ScreenProps) {
+export function Screen({ state, view, rows, columns, now, labels, unsent, compose, transmit, relay, utilization }: ScreenProps) {
   const w = words(view.language);
   const height = bodyRows(rows);
   const count = `${state.recordCount} ${state.recordCount === 1 ? w.record : w.records}`;
@@ -461,24 +485,33 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
 
   return (
     <Box flexDirection="column">
-      <Box flexDirection="row" borderStyle="single" borderTop={false} borderLeft={false} borderRight={false}>
+      <Box flexDirection="row">
         <Box flexGrow={1} flexShrink={1}>
           <Text wrap="truncate">
-            <Text bold>{clip(sanitize(state.name), 24)}</Text>
+            <Text bold>{clip(sanitize(state.name), 20)}</Text>
             {"  "}
             <Text color={radioColor(state.radio)} bold={state.radio.status !== "connected"}>
               {radioText(state.radio)}
             </Text>
-            {"  "}
-            {count}
-            {unsent > 0 ? `  ${unsent} unsent` : ""}
-            {transmit ? `  ${transmitText(transmit)}` : ""}
+            {relay === undefined ? null : (
+              <Text color={relay.link === "down" ? "red" : relay.link === "connecting" ? "yellow" : undefined} bold={relay.link === "down"}>
+                {"  "}
+                {relaySymbol(relay)} {relayText(relay, now.getTime(), w)}
+              </Text>
+            )}
           </Text>
         </Box>
         <Box flexShrink={0} marginLeft={2}>
           <Text>{view.language.toUpperCase()} </Text>
           <Text bold>{formatTime(now)}</Text>
         </Box>
+      </Box>
+      <Box flexDirection="row" borderStyle="single" borderTop={false} borderLeft={false} borderRight={false}>
+        <Text wrap="truncate">
+          {count}
+          {unsent > 0 ? `  ${unsent} ${w.unsent}` : ""}
+          {transmit ? `  ${transmitText(transmit, w, utilization)}` : ""}
+        </Text>
       </Box>
       <Tabs state={state} view={view} w={w} columns={columns} />
       <Box flexDirection="column" height={height} overflow="hidden">

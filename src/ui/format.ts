@@ -1,5 +1,6 @@
 // Pure text for the console: times, record lines, the radio state in words.
-import type { RadioState, RecordView } from "../station/index.ts";
+import type { RadioState, RecordDelivery, RecordView } from "../station/index.ts";
+import type { Words } from "./i18n.ts";
 import type { CodebookCategory, RecordBody, SupplyLine } from "../wire/index.ts";
 
 type LinkStatus = RadioState["status"];
@@ -124,7 +125,7 @@ export function detailParts(body: RecordBody, place?: string, labels: Labeller =
     case "supply_offer":
       return { lead: "", main: lines(body.lines), tail: at };
     case "supply_status":
-      return { lead: `${word(body.status)}: `, main: body.lines ? lines(body.lines) : "", tail: `${body.etaMin ? `, ETA ${body.etaMin} min` : ""}${at}` };
+      return { lead: `${word(body.status)}${body.lines && body.lines.length > 0 ? ": " : ""}`, main: body.lines ? lines(body.lines) : "", tail: `${body.etaMin ? `, ETA ${body.etaMin} min` : ""}${at}` };
     case "ack":
       return { lead: `${word(body.code)}: `, main: `${body.refs.length} ${body.refs.length === 1 ? "record" : "records"}`, tail: "" };
     case "message":
@@ -183,5 +184,45 @@ export function radioColor(radio: RadioState): string {
       return "red";
     default:
       return "yellow";
+  }
+}
+
+/** A symbol for each delivery state, so the state never rests on colour alone. */
+const DELIVERY_SYMBOLS: Record<RecordDelivery["state"], string> = {
+  queued: "◷",
+  sent: "↑",
+  heard: "◐",
+  confirmed: "✔",
+  failed: "✗",
+  unknown: "?",
+};
+
+/**
+ * Where one of this station's own records stands, in words that claim no more than the radio
+ * knows: a neighbour's rebroadcast is "heard by a neighbour", never "delivered".
+ */
+export function deliveryText(delivery: RecordDelivery, w: Words): string {
+  const symbol = DELIVERY_SYMBOLS[delivery.state] ?? "?";
+  const reason = delivery.reason === undefined || delivery.reason === "" ? undefined : sanitize(delivery.reason).replaceAll("_", " ").toLowerCase();
+  switch (delivery.state) {
+    case "failed":
+      return `${symbol} ${w.deliveryFailed}: ${reason ?? w.deliveryNoReason}`;
+    case "unknown":
+      return `${symbol} ${w.deliveryUnknown}: ${reason ?? w.deliveryNoAnswer}`;
+    default:
+      return `${symbol} ${w.delivery[delivery.state]}`;
+  }
+}
+
+export function deliveryColor(delivery: RecordDelivery): string | undefined {
+  switch (delivery.state) {
+    case "confirmed":
+      return "green";
+    case "failed":
+      return "red";
+    case "unknown":
+      return "yellow";
+    default:
+      return undefined;
   }
 }

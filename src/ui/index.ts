@@ -14,5 +14,7 @@ export { handleKey, initialView, TABS } from "./view.ts";
 export type { BoardAction, Effect, KeyContext, Overlay, Tab, ViewState } from "./view.ts";
 export { composePreview, composeKey, newComposeForm, onAirBytes, TEXT_LIMIT_BYTES } from "./compose.ts";
 export type { ComposeForm, ComposeOptions, ComposeContext, Destination, Outgoing, PresetChoice } from "./compose.ts";
-export { formatTime, recordDetail, kindLabel, radioText, sanitize } from "./format.ts";
+export { formatTime, recordDetail, kindLabel, radioText, sanitize, deliveryText } from "./format.ts";
+export { relayText, sampleUtilization, sparkline, emptyUtilization, UTILIZATION_SAMPLES } from "./header.ts";
+export type { RelayStatus, UtilizationHistory } from "./header.ts";
 export type { Labeller } from "./format.ts";

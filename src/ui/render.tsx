@@ -14,7 +14,7 @@ export interface RenderConsoleOptions {
   /** Codebook names in the coordinator's language. */
   labels?: Labeller;
   /** Languages, compose, actions and the unsent count, as the Console takes them. */
-  console?: Pick<ConsoleProps, "languages" | "labelsFor" | "unsentCount" | "transmit" | "compose" | "onAct" | "onSend" | "onExport">;
+  console?: Pick<ConsoleProps, "languages" | "labelsFor" | "unsentCount" | "transmit" | "relay" | "compose" | "onAct" | "onSend" | "onExport">;
 }
 
 export interface ConsoleHandle {

@@ -50,7 +50,7 @@ async function subscribed(station: FakeStation): Promise<void> {
 describe("Console", () => {
   test("the header shows the station, the radio in words, the record count and the clock", () => {
     const { lastFrame } = mount(fakeStation(snapshot()));
-    const header = lines(lastFrame())[0]!;
+    const header = lines(lastFrame()).slice(0, 2).join("\n");
     expect(header).toContain("base-north");
     expect(header).toContain("radio: connected");
     expect(header).toContain("2 records");
@@ -84,7 +84,7 @@ describe("Console", () => {
     const top = lineOf(frame, "urgent: eyewash ×10");
     expect(lines(frame)[top]).toMatch(/^[› ]02:13:40\s+▲ REQUEST\s+urgent: eyewash ×10\s+MED7\s*$/);
     expect(top).toBeLessThan(lineOf(frame, "injury, 1 casualty"));
-    expect(lines(frame)[0]).toContain("3 records");
+    expect(lines(frame)[1]).toContain("3 records");
   });
 
   test("a radio status change shows in the header with its reason", async () => {
@@ -122,7 +122,7 @@ describe("Console", () => {
     await subscribed(station);
     await vi.waitFor(() => expect(lastFrame()).toContain("on shift"));
     expect(lines(lastFrame())[lineOf(lastFrame(), "on shift")]).toContain("MED9");
-    expect(lines(lastFrame())[0]).toContain("3 records");
+    expect(lines(lastFrame())[1]).toContain("3 records");
   });
 
   test("the feed shows only what fits the terminal, newest first", () => {

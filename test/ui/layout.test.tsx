@@ -16,8 +16,15 @@ const recent = Array.from({ length: 300 }, (_, i) =>
     at(2, i % 60, 0),
   ),
 ).map((r) => ({ ...r, place: "A very long place name near the north gate of the park" }));
+const deliveries = ["queued", "sent", "heard", "confirmed", "failed", "unknown"] as const;
+for (const [i, r] of recent.entries()) if (i % 2 === 0) r.delivery = { state: deliveries[i % 6]!, attempts: 3, at: r.receivedAt, reason: "MAX_RETRANSMIT after three attempts" };
 const state = initialConsoleState({ name: "A station with a very long name indeed", radio: { status: "reconnecting", reason: "handshake-timeout" }, recordCount: 300, recent });
 const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: [{ callsign: "MED1", num: 0x1a2b }], airtimeMs: () => 452 };
+
+// The busiest header: every priority queued, a relay down with a long reason, an hour of samples.
+const transmit = { queued: { life_safety: 12, incident: 3, request: 40, status: 7, shift: 2, checkin: 9 }, airtimeUsedMs: 35_900, airtimeBudgetMs: 36_000, channelUtilization: 87.5 };
+const relay = { link: "down" as const, peers: 12, pending: 12_345, lastSyncAt: at(1, 0, 0).getTime(), reason: "the broker at mqtt.example.org:8883 refused the connection" };
+const utilization = Array.from({ length: 60 }, (_, i) => i % 30);
 
 const views: [string, ViewState][] = [
   ...TABS.map((tab): [string, ViewState] => [tab, { ...initialView(), tab, selection: { feed: 150, requests: 50, incidents: 50, shifts: 1, nodes: 100 } }]),
@@ -36,7 +43,7 @@ describe.each([
   [60, 16],
 ])("at %ix%i", (columns, rows) => {
   test.each(views)("%s fits", (_name, view) => {
-    const frame = renderToString(<Screen state={state} view={view} rows={rows} columns={columns} now={at(2, 0, 0)} labels={undefined} unsent={3} compose={compose} />, { columns });
+    const frame = renderToString(<Screen state={state} view={view} rows={rows} columns={columns} now={at(2, 0, 0)} labels={undefined} unsent={3} compose={compose} transmit={transmit} relay={relay} utilization={utilization} />, { columns });
     const lines = frame.split("\n");
     expect(lines).toHaveLength(rows - 1);
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(columns);

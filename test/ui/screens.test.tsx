@@ -49,7 +49,7 @@ async function type(app: { stdin: { write(s: string): void }; lastFrame(): strin
 describe("screens", () => {
   test("the tab line names every screen, the current one in brackets (not colour alone)", async () => {
     const app = await mount();
-    expect(lines(app.lastFrame())[2]).toMatch(/\[1 Feed\]\s+2 Requests 2\s+3 Incidents 1\s+4 Shifts\s+5 Nodes/);
+    expect(lines(app.lastFrame())[3]).toMatch(/\[1 Feed\]\s+2 Requests 2\s+3 Incidents 1\s+4 Shifts\s+5 Nodes/);
     await type(app, "2", (f) => f.includes("[2 Requests 2]"));
     // The urgent request comes first, marked "!!" and with its status in words.
     expect(selectedLine(app.lastFrame())).toMatch(/^›!! open\s+02:12:00 urgent: eyewash ×10\s+MED7$/);
@@ -101,7 +101,7 @@ describe("screens", () => {
 
   test("q with unsent records asks; n stays, y quits", async () => {
     const app = await mount({ unsentCount: () => 3 });
-    expect(lines(app.lastFrame())[0]).toContain("3 unsent");
+    expect(lines(app.lastFrame())[1]).toContain("3 unsent");
     await type(app, "q", (f) => f.includes("3 records are not sent yet. Quit anyway?"));
     expect(app.onQuit).not.toHaveBeenCalled();
     await type(app, "n", (f) => f.includes("q quit"));
@@ -114,7 +114,8 @@ describe("screens", () => {
   test("the header shows the transmit queue, the airtime budget and the channel; queued records make q ask", async () => {
     const transmit = () => ({ queued: { life_safety: 1, request: 2 }, airtimeUsedMs: 12_400, airtimeBudgetMs: 36_000, channelUtilization: 4.2 });
     const app = await mount({ transmit });
-    expect(lines(app.lastFrame())[0]).toContain("3 unsent  tx 3 (life 1) · air 12/36 s · ch 4%");
+    // The first minute's sample is the sparkline's newest (rightmost) cell.
+    await vi.waitFor(() => expect(lines(app.lastFrame())[1]).toMatch(/^4 records {2}3 unsent {2}ch 4% {12}▂ {2}air 12\/36 s {2}tx 3: life 1 req 2\s*$/));
     await type(app, "q", (f) => f.includes("3 records are not sent yet"));
   });
 
@@ -125,7 +126,7 @@ describe("screens", () => {
     await type(app, "l", (f) => f.includes("Actividad"));
     expect(app.lastFrame()).toContain("agua ×1");
     expect(app.lastFrame()).toContain("q salir");
-    expect(lines(app.lastFrame())[0]).toContain("registros");
+    expect(lines(app.lastFrame())[1]).toContain("registros");
   });
 
   test("actions go to onAct with the selected record; without onAct the footer says they are not sent", async () => {
