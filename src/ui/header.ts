@@ -100,6 +100,6 @@ export function queueText(queued: Readonly<Record<string, number>>, w: Words): s
   const known = new Set<string>(CLASS_ORDER);
   const order = [...CLASS_ORDER, ...Object.keys(queued).filter((name) => !known.has(name))];
   const total = Object.values(queued).reduce((sum, n) => sum + n, 0);
-  const parts = order.filter((name) => (queued[name] ?? 0) > 0).map((name) => `${(w.classes as Record<string, string>)[name] ?? name} ${queued[name]}`);
+  const parts = order.filter((name) => (queued[name] ?? 0) > 0).map((name) => `${w.classes[name] ?? name} ${queued[name]}`);
   return parts.length === 0 ? `tx ${total}` : `tx ${total}: ${parts.join(" ")}`;
 }

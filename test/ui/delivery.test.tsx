@@ -90,12 +90,12 @@ describe("delivery state in the feed", () => {
 
 describe("relay in the header", () => {
   test("shown when the cli wires it: off until it has a state, then its link, peers and pending records", async () => {
-    let status: { link: "up" | "down"; peers: number; pending: number; reason?: string } | undefined;
+    const relay: { status?: { link: "up" | "down"; peers: number; pending: number; reason?: string } } = {};
     const station = fakeStation(snapshot());
-    const app = render(<Console station={station.view} clock={clock} onQuit={() => {}} relay={() => status} />);
+    const app = render(<Console station={station.view} clock={clock} onQuit={() => {}} relay={() => relay.status} />);
     await vi.waitFor(() => expect(station.listenerCount()).toBe(1));
     expect(app.lastFrame()!.split("\n")[0]).toContain("○ relay off");
-    status = { link: "down", peers: 0, pending: 7, reason: "broker unreachable" };
+    relay.status = { link: "down", peers: 0, pending: 7, reason: "broker unreachable" };
     // The header reads the relay with the clock, once a second.
     await vi.waitFor(() => expect(app.lastFrame()!.split("\n")[0]).toContain("✗ relay down (broker unreachable) · 0 peers · 7 pending"), { timeout: 3000 });
 
