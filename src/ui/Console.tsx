@@ -4,7 +4,10 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useInput, useStdin, useStdout, type Key } from "ink";
 import type { StationView } from "../station/index.ts";
-import type { ComposeContext, ComposeOptions, Outgoing } from "./compose.ts";
+import type { BoardRows } from "./boards.ts";
+import { isClosedRequest } from "./boards.ts";
+import type { ComposeContext, ComposeOptions, ComposeTarget, Outgoing } from "./compose.ts";
+import { recordDetail, senderLabel } from "./format.ts";
 import type { Labeller } from "./format.ts";
 import { emptyUtilization, sampleUtilization, type RelayStatus } from "./header.ts";
 import { bodyRows, listLength, Screen, selectedRow, type TransmitState } from "./Screen.tsx";
@@ -75,6 +78,14 @@ function useClock(clock: () => Date): Date {
   return now;
 }
 
+/** The open requests and incidents, in board order, for a status or an acknowledgement. */
+function composeTargets(rows: BoardRows, labels: Labeller | undefined): ComposeTarget[] {
+  const targets: ComposeTarget[] = [];
+  for (const row of rows.requests) if (!isClosedRequest(row.status)) targets.push({ id: row.record.id, kind: "supply_request", label: `${recordDetail(row.record.body, row.record.place, labels)} ${senderLabel(row.record)}` });
+  for (const row of rows.incidents) if (row.status !== "closed") targets.push({ id: row.record.id, kind: "incident", label: `${recordDetail(row.record.body, row.record.place, labels)} ${senderLabel(row.record)}` });
+  return targets;
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -122,10 +133,15 @@ export function Console({ station, clock = systemClock, labels, languages, label
   const queued = tx ? Object.values(tx.queued).reduce((sum, n) => sum + n, 0) : 0;
   const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? queued);
   const activeLabels = labelsFor ? labelsFor(view.language) : labels;
-  const nodes = rowsOf(state).nodes;
+  const boardRows = rowsOf(state);
+  // The targets are worded only while composing (with a day of traffic there are thousands).
+  const composing = view.overlay.type === "compose";
   const composeContext = useMemo<ComposeContext | undefined>(
-    () => (compose ? { ...compose, destinations: nodes.map((node) => ({ callsign: node.sender, num: node.origin })) } : undefined),
-    [compose, nodes],
+    () =>
+      compose
+        ? { ...compose, destinations: boardRows.nodes.map((node) => ({ callsign: node.sender, num: node.origin })), targets: composing ? composeTargets(boardRows, activeLabels) : [] }
+        : undefined,
+    [compose, boardRows, composing, activeLabels],
   );
 
   // The key handler reads the latest of everything through one ref.

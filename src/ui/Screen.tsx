@@ -2,9 +2,9 @@
 // (windowed: only the rows that fit are rendered), an overlay when one is open, and the footer.
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
-import { PRIORITIES, SEVERITIES } from "../wire/index.ts";
+import { ACK_CODES, CHECKIN_STATUSES, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUPPLY_STATUSES } from "../wire/index.ts";
 import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
-import { composePreview, FIELDS, incidentNames, itemNames, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
+import { COMPOSE_MODES, composePreview, FIELDS, incidentNames, itemNames, roleNames, targetsFor, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, deliveryColor, deliveryText, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
 import { queueText, relaySymbol, relayText, sparkline, type RelayStatus } from "./header.ts";
 import { words, type Words } from "./i18n.ts";
@@ -339,11 +339,45 @@ function Help({ w }: { w: Words }) {
   );
 }
 
+/** A compose field's value as shown: ‹ › around a choice (←→), a cursor after what is typed. */
+function fieldValue(field: string, form: ComposeForm, ctx: ComposeContext, labels: Labeller | undefined, w: Words): string {
+  const label = (category: "items" | "incidents" | "roles", name: string | undefined): string => (name === undefined ? "?" : sanitize(labels ? labels(category, name) : name.replaceAll("_", " ")));
+  const choice = (text: string): string => `‹ ${text} ›`;
+  switch (field) {
+    case "item":
+      return choice(label("items", itemNames(ctx.codebook)[form.item]));
+    case "priority":
+      return choice(statusWord(w, PRIORITIES[form.priority] ?? "normal"));
+    case "incident":
+      return choice(label("incidents", incidentNames(ctx.codebook)[form.incident]));
+    case "severity":
+      return choice(statusWord(w, SEVERITIES[form.severity] ?? "moderate"));
+    case "to":
+      return choice(form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1]?.callsign ?? "?"));
+    case "target": {
+      const target = targetsFor(form, ctx)[form.target];
+      return target === undefined ? `(${w.noTargets})` : choice(sanitize(target.label));
+    }
+    case "status":
+      return choice(statusWord(w, SUPPLY_STATUSES[form.status] ?? "acknowledged"));
+    case "shiftAction":
+      return choice(statusWord(w, `shift_${SHIFT_ACTIONS[form.shiftAction] ?? "on"}`));
+    case "role":
+      return choice(form.role === 0 ? w.noRole : label("roles", roleNames(ctx.codebook)[form.role - 1]));
+    case "checkin":
+      return choice(statusWord(w, CHECKIN_STATUSES[form.checkin] ?? "ok"));
+    case "ackCode":
+      return choice(statusWord(w, `ack_${ACK_CODES[form.ackCode] ?? "received"}`));
+    case "text":
+      return `"${sanitize(form.text)}_"`;
+    default:
+      return `${sanitize(String(form[field as keyof ComposeForm]))}_`;
+  }
+}
+
 function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeContext; labels: Labeller | undefined; w: Words }) {
   const preview = composePreview(form, ctx);
   const fields = FIELDS[form.mode];
-  const cursor = (name: string): string => (fields[form.field] === name ? "›" : " ");
-  const label = (category: "items", name: string): string => sanitize(labels ? labels(category, name) : name.replaceAll("_", " "));
   const lines: { key: string; text: string; bold?: boolean }[] = [];
   if (form.mode === "preset") {
     const start = windowStart(form.preset, 5, ctx.presets.length);
@@ -351,28 +385,22 @@ function Compose({ form, ctx, labels, w }: { form: ComposeForm; ctx: ComposeCont
       const index = start + i;
       lines.push({ key: `p${index}`, text: `${index === form.preset ? "›" : " "} ${sanitize(preset.text)}  (${recordDetail(preset.body, undefined, labels)})`, bold: index === form.preset });
     });
-  } else if (form.mode === "request") {
-    const item = itemNames(ctx.codebook)[form.item] ?? "?";
-    lines.push({ key: "item", text: `${cursor("item")} ${w.item}: ‹ ${label("items", item)} ›` });
-    lines.push({ key: "quantity", text: `${cursor("quantity")} ${w.quantity}: ${form.quantity}_` });
-    lines.push({ key: "priority", text: `${cursor("priority")} ${w.priority}: ‹ ${PRIORITIES[form.priority] ?? "normal"} ›` });
-  } else if (form.mode === "incident") {
-    const incident = incidentNames(ctx.codebook)[form.incident] ?? "?";
-    lines.push({ key: "incident", text: `${cursor("incident")} ${w.incident}: ‹ ${sanitize(labels ? labels("incidents", incident) : incident.replaceAll("_", " "))} ›` });
-    lines.push({ key: "casualties", text: `${cursor("casualties")} ${w.casualties}: ${form.casualties}_` });
-    lines.push({ key: "severity", text: `${cursor("severity")} ${w.severity}: ‹ ${SEVERITIES[form.severity] ?? "moderate"} ›` });
   } else {
-    const to = form.to === 0 ? w.channel : sanitize(ctx.destinations[form.to - 1]?.callsign ?? "?");
-    const bytes = preview.payloadBytes;
-    lines.push({ key: "to", text: `${cursor("to")} ${w.to}: ‹ ${to} ›` });
-    lines.push({ key: "text", text: `${cursor("text")} "${sanitize(form.text)}_"` });
-    lines.push({ key: "count", text: `  ${bytes}/${TEXT_LIMIT_BYTES} ${w.bytes} (${[...form.text].length} chars)`, bold: bytes > TEXT_LIMIT_BYTES });
+    fields.forEach((field, index) => {
+      const name = w.fields[field] ?? field;
+      lines.push({ key: field, text: `${index === form.field ? "›" : " "} ${name}: ${fieldValue(field, form, ctx, labels, w)}` });
+    });
+    if (form.mode === "text") {
+      const bytes = preview.payloadBytes;
+      lines.push({ key: "count", text: `  ${bytes}/${TEXT_LIMIT_BYTES} ${w.bytes} (${[...form.text].length} chars)`, bold: bytes > TEXT_LIMIT_BYTES });
+    }
   }
   const airtime = preview.airtimeMs === undefined ? "" : ` · ${w.timeOnAir} ${Math.round(preview.airtimeMs)} ms`;
+  const mode = COMPOSE_MODES.indexOf(form.mode);
   return (
     <Box flexDirection="column">
       <Text bold wrap="truncate">
-        {w.composeTitle}: {(["preset", "request", "incident", "text"] as const).map((mode) => (mode === form.mode ? `[${w[mode]}]` : ` ${w[mode]} `)).join(" ")}
+        {w.composeTitle}: ‹ {w.modes[form.mode]} › {mode + 1}/{COMPOSE_MODES.length}
       </Text>
       <Text dimColor wrap="truncate">
         {w.composeKeys}

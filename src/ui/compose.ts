@@ -1,10 +1,11 @@
 // Compose: what the coordinator is about to send, and what it costs on the air before it goes.
 // Pure: the form is a value, keys make a new one, and the preview encodes with src/wire.
 import type { Key } from "ink";
-import { MESHAID_PORTNUM, PRIORITIES, SEVERITIES, packRecords, type Codebook, type Priority, type RecordBody } from "../wire/index.ts";
+import { ACK_CODES, CHECKIN_STATUSES, MESHAID_PORTNUM, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUPPLY_STATUSES, packRecords, type Codebook, type Priority, type RecordBody, type RecordId } from "../wire/index.ts";
 
-export type ComposeMode = "preset" | "request" | "incident" | "text";
-export const COMPOSE_MODES: readonly ComposeMode[] = ["preset", "request", "incident", "text"];
+/** A form for every record kind the station sends, then free text to a handheld. */
+export type ComposeMode = "preset" | "request" | "offer" | "status" | "incident" | "shift" | "checkin" | "ack" | "text";
+export const COMPOSE_MODES: readonly ComposeMode[] = ["preset", "request", "offer", "status", "incident", "shift", "checkin", "ack", "text"];
 
 /** Meshtastic's text port. */
 const TEXT_PORTNUM = 1;
@@ -27,6 +28,19 @@ export interface ComposeForm {
   /** Index into the destinations; 0 is the whole channel. */
   to: number;
   text: string;
+  /** Index into the targets the status or acknowledgement is about (status: requests only). */
+  target: number;
+  status: number;
+  eta: string;
+  shiftAction: number;
+  /** Index into the codebook's roles; 0 is no role. */
+  role: number;
+  /** Handoff: the outgoing and incoming callsigns. */
+  from: string;
+  handTo: string;
+  checkin: number;
+  battery: string;
+  ackCode: number;
 }
 
 export interface PresetChoice {
@@ -48,9 +62,19 @@ export interface Destination {
   num: number;
 }
 
+/** A record a status or an acknowledgement can be about (an open request or incident). */
+export interface ComposeTarget {
+  id: RecordId;
+  kind: "supply_request" | "incident";
+  /** The record in words ("urgent: eyewash ×10 @ North Gate MED7"). */
+  label: string;
+}
+
 export interface ComposeContext extends ComposeOptions {
   /** Nodes to send text to (the nodes heard); the channel comes before them. */
   destinations: readonly Destination[];
+  /** Open requests and incidents, for a status or an acknowledgement (absent: none). */
+  targets?: readonly ComposeTarget[];
 }
 
 export type Outgoing =
@@ -71,12 +95,45 @@ export interface ComposePreview {
 export const FIELDS: Record<ComposeMode, readonly string[]> = {
   preset: ["preset"],
   request: ["item", "quantity", "priority"],
+  offer: ["item", "quantity"],
+  status: ["target", "status", "eta"],
   incident: ["incident", "casualties", "severity"],
+  shift: ["shiftAction", "role", "from", "handTo"],
+  checkin: ["checkin", "battery"],
+  ack: ["target", "ackCode"],
   text: ["to", "text"],
 };
 
 export function newComposeForm(mode: ComposeMode = "preset"): ComposeForm {
-  return { mode, field: 0, preset: 0, item: 0, quantity: "1", priority: 0, incident: 0, casualties: "0", severity: 0, to: 0, text: "" };
+  return {
+    mode,
+    field: 0,
+    preset: 0,
+    item: 0,
+    quantity: "1",
+    priority: 0,
+    incident: 0,
+    casualties: "0",
+    severity: 0,
+    to: 0,
+    text: "",
+    target: 0,
+    status: 0,
+    eta: "",
+    shiftAction: 0,
+    role: 0,
+    from: "",
+    handTo: "",
+    checkin: 0,
+    battery: "",
+    ackCode: 0,
+  };
+}
+
+/** The targets a form can be about: a supply status is about a request; an acknowledgement about either. */
+export function targetsFor(form: ComposeForm, ctx: ComposeContext): readonly ComposeTarget[] {
+  const targets = ctx.targets ?? [];
+  return form.mode === "status" ? targets.filter((target) => target.kind === "supply_request") : targets;
 }
 
 function varintLength(n: number): number {
@@ -106,6 +163,62 @@ export function incidentNames(codebook: Codebook): string[] {
   return [...codebook.lists.incidents.entries].sort((a, b) => a.code - b.code).map((entry) => entry.name);
 }
 
+export function roleNames(codebook: Codebook): string[] {
+  return [...codebook.lists.roles.entries].sort((a, b) => a.code - b.code).map((entry) => entry.name);
+}
+
+/** A whole number typed into a field, or undefined when the field is empty. */
+function wholeNumber(text: string, field: string, min: number, max: number): number | undefined | string {
+  if (text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) return `${field} must be a whole number from ${min} to ${max}`;
+  return n;
+}
+
+/** The body the supply-offer form describes. */
+export function offerBody(form: ComposeForm, codebook: Codebook): RecordBody | string {
+  const request = requestBody(form, codebook);
+  if (typeof request === "string" || request.kind !== "supply_request") return request;
+  return { kind: "supply_offer", lines: request.lines };
+}
+
+/** The body the supply-status form describes: about the chosen open request. */
+export function statusBody(form: ComposeForm, ctx: ComposeContext): RecordBody | string {
+  const target = targetsFor(form, ctx)[form.target];
+  if (target === undefined) return "no open request to report on";
+  const status = SUPPLY_STATUSES[form.status] ?? "acknowledged";
+  const eta = wholeNumber(form.eta, "the ETA", 0, 1440);
+  if (typeof eta === "string") return eta;
+  return { kind: "supply_status", status, ref: target.id, ...(eta === undefined ? {} : { etaMin: eta }) };
+}
+
+/** The body the shift form describes; a handoff names at least who takes over. */
+export function shiftBody(form: ComposeForm, codebook: Codebook): RecordBody | string {
+  const action = SHIFT_ACTIONS[form.shiftAction] ?? "on";
+  const role = form.role === 0 ? undefined : roleNames(codebook)[form.role - 1];
+  if (action === "handoff" && form.handTo === "") return "a handoff needs the callsign taking over";
+  return {
+    kind: "shift",
+    action,
+    ...(role === undefined ? {} : { role }),
+    ...(action === "handoff" ? { to: form.handTo, ...(form.from === "" ? {} : { from: form.from }) } : {}),
+  };
+}
+
+/** The body the check-in form describes. */
+export function checkinBody(form: ComposeForm): RecordBody | string {
+  const battery = wholeNumber(form.battery, "the battery", 0, 100);
+  if (typeof battery === "string") return battery;
+  return { kind: "checkin", status: CHECKIN_STATUSES[form.checkin] ?? "ok", ...(battery === undefined ? {} : { battery }) };
+}
+
+/** The body the acknowledgement form describes: about the chosen open request or incident. */
+export function ackBody(form: ComposeForm, ctx: ComposeContext): RecordBody | string {
+  const target = targetsFor(form, ctx)[form.target];
+  if (target === undefined) return "no open request or incident to acknowledge";
+  return { kind: "ack", code: ACK_CODES[form.ackCode] ?? "received", refs: [target.id] };
+}
+
 /** The body the incident form describes. */
 export function incidentBody(form: ComposeForm, codebook: Codebook): RecordBody | string {
   const incident = incidentNames(codebook)[form.incident];
@@ -125,6 +238,30 @@ export function requestBody(form: ComposeForm, codebook: Codebook): RecordBody |
   return { kind: "supply_request", lines: [form.quantity === "" ? { item } : { item, quantity }], priority };
 }
 
+/** The record the form describes, or why it cannot be sent. */
+export function formBody(form: ComposeForm, ctx: ComposeContext): RecordBody | string {
+  switch (form.mode) {
+    case "preset":
+      return ctx.presets[form.preset]?.body ?? "no presets";
+    case "request":
+      return requestBody(form, ctx.codebook);
+    case "offer":
+      return offerBody(form, ctx.codebook);
+    case "status":
+      return statusBody(form, ctx);
+    case "incident":
+      return incidentBody(form, ctx.codebook);
+    case "shift":
+      return shiftBody(form, ctx.codebook);
+    case "checkin":
+      return checkinBody(form);
+    case "ack":
+      return ackBody(form, ctx);
+    case "text":
+      return "free text is not a record";
+  }
+}
+
 export function composePreview(form: ComposeForm, ctx: ComposeContext): ComposePreview {
   const none = { outgoing: undefined, payloadBytes: 0, onAirBytes: 0, airtimeMs: undefined, hex: "" };
   if (form.mode === "text") {
@@ -136,10 +273,7 @@ export function composePreview(form: ComposeForm, ctx: ComposeContext): ComposeP
     const to = form.to === 0 ? undefined : ctx.destinations[form.to - 1];
     return { ...base, outgoing: { kind: "text", to, text: form.text }, error: undefined };
   }
-  let body: RecordBody | string;
-  if (form.mode === "preset") body = ctx.presets[form.preset]?.body ?? "no presets";
-  else if (form.mode === "incident") body = incidentBody(form, ctx.codebook);
-  else body = requestBody(form, ctx.codebook);
+  const body = formBody(form, ctx);
   if (typeof body === "string") return { ...none, error: body };
   // The sequence number is the station's to give; 1 stands in for it (a varint of one byte).
   const packed = packRecords([{ seq: 1, body }], ctx.codebook);
@@ -171,24 +305,69 @@ export function composeKey(form: ComposeForm, input: string, key: Key, ctx: Comp
   if (key.upArrow || key.downArrow) return { form: { ...form, field: wrap(form.field, key.upArrow ? -1 : 1, fields.length) }, send: false };
   const step = key.leftArrow ? -1 : key.rightArrow ? 1 : 0;
   if (step !== 0) {
-    if (field === "item") return { form: { ...form, item: wrap(form.item, step, itemNames(ctx.codebook).length) }, send: false };
-    if (field === "priority") return { form: { ...form, priority: wrap(form.priority, step, PRIORITIES.length) }, send: false };
-    if (field === "incident") return { form: { ...form, incident: wrap(form.incident, step, incidentNames(ctx.codebook).length) }, send: false };
-    if (field === "severity") return { form: { ...form, severity: wrap(form.severity, step, SEVERITIES.length) }, send: false };
-    if (field === "to") return { form: { ...form, to: wrap(form.to, step, ctx.destinations.length + 1) }, send: false };
-    if (field === "preset") return { form: { ...form, preset: wrap(form.preset, step, ctx.presets.length) }, send: false };
-    return { form, send: false };
+    const count = choiceCount(field, form, ctx);
+    if (count === undefined) return { form, send: false };
+    const choice = field as ChoiceField;
+    return { form: { ...form, [choice]: wrap(form[choice], step, count) }, send: false };
   }
-  if (key.backspace || key.delete) {
-    if (field === "quantity") return { form: { ...form, quantity: form.quantity.slice(0, -1) }, send: false };
-    if (field === "casualties") return { form: { ...form, casualties: form.casualties.slice(0, -1) }, send: false };
-    if (field === "text") return { form: { ...form, text: [...form.text].slice(0, -1).join("") }, send: false };
-    return { form, send: false };
-  }
+  const typed = TYPED_FIELDS[field];
+  if (!typed) return { form, send: false };
+  const name = field as TypedField;
+  if (key.backspace || key.delete) return { form: { ...form, [name]: [...form[name]].slice(0, -1).join("") }, send: false };
   if (key.ctrl || key.meta || key.escape || input === "") return { form, send: false };
-  if (field === "quantity" && /^\d+$/.test(input)) return { form: { ...form, quantity: (form.quantity + input).slice(0, 5) }, send: false };
-  if (field === "casualties" && /^\d+$/.test(input)) return { form: { ...form, casualties: (form.casualties === "0" ? input : form.casualties + input).slice(0, 4) }, send: false };
+  // A lone 0 is replaced by the first digit typed (casualties start at 0).
+  const current = typed.kind === "digits" && form[name] === "0" ? "" : form[name];
+  if (typed.kind === "digits") return /^\d+$/.test(input) ? { form: { ...form, [name]: (current + input).slice(0, typed.max) }, send: false } : { form, send: false };
+  if (typed.kind === "callsign") {
+    const clean = input.toUpperCase().replace(/[^A-Z0-9_-]/g, "");
+    return { form: { ...form, [name]: [...(current + clean)].slice(0, typed.max).join("") }, send: false };
+  }
   // Free text takes what is typed, without control characters.
-  if (field === "text") return { form: { ...form, text: form.text + input.replace(/\p{Cc}/gu, "") }, send: false };
-  return { form, send: false };
+  return { form: { ...form, [name]: current + input.replace(/\p{Cc}/gu, "") }, send: false };
+}
+
+type ChoiceField = "preset" | "item" | "priority" | "incident" | "severity" | "to" | "target" | "status" | "shiftAction" | "role" | "checkin" | "ackCode";
+type TypedField = "quantity" | "casualties" | "eta" | "battery" | "from" | "handTo" | "text";
+
+/** Fields typed into: digits (at most `max` of them), a callsign, or free text. */
+const TYPED_FIELDS: Partial<Record<string, { kind: "digits" | "callsign" | "text"; max: number }>> = {
+  quantity: { kind: "digits", max: 5 },
+  casualties: { kind: "digits", max: 4 },
+  eta: { kind: "digits", max: 4 },
+  battery: { kind: "digits", max: 3 },
+  from: { kind: "callsign", max: 10 },
+  handTo: { kind: "callsign", max: 10 },
+  text: { kind: "text", max: Infinity },
+};
+
+/** How many values a choice field cycles through (←→), or undefined when the field is typed. */
+export function choiceCount(field: string, form: ComposeForm, ctx: ComposeContext): number | undefined {
+  switch (field) {
+    case "preset":
+      return ctx.presets.length;
+    case "item":
+      return itemNames(ctx.codebook).length;
+    case "priority":
+      return PRIORITIES.length;
+    case "incident":
+      return incidentNames(ctx.codebook).length;
+    case "severity":
+      return SEVERITIES.length;
+    case "to":
+      return ctx.destinations.length + 1;
+    case "target":
+      return targetsFor(form, ctx).length;
+    case "status":
+      return SUPPLY_STATUSES.length;
+    case "shiftAction":
+      return SHIFT_ACTIONS.length;
+    case "role":
+      return roleNames(ctx.codebook).length + 1;
+    case "checkin":
+      return CHECKIN_STATUSES.length;
+    case "ackCode":
+      return ACK_CODES.length;
+    default:
+      return undefined;
+  }
 }

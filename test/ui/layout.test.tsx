@@ -19,7 +19,13 @@ const recent = Array.from({ length: 300 }, (_, i) =>
 const deliveries = ["queued", "sent", "heard", "confirmed", "failed", "unknown"] as const;
 for (const [i, r] of recent.entries()) if (i % 2 === 0) r.delivery = { state: deliveries[i % 6]!, attempts: 3, at: r.receivedAt, reason: "MAX_RETRANSMIT after three attempts" };
 const state = initialConsoleState({ name: "A station with a very long name indeed", radio: { status: "reconnecting", reason: "handshake-timeout" }, recordCount: 300, recent });
-const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), destinations: [{ callsign: "MED1", num: 0x1a2b }], airtimeMs: () => 452 };
+const compose = {
+  codebook,
+  presets: presets.presets.map((p) => ({ text: p.text, body: p.body })),
+  destinations: [{ callsign: "MED1", num: 0x1a2b }],
+  targets: [{ id: { origin: 1, seq: 1 }, kind: "supply_request" as const, label: "urgent: eyewash ×10, gauze ×5 @ A very long place name near the north gate SENDER-0-LONG" }],
+  airtimeMs: () => 452,
+};
 
 // The busiest header: every priority queued, a relay down with a long reason, an hour of samples.
 const transmit = { queued: { life_safety: 12, incident: 3, request: 40, status: 7, shift: 2, checkin: 9 }, airtimeUsedMs: 35_900, airtimeBudgetMs: 36_000, channelUtilization: 87.5 };
@@ -33,6 +39,7 @@ const views: [string, ViewState][] = [
   ["detail", { ...initialView(), tab: "requests", overlay: { type: "detail" } }],
   ["compose preset", { ...initialView(), overlay: { type: "compose", form: newComposeForm("preset") } }],
   ["compose request", { ...initialView(), overlay: { type: "compose", form: newComposeForm("request") } }],
+  ...(["offer", "status", "shift", "checkin", "ack"] as const).map((mode): [string, ViewState] => [`compose ${mode}`, { ...initialView("es"), overlay: { type: "compose", form: { ...newComposeForm(mode), shiftAction: 2, from: "MEDIC-LEAD", handTo: "MEDIC-TWO" } } }]),
   ["compose text", { ...initialView(), overlay: { type: "compose", form: { ...newComposeForm("text"), text: "x".repeat(300) } } }],
   ["quit", { ...initialView(), overlay: { type: "quit" } }],
   ["filter", { ...initialView(), filter: "eyewash", sort: "sender" }],

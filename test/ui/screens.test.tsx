@@ -169,15 +169,62 @@ describe("screens", () => {
     expect(app.lastFrame()).toContain(`› ${presets.presets[0]!.text}`);
     expect(app.lastFrame()).toMatch(/payload \d+ bytes, on air \d+ bytes · LONG_FAST time on air 452 ms/);
     expect(app.lastFrame()).toMatch(/7f [0-9a-f]{2}/);
-    await type(app, KEY.tab, (f) => f.includes("[supply request]"));
-    await type(app, KEY.tab, (f) => f.includes("[incident]"));
+    await type(app, KEY.tab, (f) => f.includes("‹ supply request › 2/9"));
+    for (const [n, kind] of [[3, "supply offer"], [4, "supply status"], [5, "incident"]] as const) await type(app, KEY.tab, (f) => f.includes(`‹ ${kind} › ${n}/9`));
     expect(app.lastFrame()).toMatch(/› incident: ‹ .+ ›/);
-    await type(app, KEY.tab, (f) => f.includes("[text to a handheld]"));
-    await type(app, KEY.down, (f) => f.includes('› "_"'));
+    for (const [n, kind] of [[6, "shift"], [7, "check-in"], [8, "acknowledgement"], [9, "text to a handheld"]] as const) await type(app, KEY.tab, (f) => f.includes(`‹ ${kind} › ${n}/9`));
+    await type(app, KEY.down, (f) => f.includes('› text: "_"'));
     await type(app, "ñ", (f) => f.includes("2/200 bytes (1 chars)"));
     app.stdin.write(KEY.enter);
     await vi.waitFor(() => expect(onSend).toHaveBeenCalledWith({ kind: "text", to: undefined, text: "ñ" }));
     await vi.waitFor(() => expect(app.lastFrame()).not.toContain("Compose"));
+  });
+
+  test("compose a record of every kind: each shows its fields, bytes and airtime, and goes to onSend as records; a refusal shows why", async () => {
+    const onSend = vi.fn((outgoing: { kind: string; bodies?: unknown[] }) => (outgoing.kind === "records" ? Promise.reject(new Error("composed records cannot be sent yet")) : Promise.resolve()));
+    const compose = { codebook, presets: presets.presets.map((p) => ({ text: p.text, body: p.body })), airtimeMs: () => 452 };
+    const app = await mount({ compose, onSend });
+    const kinds = ["preset", "supply request", "supply offer", "supply status", "incident", "shift", "check-in", "acknowledgement"];
+    const tabTo = async (kind: string) => {
+      await type(app, "c", (f) => f.includes("‹ preset › 1/9"));
+      for (let n = 2; n <= kinds.indexOf(kind) + 1; n += 1) await type(app, KEY.tab, (f) => f.includes(`‹ ${kinds[n - 1]} › ${n}/9`));
+      expect(app.lastFrame()).toMatch(/payload \d+ bytes, on air \d+ bytes · LONG_FAST time on air 452 ms/);
+    };
+    const sent = async () => {
+      app.stdin.write(KEY.enter);
+      await vi.waitFor(() => expect(app.lastFrame()).toContain("✗ composed records cannot be sent yet"));
+      return onSend.mock.calls.at(-1)![0].bodies?.[0];
+    };
+
+    // A status about an open request: the open requests are the choices (urgent first).
+    await tabTo("supply status");
+    expect(app.lastFrame()).toContain("› about: ‹ urgent: eyewash ×10 MED7 ›");
+    await type(app, KEY.down, (f) => f.includes("› status: ‹ acknowledged ›"));
+    await type(app, "\u001b[C", (f) => f.includes("› status: ‹ en route ›"));
+    await type(app, KEY.down, (f) => f.includes("› ETA (min): _"));
+    await type(app, "8", (f) => f.includes("› ETA (min): 8_"));
+    expect(await sent()).toEqual({ kind: "supply_status", status: "en_route", ref: eyewash.id, etaMin: 8 });
+
+    // A handoff needs who takes over; callsigns are typed in capitals.
+    await tabTo("shift");
+    await type(app, "\u001b[C\u001b[C", (f) => f.includes("› shift: ‹ handoff ›"));
+    expect(app.lastFrame()).toContain("✗ a handoff needs the callsign taking over");
+    await type(app, KEY.down + KEY.down + KEY.down, (f) => f.includes("› to (callsign): _"));
+    await type(app, "m12", (f) => f.includes("› to (callsign): M12_"));
+    expect(await sent()).toEqual({ kind: "shift", action: "handoff", to: "M12" });
+
+    await tabTo("check-in");
+    await type(app, KEY.down, (f) => f.includes("› battery %: _"));
+    await type(app, "180", (f) => f.includes("✗ the battery must be a whole number from 0 to 100"));
+    await type(app, "\u007f", (f) => f.includes("› battery %: 18_"));
+    expect(await sent()).toEqual({ kind: "checkin", status: "ok", battery: 18 });
+
+    await tabTo("acknowledgement");
+    await type(app, KEY.down + "\u001b[C", (f) => f.includes("› answer: ‹ will comply ›"));
+    expect(await sent()).toEqual({ kind: "ack", code: "wilco", refs: [eyewash.id] });
+
+    await tabTo("supply offer");
+    expect(await sent()).toMatchObject({ kind: "supply_offer", lines: [{ quantity: 1 }] });
   });
 
   test("lists are windowed: 5,000 records render only the rows that fit", async () => {

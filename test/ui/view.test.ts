@@ -1,5 +1,8 @@
+import fc from "fast-check";
+import type { Key } from "ink";
 import { describe, expect, test } from "vitest";
-import { composePreview, handleKey, initialView, newComposeForm, TEXT_LIMIT_BYTES, type KeyContext, type ViewState } from "../../src/ui/index.ts";
+import { decodePayload } from "../../src/wire/index.ts";
+import { composeKey, composePreview, handleKey, initialView, newComposeForm, TEXT_LIMIT_BYTES, type KeyContext, type ViewState } from "../../src/ui/index.ts";
 import { codebook, presets } from "../helpers/records.ts";
 import { key } from "./keys.ts";
 
@@ -130,5 +133,53 @@ describe("compose", () => {
     expect(refused.effect).toBeUndefined();
     const ok = press({ ...initialView(), overlay: { type: "compose", form: { ...typed, to: 1 } } }, "", key({ return: true }), { ...ctx, compose });
     expect(ok.effect).toEqual({ type: "send", outgoing: { kind: "text", to: { callsign: "MED1", num: 0x1a2b }, text: "água ✚" } });
+  });
+});
+
+describe("compose, every kind (property)", () => {
+  const targets = [
+    { id: { origin: 0x1a2b, seq: 7 }, kind: "supply_request" as const, label: "water ×1 MED1" },
+    { id: { origin: 0x3c4d, seq: 9 }, kind: "incident" as const, label: "injury MAR2" },
+  ];
+  const full = { ...compose, targets };
+  const keyArb = fc.oneof(
+    fc.constant<[string, Partial<Key>]>(["", { tab: true }]),
+    fc.constant<[string, Partial<Key>]>(["", { downArrow: true }]),
+    fc.constant<[string, Partial<Key>]>(["", { upArrow: true }]),
+    fc.constant<[string, Partial<Key>]>(["", { leftArrow: true }]),
+    fc.constant<[string, Partial<Key>]>(["", { rightArrow: true }]),
+    fc.constant<[string, Partial<Key>]>(["", { backspace: true }]),
+    fc.string({ minLength: 1, maxLength: 3 }).map((s): [string, Partial<Key>] => [s, {}]),
+    fc.integer({ min: 0, max: 999 }).map((n): [string, Partial<Key>] => [String(n), {}]),
+  );
+
+  test("whatever is typed, the preview either says what is wrong or its payload decodes to exactly the record sent", () => {
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 40 }), (keys) => {
+        let form = newComposeForm();
+        for (const [input, k] of keys) form = composeKey(form, input, key(k), full).form;
+        const preview = composePreview(form, full);
+        if (preview.outgoing === undefined) {
+          expect(preview.error).toMatch(/\S/);
+          return;
+        }
+        if (preview.outgoing.kind === "text") return;
+        expect(preview.outgoing.payloads).toHaveLength(1);
+        const decoded = decodePayload(preview.outgoing.payloads[0]!, codebook, 0x1234);
+        expect(decoded.ok).toBe(true);
+        if (!decoded.ok) return;
+        expect(decoded.value.records.map((r) => r.body)).toEqual(preview.outgoing.bodies);
+        // A status or an acknowledgement is about one of the open records offered.
+        const body = preview.outgoing.bodies[0]!;
+        if (body.kind === "ack") expect(targets.map((t) => t.id)).toContainEqual(body.refs[0]);
+        if (body.kind === "supply_status") expect(body.ref).toEqual(targets[0]!.id);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("without open records, a status and an acknowledgement say so instead of sending", () => {
+    expect(composePreview(newComposeForm("status"), compose).error).toBe("no open request to report on");
+    expect(composePreview(newComposeForm("ack"), compose).error).toBe("no open request or incident to acknowledge");
   });
 });
