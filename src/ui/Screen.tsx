@@ -493,6 +493,13 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
             {w.help}  {w.compose}  {w.quit}
           </Text>
         </Box>
+        {view.notice !== undefined || w.boardKeys[view.tab] === undefined ? null : (
+          <Box flexShrink={1} marginLeft={3}>
+            <Text dimColor wrap="truncate">
+              {w.boardKeys[view.tab]}
+            </Text>
+          </Box>
+        )}
         {view.notice === undefined ? null : (
           <Box flexGrow={1} flexShrink={1} marginLeft={3}>
             <Text bold wrap="truncate">

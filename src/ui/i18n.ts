@@ -129,6 +129,11 @@ const EN = {
   shift_on: "on shift",
   shift_off: "off shift",
   shift_handoff: "handoff",
+  boardKeys: {
+    requests: "a ack  d dispatch+ETA  v delivered  x cancel",
+    incidents: "a ack  x close",
+    shifts: "a confirm handoff",
+  } as Record<string, string>,
   helpTitle: "Keys",
   helpLines: [
     "1-5, Tab, Shift-Tab   switch screen (Feed, Requests, Incidents, Shifts, Nodes)",
@@ -274,6 +279,11 @@ const ES: Words = {
   shift_on: "en turno",
   shift_off: "fuera de turno",
   shift_handoff: "relevo",
+  boardKeys: {
+    requests: "a acusar  d despachar+llegada  v entregado  x cancelar",
+    incidents: "a acusar  x cerrar",
+    shifts: "a confirmar relevo",
+  },
   helpTitle: "Teclas",
   helpLines: [
     "1-5, Tab, Shift-Tab   cambiar pantalla (Actividad, Pedidos, Incidentes, Turnos, Nodos)",

@@ -43,7 +43,7 @@ async function mount(props: Partial<ConsoleProps> = {}, station: FakeStation = f
 /** Types keys one at a time, waiting for each to show (`until`). */
 async function type(app: { stdin: { write(s: string): void }; lastFrame(): string | undefined }, keys: string, until: (frame: string) => boolean) {
   app.stdin.write(keys);
-  await vi.waitFor(() => expect(until(app.lastFrame() ?? "")).toBe(true));
+  await vi.waitFor(() => expect(until(app.lastFrame() ?? ""), app.lastFrame()).toBe(true));
 }
 
 describe("screens", () => {
@@ -146,6 +146,24 @@ describe("screens", () => {
     const bare = await mount();
     await type(bare, "2", (f) => f.includes("[2 Requests"));
     await type(bare, "v", (f) => f.includes("the station does not take actions yet"));
+  });
+
+  test("every board's verbs are one key away and named in its footer: confirm a handoff, close an incident", async () => {
+    const onAct = vi.fn(() => Promise.resolve());
+    const app = await mount({ onAct, languages: ["en", "es"] });
+    await type(app, "2", (f) => lines(f).at(-1)!.includes("a ack  d dispatch+ETA  v delivered  x cancel"));
+    await type(app, "3", (f) => lines(f).at(-1)!.includes("a ack  x close"));
+    app.stdin.write("x");
+    await vi.waitFor(() => expect(onAct).toHaveBeenCalledWith({ type: "close", ref: injury.id }));
+    await vi.waitFor(() => expect(lines(app.lastFrame()).at(-1)).toContain("sent to the station"));
+    await type(app, "4", (f) => lines(f).at(-1)!.includes("a confirm handoff"));
+    expect(selectedLine(app.lastFrame())).toContain("handoff pending");
+    app.stdin.write("a");
+    await vi.waitFor(() => expect(onAct).toHaveBeenCalledWith({ type: "confirm-handoff", ref: handoff.id, callsign: "M12" }));
+    // The footer says what the action did; Esc clears it and the keys come back.
+    await vi.waitFor(() => expect(lines(app.lastFrame()).at(-1)).toContain("sent to the station"));
+    await type(app, KEY.escape, (f) => lines(f).at(-1)!.includes("a confirm handoff"));
+    await type(app, "l", (f) => lines(f).at(-1)!.includes("a confirmar relevo"));
   });
 
   test("e writes the report through onExport and says where it went", async () => {
