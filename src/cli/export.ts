@@ -1,11 +1,12 @@
-// `meshaid export`: the station's log (and the boards derived from it) for print and for
-// humanitarian tools: JSON, CSV, CSV with HXL hashtags, and a printable Markdown situation report
-// with the shift roster and an ICS-309-style communications log. Reads the database a stopped
-// station wrote (a running one holds its lock: the error says so).
+// `meshaid export`: the station's log (and the boards derived from it) and its audit trail for
+// print and for humanitarian tools: JSON, CSV, CSV with HXL hashtags (records, the audit trail or
+// the procurement log), and a printable Markdown situation report with the shift roster, the audit
+// trail, the procurement log, an after-action report and an ICS-309-style communications log.
+// Reads the database a stopped station wrote (a running one holds its lock: the error says so).
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Level } from "level";
-import { RecordStore } from "../store/index.ts";
+import { AuditTrail, RecordStore, type AuditEntry } from "../store/index.ts";
 import type { RecordView } from "../station/index.ts";
 import { describePlace, describeRecord, labelledRecord, labelOf, type Codebook, type FieldRecord, type SitePlan } from "../wire/index.ts";
 import type { BoardRows } from "../ui/index.ts";
@@ -14,6 +15,9 @@ import { defaultDataDir } from "./paths.ts";
 
 export const EXPORT_FORMATS = ["json", "csv", "md", "hxl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+/** What a CSV export holds (JSON and Markdown hold all of them). */
+export const EXPORT_TABLES = ["records", "audit", "procurement"] as const;
+export type ExportTable = (typeof EXPORT_TABLES)[number];
 
 export interface ExportOptions {
   db?: string;
@@ -22,6 +26,7 @@ export interface ExportOptions {
   site?: string;
   language?: string;
   name?: string;
+  table?: string;
 }
 
 export interface ExportContext {
@@ -32,6 +37,8 @@ export interface ExportContext {
   name: string;
   /** When the export was made (ms since the epoch). */
   now: number;
+  /** The station's audit trail, oldest first (every action done or refused, with purchases). */
+  audit?: readonly AuditEntry[];
 }
 
 function nodeId(origin: number): string {
@@ -95,6 +102,67 @@ export function toCsv(records: readonly RecordView[], ctx: ExportContext, hxl: b
   return `${lines.join("\r\n")}\r\n`;
 }
 
+type Column<T> = { header: string; hxl: string; cell: (row: T) => string | number | undefined };
+
+function csvTable<T>(columns: readonly Column<T>[], rows: readonly T[], hxl: boolean): string {
+  const lines = [columns.map((c) => csvCell(c.header)).join(",")];
+  if (hxl) lines.push(columns.map((c) => csvCell(c.hxl)).join(","));
+  for (const row of rows) lines.push(columns.map((c) => csvCell(c.cell(row))).join(","));
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+function idText(id: { origin: number; seq: number } | undefined): string | undefined {
+  return id === undefined ? undefined : `${nodeId(id.origin)}:${id.seq >>> 0}`;
+}
+
+function detailText(detail: Record<string, unknown> | undefined): string | undefined {
+  if (detail === undefined) return undefined;
+  const parts = Object.entries(detail).map(([key, value]) => `${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  return parts.length === 0 ? undefined : parts.join("; ");
+}
+
+const AUDIT_COLUMNS: readonly Column<AuditEntry>[] = [
+  { header: "entry", hxl: "#meta+entry+num", cell: (e) => e.n },
+  { header: "time", hxl: "#date+action", cell: (e) => iso(e.at) },
+  { header: "station", hxl: "#org+station", cell: (e) => e.station },
+  { header: "actor", hxl: "#contact+callsign", cell: (e) => e.actor.callsign },
+  { header: "role", hxl: "#contact+role", cell: (e) => e.actor.role },
+  { header: "action", hxl: "#activity+action", cell: (e) => e.action },
+  { header: "outcome", hxl: "#status", cell: (e) => e.outcome },
+  { header: "reason", hxl: "#description+reason", cell: (e) => e.reason },
+  { header: "record acted on", hxl: "#meta+target", cell: (e) => idText(e.target) },
+  { header: "record written", hxl: "#meta+record", cell: (e) => idText(e.record) },
+  { header: "detail", hxl: "#description+detail", cell: (e) => detailText(e.detail) },
+];
+
+/** The purchases in the trail: what was bought, how many, for how much, who approved it. */
+export function procurementOf(audit: readonly AuditEntry[]): (AuditEntry & { purchase: NonNullable<AuditEntry["purchase"]> })[] {
+  return audit.filter((entry): entry is AuditEntry & { purchase: NonNullable<AuditEntry["purchase"]> } => entry.purchase !== undefined);
+}
+
+const PROCUREMENT_COLUMNS: readonly Column<ReturnType<typeof procurementOf>[number]>[] = [
+  { header: "entry", hxl: "#meta+entry+num", cell: (e) => e.n },
+  { header: "time", hxl: "#date+approved", cell: (e) => iso(e.at) },
+  { header: "item", hxl: "#item+name", cell: (e) => e.purchase.item },
+  { header: "quantity", hxl: "#indicator+quantity+num", cell: (e) => e.purchase.quantity },
+  { header: "cost", hxl: "#value+cost+num", cell: (e) => e.purchase.cost },
+  { header: "currency", hxl: "#currency", cell: (e) => e.purchase.currency },
+  { header: "approved by", hxl: "#contact+approver", cell: (e) => e.actor.callsign },
+  { header: "role", hxl: "#contact+role", cell: (e) => e.actor.role },
+  { header: "outcome", hxl: "#status", cell: (e) => e.outcome },
+  { header: "reason", hxl: "#description+reason", cell: (e) => e.reason },
+  { header: "note", hxl: "#description+note", cell: (e) => e.purchase.note },
+  { header: "request", hxl: "#meta+target", cell: (e) => idText(e.target) },
+];
+
+export function auditCsv(audit: readonly AuditEntry[], hxl: boolean): string {
+  return csvTable(AUDIT_COLUMNS, audit, hxl);
+}
+
+export function procurementCsv(audit: readonly AuditEntry[], hxl: boolean): string {
+  return csvTable(PROCUREMENT_COLUMNS, procurementOf(audit), hxl);
+}
+
 // ----------------------------------------------------------------------------------------- JSON
 
 export function toJson(records: readonly RecordView[], boards: BoardRows, ctx: ExportContext): string {
@@ -111,6 +179,8 @@ export function toJson(records: readonly RecordView[], boards: BoardRows, ctx: E
         shifts: boards.shifts.map((row) => ({ callsign: row.callsign, state: row.state, role: row.role ?? null, since: iso(row.record.receivedAt) })),
         nodes: boards.nodes.map((row) => ({ sender: row.sender, node: nodeId(row.origin), lastHeard: iso(row.lastHeard), records: row.records, checkin: row.checkin ?? null, battery: row.battery ?? null })),
       },
+      audit: (ctx.audit ?? []).map((e) => ({ ...e, time: iso(e.at), target: idText(e.target) ?? null, record: idText(e.record) ?? null })),
+      procurement: procurementOf(ctx.audit ?? []).map((e) => ({ entry: e.n, time: iso(e.at), ...e.purchase, approvedBy: e.actor.callsign, role: e.actor.role, outcome: e.outcome, reason: e.reason ?? null, request: idText(e.target) ?? null })),
     },
     null,
     2,
@@ -169,6 +239,18 @@ export function toMarkdown(records: readonly RecordView[], boards: BoardRows, ct
       ["callsign", "node", "last heard", "records", "last check-in", "battery"],
       boards.nodes.map((row) => [row.sender, nodeId(row.origin), hhmm(row.lastHeard), row.records, row.checkin?.replace("_", " "), row.battery === undefined ? "" : `${row.battery}%`]),
     ),
+    `## Audit trail (${(ctx.audit ?? []).length} actions)`,
+    "",
+    table(
+      ["#", "time (UTC)", "who", "action", "outcome", "record", "detail"],
+      (ctx.audit ?? []).map((e) => [e.n, hhmm(e.at), `${e.actor.callsign} (${e.actor.role})`, e.action.replaceAll("_", " "), e.outcome === "refused" ? `refused: ${e.reason ?? ""}` : "done", idText(e.target), detailText(e.detail)]),
+    ),
+    "## Procurement log",
+    "",
+    table(
+      ["#", "time (UTC)", "item", "quantity", "cost", "approved by", "outcome", "note"],
+      procurementOf(ctx.audit ?? []).map((e) => [e.n, hhmm(e.at), e.purchase.item, e.purchase.quantity, `${e.purchase.cost}${e.purchase.currency ? ` ${e.purchase.currency}` : ""}`, `${e.actor.callsign} (${e.actor.role})`, e.outcome === "refused" ? `refused: ${e.reason ?? ""}` : "approved", e.purchase.note]),
+    ),
     ...afterAction(records, boards, ctx),
     "## Communications log (ICS 309 style)",
     "",
@@ -180,6 +262,31 @@ export function toMarkdown(records: readonly RecordView[], boards: BoardRows, ct
     ),
   ];
   return `${out.join("\n")}`;
+}
+
+/** The most key events the after-action timeline lists. */
+const KEY_EVENTS = 200;
+
+/**
+ * What a debrief walks through, in time order: urgent requests, incidents, deliveries, handoffs,
+ * emergencies, and every action taken at the station (done or refused).
+ */
+function keyEvents(records: readonly RecordView[], ctx: ExportContext): { at: number; what: string; who: string }[] {
+  const events: { at: number; what: string; who: string }[] = [];
+  for (const r of records) {
+    const b = r.body;
+    const key =
+      (b.kind === "supply_request" && (b.priority === "urgent" || b.priority === "high")) ||
+      b.kind === "incident" ||
+      (b.kind === "supply_status" && (b.status === "delivered" || b.status === "unable")) ||
+      (b.kind === "shift" && b.action === "handoff") ||
+      (b.kind === "checkin" && (b.status === "emergency" || b.status === "need_assist"));
+    if (key) events.push({ at: r.receivedAt, what: describeRecord(b, options(ctx)), who: r.sender });
+  }
+  for (const e of ctx.audit ?? []) {
+    events.push({ at: e.at, what: `${e.action.replaceAll("_", " ")} ${e.outcome === "refused" ? `refused (${e.reason ?? ""})` : "done"}${e.target ? ` on ${idText(e.target)}` : ""}`, who: e.actor.callsign });
+  }
+  return events.sort((a, b) => a.at - b.at);
 }
 
 function minutes(ms: number): string {
@@ -208,6 +315,7 @@ function afterAction(records: readonly RecordView[], boards: BoardRows, ctx: Exp
     const seen = byType.get(type) ?? { count: 0, casualties: 0 };
     byType.set(type, { count: seen.count + 1, casualties: seen.casualties + row.record.body.casualties });
   }
+  const events = keyEvents(records, ctx);
   const hours = new Map<string, number>();
   for (const record of records) {
     const hour = `${iso(record.receivedAt).slice(0, 13)}:00`;
@@ -232,6 +340,21 @@ function afterAction(records: readonly RecordView[], boards: BoardRows, ctx: Exp
     "### Not delivered",
     "",
     table(["status", "what", "place", "asked by", "at"], failed),
+    "### Incidents still open",
+    "",
+    table(
+      ["status", "what", "reported by", "at"],
+      boards.incidents.filter((row) => row.status !== "closed").map((row) => [row.status, describeRecord(row.record.body, options(ctx)), row.record.sender, hhmm(row.record.receivedAt)]),
+    ),
+    "### Actions refused",
+    "",
+    table(
+      ["time (UTC)", "who", "action", "why"],
+      (ctx.audit ?? []).filter((e) => e.outcome === "refused").map((e) => [hhmm(e.at), `${e.actor.callsign} (${e.actor.role})`, e.action.replaceAll("_", " "), e.reason]),
+    ),
+    `### Key events${events.length > KEY_EVENTS ? ` (the first ${KEY_EVENTS} of ${events.length})` : ""}`,
+    "",
+    table(["time (UTC)", "event", "who"], events.slice(0, KEY_EVENTS).map((e) => [iso(e.at).slice(0, 16).replace("T", " "), e.what, e.who])),
     "### Timeline (records per hour, UTC)",
     "",
     table(["hour", "records"], [...hours]),
@@ -242,8 +365,12 @@ function afterAction(records: readonly RecordView[], boards: BoardRows, ctx: Exp
 
 class ExportError extends Error {}
 
-export async function exportText(records: readonly RecordView[], format: ExportFormat, ctx: ExportContext): Promise<string> {
-  if (format === "csv" || format === "hxl") return toCsv(records, ctx, format === "hxl");
+export async function exportText(records: readonly RecordView[], format: ExportFormat, ctx: ExportContext, tableName: ExportTable = "records"): Promise<string> {
+  if (format === "csv" || format === "hxl") {
+    if (tableName === "audit") return auditCsv(ctx.audit ?? [], format === "hxl");
+    if (tableName === "procurement") return procurementCsv(ctx.audit ?? [], format === "hxl");
+    return toCsv(records, ctx, format === "hxl");
+  }
   // The station's boards, folded from the same records (so an export shows what the console
   // showed), in the rows the console draws.
   const { boardRows, boardsFrom, rowsFromStation } = await import("../ui/index.ts");
@@ -252,12 +379,23 @@ export async function exportText(records: readonly RecordView[], format: ExportF
   return format === "json" ? toJson(records, boards, ctx) : toMarkdown(records, boards, ctx);
 }
 
-async function readRecords(dataDir: string, codebook: Codebook, warn: (line: string) => void): Promise<FieldRecord[]> {
+/** Every entry of an audit trail, oldest first. */
+async function readAudit(trail: AuditTrail): Promise<AuditEntry[]> {
+  const out: AuditEntry[] = [];
+  for (;;) {
+    const page = await trail.list({ from: out.length, limit: 1000 });
+    out.push(...page);
+    if (page.length < 1000) return out;
+  }
+}
+
+async function readRecords(dataDir: string, codebook: Codebook, warn: (line: string) => void): Promise<{ records: FieldRecord[]; audit: AuditEntry[] }> {
   const path = join(dataDir, "db");
   let store: RecordStore;
+  const db = new Level<string, Uint8Array>(path, { valueEncoding: "view", createIfMissing: false });
   try {
     // createIfMissing: false, so a wrong --db says so instead of exporting an empty new database.
-    store = await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view", createIfMissing: false }), codebook);
+    store = await RecordStore.open(db, codebook);
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     if (/lock/i.test(cause)) throw new ExportError(`the database ${path} is in use: stop the station first, or export from a copy (${cause})`);
@@ -266,7 +404,8 @@ async function readRecords(dataDir: string, codebook: Codebook, warn: (line: str
   }
   try {
     const newestFirst = await store.recent(store.count, (entry) => warn(`meshaid: log entry ${entry.key} does not decode (${entry.reason}); left out`));
-    return newestFirst.reverse();
+    const audit = await readAudit(await AuditTrail.open(db));
+    return { records: newestFirst.reverse(), audit };
   } finally {
     await store.close();
   }
@@ -276,17 +415,24 @@ async function readRecords(dataDir: string, codebook: Codebook, warn: (line: str
  * For the console's `e`: writes the Markdown report of everything stored so far into the data
  * folder (the running station's store, read while it appends) and returns the file's path.
  */
-export async function writeReport(store: RecordStore, dataDir: string, ctx: Omit<ExportContext, "now">): Promise<string> {
+export async function writeReport(store: RecordStore, dataDir: string, ctx: Omit<ExportContext, "now" | "audit"> & { trail?: AuditTrail }): Promise<string> {
+  const { trail, ...rest } = ctx;
   const records = (await store.recent(store.count)).reverse().map((record) => viewOf(record, ctx.site));
+  const audit = trail ? await readAudit(trail) : undefined;
   const now = Date.now();
   const file = join(dataDir, `report-${iso(now).replace(/[:.]/g, "-")}.md`);
-  await writeFile(file, await exportText(records, "md", { ...ctx, now }), { mode: 0o600 });
+  await writeFile(file, await exportText(records, "md", { ...rest, now, ...(audit ? { audit } : {}) }), { mode: 0o600 });
   return file;
 }
 
 export async function runExport(options: ExportOptions, write: (text: string) => void, warn: (line: string) => void): Promise<number> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
     warn(`meshaid: unknown format "${options.format}"; use one of ${EXPORT_FORMATS.join(", ")}`);
+    return 2;
+  }
+  const tableName = options.table ?? "records";
+  if (!(EXPORT_TABLES as readonly string[]).includes(tableName)) {
+    warn(`meshaid: unknown table "${tableName}"; use one of ${EXPORT_TABLES.join(", ")}`);
     return 2;
   }
   try {
@@ -296,9 +442,10 @@ export async function runExport(options: ExportOptions, write: (text: string) =>
       throw new ExportError(`the codebook has no labels in "${options.language}"; it has: ${codebook.languages.join(", ")}`);
     }
     const dataDir = resolve(options.db ?? defaultDataDir());
-    const records = (await readRecords(dataDir, codebook, warn)).map((record) => viewOf(record, site));
-    const ctx: ExportContext = { codebook, name: options.name ?? "Base station", now: Date.now(), ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) };
-    write(await exportText(records, options.format as ExportFormat, ctx));
+    const stored = await readRecords(dataDir, codebook, warn);
+    const records = stored.records.map((record) => viewOf(record, site));
+    const ctx: ExportContext = { codebook, name: options.name ?? "Base station", now: Date.now(), audit: stored.audit, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) };
+    write(await exportText(records, options.format as ExportFormat, ctx, tableName as ExportTable));
     return 0;
   } catch (error) {
     if (error instanceof ExportError || error instanceof ConfigFileError) {

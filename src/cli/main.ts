@@ -95,14 +95,15 @@ program
 
 program
   .command("export")
-  .description("export the stored records and boards: json, csv, md (situation report, shift roster, ICS-309-style log), hxl (CSV with HXL hashtags)")
+  .description("export the stored records, boards and audit trail: json, csv, md (situation report, shift roster, audit trail, procurement log, after-action report, ICS-309-style log), hxl (CSV with HXL hashtags)")
   .option("--db <dir>", "data folder of a stopped station (default: a meshaid folder under your home)")
   .addOption(new Option("--format <format>", "what to write to stdout").choices(["json", "csv", "md", "hxl"]).default("md"))
   .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
   .option("--site <file>", "the site plan, for place names")
   .option("--language <code>", "labels in this language (en, es)")
   .option("--name <name>", "the station's name for the report", "Base station")
-  .action(async (options: { db?: string; format: string; codebook?: string; site?: string; language?: string; name?: string }) => {
+  .addOption(new Option("--table <table>", "for csv and hxl: the records, the audit trail or the procurement log").choices(["records", "audit", "procurement"]).default("records"))
+  .action(async (options: { db?: string; format: string; codebook?: string; site?: string; language?: string; name?: string; table?: string }) => {
     const { runExport } = await import("./export.ts");
     process.exitCode = await runExport(options, (text) => void process.stdout.write(text), (line) => void process.stderr.write(`${line}\n`));
   });

@@ -96,7 +96,7 @@ export async function runStart(options: StartOptions): Promise<number> {
         const languages = [first, ...codebook.languages.filter((code) => code !== first)];
         const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
         const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
-        const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
+        const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, trail: audit, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
         const actions = consoleActions(station, scheduler, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
         const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport, ...actions, transmit: () => scheduler.state() } });
         cleanups.push(() => ui.unmount());

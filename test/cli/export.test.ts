@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { Level } from "level";
-import { csvCell, toCsv, toMarkdown, writeReport } from "../../src/cli/export.ts";
-import { RecordStore } from "../../src/store/index.ts";
+import { csvCell, runExport, toCsv, toMarkdown, writeReport } from "../../src/cli/export.ts";
+import { AuditTrail, RecordStore, type AuditEntry } from "../../src/store/index.ts";
 import { boardRows, boardsFrom } from "../../src/ui/index.ts";
 import { codebook } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -122,5 +122,99 @@ describe("export formats", () => {
     const log = text.split("\n").filter((line) => line.includes("a \\| b c"));
     expect(log).toHaveLength(1);
     expect(log[0]!.split(/(?<!\\)\|/)).toHaveLength(6);
+  });
+});
+
+describe("the audit trail and the procurement log", () => {
+  const dispatch = (n: number, at: number): Omit<AuditEntry, "n"> => ({
+    at,
+    station: "north",
+    actor: { callsign: "COORD", role: "coordinator" },
+    action: "dispatch",
+    outcome: "done",
+    target: { origin: 7, seq: n },
+    record: { origin: 0xbbbb, seq: n },
+    detail: { etaMin: 8 },
+  });
+  const purchase: Omit<AuditEntry, "n"> = {
+    at: at(2, 30, 0).getTime(),
+    station: "north",
+    actor: { callsign: "TREAS", role: "treasurer" },
+    action: "approve_purchase",
+    outcome: "done",
+    target: { origin: 7, seq: 1 },
+    purchase: { item: "water", quantity: 48, cost: 36.5, currency: "EUR", note: "corner shop, receipt 17" },
+  };
+  const refused: Omit<AuditEntry, "n"> = { at: at(2, 40, 0).getTime(), station: "north", actor: { callsign: "MED9", role: "medic" }, action: "approve_purchase", outcome: "refused", reason: "medic may not approve_purchase", purchase: { item: "gauze", quantity: 10, cost: 20 } };
+
+  it("meshaid export reads them from the station's database: Markdown sections, JSON, and CSV/HXL tables", async () => {
+    const dir = await tempDir();
+    const db = new Level<string, Uint8Array>(`${dir.path}/db`, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const trail = await AuditTrail.open(db);
+    try {
+      await store.append({ id: { origin: 7, seq: 1 }, receivedAt: at(2, 0, 0).getTime(), body: { kind: "supply_request", lines: [{ item: "water", quantity: 48 }], priority: "urgent" }, text: "NEED WATER", sender: "MED1" });
+      // More than one page of the trail (the export reads it 1,000 at a time).
+      for (let n = 0; n < 1001; n += 1) await trail.append(dispatch(n, at(2, 10, 0).getTime() + n));
+      await trail.append(purchase);
+      await trail.append(refused);
+    } finally {
+      await store.close();
+    }
+    try {
+      const out: string[] = [];
+      const warn: string[] = [];
+      const run = (format: string, table?: string) => runExport({ db: dir.path, format, ...(table ? { table } : {}), name: "North" }, (text) => out.push(text), (line) => warn.push(line));
+
+      expect(await run("md")).toBe(0);
+      const report = out.pop()!;
+      expect(report).toContain("## Audit trail (1003 actions)");
+      expect(report).toContain("| 1001 | 02:30 | TREAS (treasurer) | approve purchase | done | !00000007:1 |  |");
+      expect(report).toMatch(/## Procurement log\n\n\| # \| time \(UTC\) \| item \| quantity \| cost \| approved by \| outcome \| note \|\n\|---.*\n\| 1001 \| 02:30 \| water \| 48 \| 36\.5 EUR \| TREAS \(treasurer\) \| approved \| corner shop, receipt 17 \|\n\| 1002 \| 02:40 \| gauze \| 10 \| 20 \| MED9 \(medic\) \| refused: medic may not approve_purchase \| {2}\|/);
+      const after = report.slice(report.indexOf("## After action"), report.indexOf("## Communications log"));
+      expect(after).toMatch(/### Actions refused\n\n.*\n.*\n\| 02:40 \| MED9 \(medic\) \| approve purchase \| medic may not approve_purchase \|/);
+      expect(after).toMatch(/### Key events \(the first 200 of 100\d\)/);
+      expect(after).toContain("| urgent request: drinking water ×48 | MED1 |");
+
+      expect(await run("json")).toBe(0);
+      const json = JSON.parse(out.pop()!) as { audit: { n: number; target: string }[]; procurement: { item: string; cost: number; approvedBy: string; outcome: string }[] };
+      expect(json.audit).toHaveLength(1003);
+      expect(json.audit[0]).toMatchObject({ n: 0, target: "!00000007:0" });
+      expect(json.procurement).toEqual([expect.objectContaining({ item: "water", cost: 36.5, approvedBy: "TREAS", outcome: "done" }), expect.objectContaining({ item: "gauze", outcome: "refused" })]);
+
+      expect(await run("hxl", "procurement")).toBe(0);
+      const rows = out.pop()!.trimEnd().split("\r\n");
+      expect(rows[0]).toBe("entry,time,item,quantity,cost,currency,approved by,role,outcome,reason,note,request");
+      expect(rows[1]).toBe("#meta+entry+num,#date+approved,#item+name,#indicator+quantity+num,#value+cost+num,#currency,#contact+approver,#contact+role,#status,#description+reason,#description+note,#meta+target");
+      expect(rows[2]).toBe(`1001,${new Date(purchase.at).toISOString()},water,48,36.5,EUR,TREAS,treasurer,done,,"corner shop, receipt 17",!00000007:1`);
+      expect(rows).toHaveLength(4);
+
+      expect(await run("csv", "audit")).toBe(0);
+      const audit = out.pop()!.trimEnd().split("\r\n");
+      expect(audit[0]).toBe("entry,time,station,actor,role,action,outcome,reason,record acted on,record written,detail");
+      expect(audit[1]).toMatch(/^0,[^,]+,north,COORD,coordinator,dispatch,done,,!00000007:0,!0000bbbb:0,etaMin: 8$/);
+      expect(audit).toHaveLength(1 + 1003);
+
+      expect(await run("csv", "receipts")).toBe(2);
+      expect(warn.at(-1)).toBe('meshaid: unknown table "receipts"; use one of records, audit, procurement');
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("the console's report includes the running station's audit trail", async () => {
+    const dir = await tempDir();
+    const db = new Level<string, Uint8Array>(`${dir.path}/db`, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    try {
+      const trail = await AuditTrail.open(db);
+      await trail.append(purchase);
+      const text = await readFile(await writeReport(store, dir.path, { codebook, name: "North", trail }), "utf8");
+      expect(text).toContain("## Audit trail (1 actions)");
+      expect(text).toContain("| 0 | 02:30 | water | 48 | 36.5 EUR | TREAS (treasurer) | approved | corner shop, receipt 17 |");
+    } finally {
+      await store.close();
+      await dir.remove();
+    }
   });
 });
