@@ -4,19 +4,20 @@
 // takes them from the snapshot instead and the screens stay as they are.
 import type { RecordView } from "../station/index.ts";
 import type { CheckinStatus, Priority, SupplyStatus } from "../wire/index.ts";
+import { PersistentMap, type MapDraft } from "./persistent-map.ts";
 
 export function keyOf(id: { origin: number; seq: number }): string {
   return `${id.origin >>> 0}:${id.seq >>> 0}`;
 }
 
 export interface Boards {
-  /** Supply requests by record key, in arrival order. */
-  readonly requests: ReadonlyMap<string, RecordView>;
-  readonly incidents: ReadonlyMap<string, RecordView>;
+  /** Supply requests by record key (persistent: a new record shares all but one shard). */
+  readonly requests: PersistentMap<RecordView>;
+  readonly incidents: PersistentMap<RecordView>;
   /** Status changes and acks by the key of the record they are about, oldest first. */
-  readonly updates: ReadonlyMap<string, readonly RecordView[]>;
+  readonly updates: PersistentMap<readonly RecordView[]>;
   /** Shift records by the callsign they are about, oldest first. */
-  readonly shifts: ReadonlyMap<string, readonly RecordView[]>;
+  readonly shifts: PersistentMap<readonly RecordView[]>;
   /** What the console has heard from each sender. */
   readonly nodes: ReadonlyMap<string, NodeRow>;
 }
@@ -76,13 +77,14 @@ export interface BoardRows {
   openIncidents: number;
 }
 
-export const emptyBoards: Boards = { requests: new Map(), incidents: new Map(), updates: new Map(), shifts: new Map(), nodes: new Map() };
+export const emptyBoards: Boards = { requests: PersistentMap.empty(), incidents: PersistentMap.empty(), updates: PersistentMap.empty(), shifts: PersistentMap.empty(), nodes: new Map() };
 
+/** The boards being changed: drafts of the persistent maps, a copy of the nodes. */
 type Mutable = {
-  requests: Map<string, RecordView>;
-  incidents: Map<string, RecordView>;
-  updates: Map<string, readonly RecordView[]>;
-  shifts: Map<string, readonly RecordView[]>;
+  requests: MapDraft<RecordView>;
+  incidents: MapDraft<RecordView>;
+  updates: MapDraft<readonly RecordView[]>;
+  shifts: MapDraft<readonly RecordView[]>;
   nodes: Map<string, NodeRow>;
 };
 
@@ -127,37 +129,100 @@ function put(target: Mutable, record: RecordView): void {
 
 function mutable(boards: Boards): Mutable {
   return {
-    requests: new Map(boards.requests),
-    incidents: new Map(boards.incidents),
-    updates: new Map(boards.updates),
-    shifts: new Map(boards.shifts),
+    requests: boards.requests.draft(),
+    incidents: boards.incidents.draft(),
+    updates: boards.updates.draft(),
+    shifts: boards.shifts.draft(),
     nodes: new Map(boards.nodes),
   };
 }
 
+function done(draft: Mutable): Boards {
+  return { requests: draft.requests.done(), incidents: draft.incidents.done(), updates: draft.updates.done(), shifts: draft.shifts.done(), nodes: draft.nodes };
+}
+
 /**
- * The boards with one more record (a new object; the old one is unchanged). Only the maps the
- * record changes are copied, so the rows of the boards it does not touch are not derived again.
+ * The boards with one more record (a new object; the old one is unchanged). A map the record does
+ * not change stays the same object, so the rows of the boards it does not touch are not derived
+ * again; a map it changes shares all but one of its shards.
  */
 export function addRecord(boards: Boards, record: RecordView): Boards {
-  const kind = record.body.kind;
-  // The maps `put` will not touch for this kind are shared, never written.
-  const next = {
-    requests: kind === "supply_request" ? new Map(boards.requests) : boards.requests,
-    incidents: kind === "incident" ? new Map(boards.incidents) : boards.incidents,
-    updates: kind === "supply_status" || kind === "ack" ? new Map(boards.updates) : boards.updates,
-    shifts: kind === "shift" ? new Map(boards.shifts) : boards.shifts,
-    nodes: new Map(boards.nodes),
-  } as Mutable;
-  put(next, record);
+  const draft = mutable(boards);
+  put(draft, record);
+  const next = done(draft);
+  // When the rows before this record were derived, the rows after it are those with only the
+  // rows it touches moved: a day of traffic is not sorted again for each record.
+  const before = rowsCache.get(boards);
+  if (before) rowsCache.set(next, advanceRows(before, boards, next, record));
   return next;
+}
+
+/** The first index whose row sorts after `row` (rows sorted by `compare`, a total order). */
+function insertionPoint<T>(rows: readonly T[], row: T, compare: (a: T, b: T) => number): number {
+  let low = 0;
+  let high = rows.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (compare(rows[mid]!, row) <= 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** A copy of the sorted `rows` without the row keyed as `old` (when given) and with `row` in its place in the order. */
+function moved<T extends { key: string }>(rows: readonly T[], compare: (a: T, b: T) => number, old: T | undefined, row: T): T[] {
+  const out = rows.slice();
+  if (old) {
+    // The old row sorts where a row derived the same way sorts (the order is total: keys break ties).
+    const at = insertionPoint(out, old, compare) - 1;
+    const index = out[at]?.key === old.key ? at : out.findIndex((candidate) => candidate.key === old.key);
+    if (index >= 0) out.splice(index, 1);
+  }
+  out.splice(insertionPoint(out, row, compare), 0, row);
+  return out;
+}
+
+/** The rows after `record` was added to `before` (giving `after`), from the rows before it. */
+function advanceRows(rows: BoardRows, before: Boards, after: Boards, record: RecordView): BoardRows {
+  const body = record.body;
+  let { requests, incidents, openRequests, openIncidents } = rows;
+  const openRequest = (row: RequestRow | undefined): number => (row && !CLOSED_REQUEST.has(row.status) ? 1 : 0);
+  const openIncident = (row: IncidentRow | undefined): number => (row && row.status !== "closed" ? 1 : 0);
+  const moveRequest = (key: string, old: RecordView | undefined, updatesBefore: readonly RecordView[]): void => {
+    const record = after.requests.get(key)!;
+    const previous = old ? requestRow(key, old, updatesBefore) : undefined;
+    const row = requestRow(key, record, after.updates.get(key) ?? none);
+    requests = moved(requests, compareRequests, previous, row);
+    openRequests += openRequest(row) - openRequest(previous);
+  };
+  const moveIncident = (key: string, old: RecordView | undefined, updatesBefore: readonly RecordView[]): void => {
+    const record = after.incidents.get(key)!;
+    const previous = old ? incidentRow(key, old, updatesBefore) : undefined;
+    const row = incidentRow(key, record, after.updates.get(key) ?? none);
+    incidents = moved(incidents, compareIncidents, previous, row);
+    openIncidents += openIncident(row) - openIncident(previous);
+  };
+  const key = keyOf(record.id);
+  if (body.kind === "supply_request") moveRequest(key, before.requests.get(key), before.updates.get(key) ?? none);
+  else if (body.kind === "incident") moveIncident(key, before.incidents.get(key), before.updates.get(key) ?? none);
+  else if (body.kind === "supply_status" || body.kind === "ack") {
+    const refs = new Set((body.kind === "ack" ? body.refs : body.ref ? [body.ref] : []).map(keyOf));
+    for (const ref of refs) {
+      const updatesBefore = before.updates.get(ref) ?? none;
+      const request = after.requests.get(ref);
+      if (request) moveRequest(ref, request, updatesBefore);
+      const incident = after.incidents.get(ref);
+      if (incident) moveIncident(ref, incident, updatesBefore);
+    }
+  }
+  return { requests, incidents, shifts: shiftRows(after), nodes: nodeRows(after), openRequests, openIncidents };
 }
 
 /** Boards from records in the order heard (oldest first). */
 export function boardsFrom(records: Iterable<RecordView>): Boards {
   const next = mutable(emptyBoards);
   for (const record of records) put(next, record);
-  return next;
+  return done(next);
 }
 
 const PRIORITY_RANK: Record<Priority, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
@@ -200,20 +265,37 @@ function shiftRow(callsign: string, history: readonly RecordView[]): ShiftRow {
   return { key: callsign, callsign, state, role: body?.role, record, history };
 }
 
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Open first, then by urgency, then newest first; the record's key breaks ties (a total order). */
+function compareRequests(a: RequestRow, b: RequestRow): number {
+  return (
+    Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
+    PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
+    b.record.receivedAt - a.record.receivedAt ||
+    byKey(a, b)
+  );
+}
+
+function incidentCasualties(row: IncidentRow): number {
+  return row.record.body.kind === "incident" ? row.record.body.casualties : 0;
+}
+
+/** Open first, then most casualties, then newest first; the record's key breaks ties. */
+function compareIncidents(a: IncidentRow, b: IncidentRow): number {
+  return Number(a.status === "closed") - Number(b.status === "closed") || incidentCasualties(b) - incidentCasualties(a) || b.record.receivedAt - a.record.receivedAt || byKey(a, b);
+}
+
 /** Open first, then by urgency, then newest first (sorts in place). */
 export function sortRequests(rows: RequestRow[]): RequestRow[] {
-  return rows.sort(
-    (a, b) =>
-      Number(CLOSED_REQUEST.has(a.status)) - Number(CLOSED_REQUEST.has(b.status)) ||
-      PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] ||
-      b.record.receivedAt - a.record.receivedAt,
-  );
+  return rows.sort(compareRequests);
 }
 
 /** Open first, then most casualties, then newest first (sorts in place). */
 export function sortIncidents(rows: IncidentRow[]): IncidentRow[] {
-  const casualties = (row: IncidentRow): number => (row.record.body.kind === "incident" ? row.record.body.casualties : 0);
-  return rows.sort((a, b) => Number(a.status === "closed") - Number(b.status === "closed") || casualties(b) - casualties(a) || b.record.receivedAt - a.record.receivedAt);
+  return rows.sort(compareIncidents);
 }
 
 const SHIFT_RANK: Record<ShiftState, number> = { overdue: 0, handoff: 1, on: 2, off: 3 };

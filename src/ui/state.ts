@@ -54,14 +54,16 @@ function boundedUnique(records: readonly RecordView[], limit: number): RecordVie
 }
 
 export function initialConsoleState(snapshot: StationSnapshot, limit: number = FEED_LIMIT): ConsoleState {
-  const records = boundedUnique(snapshot.recent, limit);
+  // The boards hold every record the station gave; the feed only the newest `limit` of them.
+  const unique = boundedUnique(snapshot.recent, Infinity);
+  const records = unique.length > limit ? unique.slice(0, limit) : unique;
   return {
     name: snapshot.name,
     radio: snapshot.radio,
     recordCount: snapshot.recordCount,
     records,
     skipped: undefined,
-    boards: boardsFrom([...records].reverse()),
+    boards: boardsFrom([...unique].reverse()),
     station: undefined,
     limit,
   };

@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import type { RecordView } from "../../src/station/index.ts";
 import { addRecord, boardRows, boardsFrom, emptyBoards } from "../../src/ui/index.ts";
 import { at, record } from "./fixtures.ts";
 
@@ -58,5 +60,36 @@ describe("boards from records", () => {
     addRecord(before, eyewash);
     expect(before.requests.size).toBe(1);
     expect(emptyBoards.requests.size).toBe(0);
+  });
+});
+
+describe("boards kept up to date record by record (property)", () => {
+  // Records about a few ids, so statuses, acks and duplicates hit requests and incidents often.
+  const idArb = fc.record({ origin: fc.constantFrom(1, 2), seq: fc.integer({ min: 1, max: 12 }) });
+  const bodyArb = fc.oneof(
+    fc.record({ kind: fc.constant("supply_request" as const), lines: fc.constant([{ item: "water", quantity: 1 }]).map((lines) => [...lines]), priority: fc.constantFrom("low" as const, "normal" as const, "high" as const, "urgent" as const) }),
+    fc.record({ kind: fc.constant("incident" as const), incident: fc.constant("injury"), severity: fc.constant("moderate" as const), casualties: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ kind: fc.constant("supply_status" as const), status: fc.constantFrom("acknowledged" as const, "en_route" as const, "delivered" as const, "cancelled" as const, "unable" as const), ref: idArb }),
+    fc.record({ kind: fc.constant("ack" as const), code: fc.constantFrom("received" as const, "wilco" as const, "unable" as const, "complete" as const), refs: fc.array(idArb, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant("shift" as const), action: fc.constantFrom("on" as const, "off" as const) }),
+  );
+  // Few distinct times, so rows that tie on status, urgency and time are common.
+  const recordArb = fc.record({ id: idArb, at: fc.integer({ min: 0, max: 3 }), body: bodyArb, sender: fc.constantFrom("MED1", "MED2", "RUN1") });
+
+  test("the rows after each added record are the rows derived from all of them at once", () => {
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 60 }), fc.integer({ min: 0, max: 60 }), (heard, start) => {
+        const records: RecordView[] = heard.map((r) => ({ id: r.id, receivedAt: at(2, r.at, 0).getTime(), body: r.body, sender: r.sender }));
+        // Derived once for the first records, then kept up to date one record at a time.
+        let boards = boardsFrom(records.slice(0, start));
+        boardRows(boards);
+        for (const record of records.slice(start)) {
+          boards = addRecord(boards, record);
+          boardRows(boards);
+        }
+        expect(boardRows(boards)).toEqual(boardRows(boardsFrom(records)));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

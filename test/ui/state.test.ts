@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { StationSnapshot } from "../../src/station/index.ts";
-import { FEED_LIMIT, consoleReducer, initialConsoleState } from "../../src/ui/index.ts";
+import { FEED_LIMIT, boardRows, consoleReducer, initialConsoleState } from "../../src/ui/index.ts";
 import type { ConsoleState } from "../../src/ui/index.ts";
 import { at, connected, record } from "./fixtures.ts";
 
@@ -32,6 +32,14 @@ describe("initialConsoleState", () => {
     expect(state.records).toHaveLength(FEED_LIMIT);
     expect(state.records[0]).toBe(recent[0]);
     expect(state.records.at(-1)).toBe(recent[FEED_LIMIT - 1]);
+  });
+
+  test("the boards hold every record given, beyond the feed's bound", () => {
+    const requests = Array.from({ length: 30 }, (_, i) => record({ kind: "supply_request", lines: [{ item: "water", quantity: i + 1 }], priority: "normal" }, "MED1", at(2, i, 0)));
+    const state = initialConsoleState(snapshot({ recent: [...requests].reverse(), recordCount: 30 }), 10);
+    expect(state.records).toHaveLength(10);
+    expect(state.records[0]).toBe(requests[29]);
+    expect(boardRows(state.boards).requests).toHaveLength(30);
   });
 });
 
