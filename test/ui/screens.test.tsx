@@ -252,7 +252,8 @@ describe("screens", () => {
     await type(app, "G", (f) => selectedLine(f).includes("item4000"));
     // The feed keeps the newest 1,000; the bottom is the oldest of them.
     expect(app.lastFrame()).not.toContain("item4999");
-    await type(app, "2", (f) => f.includes("[2 Requests 1000]"));
+    // The boards hold all 5,000.
+    await type(app, "2", (f) => f.includes("[2 Requests 5000]"));
     expect(lines(app.lastFrame())).toHaveLength(23);
   });
 });
