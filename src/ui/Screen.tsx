@@ -53,6 +53,10 @@ export function transmitText(tx: TransmitState, w: Words = words("en"), utilizat
   return `${w.channelShort} ${Math.round(tx.channelUtilization)}%${spark}  ${air}  ${queueText(tx.queued, w)}`;
 }
 
+function queuedTotal(tx: TransmitState): number {
+  return Object.values(tx.queued).reduce((sum, n) => sum + n, 0);
+}
+
 /** How many rows the current screen's body has. */
 export function bodyRows(rows: number): number {
   return Math.max(1, rows - 1 - CHROME_LINES);
@@ -526,7 +530,7 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
             <Text bold>{clip(sanitize(state.name), 20)}</Text>
             {"  "}
             <Text color={radioColor(state.radio)} bold={state.radio.status !== "connected"}>
-              {radioText(state.radio)}
+              {radioText(state.radio, w)}
             </Text>
             {relay === undefined ? null : (
               <Text color={relay.link === "down" ? "red" : relay.link === "connecting" ? "yellow" : undefined} bold={relay.link === "down"}>
@@ -544,7 +548,7 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
       <Box flexDirection="row" borderStyle="single" borderTop={false} borderLeft={false} borderRight={false}>
         <Text wrap="truncate">
           {count}
-          {unsent > 0 ? `  ${unsent} ${w.unsent}` : ""}
+          {unsent > 0 && (!transmit || unsent !== queuedTotal(transmit)) ? `  ${unsent} ${w.unsent}` : ""}
           {transmit ? `  ${transmitText(transmit, w, utilization)}` : ""}
         </Text>
       </Box>

@@ -169,11 +169,12 @@ function isExpected(status: LinkStatus, reason: LinkReason): boolean {
   return (status === "connected" && reason === "handshake-complete") || reason === "starting";
 }
 
-/** "radio: connected", "radio: reconnecting (device rebooted)". */
-export function radioText(radio: RadioState): string {
-  if (isExpected(radio.status, radio.reason)) return `radio: ${radio.status}`;
-  const words = (REASON_WORDS as Partial<Record<string, string>>)[radio.reason] ?? sanitize(radio.reason).replaceAll("-", " ");
-  return `radio: ${radio.status} (${words})`;
+/** "radio: connected", "radio: reconnecting (device rebooted)"; in Spanish with `w` from i18n. */
+export function radioText(radio: RadioState, w?: Words): string {
+  const status = w?.radioStatus[radio.status] ?? radio.status;
+  if (isExpected(radio.status, radio.reason)) return `radio: ${status}`;
+  const words = w?.radioReasons[radio.reason] ?? (REASON_WORDS as Partial<Record<string, string>>)[radio.reason] ?? sanitize(radio.reason).replaceAll("-", " ");
+  return `radio: ${status} (${words})`;
 }
 
 export function radioColor(radio: RadioState): string {

@@ -134,6 +134,8 @@ const EN = {
     incidents: "a ack  x close",
     shifts: "a confirm handoff",
   } as Record<string, string>,
+  radioStatus: {} as Partial<Record<string, string>>,
+  radioReasons: {} as Partial<Record<string, string>>,
   helpTitle: "Keys",
   helpLines: [
     "1-5, Tab, Shift-Tab   switch screen (Feed, Requests, Incidents, Shifts, Nodes)",
@@ -280,9 +282,23 @@ const ES: Words = {
   shift_off: "fuera de turno",
   shift_handoff: "relevo",
   boardKeys: {
-    requests: "a acusar  d despachar+llegada  v entregado  x cancelar",
+    requests: "a acusar  d despachar  v entregado  x cancelar",
     incidents: "a acusar  x cerrar",
     shifts: "a confirmar relevo",
+  },
+  radioStatus: { connecting: "conectando", configuring: "configurando", connected: "conectada", reconnecting: "reconectando", closed: "cerrada" },
+  radioReasons: {
+    starting: "arrancando",
+    "handshake-complete": "lista",
+    "device-rebooted": "la radio se reinició",
+    "stream-ended": "conexión perdida",
+    "read-error": "error de lectura",
+    "write-error": "error de escritura",
+    "handshake-timeout": "la radio no respondió",
+    "idle-timeout": "la radio dejó de hablar",
+    unplugged: "radio desconectada",
+    "open-failed": "no se puede abrir la radio",
+    user: "detenida por el operador",
   },
   helpTitle: "Teclas",
   helpLines: [

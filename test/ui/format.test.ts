@@ -2,6 +2,7 @@ import { expect, test } from "vitest";
 import { formatTime, kindLabel, radioText, recordDetail, sanitize } from "../../src/ui/index.ts";
 import type { RecordBody } from "../../src/wire/index.ts";
 import { at } from "./fixtures.ts";
+import { words } from "../../src/ui/i18n.ts";
 
 test("times are local HH:MM:SS", () => {
   expect(formatTime(at(2, 5, 9))).toBe("02:05:09");
@@ -21,6 +22,8 @@ test("the radio state reads as words", () => {
   expect(radioText({ status: "connected", reason: "handshake-complete" })).toBe("radio: connected");
   expect(radioText({ status: "reconnecting", reason: "device-rebooted" })).toBe("radio: reconnecting (device rebooted)");
   expect(radioText({ status: "connecting", reason: "starting" })).toBe("radio: connecting");
+  expect(radioText({ status: "reconnecting", reason: "unplugged" }, words("es"))).toBe("radio: reconectando (radio desconectada)");
+  expect(radioText({ status: "connected", reason: "handshake-complete" }, words("es"))).toBe("radio: conectada");
 });
 
 test("text from the air cannot drive the terminal", () => {

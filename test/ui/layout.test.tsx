@@ -54,6 +54,6 @@ describe.each([
     const lines = frame.split("\n");
     expect(lines).toHaveLength(rows - 1);
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(columns);
-    expect(lines[0]).toContain("radio: reconnecting");
+    expect(lines[0]).toMatch(view.language === "es" ? /radio: reconectando/ : /radio: reconnecting/);
   });
 });

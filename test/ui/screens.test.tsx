@@ -115,7 +115,7 @@ describe("screens", () => {
     const transmit = () => ({ queued: { life_safety: 1, request: 2 }, airtimeUsedMs: 12_400, airtimeBudgetMs: 36_000, channelUtilization: 4.2 });
     const app = await mount({ transmit });
     // The first minute's sample is the sparkline's newest (rightmost) cell.
-    await vi.waitFor(() => expect(lines(app.lastFrame())[1]).toMatch(/^4 records {2}3 unsent {2}ch 4% {12}▂ {2}air 12\/36 s {2}tx 3: life 1 req 2\s*$/));
+    await vi.waitFor(() => expect(lines(app.lastFrame())[1]).toMatch(/^4 records {2}ch 4% {12}▂ {2}air 12\/36 s {2}tx 3: life 1 req 2\s*$/));
     await type(app, "q", (f) => f.includes("3 records are not sent yet"));
   });
 
