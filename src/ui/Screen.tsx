@@ -6,6 +6,7 @@ import { ACK_CODES, CHECKIN_STATUSES, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUP
 import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { COMPOSE_MODES, composePreview, FIELDS, incidentNames, itemNames, roleNames, targetsFor, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, deliveryColor, deliveryText, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
+import { cells, fit, pad } from "./cells.ts";
 import { queueText, relaySymbol, relayText, sparkline, type RelayStatus } from "./header.ts";
 import { words, type Words } from "./i18n.ts";
 import { rowsOf, type ConsoleState } from "./state.ts";
@@ -143,80 +144,70 @@ export function selectedRow(state: ConsoleState, view: ViewState, labels: Labell
   return { tab: view.tab, ref: row.record.id, state: row.state, callsign: itemSender(view.tab, item) };
 }
 
-function Marker({ selected }: { selected: boolean }) {
-  return <Text bold>{selected ? "›" : " "}</Text>;
-}
-
 /** The longest a delivery state takes on a feed line (the detail shows all of it). */
 const FEED_DELIVERY_CHARS = 24;
 
-function FeedLine({ record, labels, selected, w }: { record: RecordView; labels: Labeller | undefined; selected: boolean; w: Words }) {
+/**
+ * One feed line, laid out here as one Text: the time, the kind (a symbol and a word), the detail
+ * (only its free words are shortened, so urgency and counts stay), the delivery state, the sender.
+ */
+function FeedLine({ record, labels, selected, w, columns }: { record: RecordView; labels: Labeller | undefined; selected: boolean; w: Words; columns: number }) {
   const kind = kindLabel(record.body);
   const detail = detailParts(record.body, record.place, labels);
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
+  const delivery = record.delivery === undefined ? undefined : clip(deliveryText(record.delivery, w), FEED_DELIVERY_CHARS);
+  const sender = senderLabel(record);
+  const room = columns - 1 - 9 - 12 - (delivery === undefined ? 0 : 1 + cells(delivery)) - 2 - cells(sender);
+  const lead = fit(detail.lead, room);
+  const tail = fit(detail.tail, room - cells(lead));
+  const main = fit(detail.main, room - cells(lead) - cells(tail));
+  const gap = " ".repeat(Math.max(0, room - cells(lead) - cells(main) - cells(tail)));
   return (
-    <Box flexDirection="row">
-      <Marker selected={selected} />
-      <Box width={9} flexShrink={0}>
-        <Text inverse={selected}>{formatTime(record.receivedAt)}</Text>
-      </Box>
-      <Box width={12} flexShrink={0}>
-        <Text color={kind.color} bold={kind.bold}>
-          {kind.text}
+    <Text wrap="truncate">
+      <Text bold>{selected ? "›" : " "}</Text>
+      <Text inverse={selected}>{formatTime(record.receivedAt)}</Text>
+      {" "}
+      <Text color={kind.color} bold={kind.bold}>
+        {pad(kind.text, 12)}
+      </Text>
+      <Text bold={urgent} color={urgent ? "red" : undefined}>
+        {lead}
+      </Text>
+      <Text bold={urgent}>
+        {main}
+        {tail}
+      </Text>
+      {gap}
+      {delivery === undefined ? null : (
+        <Text color={deliveryColor(record.delivery!)} bold={record.delivery!.state === "failed"}>
+          {" "}
+          {delivery}
         </Text>
-      </Box>
-      <Box flexGrow={1} flexShrink={1} flexDirection="row">
-        <Text bold={urgent} color={urgent ? "red" : undefined}>
-          {detail.lead}
-        </Text>
-        <Box flexShrink={1}>
-          <Text wrap="truncate" bold={urgent}>
-            {detail.main}
-          </Text>
-        </Box>
-        <Box flexShrink={0}>
-          <Text bold={urgent}>{detail.tail}</Text>
-        </Box>
-      </Box>
-      {record.delivery === undefined ? null : (
-        <Box flexShrink={0} marginLeft={1}>
-          <Text color={deliveryColor(record.delivery)} bold={record.delivery.state === "failed"}>
-            {clip(deliveryText(record.delivery, w), FEED_DELIVERY_CHARS)}
-          </Text>
-        </Box>
       )}
-      <Box flexShrink={0} marginLeft={2}>
-        <Text bold>{senderLabel(record)}</Text>
-      </Box>
-    </Box>
+      {"  "}
+      <Text bold>{sender}</Text>
+    </Text>
   );
 }
 
-/** One board row: a marker, a status word (never colour alone), the detail, the sender. */
-function BoardLine({ selected, status, statusColor, record, detail, extra }: { selected: boolean; status: string; statusColor: string | undefined; record: RecordView; detail: string; extra: string }) {
+/** One board row, as one Text: a marker, a status word (never colour alone), the time, the detail, the sender. */
+function BoardLine({ selected, status, statusColor, record, detail, extra, columns }: { selected: boolean; status: string; statusColor: string | undefined; record: RecordView; detail: string; extra: string; columns: number }) {
+  const sender = senderLabel(record);
+  const extraText = extra === "" ? "" : ` ${extra}`;
+  const room = columns - 1 - 19 - 9 - cells(extraText) - 2 - cells(sender);
   return (
-    <Box flexDirection="row">
-      <Marker selected={selected} />
-      <Box width={19} flexShrink={0}>
-        <Text color={statusColor} bold={statusColor === "red"} inverse={selected} wrap="truncate">
-          {status}
-        </Text>
-      </Box>
-      <Box width={9} flexShrink={0}>
-        <Text>{formatTime(record.receivedAt)}</Text>
-      </Box>
-      <Box flexGrow={1} flexShrink={1}>
-        <Text wrap="truncate">{detail}</Text>
-      </Box>
-      {extra === "" ? null : (
-        <Box flexShrink={0} marginLeft={1}>
-          <Text>{extra}</Text>
-        </Box>
-      )}
-      <Box flexShrink={0} marginLeft={2}>
-        <Text bold>{senderLabel(record)}</Text>
-      </Box>
-    </Box>
+    <Text wrap="truncate">
+      <Text bold>{selected ? "›" : " "}</Text>
+      <Text color={statusColor} bold={statusColor === "red"} inverse={selected}>
+        {fit(status, 19)}
+      </Text>
+      {" ".repeat(Math.max(0, 19 - cells(fit(status, 19))))}
+      {pad(formatTime(record.receivedAt), 9)}
+      {pad(detail, Math.max(0, room))}
+      {extraText}
+      {"  "}
+      <Text bold>{sender}</Text>
+    </Text>
   );
 }
 
@@ -224,22 +215,22 @@ function statusWord(w: Words, status: string): string {
   return (w as unknown as Record<string, unknown>)[status] === undefined ? status.replaceAll("_", " ") : String((w as unknown as Record<string, string>)[status]);
 }
 
-function requestLine(row: RequestRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+function requestLine(row: RequestRow, selected: boolean, labels: Labeller | undefined, w: Words, columns: number) {
   const closed = isClosedRequest(row.status);
   const mark = row.priority === "urgent" ? "!! " : row.priority === "high" ? "!  " : "   ";
   const color = closed ? "gray" : row.priority === "urgent" ? "red" : row.status === "open" ? "yellow" : "green";
   const eta = row.etaMin !== undefined && row.status === "en_route" ? `${w.eta} ${row.etaMin} ${w.min}` : "";
-  return <BoardLine key={row.key} selected={selected} status={`${mark}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(row.record.body, row.record.place, labels)} extra={eta} />;
+  return <BoardLine key={row.key} selected={selected} status={`${mark}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(row.record.body, row.record.place, labels)} extra={eta} columns={columns} />;
 }
 
-function incidentLine(row: IncidentRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+function incidentLine(row: IncidentRow, selected: boolean, labels: Labeller | undefined, w: Words, columns: number) {
   const body = row.record.body;
   const grave = body.kind === "incident" && (body.casualties > 0 || body.severity === "extreme");
   const color = row.status === "closed" ? "gray" : grave ? "red" : "magenta";
-  return <BoardLine key={row.key} selected={selected} status={`${grave && row.status !== "closed" ? "!! " : "   "}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(body, row.record.place, labels)} extra="" />;
+  return <BoardLine key={row.key} selected={selected} status={`${grave && row.status !== "closed" ? "!! " : "   "}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(body, row.record.place, labels)} extra="" columns={columns} />;
 }
 
-function shiftLine(row: ShiftRow, selected: boolean, labels: Labeller | undefined, w: Words) {
+function shiftLine(row: ShiftRow, selected: boolean, labels: Labeller | undefined, w: Words, columns: number) {
   const color = row.state === "overdue" ? "red" : row.state === "handoff" ? "yellow" : row.state === "on" ? "green" : "gray";
   const role = row.role ? ` (${sanitize(labels ? labels("roles", row.role) : row.role.replaceAll("_", " "))})` : "";
   return (
@@ -251,11 +242,12 @@ function shiftLine(row: ShiftRow, selected: boolean, labels: Labeller | undefine
       record={row.record}
       detail={`${clip(sanitize(row.callsign), 12)}${role}: ${recordDetail(row.record.body, row.record.place, labels)}`}
       extra=""
+      columns={columns}
     />
   );
 }
 
-function nodeLine(row: NodeRow, selected: boolean, w: Words) {
+function nodeLine(row: NodeRow, selected: boolean, w: Words, columns: number) {
   const alarm = row.checkin === "emergency" || row.checkin === "need_assist";
   const parts = [`${row.records} ${row.records === 1 ? w.record : w.records}`];
   if (row.battery !== undefined) parts.push(`battery ${row.battery}%`);
@@ -269,11 +261,12 @@ function nodeLine(row: NodeRow, selected: boolean, w: Words) {
       record={{ ...row.record, receivedAt: row.lastHeard }}
       detail={parts.join(", ")}
       extra=""
+      columns={columns}
     />
   );
 }
 
-function ListBody({ state, view, height, labels, w }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words }) {
+function ListBody({ state, view, height, labels, w, columns }: { state: ConsoleState; view: ViewState; height: number; labels: Labeller | undefined; w: Words; columns: number }) {
   const tab = view.tab;
   const list = visibleList(state, view, labels);
   const count = list.length;
@@ -287,11 +280,11 @@ function ListBody({ state, view, height, labels, w }: { state: ConsoleState; vie
     const on = i === selected;
     if (tab === "feed") {
       const record = item as RecordView;
-      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={on} w={w} />);
-    } else if (tab === "requests") lines.push(requestLine(item as RequestRow, on, labels, w));
-    else if (tab === "incidents") lines.push(incidentLine(item as IncidentRow, on, labels, w));
-    else if (tab === "shifts") lines.push(shiftLine(item as ShiftRow, on, labels, w));
-    else lines.push(nodeLine(item as NodeRow, on, w));
+      lines.push(<FeedLine key={`${record.id.origin}:${record.id.seq}`} record={record} labels={labels} selected={on} w={w} columns={columns} />);
+    } else if (tab === "requests") lines.push(requestLine(item as RequestRow, on, labels, w, columns));
+    else if (tab === "incidents") lines.push(incidentLine(item as IncidentRow, on, labels, w, columns));
+    else if (tab === "shifts") lines.push(shiftLine(item as ShiftRow, on, labels, w, columns));
+    else lines.push(nodeLine(item as NodeRow, on, w, columns));
   }
   return <>{lines}</>;
 }
@@ -483,7 +476,7 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
   if (overlay.type === "help") body = <Help w={w} />;
   else if (overlay.type === "detail") body = <Detail state={state} view={view} height={height} labels={labels} w={w} />;
   else if (overlay.type === "compose" && compose) body = <Compose form={overlay.form} ctx={compose} labels={labels} w={w} />;
-  else body = <ListBody state={state} view={view} height={height} labels={labels} w={w} />;
+  else body = <ListBody state={state} view={view} height={height} labels={labels} w={w} columns={columns} />;
 
   let footer;
   if (overlay.type === "quit") footer = <Text bold color="yellow" wrap="truncate">? {w.quitConfirm(unsent)}</Text>;
