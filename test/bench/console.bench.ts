@@ -84,15 +84,19 @@ function arrivals(start: ConsoleState, count: number, withFrame: boolean): numbe
   return median(times);
 }
 
-function timeFrames(state: ConsoleState, tab: Tab): number {
+/** The median wall time of a frame, and its median CPU time (steadier on a shared machine). */
+function timeFrames(state: ConsoleState, tab: Tab): { wall: number; cpu: number } {
   frame(state, tab); // warm up (JIT, the board rows' cache)
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < FRAMES; i += 1) {
     const started = performance.now();
+    const startedCpu = cpuMs();
     frame(state, tab);
-    times.push(performance.now() - started);
+    cpu.push(cpuMs() - startedCpu);
+    wall.push(performance.now() - started);
   }
-  return median(times);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 export function run(): Promise<BenchResult[]> {
@@ -101,12 +105,14 @@ export function run(): Promise<BenchResult[]> {
   if (full.records.length !== RECORDS) throw new Error(`state holds ${full.records.length} of ${RECORDS} records`);
   for (const tab of TABS) for (let i = 0; i < 5; i += 1) frame(full, tab); // JIT warm-up for every screen
   let slowest = { tab: "feed" as Tab, ms: 0, baseline: 0 };
+  let slowestCpu = { tab: "feed" as Tab, ms: 0, baseline: 0 };
   const perScreen: BenchResult[] = [];
   for (const tab of TABS) {
     const baseline = timeFrames(empty, tab);
-    const ms = timeFrames(full, tab);
-    perScreen.push(result("console", `frameMs.${tab}`, ms, "ms", baseline));
-    if (ms > slowest.ms) slowest = { tab, ms, baseline };
+    const measured = timeFrames(full, tab);
+    perScreen.push(result("console", `frameMs.${tab}`, measured.wall, "ms", baseline.wall));
+    if (measured.wall > slowest.ms) slowest = { tab, ms: measured.wall, baseline: baseline.wall };
+    if (measured.cpu > slowestCpu.ms) slowestCpu = { tab, ms: measured.cpu, baseline: baseline.cpu };
   }
   const running = initialConsoleState(snapshot(records(RECORDS)));
   if (running.records.length !== Math.min(FEED_LIMIT, RECORDS) || boardRows(running.boards).requests.length < RECORDS / 7) throw new Error("the feed is not bounded, or the boards do not hold every record");
@@ -116,6 +122,7 @@ export function run(): Promise<BenchResult[]> {
   const emptyUpdate = arrivals(initialConsoleState(snapshot([])), 40, false);
   return Promise.resolve([
     result("console", "frameMs", slowest.ms, `ms (${slowest.tab})`, slowest.baseline),
+    result("console", "frameCpuMs", slowestCpu.ms, `ms cpu (${slowestCpu.tab})`, slowestCpu.baseline),
     ...perScreen,
     result("console", "updateMs", update, "ms (cpu)", emptyUpdate),
     result("console", "updateFrameMs", withFrame, "ms", null),
