@@ -132,7 +132,8 @@ export function Console({ station, clock = systemClock, labels, languages, label
   }, [now, channel]);
   const queued = tx ? Object.values(tx.queued).reduce((sum, n) => sum + n, 0) : 0;
   const unsent = typeof unsentCount === "function" ? unsentCount() : (unsentCount ?? queued);
-  const activeLabels = labelsFor ? labelsFor(view.language) : labels;
+  // One labeller per language, so what is derived from the labels is not derived again each second.
+  const activeLabels = useMemo(() => (labelsFor ? labelsFor(view.language) : labels), [labelsFor, view.language, labels]);
   const boardRows = rowsOf(state);
   // The targets are worded only while composing (with a day of traffic there are thousands).
   const composing = view.overlay.type === "compose";
