@@ -67,6 +67,9 @@ describe("meshaid export", () => {
       const bad = meshaid(["export", "--db", dir.path, "--format", "xml"]);
       expect(await bad.exit).not.toBe(0);
       expect(bad.stderr()).toContain("xml");
+      const table = meshaid(["export", "--db", dir.path, "--format", "csv", "--table", "receipts"]);
+      expect(await table.exit).not.toBe(0);
+      expect(table.stderr()).toMatch(/receipts.*records, audit, procurement/);
     } finally {
       await dir.remove();
     }
