@@ -18,6 +18,7 @@ import {
   type RecordBody,
   type SitePlan,
   type SupplyStatus,
+  WireError,
 } from "../wire/index.ts";
 import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
@@ -89,7 +90,7 @@ export class Station implements StationBoardsView {
   private unsubscribeRadio: (() => void) | undefined;
   /** Packets are ingested one at a time, in the order heard. */
   /** What was heard, in order, waiting to be shown: a record being stored, or an event. */
-  private pending: Array<{ record: FieldRecord; appended: Promise<AppendResult>; packet: ReceivedPacket } | { event: StationEvent }> = [];
+  private pending: Array<{ record: FieldRecord; appended: Promise<AppendResult>; packet?: ReceivedPacket } | { event: StationEvent }> = [];
   private pendingHead = 0;
   /** The loop that shows what was heard, in order, as it reaches the disk. */
   private draining: Promise<void> | undefined;
@@ -165,8 +166,8 @@ export class Station implements StationBoardsView {
       try {
         this.stored(record, await appended, packet);
       } catch (error) {
-        this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; record not stored");
-        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
+        this.log.error({ err: error, from: packet?.from ?? record.id.origin, id: packet?.id, seq: record.id.seq }, "ingest failed; record not stored");
+        this.emit({ type: "skipped", reason: `could not store a ${packet ? "packet" : "relayed record"} from ${this.callsign(packet?.from ?? record.id.origin)}` });
       }
     }
     this.draining = undefined;
@@ -277,6 +278,22 @@ export class Station implements StationBoardsView {
       appended.catch(() => undefined); // handled, in order, by drain()
       this.enqueue({ record, appended, packet });
     }
+  }
+
+  /**
+   * Records a peer station relayed over the internet: stored marked as that peer's (so the relay
+   * does not send them on as this station's own) and shown, in order, like records heard on the
+   * radio. Resolves once they are on disk; a record the codebook cannot store is logged and
+   * skipped, any other failure rejects (the relay then does not acknowledge them).
+   */
+  async acceptRelayed(records: FieldRecord[], fromStation: string): Promise<void> {
+    const appends = records.map((record) => {
+      const appended = this.store.append(record, { via: fromStation });
+      appended.catch(() => undefined); // shown (or logged), in order, by drain()
+      this.enqueue({ record, appended });
+      return appended;
+    });
+    for (const outcome of await Promise.allSettled(appends)) if (outcome.status === "rejected" && !(outcome.reason instanceof WireError)) throw outcome.reason;
   }
 
   /** The records a packet says (none for a port the station does not read). */

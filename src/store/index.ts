@@ -7,3 +7,6 @@ export { RosterStore, rosterPatch } from "./roster.ts";
 export type { RosterEntry, RosterPosition } from "./roster.ts";
 export { AuditTrail } from "./audit.ts";
 export type { AuditEntry } from "./audit.ts";
+export type { Arrival } from "./record-store.ts";
+export { ReplicaStore } from "./replica.ts";
+export type { OwnEntry } from "./replica.ts";

@@ -2,7 +2,8 @@
 // twice is stored once. Everything a screen shows is rebuilt from it.
 //
 // Keys (sublevel "log"): `<origin 8 hex>!<seq 8 hex>` -> LoggedRecord bytes.
-// Keys (sublevel "arrival"): `<16-digit arrival counter>` -> the log key, the order records were heard.
+// Keys (sublevel "arrival"): `<16-digit arrival counter>` -> the log key, the order records were heard
+// (followed by "\n" and a peer station's name for a record that came from that peer through the relay).
 // Key "meta" / "count": the number of records, written in the same batch as each record.
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
 import type { Level } from "level";
@@ -26,6 +27,10 @@ export function recordKey(id: RecordId): string {
   return `${hex8(id.origin)}!${hex8(id.seq)}`;
 }
 
+function arrivalKey(n: number): string {
+  return String(n).padStart(16, "0");
+}
+
 function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
 }
@@ -33,8 +38,17 @@ function hex8(n: number): string {
 /** The most records one synced batch carries. */
 const MAX_BATCH = 4096;
 
+/** One entry of the arrival order: its number, the record, and the peer it came from (relayed). */
+export interface Arrival {
+  n: number;
+  key: string;
+  record: FieldRecord;
+  via?: string;
+}
+
 interface PendingAppend {
   record: FieldRecord;
+  via?: string;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
   settled?: boolean;
@@ -57,6 +71,7 @@ export class RecordStore {
   private flushing = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
+  private readonly arrivalListeners = new Set<(last: number) => void>();
 
   private constructor(db: RecordDatabase, codebook: Codebook) {
     this.db = db;
@@ -106,9 +121,9 @@ export class RecordStore {
    * however many appends race. A record the wire cannot encode is refused alone (its append
    * rejects); the rest of its batch is written.
    */
-  append(record: FieldRecord): Promise<AppendResult> {
+  append(record: FieldRecord, options: { via?: string } = {}): Promise<AppendResult> {
     return new Promise<AppendResult>((resolve, reject) => {
-      this.waiting.push({ record, resolve, reject });
+      this.waiting.push({ record, resolve, reject, ...(options.via === undefined ? {} : { via: options.via }) });
       if (!this.flushing) {
         this.flushing = true;
         this.queue = this.flushLoop();
@@ -157,7 +172,7 @@ export class RecordStore {
       known.add(key);
       count += 1;
       logPuts.push({ key, value });
-      arrivalPuts.push({ key: String(arrival).padStart(16, "0"), value: key });
+      arrivalPuts.push({ key: arrivalKey(arrival), value: entry.via === undefined ? key : `${key}\n${entry.via}` });
       arrival += 1;
       outcomes.push({ entry, stored: true, count });
     }
@@ -177,6 +192,43 @@ export class RecordStore {
       entry.settled = true;
       entry.resolve({ stored, count: stored ? at : this.recordCount });
     }
+    if (logPuts.length > 0) for (const listener of this.arrivalListeners) listener(arrival - 1);
+  }
+
+  /** Calls `listener` with the last arrival number after each write that stored something. */
+  subscribeArrivals(listener: (last: number) => void): () => void {
+    this.arrivalListeners.add(listener);
+    return () => this.arrivalListeners.delete(listener);
+  }
+
+  /**
+   * Stored records in the order this station stored them, from arrival number `after + 1` on,
+   * at most `limit`. Entries that no longer decode go to `onCorrupt` (and are skipped).
+   */
+  async arrivalsAfter(after: number, limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<Arrival[]> {
+    const listed: Array<{ n: number; key: string; via?: string }> = [];
+    for await (const [n, value] of this.arrival.iterator(after < 0 ? { limit } : { gt: arrivalKey(after), limit })) {
+      const [key = "", via] = value.split("\n");
+      listed.push({ n: Number(n), key, ...(via === undefined ? {} : { via }) });
+    }
+    const values = await this.log.getMany(listed.map((entry) => entry.key));
+    const out: Arrival[] = [];
+    for (const [index, entry] of listed.entries()) {
+      const bytes = values[index];
+      const decoded = bytes === undefined ? undefined : decodeLoggedRecord(bytes, this.codebook);
+      if (decoded?.ok) out.push({ ...entry, record: decoded.value });
+      else onCorrupt?.({ key: entry.key, reason: decoded ? decoded.error.message : "listed in arrival order but missing from the log" });
+    }
+    return out;
+  }
+
+  /** The records stored under these log keys (undefined where none, or where it no longer decodes). */
+  async getKeys(keys: string[]): Promise<Array<FieldRecord | undefined>> {
+    const values = await this.log.getMany(keys);
+    return values.map((bytes) => {
+      const decoded = bytes === undefined ? undefined : decodeLoggedRecord(bytes, this.codebook);
+      return decoded?.ok ? decoded.value : undefined;
+    });
   }
 
   /**
@@ -222,7 +274,8 @@ export class RecordStore {
    */
   async recent(limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<FieldRecord[]> {
     const records: FieldRecord[] = [];
-    for await (const key of this.arrival.values({ reverse: true, limit })) {
+    for await (const value of this.arrival.values({ reverse: true, limit })) {
+      const key = value.split("\n")[0] ?? value;
       const bytes = await this.log.get(key);
       if (bytes === undefined) {
         onCorrupt?.({ key, reason: "listed in arrival order but missing from the log" });

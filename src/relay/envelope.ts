@@ -1,0 +1,203 @@
+// The relay's envelope: what one MQTT message carries, signed by the station that wrote it.
+//
+//   offset  size  field
+//   0       4     magic "MAR1" (meshaid relay, version 1)
+//   4       1     kind: 1 log batch, 2 version vector, 3 fill request
+//   5       1     n = length of the coalition name (1..255), then n bytes of UTF-8
+//   .       1     m = length of the signing station's name (1..255), then m bytes of UTF-8
+//   .       4     b = length of the body (big-endian), then b bytes: JSON (see the body types)
+//   .       64    Ed25519 signature of every byte before it, by the station named above
+//
+// A message is exactly that long: a byte more or less, or any byte changed, and it is refused.
+// Record bodies travel as JSON with the codebook's names, not codes, so stations whose codebooks
+// differ in version still read each other (a code unknown here stays "#57", as on the air).
+import { ed25519 } from "@noble/curves/ed25519.js";
+import type { FieldRecord } from "../wire/index.ts";
+
+const MAGIC = [0x4d, 0x41, 0x52, 0x31]; // "MAR1"
+const SIGNATURE_BYTES = 64;
+/** The largest body accepted (a batch is cut well below it). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export const ENVELOPE_KINDS = { batch: 1, vector: 2, want: 3 } as const;
+export type EnvelopeKind = keyof typeof ENVELOPE_KINDS;
+
+/**
+ * A run of the signer's own log: sequences `first`, `first + 1`, ... one per entry; null for a
+ * record that redaction keeps home (its place in the sequence travels, nothing else).
+ */
+export interface BatchBody {
+  first: number;
+  records: Array<FieldRecord | null>;
+}
+
+/** How far the signer holds each station's log (`held`), and the head of its own (`head`). */
+export interface VectorBody {
+  head: number;
+  held: Record<string, number>;
+}
+
+/** The signer asks `station` for its log entries `from`..`to`. */
+export interface WantBody {
+  station: string;
+  from: number;
+  to: number;
+}
+
+export type Envelope =
+  | { kind: "batch"; coalition: string; station: string; body: BatchBody }
+  | { kind: "vector"; coalition: string; station: string; body: VectorBody }
+  | { kind: "want"; coalition: string; station: string; body: WantBody };
+
+export type EnvelopeCheck = { ok: true; envelope: Envelope } | { ok: false; reason: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Encodes and signs an envelope with the station's Ed25519 secret key (32 bytes). */
+export function sealEnvelope(envelope: Envelope, secretKey: Uint8Array): Uint8Array {
+  const coalition = encoder.encode(envelope.coalition);
+  const station = encoder.encode(envelope.station);
+  const body = encoder.encode(JSON.stringify(envelope.body));
+  if (coalition.length < 1 || coalition.length > 255) throw new RangeError(`coalition name must be 1..255 bytes: "${envelope.coalition}"`);
+  if (station.length < 1 || station.length > 255) throw new RangeError(`station name must be 1..255 bytes: "${envelope.station}"`);
+  const signedLength = 4 + 1 + 1 + coalition.length + 1 + station.length + 4 + body.length;
+  const out = new Uint8Array(signedLength + SIGNATURE_BYTES);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  out.set(MAGIC, at);
+  at += 4;
+  out[at++] = ENVELOPE_KINDS[envelope.kind];
+  out[at++] = coalition.length;
+  out.set(coalition, at);
+  at += coalition.length;
+  out[at++] = station.length;
+  out.set(station, at);
+  at += station.length;
+  view.setUint32(at, body.length);
+  at += 4;
+  out.set(body, at);
+  out.set(ed25519.sign(out.subarray(0, signedLength), secretKey), signedLength);
+  return out;
+}
+
+/** What an envelope says it is, before its signature is checked (to find the signer's key). */
+export interface EnvelopeHeader {
+  kind: EnvelopeKind;
+  coalition: string;
+  station: string;
+  /** Where the signature starts (= the number of signed bytes). */
+  signedLength: number;
+  bodyStart: number;
+}
+
+/** Reads the header; never throws. */
+export function readHeader(bytes: Uint8Array): { ok: true; header: EnvelopeHeader } | { ok: false; reason: string } {
+  if (bytes.length < 4 + 1 + 2 + 2 + 4 + SIGNATURE_BYTES) return { ok: false, reason: `too short for an envelope (${bytes.length} bytes)` };
+  if (MAGIC.some((byte, index) => bytes[index] !== byte)) return { ok: false, reason: "not a meshaid relay envelope (magic)" };
+  const kindByte = bytes[4];
+  const kind = (Object.keys(ENVELOPE_KINDS) as EnvelopeKind[]).find((name) => ENVELOPE_KINDS[name] === kindByte);
+  if (!kind) return { ok: false, reason: `unknown envelope kind ${kindByte ?? "?"}` };
+  let at = 5;
+  const text = (): string | undefined => {
+    const length = bytes[at] ?? 0;
+    if (length === 0 || at + 1 + length > bytes.length) return undefined;
+    try {
+      const value = decoder.decode(bytes.subarray(at + 1, at + 1 + length));
+      at += 1 + length;
+      return value;
+    } catch {
+      return undefined;
+    }
+  };
+  const coalition = text();
+  if (coalition === undefined) return { ok: false, reason: "bad coalition name" };
+  const station = text();
+  if (station === undefined) return { ok: false, reason: "bad station name" };
+  if (at + 4 > bytes.length) return { ok: false, reason: "truncated before the body length" };
+  const bodyLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(at);
+  at += 4;
+  if (bodyLength > MAX_BODY_BYTES) return { ok: false, reason: `body of ${bodyLength} bytes is over the limit` };
+  if (at + bodyLength + SIGNATURE_BYTES !== bytes.length) return { ok: false, reason: `length mismatch: ${bytes.length} bytes for a body of ${bodyLength}` };
+  return { ok: true, header: { kind, coalition, station, signedLength: at + bodyLength, bodyStart: at } };
+}
+
+/**
+ * Checks an envelope against the signer's public key and decodes its body; never throws. A
+ * reason is given for anything refused: a wrong length, a bad signature (forged or altered),
+ * a body that is not what its kind says.
+ */
+export function openEnvelope(bytes: Uint8Array, publicKeyOf: (station: string) => Uint8Array | undefined): EnvelopeCheck {
+  const read = readHeader(bytes);
+  if (!read.ok) return read;
+  const { header } = read;
+  const publicKey = publicKeyOf(header.station);
+  if (!publicKey) return { ok: false, reason: `station "${header.station}" is not in the trust list` };
+  let valid: boolean;
+  try {
+    valid = ed25519.verify(bytes.subarray(header.signedLength), bytes.subarray(0, header.signedLength), publicKey, { zip215: false });
+  } catch {
+    valid = false;
+  }
+  if (!valid) return { ok: false, reason: `bad signature for station "${header.station}" (forged or altered)` };
+  let body: unknown;
+  try {
+    body = JSON.parse(decoder.decode(bytes.subarray(header.bodyStart, header.signedLength)));
+  } catch {
+    return { ok: false, reason: "body is not JSON" };
+  }
+  const checked = checkBody(header.kind, body);
+  if (typeof checked === "string") return { ok: false, reason: checked };
+  return { ok: true, envelope: { kind: header.kind, coalition: header.coalition, station: header.station, body: checked } as Envelope };
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function checkBody(kind: EnvelopeKind, body: unknown): BatchBody | VectorBody | WantBody | string {
+  if (typeof body !== "object" || body === null) return "body is not an object";
+  const b = body as Record<string, unknown>;
+  switch (kind) {
+    case "batch": {
+      if (!isSeq(b["first"]) || b["first"] < 1) return "batch without a first sequence";
+      if (!Array.isArray(b["records"]) || b["records"].length === 0) return "batch without records";
+      for (const record of b["records"] as unknown[]) if (record !== null && !isRecord(record)) return "batch holds something that is not a record";
+      return { first: b["first"], records: b["records"] as Array<FieldRecord | null> };
+    }
+    case "vector": {
+      if (!isSeq(b["head"])) return "vector without a head";
+      const held = b["held"];
+      if (typeof held !== "object" || held === null || Array.isArray(held)) return "vector without held";
+      for (const value of Object.values(held)) if (!isSeq(value)) return "vector with a bad sequence";
+      return { head: b["head"], held: held as Record<string, number> };
+    }
+    case "want": {
+      if (typeof b["station"] !== "string" || !isSeq(b["from"]) || !isSeq(b["to"]) || b["from"] < 1 || b["to"] < b["from"]) return "bad fill request";
+      return { station: b["station"], from: b["from"], to: b["to"] };
+    }
+  }
+}
+
+function isRecord(value: unknown): value is FieldRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  const id = r["id"] as Record<string, unknown> | undefined;
+  const body = r["body"] as Record<string, unknown> | undefined;
+  return (
+    typeof id === "object" && id !== null && isSeq(id["origin"]) && isSeq(id["seq"]) && id["origin"] <= 0xffffffff && id["seq"] <= 0xffffffff &&
+    typeof r["receivedAt"] === "number" &&
+    typeof body === "object" && body !== null && typeof body["kind"] === "string"
+  );
+}
+
+/** A fresh Ed25519 key pair (secret 32 bytes, public 32 bytes). */
+export function signingKeyPair(): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const { secretKey, publicKey } = ed25519.keygen();
+  return { secretKey, publicKey };
+}
+
+/** The public key of a secret key. */
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(secretKey);
+}

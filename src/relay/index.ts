@@ -1,0 +1,6 @@
+// The internet relay: every station's log to every peer over MQTT, signed, resumable (docs/relay.md).
+export { Relay } from "./relay.ts";
+export type { RelayOptions, RelayState, RelayPeerState, RelayLink, TrustList } from "./relay.ts";
+export { sealEnvelope, openEnvelope, readHeader, signingKeyPair, publicKeyOf, ENVELOPE_KINDS, MAX_BODY_BYTES } from "./envelope.ts";
+export type { Envelope, EnvelopeKind, BatchBody, VectorBody, WantBody, EnvelopeCheck } from "./envelope.ts";
+export { Topics, isTopicLevel } from "./topics.ts";

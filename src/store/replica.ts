@@ -1,0 +1,134 @@
+// What the relay keeps on disk (sublevel "replica"), so that after a link, broker or station
+// outage every peer ends up with every record exactly once:
+//
+//   own!<16-digit seq>  -> log key     this station's own log: the records it heard on its radio
+//                                      or wrote itself (not those relayed from peers), numbered
+//                                      1, 2, 3 ... in the order it stored them
+//   meta!cursor         -> arrival n   the last arrival already looked at for the own log
+//   meta!head           -> seq         the last own-log sequence given
+//   meta!acked          -> seq         the outbox: every own-log entry up to here was acknowledged
+//                                      by the broker (PUBACK); everything above is still to send
+//   held!<station>      -> seq         the version vector: the highest contiguous sequence of that
+//                                      peer's log this station holds
+//
+// The own-log entries and the cursor are written in one synced batch, so a crash never numbers an
+// arrival twice or skips one.
+import type { FieldRecord } from "../wire/index.ts";
+import type { RecordDatabase, RecordStore } from "./record-store.ts";
+
+/** An entry of this station's own log. */
+export interface OwnEntry {
+  seq: number;
+  record: FieldRecord;
+}
+
+const SEQ_DIGITS = 16;
+
+function seqKey(seq: number): string {
+  return String(seq).padStart(SEQ_DIGITS, "0");
+}
+
+export class ReplicaStore {
+  private readonly db: RecordDatabase;
+  private readonly sub;
+  private cursor = -1;
+  private ownHead = 0;
+  private ackedSeq = 0;
+  private readonly heldSeqs = new Map<string, number>();
+  /** absorb() runs one at a time. */
+  private absorbing: Promise<number> = Promise.resolve(0);
+
+  private constructor(db: RecordDatabase) {
+    this.db = db;
+    this.sub = db.sublevel<string, string>("replica", { valueEncoding: "utf8" });
+  }
+
+  /** Reads the relay's state from a database the caller opened (and closes). */
+  static async open(db: RecordDatabase): Promise<ReplicaStore> {
+    const replica = new ReplicaStore(db);
+    const [cursor, head, acked] = await replica.sub.getMany(["meta!cursor", "meta!head", "meta!acked"]);
+    if (cursor !== undefined) replica.cursor = Number(cursor);
+    if (head !== undefined) replica.ownHead = Number(head);
+    if (acked !== undefined) replica.ackedSeq = Number(acked);
+    for await (const [key, value] of replica.sub.iterator({ gte: "held!", lt: "held!\uffff" })) replica.heldSeqs.set(key.slice("held!".length), Number(value));
+    return replica;
+  }
+
+  /** The last sequence of this station's own log (0 when empty). */
+  get head(): number {
+    return this.ownHead;
+  }
+
+  /** Every own-log entry up to here was acknowledged by the broker. */
+  get acked(): number {
+    return this.ackedSeq;
+  }
+
+  /** The version vector: peer station -> highest contiguous sequence of its log held here. */
+  vector(): Map<string, number> {
+    return new Map(this.heldSeqs);
+  }
+
+  held(station: string): number {
+    return this.heldSeqs.get(station) ?? 0;
+  }
+
+  /**
+   * Numbers the records stored since the last call that did not come from a peer (arrivals
+   * without `via`) into this station's own log. Returns the new head.
+   */
+  absorb(store: RecordStore, pageSize = 4096): Promise<number> {
+    const run = this.absorbing.then(() => this.absorbPages(store, pageSize));
+    this.absorbing = run.catch(() => this.ownHead);
+    return run;
+  }
+
+  private async absorbPages(store: RecordStore, pageSize: number): Promise<number> {
+    for (;;) {
+      const page = await store.arrivalsAfter(this.cursor, pageSize);
+      if (page.length === 0) return this.ownHead;
+      const last = page[page.length - 1];
+      if (!last) return this.ownHead;
+      const write = this.db.batch();
+      let head = this.ownHead;
+      for (const arrival of page) {
+        if (arrival.via !== undefined) continue;
+        head += 1;
+        write.put<string, string>(`own!${seqKey(head)}`, arrival.key, { sublevel: this.sub, valueEncoding: "utf8" });
+      }
+      write.put<string, string>("meta!cursor", String(last.n), { sublevel: this.sub, valueEncoding: "utf8" });
+      write.put<string, string>("meta!head", String(head), { sublevel: this.sub, valueEncoding: "utf8" });
+      await write.write({ sync: true });
+      this.cursor = last.n;
+      this.ownHead = head;
+    }
+  }
+
+  /** Own-log entries `from`..`to` (inclusive), at most `limit`, in order. */
+  async ownEntries(store: RecordStore, from: number, to: number, limit: number): Promise<OwnEntry[]> {
+    if (from > to || limit <= 0) return [];
+    const listed: Array<{ seq: number; key: string }> = [];
+    for await (const [key, value] of this.sub.iterator({ gte: `own!${seqKey(from)}`, lte: `own!${seqKey(to)}`, limit })) listed.push({ seq: Number(key.slice(4)), key: value });
+    const records = await store.getKeys(listed.map((entry) => entry.key));
+    const out: OwnEntry[] = [];
+    for (const [index, entry] of listed.entries()) {
+      const record = records[index];
+      if (record) out.push({ seq: entry.seq, record });
+    }
+    return out;
+  }
+
+  /** Records that the broker acknowledged every own-log entry up to `seq` (on disk before it resolves). */
+  async setAcked(seq: number): Promise<void> {
+    if (seq <= this.ackedSeq) return;
+    this.ackedSeq = seq;
+    await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: "meta!acked", value: String(seq) }], { sync: true });
+  }
+
+  /** Records that this station holds `station`'s log up to `seq` (call only once those records are on disk). */
+  async setHeld(station: string, seq: number): Promise<void> {
+    if (seq <= this.held(station)) return;
+    this.heldSeqs.set(station, seq);
+    await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: `held!${station}`, value: String(seq) }], { sync: true });
+  }
+}
