@@ -1,0 +1,159 @@
+// Outages with a real broker (aedes in process): a peer offline for the whole run, a broker
+// restart, a station restart; forged and replayed envelopes. Every record arrives once.
+import { Writable } from "node:stream";
+import mqtt from "mqtt";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { sealEnvelope, signingKeyPair } from "../../src/relay/index.ts";
+import { idsIn, keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
+import { presetRecord } from "../helpers/records.ts";
+import { useTempDir } from "../helpers/tmp.ts";
+
+const dir = useTempDir("meshaid-relay-");
+let brokers: EmbeddedBroker[] = [];
+let rigs: RelayRig[] = [];
+
+afterEach(async () => {
+  for (const rig of rigs) await rig.stop().catch(() => undefined);
+  rigs = [];
+  for (const broker of brokers) await broker.close().catch(() => undefined);
+  brokers = [];
+});
+
+async function broker(port = 0): Promise<EmbeddedBroker> {
+  const started = await startAedes(port);
+  brokers.push(started);
+  return started;
+}
+
+function hear(rig: RelayRig, from: number, count: number, firstId = 1): void {
+  for (let i = 0; i < count; i += 1) rig.radio.hear(from, firstId + i, i % 2 ? "NEED WATER" : "INJURED 1");
+}
+
+async function expectSame(rigsToCompare: RelayRig[], count: number): Promise<void> {
+  for (const rig of rigsToCompare) await expect.poll(() => rig.store.count, { timeout: 20_000 }).toBe(count);
+  const first = (await idsIn(rigsToCompare[0]!.store)).sort();
+  expect(new Set(first).size).toBe(count);
+  for (const rig of rigsToCompare.slice(1)) expect((await idsIn(rig.store)).sort()).toEqual(first);
+}
+
+/** A logger whose lines the test can read. */
+function capturedLogger(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n")) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: "info" }, stream), lines: () => lines };
+}
+
+describe("relay outages", () => {
+  it("a peer offline for the whole run gets everything from the owner when it joins", async () => {
+    const { url } = await broker();
+    const keys = keysFor(["north", "south", "late"]);
+    const north = await startRig({ name: "north", dir: dir.path, url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url, keys });
+    rigs = [north, south];
+    hear(north, 0x11, 40);
+    hear(south, 0x22, 25);
+    await expectSame([north, south], 65);
+    const late = await startRig({ name: "late", dir: dir.path, url, keys });
+    rigs.push(late);
+    await expectSame([north, south, late], 65);
+    hear(late, 0x33, 5);
+    await expectSame([north, south, late], 70);
+  });
+
+  it("a broker restart (sessions lost) loses nothing and stores nothing twice", async () => {
+    const first = await broker();
+    const keys = keysFor(["north", "south"]);
+    const north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url: first.url, keys });
+    rigs = [north, south];
+    hear(north, 0x11, 20);
+    await expectSame([north, south], 20);
+    await first.close();
+    brokers = [];
+    hear(north, 0x11, 30, 1000); // heard while the broker is down
+    hear(south, 0x22, 10);
+    await expect.poll(() => north.relay.state().link).toBe("down");
+    await broker(first.port);
+    await expectSame([north, south], 60);
+    await expect.poll(() => north.relay.state().outboxPending, { timeout: 10_000 }).toBe(0);
+  });
+
+  it("a station restarted sends what the broker had not acknowledged, once", async () => {
+    const { url } = await broker();
+    const keys = keysFor(["north", "south"]);
+    let north = await startRig({ name: "north", dir: dir.path, url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url, keys });
+    rigs = [north, south];
+    hear(north, 0x11, 10);
+    await expectSame([north, south], 10);
+    await north.stop();
+    rigs = [south];
+    // Its log and outbox are read back from disk: numbering continues, nothing is sent twice.
+    north = await startRig({ name: "north", dir: dir.path, url, keys });
+    rigs.push(north);
+    hear(north, 0x11, 15, 500);
+    await expectSame([north, south], 25);
+    expect(north.replica.head).toBe(25);
+    expect(south.replica.held("north")).toBe(25);
+  });
+
+  it("link flapping mid-stream loses nothing and stores nothing twice", async () => {
+    const { url } = await broker();
+    const keys = keysFor(["north", "south"]);
+    const north = await startRig({ name: "north", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
+    const south = await startRig({ name: "south", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
+    rigs = [north, south];
+    for (let round = 0; round < 6; round += 1) {
+      hear(north, 0x11, 20, round * 100);
+      hear(south, 0x22, 5, round * 100);
+      await north.station.idle();
+      (round % 2 ? south : north).client.stream.destroy(); // the link drops mid-stream
+    }
+    await expectSame([north, south], 150);
+    await expect.poll(() => north.relay.state().outboxPending, { timeout: 10_000 }).toBe(0);
+  });
+
+  it("rejects forged, altered, untrusted and replayed envelopes with a logged reason", async () => {
+    const { url } = await broker();
+    const keys = keysFor(["north", "south", "east"]);
+    const log = capturedLogger();
+    const north = await startRig({ name: "north", dir: dir.path, url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url, keys, logger: log.logger });
+    rigs = [north, south];
+    const spy = await mqtt.connectAsync(url, { protocolVersion: 4 });
+    const captured: Buffer[] = [];
+    spy.on("message", (_topic, payload) => captured.push(payload));
+    await spy.subscribeAsync("meshaid/test/log/north", { qos: 1 });
+    hear(north, 0x11, 3);
+    await expectSame([north, south], 3);
+    await expect.poll(() => captured.length).toBeGreaterThan(0);
+
+    const intruder = signingKeyPair();
+    const forged = sealEnvelope({ kind: "batch", coalition: "test", station: "north", body: { first: 4, records: [presetRecord(0x66, 1)] } }, intruder.secretKey);
+    const altered = Buffer.from(captured[0]!);
+    altered[altered.length - 100] = altered[altered.length - 100]! ^ 1;
+    const untrusted = sealEnvelope({ kind: "batch", coalition: "test", station: "mallory", body: { first: 1, records: [presetRecord(0x67, 1)] } }, intruder.secretKey);
+    await spy.publishAsync("meshaid/test/log/north", Buffer.from(forged), { qos: 1 });
+    await spy.publishAsync("meshaid/test/log/north", altered, { qos: 1 });
+    await spy.publishAsync("meshaid/test/log/mallory", Buffer.from(untrusted), { qos: 1 });
+    await spy.publishAsync("meshaid/test/log/north", captured[0]!, { qos: 1 });
+    await spy.publishAsync("meshaid/test/log/east", captured[0]!, { qos: 1 }); // north's batch on east's topic
+    await spy.endAsync();
+
+    const reasons = (): string[] => log.lines().filter((line) => String(line["msg"]).startsWith("relayed envelope rejected")).map((line) => String(line["reason"] ?? line["msg"]));
+    await expect.poll(() => reasons().length, { timeout: 10_000 }).toBeGreaterThanOrEqual(5);
+    const all = reasons().join("\n");
+    expect(all).toMatch(/bad signature for station "north"/);
+    expect(all).toMatch(/"mallory" is not in the trust list/);
+    expect(all).toMatch(/replayed/);
+    expect(all).toMatch(/signed by "north" on the topic of "east"/);
+    expect(south.store.count).toBe(3);
+    expect(south.replica.held("north")).toBe(3);
+  });
+});
