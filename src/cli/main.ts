@@ -25,6 +25,16 @@ program
   .option("--role <role>", "your role for the decision rights (a codebook role)", "coordinator")
   .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
   .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
+  .option("--relay <broker>", "relay the log to peers: `embedded` (run a broker here) or mqtt://host:port, mqtts://user:pass@host:port")
+  .option("--relay-port <port>", "with --relay embedded: the port the broker listens on", "1883")
+  .option("--coalition <name>", "the coalition: the relay's topic root (meshaid/NAME)", "default")
+  .option("--relay-ca <file>", "mqtts: the CA certificate (PEM) the broker's certificate is checked against")
+  .option("--relay-cert <file>", "mqtts: this station's client certificate (PEM)")
+  .option("--relay-key <file>", "mqtts: the client certificate's key (PEM)")
+  .option("--relay-user <user>", "broker user name (or in the URL)")
+  .option("--relay-password <password>", "broker password (or in the URL; or MESHAID_RELAY_PASSWORD)")
+  .option("--trust <file>", "the trust list of peer stations (default: <data folder>/trust.yaml)")
+  .option("--redaction <file>", "what leaves the station (default: firmware-config/redaction.yaml)")
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
     process.exitCode = await runStart(options);
@@ -108,6 +118,59 @@ program
     process.exitCode = await runExport(options, (text) => void process.stdout.write(text), (line) => void process.stderr.write(`${line}\n`));
   });
 
+// ---- keys and trust (issue 8) ----
+const onKeyError = async (run: () => void): Promise<void> => {
+  const { KeyError } = await import("./keys.ts");
+  try {
+    run();
+  } catch (error) {
+    if (!(error instanceof KeyError)) throw error;
+    process.stderr.write(`meshaid: ${error.message}\n`);
+    process.exitCode = 1;
+  }
+};
+const dataDirOf = async (db?: string): Promise<string> => (await import("node:path")).resolve(db ?? (await import("./paths.ts")).defaultDataDir());
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+program
+  .command("keygen")
+  .description("create a channel key and this station's signing key pair in <data folder>/keys (prints the public key, never a secret)")
+  .option("--db <dir>", "data folder (default: a meshaid folder under your home)")
+  .option("--force", "replace existing keys (peers must then trust the new public key)")
+  .action(async (options: { db?: string; force?: boolean }) => {
+    const keys = await import("./keys.ts");
+    const dataDir = await dataDirOf(options.db);
+    await onKeyError(() => keys.runKeygen(dataDir, options, say));
+  });
+
+program
+  .command("rotate-key")
+  .description("replace the channel key (the old one is kept as channel.key.<date>.old) and print the procedure")
+  .option("--db <dir>", "data folder (default: a meshaid folder under your home)")
+  .action(async (options: { db?: string }) => {
+    const keys = await import("./keys.ts");
+    const dataDir = await dataDirOf(options.db);
+    await onKeyError(() => keys.runRotateKey(dataDir, say));
+  });
+
+program
+  .command("trust")
+  .description("the stations whose relayed records this station accepts: trust add NAME PUBKEY | trust remove NAME | trust list")
+  .argument("<action>", "add, remove or list")
+  .argument("[args...]", "add: NAME PUBKEY; remove: NAME")
+  .option("--db <dir>", "data folder (default: a meshaid folder under your home)")
+  .option("--file <file>", "the trust list (default: <data folder>/trust.yaml)")
+  .action(async (action: string, args: string[], options: { db?: string; file?: string }) => {
+    if (action !== "add" && action !== "remove" && action !== "list") {
+      process.stderr.write(`meshaid: trust ${action}: use add, remove or list\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const keys = await import("./keys.ts");
+    const file = options.file ?? keys.defaultTrustFile(await dataDirOf(options.db));
+    await onKeyError(() => keys.runTrust(action, file, args, say));
+  });
+
 export interface ParseOptions {
   site?: string;
   codebook?: string;
@@ -133,6 +196,17 @@ export interface StartOptions {
   role?: string;
   /** The old name of --no-ui. */
   headless?: boolean;
+  /** The internet relay (issue 8): `embedded` or a broker URL, and its settings. */
+  relay?: string;
+  relayPort?: string;
+  coalition?: string;
+  relayCa?: string;
+  relayCert?: string;
+  relayKey?: string;
+  relayUser?: string;
+  relayPassword?: string;
+  trust?: string;
+  redaction?: string;
 }
 
 await program.parseAsync(process.argv);
