@@ -4,3 +4,5 @@ export type { RelayOptions, RelayState, RelayPeerState, RelayLink, TrustList } f
 export { sealEnvelope, openEnvelope, readHeader, signingKeyPair, publicKeyOf, ENVELOPE_KINDS, MAX_BODY_BYTES } from "./envelope.ts";
 export type { Envelope, EnvelopeKind, BatchBody, VectorBody, WantBody, EnvelopeCheck } from "./envelope.ts";
 export { Topics, isTopicLevel } from "./topics.ts";
+export { parseRedaction, redactor, RedactionError } from "./redaction.ts";
+export type { Redaction, RedactionRule, PlacePolicy } from "./redaction.ts";

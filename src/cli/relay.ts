@@ -1,0 +1,176 @@
+// `meshaid start --relay ...`: builds what the relay needs (the embedded broker's socket server,
+// the mqtt.js client, keys, the trust list, the redaction rules) and hands them to src/relay.
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { Aedes } from "aedes";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Logger } from "pino";
+import { isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type RelayState } from "../relay/index.ts";
+import type { Station } from "../station/index.ts";
+import { ReplicaStore, type RecordDatabase, type RecordStore } from "../store/index.ts";
+import { parseYamlText, type SitePlan } from "../wire/index.ts";
+import { defaultTrustFile, KeyError, readStationKeys, readTrustList } from "./keys.ts";
+import type { StartOptions } from "./main.ts";
+import { PACKAGE_ROOT } from "./paths.ts";
+
+export const DEFAULT_REDACTION_FILE = join(PACKAGE_ROOT, "firmware-config", "redaction.yaml");
+
+/** How long a broker session outlives a disconnect (MQTT 5): a week of outage. */
+const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
+
+export interface RelayContext {
+  options: StartOptions;
+  dataDir: string;
+  db: RecordDatabase;
+  store: RecordStore;
+  station: Station;
+  site?: SitePlan;
+  logger: Logger;
+  say: (line: string) => void;
+}
+
+export interface RunningRelay {
+  relay: Relay;
+  state: () => RelayState;
+  close: () => Promise<void>;
+}
+
+/** Starts the relay; a string is a one-line error for the user (nothing was started). */
+export async function startRelay(context: RelayContext): Promise<RunningRelay | string> {
+  const { options, dataDir, logger, say } = context;
+  const name = options.name;
+  const coalition = options.coalition ?? "default";
+  if (!isTopicLevel(name)) return `--name "${name}": with --relay the station's name is its name in the coalition: letters, digits, . _ - (at most 64), e.g. --name north-base`;
+  if (!isTopicLevel(coalition)) return `--coalition "${coalition}": letters, digits, . _ - (at most 64)`;
+  let keys: { secretKey: Uint8Array };
+  let trust: Map<string, Uint8Array>;
+  const trustFile = options.trust ?? defaultTrustFile(dataDir);
+  let redact: ReturnType<typeof redactor>;
+  const redactionFile = options.redaction ?? DEFAULT_REDACTION_FILE;
+  try {
+    keys = readStationKeys(dataDir);
+    trust = readTrustList(trustFile);
+    let text: string;
+    try {
+      text = readFileSync(redactionFile, "utf8");
+    } catch (error) {
+      return `cannot read the redaction rules ${redactionFile}: ${(error as Error).message}`;
+    }
+    let data: unknown;
+    try {
+      data = parseYamlText(text);
+    } catch (error) {
+      return `the redaction rules ${redactionFile}: ${(error as Error).message}`;
+    }
+    redact = redactor(parseRedaction(data, redactionFile), context.site);
+  } catch (error) {
+    if (error instanceof KeyError || error instanceof RedactionError) return error.message;
+    throw error;
+  }
+
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer().catch((error: unknown) => logger.error({ err: error }, "relay shutdown"));
+  };
+  let url: string;
+  let shown: string;
+  const embedded = options.relay === "embedded";
+  if (embedded) {
+    const port = Number(options.relayPort ?? "1883");
+    if (!Number.isInteger(port) || port < 0 || port > 65535) return `--relay-port ${options.relayPort}: a port number 0..65535`;
+    const broker = await Aedes.createBroker();
+    if (options.relayUser !== undefined) {
+      const user = options.relayUser;
+      const password = options.relayPassword ?? process.env["MESHAID_RELAY_PASSWORD"] ?? "";
+      broker.authenticate = (_client, username, given, done) => done(null, username === user && Buffer.from(given ?? "").toString() === password);
+    }
+    const server: Server = createServer(broker.handle);
+    const listening = await new Promise<number | string>((resolve) => {
+      server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "EADDRINUSE" ? `--relay-port ${port} is in use: choose another port (--relay-port) or stop what listens there` : `the embedded broker cannot listen on port ${port}: ${error.message}`));
+      server.listen(port, () => {
+        const address = server.address();
+        resolve(typeof address === "object" && address ? address.port : port);
+      });
+    });
+    if (typeof listening === "string") {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      return listening;
+    }
+    closers.push(async () => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    url = `mqtt://127.0.0.1:${listening}`;
+    shown = `embedded broker on port ${listening}`;
+    say(`relay: embedded MQTT broker listening on port ${listening} (other stations: --relay mqtt://<this machine>:${listening} --coalition ${coalition})`);
+  } else {
+    const relayUrl = options.relay ?? "";
+    if (!/^mqtts?:\/\//.test(relayUrl)) return `--relay "${relayUrl}": use embedded, mqtt://host:port or mqtts://host:port`;
+    url = relayUrl;
+    const parsed = new URL(relayUrl);
+    shown = `${parsed.protocol}//${parsed.host}`; // without credentials
+  }
+
+  const base: IClientOptions = {
+    clientId: `meshaid-${coalition}-${name}`,
+    clean: false,
+    reconnectPeriod: 2000,
+    connectTimeout: 10_000,
+  };
+  if (options.relayUser !== undefined) base.username = options.relayUser;
+  const password = options.relayPassword ?? process.env["MESHAID_RELAY_PASSWORD"];
+  if (password !== undefined) base.password = password;
+  for (const [flag, file, key] of [["--relay-ca", options.relayCa, "ca"], ["--relay-cert", options.relayCert, "cert"], ["--relay-key", options.relayKey, "key"]] as const) {
+    if (file === undefined) continue;
+    try {
+      base[key] = readFileSync(file);
+    } catch (error) {
+      await close();
+      return `${flag} ${file}: ${(error as Error).message}`;
+    }
+  }
+  // aedes speaks MQTT 3.1.1; another broker gets MQTT 5 first, and 3.1.1 if it refuses it.
+  const client = embedded ? mqtt.connect(url, { ...base, protocolVersion: 4 }) : await connectPreferring5(url, base, logger);
+
+  const replica = await ReplicaStore.open(context.db);
+  const relay = new Relay({
+    client,
+    broker: shown,
+    coalition,
+    station: name,
+    secretKey: keys.secretKey,
+    trust,
+    store: context.store,
+    replica,
+    accept: (records, from) => context.station.acceptRelayed(records, from),
+    logger,
+    redact,
+  });
+  await relay.start();
+  closers.push(() => relay.stop());
+  if (trust.size === 0) say(`relay: no trusted peers in ${trustFile}: this station publishes its log but accepts none (meshaid trust add NAME PUBKEY)`);
+  say(`relay: ${shown}, coalition ${coalition}, as ${name}, ${trust.size} trusted peer${trust.size === 1 ? "" : "s"}`);
+  return { relay, state: () => relay.state(), close };
+}
+
+/** Connects with MQTT 5; if the broker refuses the protocol version, connects again with 3.1.1. */
+async function connectPreferring5(url: string, base: IClientOptions, logger: Logger): Promise<MqttClient> {
+  const client = mqtt.connect(url, { ...base, protocolVersion: 5, properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS } });
+  const outcome = await new Promise<"connected" | "refused" | "pending">((resolve) => {
+    const timer = setTimeout(() => resolve("pending"), 5000);
+    client.once("connect", () => {
+      clearTimeout(timer);
+      resolve("connected");
+    });
+    client.once("error", (error: Error & { code?: number }) => {
+      clearTimeout(timer);
+      // 1: unacceptable protocol version (3.1.1); 132: unsupported protocol version (5).
+      resolve(error.code === 1 || error.code === 132 || /protocol/i.test(error.message) ? "refused" : "pending");
+    });
+  });
+  if (outcome !== "refused") return client;
+  logger.info({ url: base.clientId }, "the broker refused MQTT 5; using MQTT 3.1.1");
+  await client.endAsync(true);
+  return mqtt.connect(url, { ...base, protocolVersion: 4 });
+}
