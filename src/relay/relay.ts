@@ -153,7 +153,10 @@ export class Relay {
   async start(): Promise<void> {
     await this.replica.absorb(this.store);
     this.nextToPublish = this.replica.acked + 1;
-    this.unsubscribeStore = this.store.subscribeArrivals(() => this.onStored());
+    this.unsubscribeStore = this.store.subscribeArrivals((written) => {
+      if (written.relayedOnly) this.replica.skipRelayed(written.first, written.last);
+      else this.onStored();
+    });
     // PUBACK for a peer's record goes to the broker only after it is on disk.
     this.client.handleMessage = (packet, done) => {
       this.receive(packet).then(

@@ -71,7 +71,7 @@ export class RecordStore {
   private flushing = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
-  private readonly arrivalListeners = new Set<(last: number) => void>();
+  private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
   private constructor(db: RecordDatabase, codebook: Codebook) {
     this.db = db;
@@ -192,11 +192,17 @@ export class RecordStore {
       entry.settled = true;
       entry.resolve({ stored, count: stored ? at : this.recordCount });
     }
-    if (logPuts.length > 0) for (const listener of this.arrivalListeners) listener(arrival - 1);
+    if (logPuts.length > 0) {
+      const relayedOnly = batch.every((entry) => entry.via !== undefined);
+      for (const listener of this.arrivalListeners) listener({ first: arrival - logPuts.length, last: arrival - 1, relayedOnly });
+    }
   }
 
-  /** Calls `listener` with the last arrival number after each write that stored something. */
-  subscribeArrivals(listener: (last: number) => void): () => void {
+  /**
+   * Calls `listener` after each write that stored something: its arrival numbers, and whether
+   * every record in it came from a peer (the relay then has nothing of this station's to send).
+   */
+  subscribeArrivals(listener: (written: { first: number; last: number; relayedOnly: boolean }) => void): () => void {
     this.arrivalListeners.add(listener);
     return () => this.arrivalListeners.delete(listener);
   }
@@ -206,11 +212,7 @@ export class RecordStore {
    * at most `limit`. Entries that no longer decode go to `onCorrupt` (and are skipped).
    */
   async arrivalsAfter(after: number, limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<Arrival[]> {
-    const listed: Array<{ n: number; key: string; via?: string }> = [];
-    for await (const [n, value] of this.arrival.iterator(after < 0 ? { limit } : { gt: arrivalKey(after), limit })) {
-      const [key = "", via] = value.split("\n");
-      listed.push({ n: Number(n), key, ...(via === undefined ? {} : { via }) });
-    }
+    const listed = await this.arrivalKeysAfter(after, limit);
     const values = await this.log.getMany(listed.map((entry) => entry.key));
     const out: Arrival[] = [];
     for (const [index, entry] of listed.entries()) {
@@ -220,6 +222,25 @@ export class RecordStore {
       else onCorrupt?.({ key: entry.key, reason: decoded ? decoded.error.message : "listed in arrival order but missing from the log" });
     }
     return out;
+  }
+
+  /** Like arrivalsAfter, without reading the records: the arrival number, log key and peer. */
+  async arrivalKeysAfter(after: number, limit: number): Promise<Array<Omit<Arrival, "record">>> {
+    const listed: Array<Omit<Arrival, "record">> = [];
+    const iterator = this.arrival.iterator(after < 0 ? { limit } : { gt: arrivalKey(after), limit });
+    try {
+      for (;;) {
+        const page = await iterator.nextv(1000);
+        if (page.length === 0) break;
+        for (const [n, value] of page) {
+          const [key = "", via] = value.split("\n");
+          listed.push({ n: Number(n), key, ...(via === undefined ? {} : { via }) });
+        }
+      }
+    } finally {
+      await iterator.close();
+    }
+    return listed;
   }
 
   /** The records stored under these log keys (undefined where none, or where it no longer decodes). */

@@ -31,6 +31,7 @@ function seqKey(seq: number): string {
 export class ReplicaStore {
   private readonly db: RecordDatabase;
   private readonly sub;
+  private readonly prefix: string;
   private cursor = -1;
   private ownHead = 0;
   private ackedSeq = 0;
@@ -41,6 +42,7 @@ export class ReplicaStore {
   private constructor(db: RecordDatabase) {
     this.db = db;
     this.sub = db.sublevel<string, string>("replica", { valueEncoding: "utf8" });
+    this.prefix = this.sub.prefix;
   }
 
   /** Reads the relay's state from a database the caller opened (and closes). */
@@ -83,21 +85,36 @@ export class ReplicaStore {
     return run;
   }
 
+  /**
+   * Arrivals `first`..`last` all came from peers: when nothing before them waits to be looked at,
+   * the cursor moves past them without reading them (written with the next own entries; after a
+   * crash they are only read again).
+   */
+  skipRelayed(first: number, last: number): void {
+    const run = this.absorbing.then(() => {
+      if (this.cursor === first - 1) this.cursor = last;
+      return this.ownHead;
+    });
+    this.absorbing = run;
+  }
+
   private async absorbPages(store: RecordStore, pageSize: number): Promise<number> {
     for (;;) {
-      const page = await store.arrivalsAfter(this.cursor, pageSize);
+      const page = await store.arrivalKeysAfter(this.cursor, pageSize);
       if (page.length === 0) return this.ownHead;
       const last = page[page.length - 1];
       if (!last) return this.ownHead;
+      // One chained batch on the root with the sublevel's prefix written out (cheaper per entry).
       const write = this.db.batch();
+      const put = (key: string, value: string): void => void write.put<string, string>(this.prefix + key, value, { valueEncoding: "utf8" });
       let head = this.ownHead;
       for (const arrival of page) {
         if (arrival.via !== undefined) continue;
         head += 1;
-        write.put<string, string>(`own!${seqKey(head)}`, arrival.key, { sublevel: this.sub, valueEncoding: "utf8" });
+        put(`own!${seqKey(head)}`, arrival.key);
       }
-      write.put<string, string>("meta!cursor", String(last.n), { sublevel: this.sub, valueEncoding: "utf8" });
-      write.put<string, string>("meta!head", String(head), { sublevel: this.sub, valueEncoding: "utf8" });
+      put("meta!cursor", String(last.n));
+      put("meta!head", String(head));
       await write.write({ sync: true });
       this.cursor = last.n;
       this.ownHead = head;
