@@ -186,6 +186,8 @@ export class Relay {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribeStore?.();
+    // Number what was stored last into the own log (it is sent after the next start).
+    await this.replica.absorb(this.store).catch((error: unknown) => this.log.error({ err: error }, "could not number the last records into the relay log"));
     if (this.stallTimer) clearInterval(this.stallTimer);
     await this.client.endAsync();
     await Promise.allSettled([...this.serving.values()]);
