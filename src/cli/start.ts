@@ -85,7 +85,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
-      const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, ...(site ? { site } : {}), logger, say });
+      const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16) };
+      const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), logger, say });
       if (typeof relay === "string") throw new StartError(relay);
       cleanups.push(relay.close);
     }

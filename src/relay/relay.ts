@@ -57,7 +57,9 @@ export interface RelayOptions {
   store: RecordStore;
   replica: ReplicaStore;
   /** Puts records from a peer into the local store (the station: dedup, boards, console); resolves once they are on disk. */
-  accept: (records: FieldRecord[], from: string) => Promise<void>;
+  accept: (records: FieldRecord[], from: string) => Promise<FieldRecord[] | void>;
+  /** What this station's radio neighbourhood needs of the records peers send (src/relay/downlink.ts). */
+  downlink?: { offer(records: readonly FieldRecord[], from: string): Promise<void> };
   logger: Logger;
   /** What leaves this station: a copy of the record with fields removed or coarsened, or undefined to keep it home. */
   redact?: (record: FieldRecord) => FieldRecord | undefined;
@@ -90,6 +92,7 @@ export class Relay {
   private readonly store: RecordStore;
   private readonly replica: ReplicaStore;
   private readonly accept: RelayOptions["accept"];
+  private readonly downlink: RelayOptions["downlink"];
   private readonly log: Logger;
   private readonly redact: (record: FieldRecord) => FieldRecord | undefined;
   private readonly now: () => number;
@@ -138,6 +141,7 @@ export class Relay {
     this.store = options.store;
     this.replica = options.replica;
     this.accept = options.accept;
+    this.downlink = options.downlink;
     this.brokerName = options.broker;
     this.log = options.logger.child({ module: "relay", broker: options.broker, coalition: options.coalition });
     this.redact = options.redact ?? ((record) => record);
@@ -394,10 +398,11 @@ export class Relay {
     }
     if (run.length === 0) return;
     const accepted = run.filter((record): record is FieldRecord => record !== null);
-    if (accepted.length > 0) await this.accept(accepted, station);
+    const fresh = accepted.length > 0 ? await this.accept(accepted, station) : [];
     held += run.length;
     await this.replica.setHeld(station, held);
     this.vectorDirty = true;
+    if (this.downlink && fresh && fresh.length > 0) await this.downlink.offer(fresh, station).catch((error: unknown) => this.log.error({ err: error, station }, "downlink failed; records stored, not put on the air"));
   }
 
   private pendingOf(station: string): Map<number, FieldRecord | null> {

@@ -283,17 +283,23 @@ export class Station implements StationBoardsView {
   /**
    * Records a peer station relayed over the internet: stored marked as that peer's (so the relay
    * does not send them on as this station's own) and shown, in order, like records heard on the
-   * radio. Resolves once they are on disk; a record the codebook cannot store is logged and
-   * skipped, any other failure rejects (the relay then does not acknowledge them).
+   * radio. Resolves once they are on disk, with the ones this station did not hold before; a
+   * record the codebook cannot store is logged and skipped, any other failure rejects (the relay
+   * then does not acknowledge them).
    */
-  async acceptRelayed(records: FieldRecord[], fromStation: string): Promise<void> {
+  async acceptRelayed(records: FieldRecord[], fromStation: string): Promise<FieldRecord[]> {
     const appends = records.map((record) => {
       const appended = this.store.append(record, { via: fromStation });
       appended.catch(() => undefined); // shown (or logged), in order, by drain()
       this.enqueue({ record, appended });
       return appended;
     });
-    for (const outcome of await Promise.allSettled(appends)) if (outcome.status === "rejected" && !(outcome.reason instanceof WireError)) throw outcome.reason;
+    const fresh: FieldRecord[] = [];
+    for (const [index, outcome] of (await Promise.allSettled(appends)).entries()) {
+      if (outcome.status === "rejected" && !(outcome.reason instanceof WireError)) throw outcome.reason;
+      if (outcome.status === "fulfilled" && outcome.value.stored) fresh.push(records[index] as FieldRecord);
+    }
+    return fresh;
   }
 
   /** The records a packet says (none for a port the station does not read). */

@@ -1,0 +1,119 @@
+// The downlink: records from internet peers that this station's radio neighbourhood needs go on
+// the air through the station's transmit scheduler, within their own airtime budget, and nothing
+// else does (a known Meshtastic failure is MQTT downlink flooding the mesh).
+//
+// What goes: a short text to a handheld heard here, for a status change about its supply request
+// ("ACK WATER ETA 5") or an acknowledgement of its report.
+// Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), records
+// this station already held, anything once the budget of the rolling window is spent.
+import type { Logger } from "pino";
+import type { PriorityClass } from "../station/index.ts";
+import { replyText } from "../station/index.ts";
+import type { RecordStore } from "../store/index.ts";
+import type { AckCode, FieldRecord } from "../wire/index.ts";
+
+/** What a handheld reads for an acknowledgement of its report. */
+const ACK_WORDS: Record<AckCode, string> = { received: "ACK RECEIVED", wilco: "ACK WILCO", unable: "UNABLE", complete: "CLOSED" };
+
+/** The part of the station's TransmitScheduler the downlink uses. */
+export interface DownlinkScheduler {
+  enqueue(priority: PriorityClass, request: { text?: string; record?: Uint8Array; to?: number }, batch?: string): number;
+}
+
+export interface DownlinkOptions {
+  scheduler: DownlinkScheduler;
+  store: RecordStore;
+  /** Was this node (a handheld) heard on this station's radio? */
+  heardHere: (node: number) => boolean;
+  /** Time on air of a payload of this many bytes (the scheduler's estimate). */
+  airtimeMs: (payloadBytes: number) => number;
+  /** Airtime the downlink may use per window, ms (default: 10 % of a 10 % duty cycle: 36 s an hour). */
+  budgetMs?: number;
+  windowMs?: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface DownlinkState {
+  airtimeUsedMs: number;
+  airtimeBudgetMs: number;
+  sent: number;
+  /** Needed here, but over the budget: kept off the air (stored and shown all the same). */
+  withheld: number;
+}
+
+const HOUR = 3_600_000;
+
+export class Downlink {
+  private readonly options: DownlinkOptions;
+  private readonly budgetMs: number;
+  private readonly windowMs: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly used: Array<{ at: number; ms: number }> = [];
+  private sent = 0;
+  private withheld = 0;
+
+  constructor(options: DownlinkOptions) {
+    this.options = options;
+    this.windowMs = options.windowMs ?? HOUR;
+    this.budgetMs = options.budgetMs ?? 0.1 * 0.1 * this.windowMs;
+    this.now = options.now ?? Date.now;
+    this.log = options.logger.child({ module: "downlink" });
+  }
+
+  state(): DownlinkState {
+    return { airtimeUsedMs: this.usedMs(), airtimeBudgetMs: this.budgetMs, sent: this.sent, withheld: this.withheld };
+  }
+
+  /** Records a peer relayed and this station had not held: the ones the mesh here needs go on the air. */
+  async offer(records: readonly FieldRecord[], from: string): Promise<void> {
+    for (const record of records) {
+      // Never looped back: what a radio said (read from text, or said by the handheld itself) stays off the air.
+      if (record.text !== undefined) continue;
+      const sends = await this.sendsFor(record);
+      if (sends.length === 0) continue;
+      const cost = sends.reduce((sum, send) => sum + this.options.airtimeMs(send.bytes), 0);
+      if (this.usedMs() + cost > this.budgetMs) {
+        this.withheld += 1;
+        this.log.info({ from, record: record.id, usedMs: this.usedMs(), budgetMs: this.budgetMs }, "downlink budget spent; relayed record kept off the air");
+        continue;
+      }
+      this.used.push({ at: this.now(), ms: cost });
+      for (const send of sends) this.options.scheduler.enqueue(send.priority, send.request, send.batch);
+      this.sent += 1;
+      this.log.debug({ from, record: record.id }, "relayed record queued for the air");
+    }
+  }
+
+  private usedMs(): number {
+    const since = this.now() - this.windowMs;
+    while (this.used.length > 0 && (this.used[0] as { at: number }).at <= since) this.used.shift();
+    return this.used.reduce((sum, entry) => sum + entry.ms, 0);
+  }
+
+  /**
+   * What the mesh here needs of a record: a short text to the handheld whose request or report it
+   * answers. Only text: the meshaid record itself is not re-sent, because on the air a record's
+   * origin is the transmitting node, so it would arrive at other stations as a new record (they
+   * get the original through the relay).
+   */
+  private async sendsFor(record: FieldRecord): Promise<Array<{ priority: PriorityClass; request: { text: string; to: number }; bytes: number; batch: string }>> {
+    const body = record.body;
+    if (body.kind === "supply_status") {
+      const ref = body.ref;
+      if (!ref || ref.origin === record.id.origin || !this.options.heardHere(ref.origin)) return [];
+      const request = await this.options.store.get(ref);
+      if (request?.body.kind !== "supply_request") return [];
+      const text = replyText(body.status, request.body.lines.map((line) => line.item), body.etaMin);
+      return [{ priority: "status", request: { text, to: ref.origin }, bytes: Buffer.byteLength(text), batch: "ack" }];
+    }
+    if (body.kind === "ack") {
+      const ref = body.refs.find((candidate) => candidate.origin !== record.id.origin && this.options.heardHere(candidate.origin));
+      if (!ref) return [];
+      const text = ACK_WORDS[body.code];
+      return [{ priority: "incident", request: { text, to: ref.origin }, bytes: Buffer.byteLength(text), batch: "ack" }];
+    }
+    return [];
+  }
+}
