@@ -129,6 +129,8 @@ export class Relay {
   private readonly heldAtCheck = new Map<string, number>();
   /** Fill requests from peers, served one at a time per peer. */
   private readonly serving = new Map<string, Promise<void>>();
+  /** Fill requests waiting for the one being served, per peer (merged). */
+  private readonly queuedWants = new Map<string, { from: number; to: number }>();
   private vectorDirty = true;
 
   constructor(options: RelayOptions) {
@@ -443,10 +445,25 @@ export class Relay {
     }
   }
 
-  /** Answers a peer's fill request from this station's LevelDB, in order, one request at a time per peer. */
+  /**
+   * Answers a peer's fill request from this station's LevelDB, in order, one fill at a time per
+   * peer. Requests that wait (a peer asks again while the owner was away, and the broker kept
+   * every request) are merged into one.
+   */
   private serve(peer: string, want: WantBody): void {
+    const queued = this.queuedWants.get(peer);
+    if (queued) {
+      queued.from = Math.min(queued.from, want.from);
+      queued.to = Math.max(queued.to, want.to);
+      return;
+    }
+    const range = { from: want.from, to: want.to };
+    this.queuedWants.set(peer, range);
     const previous = this.serving.get(peer) ?? Promise.resolve();
-    const run = previous.then(() => this.fill(peer, want.from, Math.min(want.to, this.replica.head)));
+    const run = previous.then(() => {
+      this.queuedWants.delete(peer);
+      return this.fill(peer, range.from, Math.min(range.to, this.replica.head));
+    });
     const tracked = run.catch((error: unknown) => this.log.warn({ err: error, peer }, "fill to a peer stopped; it asks again"));
     this.serving.set(peer, tracked);
     void tracked.finally(() => {
