@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import { Level } from "level";
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { sealEnvelope, signingKeyPair } from "../../src/relay/index.ts";
+import pino from "pino";
+import type { SendRequest } from "../../src/radio/index.ts";
+import { Downlink, sealEnvelope, signingKeyPair } from "../../src/relay/index.ts";
+import { TransmitScheduler } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
 import { idsIn, keysFor, startRig, type Keys, type RelayRig } from "../helpers/relay.ts";
@@ -145,5 +148,39 @@ describe("relay through a real Mosquitto", () => {
     hear(north, 0x11, 5, 500); // the link still works after the attack
     await expectSame(rigs, 60);
     for (const station of rigs.slice(1)) expect(station.replica.held("north")).toBe(45);
+  });
+
+  it("the downlink budget holds under a flood from the internet", async () => {
+    broker = await Mosquitto.start(dir.path);
+    const keys = keysFor(["here", "hub"]);
+    const HANDHELD = 0x1234;
+    const sent: SendRequest[] = [];
+    const scheduler = new TransmitScheduler({ sender: { send: (request) => Promise.resolve(String(sent.push(request))) }, minIntervalMs: 0 });
+    const airtimeMs = (bytes: number): number => 400 + 8 * bytes;
+    const late: { downlink?: Downlink } = {};
+    const here = await rig("here", keys, { relay: { downlink: { offer: (records, from) => late.downlink!.offer(records, from) } } });
+    const downlink = new Downlink({ scheduler, store: here.store, heardHere: (node) => node === HANDHELD, airtimeMs, budgetMs: 10_000, logger: pino({ level: "silent" }) });
+    late.downlink = downlink;
+    const hub = await rig("hub", keys);
+    rigs = [here, hub];
+    try {
+      here.radio.hear(HANDHELD, 100, "NEED WATER");
+      await expect.poll(() => hub.store.count, { timeout: 20_000 }).toBe(1);
+      const flood = 2000;
+      await Promise.all(
+        Array.from({ length: flood }, (_, i) =>
+          hub.store.append({ id: { origin: 0x9999, seq: i + 1 }, receivedAt: 1_750_000_000_000 + i, body: { kind: "supply_status", status: "en_route", ref: { origin: HANDHELD, seq: 100 }, etaMin: 1 + (i % 60) } }),
+        ),
+      );
+      await expect.poll(() => here.store.count, { timeout: 30_000 }).toBe(flood + 1);
+      await expect.poll(() => downlink.state().sent + downlink.state().withheld, { timeout: 10_000 }).toBe(flood);
+      const state = downlink.state();
+      expect(state.airtimeUsedMs).toBeLessThanOrEqual(10_000);
+      expect(state.sent).toBeGreaterThan(0);
+      expect(state.sent).toBeLessThanOrEqual(Math.ceil(10_000 / airtimeMs(Buffer.byteLength("ENRT WATER ETA 5"))));
+      expect(state.withheld).toBe(flood - state.sent);
+    } finally {
+      scheduler.close();
+    }
   });
 });
