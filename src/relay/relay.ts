@@ -402,7 +402,8 @@ export class Relay {
     const accepted = run.filter((record): record is FieldRecord => record !== null);
     const fresh = accepted.length > 0 ? await this.accept(accepted, station) : [];
     held += run.length;
-    await this.replica.setHeld(station, held);
+    // Not waited for: the records are on disk; a vector that lags after a crash only brings them again (dropped as held).
+    this.replica.setHeld(station, held).catch((error: unknown) => this.log.error({ err: error, station }, "could not record the version vector"));
     this.vectorDirty = true;
     if (this.downlink && fresh && fresh.length > 0) await this.downlink.offer(fresh, station).catch((error: unknown) => this.log.error({ err: error, station }, "downlink failed; records stored, not put on the air"));
   }

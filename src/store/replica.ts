@@ -142,10 +142,14 @@ export class ReplicaStore {
     await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: "meta!acked", value: String(seq) }], { sync: true });
   }
 
-  /** Records that this station holds `station`'s log up to `seq` (call only once those records are on disk). */
+  /**
+   * Records that this station holds `station`'s log up to `seq` (call only once those records are
+   * on disk). Not synced: after a power cut the vector may be behind the log, which only means
+   * records come again and are dropped as already stored.
+   */
   async setHeld(station: string, seq: number): Promise<void> {
     if (seq <= this.held(station)) return;
     this.heldSeqs.set(station, seq);
-    await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: `held!${station}`, value: String(seq) }], { sync: true });
+    await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: `held!${station}`, value: String(seq) }], {});
   }
 }
