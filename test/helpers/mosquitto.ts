@@ -34,13 +34,13 @@ export class Mosquitto {
   private exited: Promise<void> = Promise.resolve();
   output = "";
 
-  private constructor(dir: string, port: number, persistence: boolean) {
+  private constructor(dir: string, port: number, persistence: boolean, listener: string[]) {
     this.port = port;
     this.url = `mqtt://127.0.0.1:${port}`;
     this.config = join(dir, "mosquitto.conf");
     const lines = [
       `listener ${port} 127.0.0.1`,
-      "allow_anonymous true",
+      ...(listener.length > 0 ? listener : ["allow_anonymous true"]),
       // The relay's catch-up may queue far more than Mosquitto's default 1000 messages per session.
       "max_queued_messages 100000",
       `persistence ${persistence ? "true" : "false"}`,
@@ -51,9 +51,12 @@ export class Mosquitto {
     writeFileSync(this.config, `${lines.join("\n")}\n`);
   }
 
-  /** Starts Mosquitto with its own config in `dir` on a free loopback port. */
-  static async start(dir: string, options: { persistence?: boolean } = {}): Promise<Mosquitto> {
-    const broker = new Mosquitto(dir, await freePort(), options.persistence ?? true);
+  /**
+   * Starts Mosquitto with its own config in `dir` on a free loopback port. `listener`: settings of
+   * the listener (TLS files, password file) instead of allowing anonymous clients.
+   */
+  static async start(dir: string, options: { persistence?: boolean; listener?: string[] } = {}): Promise<Mosquitto> {
+    const broker = new Mosquitto(dir, await freePort(), options.persistence ?? true, options.listener ?? []);
     await broker.run();
     return broker;
   }
