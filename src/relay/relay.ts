@@ -195,9 +195,29 @@ export class Relay {
     // Number what was stored last into the own log (it is sent after the next start).
     await this.replica.absorb(this.store).catch((error: unknown) => this.log.error({ err: error }, "could not number the last records into the relay log"));
     if (this.stallTimer) clearInterval(this.stallTimer);
-    await this.client.endAsync();
+    await this.endClient();
     await Promise.allSettled([...this.serving.values()]);
     this.setLink("off", "stopped");
+  }
+
+  /**
+   * Closes the connection: politely (waiting for acknowledgements in flight) while the link is
+   * up, for at most a few seconds; at once when it is down (mqtt.js would otherwise wait forever
+   * for acknowledgements that cannot come). What is unacknowledged stays in the outbox on disk.
+   */
+  private async endClient(): Promise<void> {
+    if (!this.client.connected) {
+      await this.client.endAsync(true);
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), 3000);
+      timer.unref();
+    });
+    const timedOutFirst = await Promise.race([this.client.endAsync().then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (timedOutFirst) this.client.stream.destroy();
   }
 
   state(): RelayState {

@@ -84,6 +84,24 @@ describe("relay outages", () => {
     await expect.poll(() => north.relay.state().outboxPending, { timeout: 10_000 }).toBe(0);
   });
 
+  it("a station stops promptly while the broker is down, and its outbox waits on disk", async () => {
+    const first = await broker();
+    const keys = keysFor(["north", "south"]);
+    let north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url: first.url, keys });
+    rigs = [south];
+    await first.close();
+    brokers = [];
+    await expect.poll(() => north.relay.state().link).toBe("down");
+    hear(north, 0x11, 12);
+    await north.station.idle();
+    await north.stop(); // resolves: mqtt.js is not left waiting for acknowledgements that cannot come
+    await broker(first.port);
+    north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
+    rigs.push(north);
+    await expectSame([north, south], 12);
+  });
+
   it("a station restarted sends what the broker had not acknowledged, once", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south"]);
