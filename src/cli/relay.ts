@@ -117,6 +117,7 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   const base: IClientOptions = {
     clientId: `meshaid-${coalition}-${name}`,
     clean: false,
+    manualConnect: true, // the relay connects once it can store what the session delivers
     reconnectPeriod: 2000,
     connectTimeout: 10_000,
   };
@@ -157,23 +158,30 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   return { relay, state: () => relay.state(), close };
 }
 
-/** Connects with MQTT 5; if the broker refuses the protocol version, connects again with 3.1.1. */
+/**
+ * The client, MQTT 5 unless the broker refuses it. The probe is a separate, clean session (its
+ * own client id): connecting the station's persistent session before the relay is ready would let
+ * mqtt.js acknowledge queued messages nobody stored.
+ */
 async function connectPreferring5(url: string, base: IClientOptions, logger: Logger): Promise<MqttClient> {
-  const client = mqtt.connect(url, { ...base, protocolVersion: 5, properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS } });
-  const outcome = await new Promise<"connected" | "refused" | "pending">((resolve) => {
-    const timer = setTimeout(() => resolve("pending"), 5000);
-    client.once("connect", () => {
+  const probe = mqtt.connect(url, { ...base, manualConnect: false, clean: true, clientId: `${base.clientId ?? "meshaid"}-probe`, reconnectPeriod: 0, protocolVersion: 5 });
+  const outcome = await new Promise<"connected" | "refused" | "unknown">((resolve) => {
+    const timer = setTimeout(() => resolve("unknown"), 5000);
+    probe.once("connect", () => {
       clearTimeout(timer);
       resolve("connected");
     });
-    client.once("error", (error: Error & { code?: number }) => {
+    probe.once("error", (error: Error & { code?: number }) => {
       clearTimeout(timer);
       // 1: unacceptable protocol version (3.1.1); 132: unsupported protocol version (5).
-      resolve(error.code === 1 || error.code === 132 || /protocol/i.test(error.message) ? "refused" : "pending");
+      resolve(error.code === 1 || error.code === 132 || /protocol/i.test(error.message) ? "refused" : "unknown");
     });
   });
-  if (outcome !== "refused") return client;
-  logger.info({ url: base.clientId }, "the broker refused MQTT 5; using MQTT 3.1.1");
-  await client.endAsync(true);
-  return mqtt.connect(url, { ...base, protocolVersion: 4 });
+  await probe.endAsync(true);
+  if (outcome === "refused") {
+    logger.info({ url: base.clientId }, "the broker refused MQTT 5; using MQTT 3.1.1");
+    return mqtt.connect(url, { ...base, protocolVersion: 4 });
+  }
+  // Connected, or not reachable now (MQTT 5 is tried as the link comes back).
+  return mqtt.connect(url, { ...base, protocolVersion: 5, properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS } });
 }

@@ -44,7 +44,11 @@ export interface RelayState {
 export type TrustList = ReadonlyMap<string, Uint8Array>;
 
 export interface RelayOptions {
-  /** A connected (or connecting) mqtt.js client: clean: false and a stable clientId, so the broker keeps what this station missed. */
+  /**
+   * An mqtt.js client with clean: false and a stable clientId (the broker keeps what this station
+   * missed), made with manualConnect: true: start() connects it once it can store what the
+   * session delivers (a message acknowledged before that would be lost).
+   */
   client: MqttClient;
   /** Where the client connects, for the console and the log (no credentials). */
   broker: string;
@@ -184,6 +188,7 @@ export class Relay {
     });
     this.setLink(this.client.connected ? "up" : "connecting", this.client.connected ? undefined : "connecting");
     if (this.client.connected) this.onConnect(false);
+    else if (this.client.options.manualConnect) this.client.connect();
     this.stallTimer = setInterval(() => this.checkStalls(), this.stallMs);
     this.stallTimer.unref();
   }

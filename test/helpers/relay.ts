@@ -89,6 +89,7 @@ export async function startRig(options: RigOptions): Promise<RelayRig> {
   const client = mqtt.connect(options.url, {
     clientId: `meshaid-${coalition}-${options.name}`,
     clean: false,
+    manualConnect: true,
     protocolVersion: options.protocolVersion ?? 4,
     ...(options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 100,
