@@ -31,12 +31,16 @@ export type EnvelopeKind = keyof typeof ENVELOPE_KINDS;
  * record that redaction keeps home (its place in the sequence travels, nothing else).
  */
 export interface BatchBody {
+  /** Which log: a random id the station drew when its log began (a wiped station starts a new one). */
+  log: string;
   first: number;
   records: Array<FieldRecord | null>;
 }
 
 /** How far the signer holds each station's log (`held`), and the head of its own (`head`). */
 export interface VectorBody {
+  /** The signer's log id (see BatchBody.log). */
+  log: string;
   head: number;
   held: Record<string, number>;
 }
@@ -165,6 +169,10 @@ export function openEnvelope(bytes: Uint8Array, publicKeyOf: (station: string) =
   return { ok: true, envelope: { kind: header.kind, coalition: header.coalition, station: header.station, body: checked } as Envelope };
 }
 
+function isLogId(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{16}$/.test(value);
+}
+
 function isSeq(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
@@ -174,17 +182,19 @@ function checkBody(kind: EnvelopeKind, body: unknown): BatchBody | VectorBody | 
   const b = body as Record<string, unknown>;
   switch (kind) {
     case "batch": {
+      if (!isLogId(b["log"])) return "batch without a log id";
       if (!isSeq(b["first"]) || b["first"] < 1) return "batch without a first sequence";
       if (!Array.isArray(b["records"]) || b["records"].length === 0) return "batch without records";
       for (const record of b["records"] as unknown[]) if (record !== null && !isRecord(record)) return "batch holds something that is not a record";
-      return { first: b["first"], records: b["records"] as Array<FieldRecord | null> };
+      return { log: b["log"], first: b["first"], records: b["records"] as Array<FieldRecord | null> };
     }
     case "vector": {
+      if (!isLogId(b["log"])) return "vector without a log id";
       if (!isSeq(b["head"])) return "vector without a head";
       const held = b["held"];
       if (typeof held !== "object" || held === null || Array.isArray(held)) return "vector without held";
       for (const value of Object.values(held)) if (!isSeq(value)) return "vector with a bad sequence";
-      return { head: b["head"], held: held as Record<string, number> };
+      return { log: b["log"], head: b["head"], held: held as Record<string, number> };
     }
     case "want": {
       if (typeof b["station"] !== "string" || !isSeq(b["from"]) || !isSeq(b["to"]) || b["from"] < 1 || b["to"] < b["from"]) return "bad fill request";

@@ -307,7 +307,7 @@ export class Relay {
         const last = first + entries.length - 1;
         // Entries are contiguous (the own log has no holes); a record redaction keeps home goes as null so the sequence stays whole.
         const records = entries.map((entry) => this.redact(entry.record) ?? null);
-        const bytes = sealEnvelope({ kind: "batch", coalition: this.coalition, station: this.me, body: { first, records } }, this.secretKey);
+        const bytes = sealEnvelope({ kind: "batch", coalition: this.coalition, station: this.me, body: { log: this.replica.log, first, records } }, this.secretKey);
         const flight: InFlight = { first, last, acked: false };
         this.inFlight.push(flight);
         this.nextToPublish = last + 1;
@@ -352,7 +352,7 @@ export class Relay {
   private publishVector(): void {
     if (!this.vectorDirty || !this.client.connected) return;
     this.vectorDirty = false;
-    const body: VectorBody = { head: this.replica.head, held: Object.fromEntries(this.replica.vector()) };
+    const body: VectorBody = { log: this.replica.log, head: this.replica.head, held: Object.fromEntries(this.replica.vector()) };
     const bytes = sealEnvelope({ kind: "vector", coalition: this.coalition, station: this.me, body }, this.secretKey);
     this.client.publish(this.topics.vector(this.me), Buffer.from(bytes), { qos: 1, retain: true }, (error) => {
       if (error) this.vectorDirty = true;
@@ -378,6 +378,7 @@ export class Relay {
     if (envelope.coalition !== this.coalition) return this.reject(packet.topic, `signed for coalition "${envelope.coalition}"`);
     if (topic.kind !== "want" && envelope.station !== topic.station) return this.reject(packet.topic, `signed by "${envelope.station}" on the topic of "${topic.station}"`);
     this.lastSeen.set(envelope.station, this.now());
+    if (envelope.kind !== "want") await this.followLog(envelope.station, envelope.body.log);
     switch (envelope.kind) {
       case "batch":
         if (topic.kind !== "log" && topic.kind !== "fill") return this.reject(packet.topic, "a log batch on the wrong topic");
@@ -397,6 +398,17 @@ export class Relay {
 
   private reject(topic: string, reason: string): void {
     this.log.warn({ topic, reason }, "relayed envelope rejected");
+  }
+
+  /** A peer seen with another log id than before began a new log (its data was wiped or replaced): follow that one from its start. */
+  private async followLog(station: string, log: string): Promise<void> {
+    const known = this.replica.peerLog(station);
+    if (known === log) return;
+    if (known !== undefined) this.log.warn({ station, was: known, now: log }, "a peer began a new log (its data was wiped or replaced); following it from the start");
+    this.pending.delete(station);
+    this.heads.delete(station);
+    this.heldAtCheck.delete(station);
+    await this.replica.followLog(station, log, known !== undefined);
   }
 
   private async receiveBatch(station: string, body: BatchBody): Promise<void> {
@@ -505,7 +517,7 @@ export class Relay {
       const entries = await this.replica.ownEntries(this.store, next, to, this.batchRecords);
       if (entries.length === 0) break;
       const records = entries.map((entry) => this.redact(entry.record) ?? null);
-      const bytes = sealEnvelope({ kind: "batch", coalition: this.coalition, station: this.me, body: { first: next, records } }, this.secretKey);
+      const bytes = sealEnvelope({ kind: "batch", coalition: this.coalition, station: this.me, body: { log: this.replica.log, first: next, records } }, this.secretKey);
       next += entries.length;
       const sent = this.client.publishAsync(this.topics.fill(peer, this.me), Buffer.from(bytes), { qos: 1 }).then(() => undefined);
       inFlight.add(sent);

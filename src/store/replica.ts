@@ -8,11 +8,14 @@
 //   meta!head           -> seq         the last own-log sequence given
 //   meta!acked          -> seq         the outbox: every own-log entry up to here was acknowledged
 //                                      by the broker (PUBACK); everything above is still to send
+//   meta!log            -> id          this station's log id (16 hex digits, drawn when it began)
 //   held!<station>      -> seq         the version vector: the highest contiguous sequence of that
 //                                      peer's log this station holds
+//   log!<station>       -> id          which of that peer's logs `held` counts (a wiped peer starts anew)
 //
 // The own-log entries and the cursor are written in one synced batch, so a crash never numbers an
 // arrival twice or skips one.
+import { randomBytes } from "node:crypto";
 import type { FieldRecord } from "../wire/index.ts";
 import type { RecordDatabase, RecordStore } from "./record-store.ts";
 
@@ -36,6 +39,8 @@ export class ReplicaStore {
   private ownHead = 0;
   private ackedSeq = 0;
   private readonly heldSeqs = new Map<string, number>();
+  private readonly peerLogs = new Map<string, string>();
+  private logId = "";
   /** absorb() runs one at a time. */
   private absorbing: Promise<number> = Promise.resolve(0);
 
@@ -48,12 +53,37 @@ export class ReplicaStore {
   /** Reads the relay's state from a database the caller opened (and closes). */
   static async open(db: RecordDatabase): Promise<ReplicaStore> {
     const replica = new ReplicaStore(db);
-    const [cursor, head, acked] = await replica.sub.getMany(["meta!cursor", "meta!head", "meta!acked"]);
+    const [cursor, head, acked, logId] = await replica.sub.getMany(["meta!cursor", "meta!head", "meta!acked", "meta!log"]);
+    replica.logId = logId ?? randomBytes(8).toString("hex");
+    if (logId === undefined) await db.batch<string, string>([{ type: "put", sublevel: replica.sub, key: "meta!log", value: replica.logId }], { sync: true });
+    for await (const [key, value] of replica.sub.iterator({ gte: "log!", lt: "log!\uffff" })) replica.peerLogs.set(key.slice("log!".length), value);
     if (cursor !== undefined) replica.cursor = Number(cursor);
     if (head !== undefined) replica.ownHead = Number(head);
     if (acked !== undefined) replica.ackedSeq = Number(acked);
     for await (const [key, value] of replica.sub.iterator({ gte: "held!", lt: "held!\uffff" })) replica.heldSeqs.set(key.slice("held!".length), Number(value));
     return replica;
+  }
+
+  /** This station's log id. */
+  get log(): string {
+    return this.logId;
+  }
+
+  /** Which of `station`'s logs `held(station)` counts, if any yet. */
+  peerLog(station: string): string | undefined {
+    return this.peerLogs.get(station);
+  }
+
+  /** Counts `held(station)` in `station`'s log `log`; from its start when `fromStart` (the peer began a new log). */
+  async followLog(station: string, log: string, fromStart: boolean): Promise<void> {
+    this.peerLogs.set(station, log);
+    const write = this.db.batch();
+    write.put<string, string>(`log!${station}`, log, { sublevel: this.sub, valueEncoding: "utf8" });
+    if (fromStart) {
+      this.heldSeqs.set(station, 0);
+      write.put<string, string>(`held!${station}`, "0", { sublevel: this.sub, valueEncoding: "utf8" });
+    }
+    await write.write({ sync: true });
   }
 
   /** The last sequence of this station's own log (0 when empty). */

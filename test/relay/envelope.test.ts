@@ -10,9 +10,10 @@ const keyOf = (station: string): Uint8Array | undefined => (station === "north" 
 
 const name = fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/);
 const seq = fc.integer({ min: 1, max: 2 ** 40 });
+const log = fc.stringMatching(/^[0-9a-f]{16}$/);
 const arbitraryEnvelope: fc.Arbitrary<Envelope> = fc.oneof(
-  fc.record({ kind: fc.constant("batch" as const), coalition: name, station: fc.constant("north"), body: fc.record({ first: seq, records: fc.array(fc.option(arbitraryRecord, { nil: null, freq: 8 }), { minLength: 1, maxLength: 8 }) }) }),
-  fc.record({ kind: fc.constant("vector" as const), coalition: name, station: fc.constant("north"), body: fc.record({ head: fc.nat(), held: fc.dictionary(name, fc.nat()) }) }),
+  fc.record({ kind: fc.constant("batch" as const), coalition: name, station: fc.constant("north"), body: fc.record({ log, first: seq, records: fc.array(fc.option(arbitraryRecord, { nil: null, freq: 8 }), { minLength: 1, maxLength: 8 }) }) }),
+  fc.record({ kind: fc.constant("vector" as const), coalition: name, station: fc.constant("north"), body: fc.record({ log, head: fc.nat(), held: fc.dictionary(name, fc.nat()) }) }),
   fc.record({ kind: fc.constant("want" as const), coalition: name, station: fc.constant("north"), body: fc.tuple(name, seq, fc.nat({ max: 10_000 })).map(([station, from, more]) => ({ station, from, to: from + more })) }),
 );
 
@@ -55,7 +56,7 @@ describe("relay envelope", () => {
   });
 
   it("refuses a signer outside the trust list, and a station signing as another", () => {
-    const envelope: Envelope = { kind: "vector", coalition: "c", station: "east", body: { head: 1, held: {} } };
+    const envelope: Envelope = { kind: "vector", coalition: "c", station: "east", body: { log: "0123456789abcdef", head: 1, held: {} } };
     const unknown = openEnvelope(sealEnvelope(envelope, north.secretKey), keyOf);
     expect(unknown).toEqual({ ok: false, reason: 'station "east" is not in the trust list' });
     const forged = openEnvelope(sealEnvelope({ ...envelope, station: "north" }, south.secretKey), keyOf);

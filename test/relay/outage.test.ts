@@ -1,5 +1,7 @@
 // Outages with a real broker (aedes in process): a peer offline for the whole run, a broker
 // restart, a station restart; forged and replayed envelopes. Every record arrives once.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import mqtt from "mqtt";
 import pino from "pino";
@@ -102,6 +104,23 @@ describe("relay outages", () => {
     await expectSame([north, south], 12);
   });
 
+  it("a peer whose data was wiped starts a new log under the same name, and it is followed again", async () => {
+    const { url } = await broker();
+    const keys = keysFor(["north", "south"]);
+    let north = await startRig({ name: "north", dir: dir.path, url, keys });
+    const south = await startRig({ name: "south", dir: dir.path, url, keys });
+    rigs = [south];
+    hear(north, 0x11, 10);
+    await expect.poll(() => south.store.count, { timeout: 10_000 }).toBe(10);
+    await north.stop();
+    await rm(join(dir.path, "north"), { recursive: true, force: true }); // meshaid wipe
+    north = await startRig({ name: "north", dir: dir.path, url, keys });
+    rigs.push(north);
+    hear(north, 0x11, 4, 500);
+    await expect.poll(() => south.store.count, { timeout: 10_000 }).toBe(14);
+    expect(south.replica.held("north")).toBe(4);
+  });
+
   it("a station restarted sends what the broker had not acknowledged, once", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south"]);
@@ -153,10 +172,10 @@ describe("relay outages", () => {
     await expect.poll(() => captured.length).toBeGreaterThan(0);
 
     const intruder = signingKeyPair();
-    const forged = sealEnvelope({ kind: "batch", coalition: "test", station: "north", body: { first: 4, records: [presetRecord(0x66, 1)] } }, intruder.secretKey);
+    const forged = sealEnvelope({ kind: "batch", coalition: "test", station: "north", body: { log: "0123456789abcdef", first: 4, records: [presetRecord(0x66, 1)] } }, intruder.secretKey);
     const altered = Buffer.from(captured[0]!);
     altered[altered.length - 100] = altered[altered.length - 100]! ^ 1;
-    const untrusted = sealEnvelope({ kind: "batch", coalition: "test", station: "mallory", body: { first: 1, records: [presetRecord(0x67, 1)] } }, intruder.secretKey);
+    const untrusted = sealEnvelope({ kind: "batch", coalition: "test", station: "mallory", body: { log: "0123456789abcdef", first: 1, records: [presetRecord(0x67, 1)] } }, intruder.secretKey);
     await spy.publishAsync("meshaid/test/log/north", Buffer.from(forged), { qos: 1 });
     await spy.publishAsync("meshaid/test/log/north", altered, { qos: 1 });
     await spy.publishAsync("meshaid/test/log/mallory", Buffer.from(untrusted), { qos: 1 });

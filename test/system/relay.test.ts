@@ -138,7 +138,7 @@ describe("relay through a real Mosquitto", () => {
     await spy.unsubscribeAsync("meshaid/test/log/north");
     const recorded = [...captured];
     const intruder = signingKeyPair();
-    const forged = sealEnvelope({ kind: "batch", coalition: "test", station: "north", body: { first: 41, records: [presetRecord(0x66, 1)] } }, intruder.secretKey);
+    const forged = sealEnvelope({ kind: "batch", coalition: "test", station: "north", body: { log: "0123456789abcdef", first: 41, records: [presetRecord(0x66, 1)] } }, intruder.secretKey);
     await spy.publishAsync("meshaid/test/log/north", Buffer.from(forged), { qos: 1 });
     for (const bytes of recorded) await spy.publishAsync("meshaid/test/log/north", bytes, { qos: 1 }); // replayed
     const altered = Buffer.from(recorded[0]!);
