@@ -2,7 +2,6 @@
 // sockets, clocks and terminals; everything else receives them.
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Level } from "level";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
@@ -12,6 +11,7 @@ import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, ty
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
+import { DatabaseError, openDatabase } from "./database.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -61,7 +61,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const rightsFile = options.rights ?? join(PACKAGE_ROOT, "firmware-config", "decision-rights.yaml");
     const rights = parseDecisionRights(readConfig(rightsFile, "decision rights"), codebook);
 
-    const { store, db } = await openStore(join(dataDir, "db"), codebook);
+    const { store, db } = await openStore(join(dataDir, "db"), codebook, logger, say);
     cleanups.push(() => store.close());
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
@@ -106,7 +106,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -133,14 +133,20 @@ function readPresets(file: string, codebook: Codebook): PresetTable {
   return parsePresetTable(text, codebook, file);
 }
 
-async function openStore(path: string, codebook: Codebook): Promise<{ store: RecordStore; db: RecordDatabase }> {
+/** Opens the database (checked, repaired if damaged: see database.ts) and the store on it. */
+async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void): Promise<{ store: RecordStore; db: RecordDatabase }> {
+  const { db, notices, report } = await openDatabase(path, codebook);
+  const storeLog = logger.child({ module: "store" });
+  for (const { key, reason } of report.quarantined) storeLog.error({ key, reason }, "stored record does not decode; moved to quarantine");
+  for (const notice of notices) {
+    storeLog.error({ path }, notice);
+    say(`meshaid: ${notice}`);
+  }
   try {
-    const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
     return { store: await RecordStore.open(db, codebook), db };
   } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    if (/lock/i.test(cause)) throw new StartError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause})`);
-    throw new StartError(`cannot open the database ${path}: ${cause}`);
+    await db.close();
+    throw new StartError(`cannot open the store in ${path}: ${(error as Error).message}`);
   }
 }
 
