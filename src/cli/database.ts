@@ -13,6 +13,38 @@ import { Level } from "level";
 import { checkStore, integrityChanged, StoreDamagedError, type IntegrityReport, type RecordDatabase } from "../store/index.ts";
 import type { Codebook } from "../wire/index.ts";
 
+/**
+ * The station's LevelDB. After a write fails (a full disk), LevelDB goes on appending to a
+ * write-ahead log whose tail is torn, and at the next open it drops every record written after
+ * the tear: records already acknowledged. So after a failed write the store calls renewLog():
+ * the database is closed and opened again (a fresh log; the torn tail held only the write that
+ * failed), and the sublevels that were open are opened again. While it cannot reopen (the disk is
+ * still full), writes fail and renewLog is tried again before the next one.
+ */
+export class DurableLevel extends Level<string, Uint8Array> {
+  private readonly sublevels = new Set<{ status: string; open(): Promise<void> }>();
+  private renewing: Promise<void> | undefined;
+
+  override attachResource(resource: Parameters<Level<string, Uint8Array>["attachResource"]>[0]): void {
+    super.attachResource(resource);
+    const candidate = resource as unknown as { prefix?: unknown; open?: unknown; status?: unknown };
+    if (typeof candidate.prefix === "string" && typeof candidate.open === "function") this.sublevels.add(resource as unknown as { status: string; open(): Promise<void> });
+  }
+
+  /** Closes and reopens the database and the sublevels that were open (one renewal at a time). */
+  renewLog(): Promise<void> {
+    this.renewing ??= (async () => {
+      const wereOpen = [...this.sublevels].filter((sublevel) => sublevel.status === "open" || sublevel.status === "closed");
+      if (this.status === "open") await this.close();
+      await this.open();
+      for (const sublevel of wereOpen) if (sublevel.status !== "open") await sublevel.open();
+    })().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+}
+
 /** The database cannot be used; the message names the folder and what to try. */
 export class DatabaseError extends Error {}
 
@@ -35,7 +67,7 @@ function causeOf(error: unknown): { code?: string; message: string } {
 }
 
 async function openExisting(path: string): Promise<RecordDatabase> {
-  const db = new Level<string, Uint8Array>(path, { valueEncoding: "view", createIfMissing: false });
+  const db = new DurableLevel(path, { valueEncoding: "view", createIfMissing: false });
   try {
     await db.open();
     return db;
@@ -44,8 +76,15 @@ async function openExisting(path: string): Promise<RecordDatabase> {
     if (cause.code === "LEVEL_LOCKED" || /lock/i.test(cause.message)) {
       throw new DatabaseError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause.message})`);
     }
-    throw new StoreDamagedError(cause.message, { cause: error });
+    if (/corrupt|does not exist|no such file|manifest|current/i.test(cause.message)) throw new StoreDamagedError(cause.message, { cause: error });
+    throw new DatabaseError(cannotOpen(path, cause.message));
   }
+}
+
+/** Why a database folder does not open, with what to try for a full disk or a read-only folder. */
+function cannotOpen(path: string, why: string): string {
+  const hint = /read-only/i.test(why) ? ": the folder is read-only; make it writable or choose another with --db" : /no space/i.test(why) ? ": the disk is full; free some space" : "";
+  return `cannot open the database ${path} (${why})${hint}`;
 }
 
 /** Lines LevelDB wrote to its info log (`<db>/LOG`, new at each open) about damage it skipped. */
@@ -66,11 +105,11 @@ function damageLevelDbSkipped(path: string): string[] {
 export async function openDatabase(path: string, codebook: Codebook, now: () => Date = () => new Date()): Promise<OpenedDatabase> {
   const notices: string[] = [];
   if (!holdsLevelData(path)) {
-    const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
+    const db = new DurableLevel(path, { valueEncoding: "view" });
     try {
       await db.open();
     } catch (error) {
-      throw new DatabaseError(`cannot create the database ${path}: ${causeOf(error).message}`);
+      throw new DatabaseError(cannotOpen(path, causeOf(error).message));
     }
     return { db, notices, report: await checkStore(db, codebook) };
   }

@@ -1,12 +1,12 @@
 // `meshaid start`: the composition root. The only place that builds real ports, databases,
 // sockets, clocks and terminals; everything else receives them.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
+import { AuditTrail, LevelOutbox, RecordStore, RosterStore, StoreWriteError, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
@@ -31,9 +31,17 @@ export async function runStart(options: StartOptions): Promise<number> {
   } catch (error) {
     return fail(`cannot create the data folder ${dataDir}: ${(error as Error).message}`);
   }
+  const unwritable = writeProblem(dataDir);
+  if (unwritable) return fail(unwritable);
   // --no-ui (alias --headless): a service; the log is JSON lines on stdout, records included.
   const jsonLines = options.ui === false || options.headless === true;
   const destination = jsonLines ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: logFile, sync: false, mkdir: true });
+  // A log that cannot be written (the disk filled up) must not stop the station: say so once.
+  let logFailed = false;
+  destination.on("error", (error: Error) => {
+    if (!logFailed) process.stderr.write(`meshaid: cannot write the log ${jsonLines ? "to stdout" : logFile}: ${error.message}\n`);
+    logFailed = true;
+  });
   const logger = pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "info" }, destination);
   cleanups.push(() => destination.flushSync());
   if (jsonLines) logger.info({ dataDir }, `meshaid: data in ${dataDir}`);
@@ -106,7 +114,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -114,6 +122,23 @@ export async function runStart(options: StartOptions): Promise<number> {
 }
 
 class StartError extends Error {}
+
+/**
+ * Why nothing can be written in the data folder (read-only, full), or undefined. A real write,
+ * not a permission check: root passes every permission check, not a read-only mount or a full disk.
+ */
+function writeProblem(dataDir: string): string | undefined {
+  const probe = join(dataDir, `.write-check-${process.pid}`);
+  try {
+    writeFileSync(probe, "meshaid checks that it can write here\n", { flush: true });
+    rmSync(probe);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === "EROFS" ? "it is on a read-only file system" : code === "ENOSPC" ? "the disk is full" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
+    return `cannot write in the data folder ${dataDir} (${hint}): make it writable, free some space, or choose another folder with --db`;
+  }
+}
 
 function readConfig(file: string, what: string): string {
   try {

@@ -19,7 +19,7 @@ import {
   type SitePlan,
   type SupplyStatus,
 } from "../wire/index.ts";
-import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry } from "../store/index.ts";
+import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type RecordStore, type RosterEntry } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -166,7 +166,8 @@ export class Station implements StationBoardsView {
         this.stored(record, await appended, packet);
       } catch (error) {
         this.log.error({ err: error, from: packet.from, id: packet.id }, "ingest failed; record not stored");
-        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}` });
+        const why = error instanceof StoreWriteError ? `: ${error.message}` : "";
+        this.emit({ type: "skipped", reason: `could not store a packet from ${this.callsign(packet.from)}${why}` });
       }
     }
     this.draining = undefined;

@@ -6,6 +6,7 @@
 //
 // Keys (sublevel "quarantine"): the log key -> JSON { reason, hex, at }.
 import { decodeLoggedRecord, type Codebook } from "../wire/index.ts";
+import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
 
 /** LevelDB found damaged blocks or tables while the log was read: the folder needs a repair. */
@@ -91,9 +92,15 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, now: ()
       report.countWas = claimed === undefined ? 0 : Number(claimed);
       batch.put<string, string>(`${meta.prefix}count`, String(good.size), { valueEncoding: "utf8" });
     }
-    if (batch.length > 0) await batch.write({ sync: true });
-    else await batch.close();
+    if (batch.length > 0) {
+      try {
+        await batch.write({ sync: true });
+      } catch (error) {
+        throw new StoreWriteError(db.location, error);
+      }
+    } else await batch.close();
   } catch (error) {
+    if (error instanceof StoreWriteError) throw error;
     if (isCorruption(error)) throw new StoreDamagedError(`LevelDB reports damage while reading the log: ${(error as Error).message}`, { cause: error });
     throw error;
   }

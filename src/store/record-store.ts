@@ -6,10 +6,16 @@
 // Key "meta" / "count": the number of records, written in the same batch as each record.
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
 import type { Level } from "level";
+import { StoreWriteError } from "./errors.ts";
 import { decodeLoggedRecord, encodeLoggedRecord, type Codebook, type FieldRecord, type RecordId } from "../wire/index.ts";
 
 /** The LevelDB database (string keys, binary values) the composition root opened. */
 export type RecordDatabase = Level<string, Uint8Array>;
+
+/** A database that can start a fresh write-ahead log after a failed write (cli's DurableLevel). */
+export interface RenewableDatabase {
+  renewLog(): Promise<void>;
+}
 
 export interface AppendResult {
   /** False when a record with this id was already stored (it is not written again). */
@@ -55,6 +61,8 @@ export class RecordStore {
   /** Appends waiting for the next batch, in arrival order. */
   private waiting: PendingAppend[] = [];
   private flushing = false;
+  /** A write failed: LevelDB's log may be torn (see renewAfterFailure). */
+  private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
 
@@ -124,13 +132,32 @@ export class RecordStore {
       try {
         await this.writeBatch(batch);
       } catch (error) {
-        for (const entry of batch) if (!entry.settled) entry.reject(error);
+        const failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+        for (const entry of batch) if (!entry.settled) entry.reject(failure);
+        this.torn = true;
       }
     }
     this.flushing = false;
   }
 
+  /**
+   * After a failed write LevelDB's log has a torn tail, and whatever is appended after it is
+   * dropped at the next open: before writing again, a database that can (cli's DurableLevel)
+   * starts a fresh log. Until it can, writes fail.
+   */
+  private async renewAfterFailure(): Promise<void> {
+    if (!this.torn) return;
+    const renewable = this.db as Partial<RenewableDatabase>;
+    if (typeof renewable.renewLog !== "function") return;
+    try {
+      await renewable.renewLog();
+      this.torn = false;
+    } catch (error) {
+      throw new StoreWriteError(this.db.location, error);
+    }
+  }
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    await this.renewAfterFailure();
     const keys = batch.map((entry) => recordKey(entry.record.id));
     const onDisk = await this.log.getMany([...new Set(keys)]);
     const known = new Set<string>();
