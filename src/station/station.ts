@@ -247,7 +247,8 @@ export class Station implements StationBoardsView {
         this.ingest(event.packet);
         return;
       case "log":
-        this.log.debug({ device: event.line }, "radio console");
+        // The firmware's console repeats text messages it hears ("msg=..."): those stay out of the log.
+        this.log.debug({ device: redactDeviceLine(event.line) }, "radio console");
         return;
       case "my-node":
         this.origin ??= event.num;
@@ -294,11 +295,12 @@ export class Station implements StationBoardsView {
     else {
       const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
       if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
-        this.log.info({ from: packet.from, text, confidence: parsed.confidence, unread: parsed.unread, notes: parsed.notes }, "typed text read into records");
+        // Counts and kinds only: what people type may name people (nothing personal in logs).
+        this.log.info({ from: packet.from, id: packet.id, records: parsed.records.map((record) => record.kind), confidence: parsed.confidence, unread: parsed.unread.length, notes: parsed.notes.length }, "typed text read into records");
         bodies = parsed.records;
       } else {
         // Never a silent guess: what is not read confidently is kept as a plain message.
-        this.log.info({ from: packet.from, text, confidence: parsed.confidence }, "text kept as a plain message");
+        this.log.info({ from: packet.from, id: packet.id, bytes: packet.payload.length, confidence: parsed.confidence }, "text kept as a plain message");
         bodies = [{ kind: "message", text: clipUtf8(text, MAX_MESSAGE_BYTES) }];
       }
     }
@@ -458,6 +460,11 @@ export class Station implements StationBoardsView {
   private callsign(num: number): string {
     return this.nodes.get(num)?.shortName || `!${(num >>> 0).toString(16).padStart(8, "0")}`;
   }
+}
+
+/** A radio console line without the message text the firmware prints after "msg=". */
+function redactDeviceLine(line: string): string {
+  return line.replace(/\bmsg=.*$/i, "msg=<text not logged>");
 }
 
 const REPLY_WORDS: Record<SupplyStatus, string> = { acknowledged: "ACK", en_route: "ENRT", delivered: "DLVD", cancelled: "CNCL", unable: "UNABLE" };
