@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { Level } from "level";
-import { checkStore, integrityChanged, StoreDamagedError, type IntegrityReport, type RecordDatabase } from "../store/index.ts";
+import { checkStore, integrityChanged, StoreDamagedError, type IntegrityReport, type RecordCipher, type RecordDatabase } from "../store/index.ts";
 import type { Codebook } from "../wire/index.ts";
 
 /**
@@ -102,7 +102,9 @@ function damageLevelDbSkipped(path: string): string[] {
  * Opens (or creates, for a folder without LevelDB files) the database at `path` and checks its
  * log. `now` names the damaged copy.
  */
-export async function openDatabase(path: string, codebook: Codebook, now: () => Date = () => new Date()): Promise<OpenedDatabase> {
+export async function openDatabase(path: string, codebook: Codebook, options: { now?: () => Date; cipher?: RecordCipher } = {}): Promise<OpenedDatabase> {
+  const now = options.now ?? (() => new Date());
+  const check = { ...(options.cipher ? { cipher: options.cipher } : {}) };
   const notices: string[] = [];
   if (!holdsLevelData(path)) {
     const db = new DurableLevel(path, { valueEncoding: "view" });
@@ -111,7 +113,7 @@ export async function openDatabase(path: string, codebook: Codebook, now: () => 
     } catch (error) {
       throw new DatabaseError(cannotOpen(path, causeOf(error).message));
     }
-    return { db, notices, report: await checkStore(db, codebook) };
+    return { db, notices, report: await checkStore(db, codebook, check) };
   }
   let db: RecordDatabase | undefined;
   let damage: string | undefined;
@@ -121,7 +123,7 @@ export async function openDatabase(path: string, codebook: Codebook, now: () => 
     if (skipped.length > 0) {
       notices.push(`the database ${path} had a damaged write-ahead log: LevelDB skipped ${skipped.length} damaged part(s) while opening it (details in ${path}/LOG); records written just before the damage may be missing`);
     }
-    const report = await checkStore(db, codebook);
+    const report = await checkStore(db, codebook, check);
     describe(report, path, notices);
     return { db, notices, report };
   } catch (error) {
@@ -148,7 +150,7 @@ export async function openDatabase(path: string, codebook: Codebook, now: () => 
   }
   try {
     db = await openExisting(path);
-    const report = await checkStore(db, codebook);
+    const report = await checkStore(db, codebook, check);
     notices.push(`the database ${path} was damaged (${damage}); ${repaired}, and ${report.records} records are readable; the damaged folder is kept as ${copy}`);
     describe(report, path, notices);
     return { db, notices, report };

@@ -25,6 +25,8 @@ program
   .option("--role <role>", "your role for the decision rights (a codebook role)", "coordinator")
   .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
   .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
+  .option("--encrypt", "store records encrypted with a key from a passphrase (from --key-file, MESHAID_PASSPHRASE or a prompt); required once a store is encrypted")
+  .option("--key-file <file>", "with --encrypt: a file whose first line is the passphrase, for an unattended start")
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
     process.exitCode = await runStart(options);
@@ -108,6 +110,16 @@ program
     process.exitCode = await runExport(options, (text) => void process.stdout.write(text), (line) => void process.stderr.write(`${line}\n`));
   });
 
+program
+  .command("wipe")
+  .description("destroy the store, its keys, damaged copies and the log in a data folder, then check nothing is left (the station must be stopped)")
+  .option("--db <dir>", "data folder (default: a meshaid folder under your home)")
+  .option("--yes", "really destroy it (there is no undo)")
+  .action(async (options: { db?: string; yes?: boolean }) => {
+    const { runWipe } = await import("./wipe.ts");
+    process.exitCode = await runWipe(options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
 export interface ParseOptions {
   site?: string;
   codebook?: string;
@@ -133,6 +145,9 @@ export interface StartOptions {
   role?: string;
   /** The old name of --no-ui. */
   headless?: boolean;
+  /** Records encrypted at rest. */
+  encrypt?: boolean;
+  keyFile?: string;
 }
 
 await program.parseAsync(process.argv);

@@ -1,17 +1,18 @@
 // `meshaid start`: the composition root. The only place that builds real ports, databases,
 // sockets, clocks and terminals; everything else receives them.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, LevelOutbox, RecordStore, RosterStore, StoreWriteError, type RecordDatabase } from "../store/index.ts";
+import { AuditTrail, LevelOutbox, RecordStore, RosterStore, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, openDatabase } from "./database.ts";
+import { askHidden, KeyError, storeCipher } from "./keys.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -69,7 +70,10 @@ export async function runStart(options: StartOptions): Promise<number> {
     const rightsFile = options.rights ?? join(PACKAGE_ROOT, "firmware-config", "decision-rights.yaml");
     const rights = parseDecisionRights(readConfig(rightsFile, "decision rights"), codebook);
 
-    const { store, db } = await openStore(join(dataDir, "db"), codebook, logger, say);
+    const dbPath = join(dataDir, "db");
+    const cipher = await storeCipher(dataDir, { ...(options.encrypt ? { encrypt: true } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, existsSync(join(dbPath, "CURRENT")));
+    if (cipher) say("meshaid: records are stored encrypted (AES-256-GCM; key from the passphrase)");
+    const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
     cleanups.push(() => store.close());
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
@@ -114,7 +118,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -159,8 +163,8 @@ function readPresets(file: string, codebook: Codebook): PresetTable {
 }
 
 /** Opens the database (checked, repaired if damaged: see database.ts) and the store on it. */
-async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void): Promise<{ store: RecordStore; db: RecordDatabase }> {
-  const { db, notices, report } = await openDatabase(path, codebook);
+async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void, cipher: RecordCipher | undefined): Promise<{ store: RecordStore; db: RecordDatabase }> {
+  const { db, notices, report } = await openDatabase(path, codebook, cipher ? { cipher } : {});
   const storeLog = logger.child({ module: "store" });
   for (const { key, reason } of report.quarantined) storeLog.error({ key, reason }, "stored record does not decode; moved to quarantine");
   for (const notice of notices) {
@@ -168,7 +172,7 @@ async function openStore(path: string, codebook: Codebook, logger: Logger, say: 
     say(`meshaid: ${notice}`);
   }
   try {
-    return { store: await RecordStore.open(db, codebook), db };
+    return { store: await RecordStore.open(db, codebook, cipher ? { cipher } : {}), db };
   } catch (error) {
     await db.close();
     throw new StartError(`cannot open the store in ${path}: ${(error as Error).message}`);

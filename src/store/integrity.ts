@@ -5,7 +5,8 @@
 // owns the files) keeps a copy of the folder and repairs it, then checks again.
 //
 // Keys (sublevel "quarantine"): the log key -> JSON { reason, hex, at }.
-import { decodeLoggedRecord, type Codebook } from "../wire/index.ts";
+import type { Codebook } from "../wire/index.ts";
+import { isSealed, logValueCodec, type RecordCipher } from "./cipher.ts";
 import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
 
@@ -14,6 +15,14 @@ export class StoreDamagedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "StoreDamagedError";
+  }
+}
+
+/** The store's records are encrypted and no key was given. */
+export class StoreEncryptedError extends Error {
+  constructor(location: string) {
+    super(`the records in ${location} are encrypted: start meshaid with --encrypt and the store's passphrase`);
+    this.name = "StoreEncryptedError";
   }
 }
 
@@ -48,7 +57,9 @@ function isCorruption(error: unknown): boolean {
  * Reads the whole log of an open database and mends what it can (see the top of this file).
  * Throws StoreDamagedError when LevelDB reports corruption underneath.
  */
-export async function checkStore(db: RecordDatabase, codebook: Codebook, now: () => number = Date.now): Promise<IntegrityReport> {
+export async function checkStore(db: RecordDatabase, codebook: Codebook, options: { now?: () => number; cipher?: RecordCipher } = {}): Promise<IntegrityReport> {
+  const now = options.now ?? Date.now;
+  const values = logValueCodec(codebook, options.cipher);
   await db.open();
   const log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
   const arrival = db.sublevel<string, string>("arrival", { valueEncoding: "utf8" });
@@ -59,7 +70,9 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, now: ()
     const good = new Set<string>();
     const bad: Array<{ key: string; reason: string; bytes: Uint8Array }> = [];
     for await (const [key, bytes] of log.iterator()) {
-      const decoded = decodeLoggedRecord(bytes, codebook);
+      // An encrypted store opened without its key: nothing is quarantined, the caller is told.
+      if (!options.cipher && isSealed(bytes)) throw new StoreEncryptedError(db.location);
+      const decoded = values.decode(bytes, key);
       if (decoded.ok) good.add(key);
       else bad.push({ key, reason: decoded.error.message, bytes });
     }
@@ -100,7 +113,7 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, now: ()
       }
     } else await batch.close();
   } catch (error) {
-    if (error instanceof StoreWriteError) throw error;
+    if (error instanceof StoreWriteError || error instanceof StoreEncryptedError) throw error;
     if (isCorruption(error)) throw new StoreDamagedError(`LevelDB reports damage while reading the log: ${(error as Error).message}`, { cause: error });
     throw error;
   }

@@ -7,7 +7,8 @@
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
 import type { Level } from "level";
 import { StoreWriteError } from "./errors.ts";
-import { decodeLoggedRecord, encodeLoggedRecord, type Codebook, type FieldRecord, type RecordId } from "../wire/index.ts";
+import type { Codebook, FieldRecord, RecordId } from "../wire/index.ts";
+import { logValueCodec, type RecordCipher } from "./cipher.ts";
 
 /** The LevelDB database (string keys, binary values) the composition root opened. */
 export type RecordDatabase = Level<string, Uint8Array>;
@@ -66,7 +67,11 @@ export class RecordStore {
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
 
-  private constructor(db: RecordDatabase, codebook: Codebook) {
+  /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
+  private readonly values: ReturnType<typeof logValueCodec>;
+
+  private constructor(db: RecordDatabase, codebook: Codebook, cipher?: RecordCipher) {
+    this.values = logValueCodec(codebook, cipher);
     this.db = db;
     this.codebook = codebook;
     this.log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
@@ -81,9 +86,9 @@ export class RecordStore {
    * Opens the store on a database the caller created (and will close through this store). Codes
    * in the log are read and written with `codebook`.
    */
-  static async open(db: RecordDatabase, codebook: Codebook): Promise<RecordStore> {
+  static async open(db: RecordDatabase, codebook: Codebook, options: { cipher?: RecordCipher } = {}): Promise<RecordStore> {
     await db.open();
-    const store = new RecordStore(db, codebook);
+    const store = new RecordStore(db, codebook, options.cipher);
     const previous = await store.meta.get("codebook");
     if (previous !== undefined && previous !== codebook.hash) store.previousCodebook = previous;
     const count = await store.meta.get("count");
@@ -175,7 +180,7 @@ export class RecordStore {
       }
       let value: Uint8Array;
       try {
-        value = encodeLoggedRecord(entry.record, this.codebook);
+        value = this.values.encode(entry.record, key);
       } catch (error) {
         entry.settled = true;
         entry.reject(error); // nothing is written for it
@@ -218,7 +223,7 @@ export class RecordStore {
         if (page.length === 0) return;
         const records: FieldRecord[] = [];
         for (const [key, bytes] of page) {
-          const decoded = decodeLoggedRecord(bytes, this.codebook);
+          const decoded = this.values.decode(bytes, key);
           if (decoded.ok) records.push(decoded.value);
           else onCorrupt?.({ key, reason: decoded.error.message });
         }
@@ -237,9 +242,10 @@ export class RecordStore {
   }
 
   async get(id: RecordId): Promise<FieldRecord | undefined> {
-    const bytes = await this.log.get(recordKey(id));
+    const key = recordKey(id);
+    const bytes = await this.log.get(key);
     if (bytes === undefined) return undefined;
-    const decoded = decodeLoggedRecord(bytes, this.codebook);
+    const decoded = this.values.decode(bytes, key);
     return decoded.ok ? decoded.value : undefined;
   }
 
@@ -255,7 +261,7 @@ export class RecordStore {
         onCorrupt?.({ key, reason: "listed in arrival order but missing from the log" });
         continue;
       }
-      const decoded = decodeLoggedRecord(bytes, this.codebook);
+      const decoded = this.values.decode(bytes, key);
       if (decoded.ok) records.push(decoded.value);
       else onCorrupt?.({ key, reason: decoded.error.message });
     }

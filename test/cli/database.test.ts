@@ -25,7 +25,7 @@ async function storeIn(path: string): Promise<void> {
 }
 
 async function countIn(path: string): Promise<number> {
-  const { db } = await openDatabase(path, codebook, FIXED_TIME);
+  const { db } = await openDatabase(path, codebook, { now: FIXED_TIME });
   const store = await RecordStore.open(db, codebook);
   let n = 0;
   for await (const page of store.all()) n += page.length;
@@ -53,7 +53,7 @@ describe("openDatabase", () => {
   it("does not open a folder that lost CURRENT as a new store: it copies it aside and repairs it, keeping every record", async () => {
     await storeIn(db());
     rmSync(join(db(), "CURRENT"));
-    const opened = await openDatabase(db(), codebook, FIXED_TIME);
+    const opened = await openDatabase(db(), codebook, { now: FIXED_TIME });
     const copy = `${db()}.damaged-2026-11-25T20-00-00-000Z`;
     expect(opened.notices[0]).toContain(`the database ${db()} was damaged`);
     expect(opened.notices[0]).toContain(`${RECORDS} records are readable`);
@@ -66,7 +66,7 @@ describe("openDatabase", () => {
   it("repairs a folder that lost its MANIFEST", async () => {
     await storeIn(db());
     for (const name of readdirSync(db())) if (name.startsWith("MANIFEST-")) rmSync(join(db(), name));
-    const opened = await openDatabase(db(), codebook, FIXED_TIME);
+    const opened = await openDatabase(db(), codebook, { now: FIXED_TIME });
     expect(opened.notices.join("\n")).toMatch(/was damaged .*MANIFEST/);
     expect(opened.report.records).toBe(RECORDS);
     await opened.db.close();
@@ -78,7 +78,7 @@ describe("openDatabase", () => {
     const bytes = readFileSync(join(db(), table));
     for (let i = 64; i < bytes.length - 64; i += 1500) bytes[i] = bytes[i]! ^ 0xff;
     writeFileSync(join(db(), table), bytes);
-    const opened = await openDatabase(db(), codebook, FIXED_TIME);
+    const opened = await openDatabase(db(), codebook, { now: FIXED_TIME });
     const said = opened.notices.join("\n");
     expect(said).toMatch(/was damaged \(LevelDB reports damage while reading the log: .*orrupt/);
     expect(said).toContain(`${db()}.damaged-`);
@@ -101,7 +101,7 @@ describe("openDatabase", () => {
     for (let i = Math.floor(size / 3); i < Math.floor(size / 3) + 64; i += 1) bytes[i] = 0xee;
     writeFileSync(join(db(), wal), bytes);
     truncateSync(join(db(), wal), Math.floor(size * 0.9));
-    const opened = await openDatabase(db(), codebook, FIXED_TIME);
+    const opened = await openDatabase(db(), codebook, { now: FIXED_TIME });
     const said = opened.notices.join("\n");
     expect(said).toContain("damaged write-ahead log");
     expect(said).toMatch(/said it held \d+ records; \d+ are there: \d+ are missing/);

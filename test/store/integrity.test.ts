@@ -34,7 +34,7 @@ describe("checkStore", () => {
     const keys: string[] = [];
     for await (const key of log.keys()) keys.push(key);
     await log.put(keys[3]!, Uint8Array.of(0xff, 0xff, 0xff));
-    const report = await checkStore(db, codebook, () => 42);
+    const report = await checkStore(db, codebook, { now: () => 42 });
     expect(report.records).toBe(19);
     expect(report.quarantined).toEqual([{ key: keys[3], reason: expect.any(String) as string }]);
     expect(report.countWas).toBe(20);
