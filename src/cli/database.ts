@@ -8,7 +8,7 @@
 // operator in one line each.
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Level } from "level";
 import { checkStore, integrityChanged, StoreDamagedError, type IntegrityReport, type RecordCipher, type RecordDatabase } from "../store/index.ts";
 import type { Codebook } from "../wire/index.ts";
@@ -53,6 +53,16 @@ export interface OpenedDatabase {
   /** What the operator must be told: damage found, repairs made, where the damaged copy is. */
   notices: string[];
   report: IntegrityReport;
+}
+
+/** Written next to the database once it is closed cleanly; removed when it is opened. */
+function cleanMarker(path: string): string {
+  return `${path}.clean-stop`;
+}
+
+/** Marks the database at `path` as stopped cleanly, if it is closed (start's last cleanup). */
+export function markCleanStop(db: RecordDatabase, path: string): void {
+  if (db.status === "closed") writeFileSync(cleanMarker(path), "meshaid stopped cleanly\n", { flush: true });
 }
 
 /** LevelDB's own files (tables, write-ahead logs, manifests, CURRENT); not LOCK or its text LOG. */
@@ -104,7 +114,11 @@ function damageLevelDbSkipped(path: string): string[] {
  */
 export async function openDatabase(path: string, codebook: Codebook, options: { now?: () => Date; cipher?: RecordCipher } = {}): Promise<OpenedDatabase> {
   const now = options.now ?? (() => new Date());
-  const check = { ...(options.cipher ? { cipher: options.cipher } : {}) };
+  // After a clean stop the log is not read twice at start (the station reads it once to build
+  // its boards and reports what does not decode); after a crash, a kill or a power cut it is.
+  const clean = existsSync(cleanMarker(path));
+  rmSync(cleanMarker(path), { force: true });
+  const check = { ...(options.cipher ? { cipher: options.cipher } : {}), ...(clean ? { decode: false } : {}) };
   const notices: string[] = [];
   if (!holdsLevelData(path)) {
     const db = new DurableLevel(path, { valueEncoding: "view" });

@@ -11,7 +11,7 @@ import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, ty
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
-import { DatabaseError, openDatabase } from "./database.ts";
+import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
 import { askHidden, KeyError, storeCipher } from "./keys.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
@@ -74,6 +74,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const cipher = await storeCipher(dataDir, { ...(options.encrypt ? { encrypt: true } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, existsSync(join(dbPath, "CURRENT")));
     if (cipher) say("meshaid: records are stored encrypted (AES-256-GCM; key from the passphrase)");
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
+    cleanups.push(() => markCleanStop(db, dbPath));
     cleanups.push(() => store.close());
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "
 import { join } from "node:path";
 import { Level } from "level";
 import { describe, expect, it } from "vitest";
-import { DatabaseError, openDatabase } from "../../src/cli/database.ts";
+import { DatabaseError, markCleanStop, openDatabase } from "../../src/cli/database.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { spawnMeshaid } from "../helpers/cli.ts";
 import { codebook, presetRecord } from "../helpers/records.ts";
@@ -134,4 +134,18 @@ describe("openDatabase", () => {
       await run.exit;
     }
   }, 40_000);
+
+  it("after a clean stop reads the log without decoding it; after an unclean one it decodes and quarantines", async () => {
+    await storeIn(db());
+    const first = await openDatabase(db(), codebook);
+    await first.db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" }).put("00000001!00000001", Uint8Array.of(0xff, 0xfe));
+    await first.db.close();
+    markCleanStop(first.db, db());
+    const clean = await openDatabase(db(), codebook);
+    expect(clean.report.quarantined).toEqual([]); // not decoded: the station reports it as it reads the log
+    await clean.db.close(); // no clean-stop mark this time: as after a kill -9
+    const unclean = await openDatabase(db(), codebook);
+    expect(unclean.report.quarantined.map((entry) => entry.key)).toEqual(["00000001!00000001"]);
+    await unclean.db.close();
+  });
 });
