@@ -25,6 +25,7 @@ program
   .option("--role <role>", "your role for the decision rights (a codebook role)", "coordinator")
   .option("--no-ui", "run without the console, as a service: JSON log lines on stdout, one per record and event (without a terminal on stdin, records print as text lines)")
   .addOption(new Option("--headless", "the same as --no-ui").hideHelp())
+  .option("--retention <file>", "how long each kind of record is kept (default: firmware-config/retention.yaml)")
   .option("--encrypt", "store records encrypted with a key from a passphrase (from --key-file, MESHAID_PASSPHRASE or a prompt); required once a store is encrypted")
   .option("--key-file <file>", "with --encrypt: a file whose first line is the passphrase, for an unattended start")
   .action(async (options: StartOptions) => {
@@ -145,6 +146,8 @@ export interface StartOptions {
   role?: string;
   /** The old name of --no-ui. */
   headless?: boolean;
+  /** Retention limits per record kind. */
+  retention?: string;
   /** Records encrypted at rest. */
   encrypt?: boolean;
   keyFile?: string;

@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, LevelOutbox, RecordStore, RosterStore, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase } from "../store/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
@@ -76,6 +76,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
     cleanups.push(() => markCleanStop(db, dbPath));
     cleanups.push(() => store.close());
+    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" })));
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
@@ -127,6 +128,30 @@ export async function runStart(options: StartOptions): Promise<number> {
 }
 
 class StartError extends Error {}
+
+/** How often records past their kind's retention limit are purged while the station runs. */
+const PURGE_EVERY_MS = 3_600_000;
+
+/**
+ * Purges records past their retention limits now (before the station builds its boards) and
+ * every hour; logs counts only. Returns the cleanup that stops the timer.
+ */
+async function startRetention(store: RecordStore, file: string, log: Logger): Promise<Cleanup> {
+  let limits: RetentionLimits;
+  try {
+    limits = parseRetention(readConfig(file, "retention limits"), file);
+  } catch (error) {
+    throw new StartError((error as Error).message);
+  }
+  const purge = async (): Promise<void> => {
+    const purged = await store.purge((record) => expired(limits, record, Date.now()));
+    if (purged > 0) log.info({ purged, left: store.count }, "records past their retention limit purged");
+  };
+  await purge();
+  const timer = setInterval(() => void purge().catch((error: unknown) => log.error({ err: error }, "retention purge failed")), PURGE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /**
  * Why nothing can be written in the data folder (read-only, full), or undefined. A real write,

@@ -12,3 +12,5 @@ export type { IntegrityReport } from "./integrity.ts";
 export { StoreWriteError } from "./errors.ts";
 export { RecordCipher, CipherError, SCRYPT_PARAMS } from "./cipher.ts";
 export type { KeyParams } from "./cipher.ts";
+export { parseRetention, expired, RetentionError } from "./retention.ts";
+export type { RetentionLimits } from "./retention.ts";

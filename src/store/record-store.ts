@@ -62,6 +62,8 @@ export class RecordStore {
   /** Appends waiting for the next batch, in arrival order. */
   private waiting: PendingAppend[] = [];
   private flushing = false;
+  /** The purge running now (one at a time). */
+  private purging: Promise<number> | undefined;
   /** A write failed: LevelDB's log may be torn (see renewAfterFailure). */
   private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
@@ -266,6 +268,50 @@ export class RecordStore {
       else onCorrupt?.({ key, reason: decoded.error.message });
     }
     return records;
+  }
+
+  /**
+   * Deletes the records `isExpired` picks (retention limits), with their place in the arrival
+   * order, in one synced batch; appends wait meanwhile. Resolves with how many were deleted.
+   * Entries that do not decode are left alone (the start check quarantines them).
+   */
+  purge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+    this.purging ??= this.runPurge(isExpired).finally(() => {
+      this.purging = undefined;
+    });
+    return this.purging;
+  }
+
+  private async runPurge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+    while (this.flushing) await this.queue;
+    this.flushing = true;
+    try {
+      const doomed = new Set<string>();
+      for await (const [key, bytes] of this.log.iterator()) {
+        const decoded = this.values.decode(bytes, key);
+        if (decoded.ok && isExpired(decoded.value)) doomed.add(key);
+      }
+      if (doomed.size === 0) return 0;
+      const write = this.db.batch();
+      for await (const [order, key] of this.arrival.iterator()) if (doomed.has(key)) write.del(this.arrivalPrefix + order);
+      for (const key of doomed) write.del(this.logPrefix + key);
+      const count = this.recordCount - doomed.size;
+      write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
+      try {
+        await write.write({ sync: true });
+      } catch (error) {
+        this.torn = true;
+        throw new StoreWriteError(this.db.location, error);
+      }
+      this.recordCount = count;
+      return doomed.size;
+    } finally {
+      this.flushing = false;
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        this.queue = this.flushLoop();
+      }
+    }
   }
 
   async close(): Promise<void> {
