@@ -4,14 +4,15 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { expect } from "vitest";
 import { DecisionRightsError, parseDecisionRights } from "../../src/station/index.ts";
+import { parseRetention, RetentionError } from "../../src/store/index.ts";
 import { parseCodebook, parsePresetTable, parseSitePlan, WireError, type WireErrorCode } from "../../src/wire/index.ts";
 import { codebook, configText } from "../helpers/records.ts";
 import type { FuzzInput } from "./fuzz.ts";
 
-export type ConfigKind = "codebook" | "presets" | "site" | "rights";
+export type ConfigKind = "codebook" | "presets" | "site" | "rights" | "retention";
 
-export const FILES: Record<ConfigKind, string> = { codebook: "codebook.yaml", presets: "presets.yaml", site: "site.yaml", rights: "decision-rights.yaml" };
-const CODES: Record<Exclude<ConfigKind, "rights">, WireErrorCode> = { codebook: "CODEBOOK_INVALID", presets: "PRESET_TABLE_INVALID", site: "SITE_PLAN_INVALID" };
+export const FILES: Record<ConfigKind, string> = { codebook: "codebook.yaml", presets: "presets.yaml", site: "site.yaml", rights: "decision-rights.yaml", retention: "retention.yaml" };
+const CODES: Record<Exclude<ConfigKind, "rights" | "retention">, WireErrorCode> = { codebook: "CODEBOOK_INVALID", presets: "PRESET_TABLE_INVALID", site: "SITE_PLAN_INVALID" };
 
 export function read(kind: ConfigKind, text: string): unknown {
   switch (kind) {
@@ -23,6 +24,8 @@ export function read(kind: ConfigKind, text: string): unknown {
       return parseSitePlan(text, "fuzz.yaml");
     case "rights":
       return parseDecisionRights(text, codebook);
+    case "retention":
+      return parseRetention(text, "fuzz.yaml");
   }
 }
 
@@ -33,6 +36,7 @@ export function configHolds(kind: ConfigKind, input: FuzzInput): void {
     read(kind, text);
   } catch (error) {
     if (kind === "rights") expect(error).toBeInstanceOf(DecisionRightsError);
+    else if (kind === "retention") expect(error).toBeInstanceOf(RetentionError);
     else {
       expect(error).toBeInstanceOf(WireError);
       expect((error as WireError).code).toBe(CODES[kind]);

@@ -17,6 +17,7 @@ const TARGETS: Record<string, (input: FuzzInput) => void | Promise<void>> = {
   presets: (input) => configHolds("presets", input),
   site: (input) => configHolds("site", input),
   rights: (input) => configHolds("rights", input),
+  retention: (input) => configHolds("retention", input),
   link: linkHolds,
   station: stationHolds,
 };
