@@ -17,6 +17,7 @@ function targets(dataDir: string): string[] {
     join(dataDir, KEYS_FOLDER),
     join(dataDir, "db"),
     ...names.filter((name) => name.startsWith("db.damaged-")).map((name) => join(dataDir, name)),
+    join(dataDir, "db.clean-stop"),
     join(dataDir, "meshaid.log"),
   ].filter((path) => existsSync(path));
 }
