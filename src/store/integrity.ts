@@ -71,13 +71,11 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
   try {
     const good = new Set<string>();
     const bad: Array<{ key: string; reason: string; bytes: Uint8Array }> = [];
-    for await (const [key, bytes] of log.iterator()) {
+    // After a clean stop only the keys are read: LevelDB still reads every block (damage shows).
+    if (options.decode === false) for await (const key of log.keys()) good.add(key);
+    for await (const [key, bytes] of options.decode === false ? [] : log.iterator()) {
       // An encrypted store opened without its key: nothing is quarantined, the caller is told.
       if (!options.cipher && isSealed(bytes)) throw new StoreEncryptedError(db.location);
-      if (options.decode === false) {
-        good.add(key);
-        continue;
-      }
       const decoded = values.decode(bytes, key);
       if (decoded.ok) good.add(key);
       else bad.push({ key, reason: decoded.error.message, bytes });
