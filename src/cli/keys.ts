@@ -15,6 +15,9 @@ import { stringify } from "yaml";
 import { isTopicLevel, publicKeyOf, signingKeyPair } from "../relay/index.ts";
 import { parseYamlText } from "../wire/index.ts";
 
+/** The folder under the data folder that holds every key (meshaid wipe destroys it). */
+export const KEYS_FOLDER = "keys";
+
 /** A key or trust-list problem the user can fix: one line naming the file and what to do. */
 export class KeyError extends Error {
   override readonly name = "KeyError";
@@ -28,7 +31,7 @@ export interface KeyPaths {
 }
 
 export function keyPaths(dataDir: string): KeyPaths {
-  const dir = join(dataDir, "keys");
+  const dir = join(dataDir, KEYS_FOLDER);
   return { dir, channel: join(dir, "channel.key"), stationSecret: join(dir, "station.key"), stationPublic: join(dir, "station.pub") };
 }
 

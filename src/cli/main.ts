@@ -35,6 +35,9 @@ program
   .option("--relay-password <password>", "broker password (or in the URL; or MESHAID_RELAY_PASSWORD)")
   .option("--trust <file>", "the trust list of peer stations (default: <data folder>/trust.yaml)")
   .option("--redaction <file>", "what leaves the station (default: firmware-config/redaction.yaml)")
+  .option("--retention <file>", "how long each kind of record is kept (default: firmware-config/retention.yaml)")
+  .option("--encrypt", "store records encrypted with a key from a passphrase (from --key-file, MESHAID_PASSPHRASE or a prompt); required once a store is encrypted")
+  .option("--key-file <file>", "with --encrypt: a file whose first line is the passphrase, for an unattended start")
   .action(async (options: StartOptions) => {
     const { runStart } = await import("./start.ts");
     process.exitCode = await runStart(options);
@@ -171,6 +174,16 @@ program
     await onKeyError(() => keys.runTrust(action, file, args, say));
   });
 
+program
+  .command("wipe")
+  .description("destroy the store, its keys, damaged copies and the log in a data folder, then check nothing is left (the station must be stopped)")
+  .option("--db <dir>", "data folder (default: a meshaid folder under your home)")
+  .option("--yes", "really destroy it (there is no undo)")
+  .action(async (options: { db?: string; yes?: boolean }) => {
+    const { runWipe } = await import("./wipe.ts");
+    process.exitCode = await runWipe(options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
 export interface ParseOptions {
   site?: string;
   codebook?: string;
@@ -207,6 +220,11 @@ export interface StartOptions {
   relayPassword?: string;
   trust?: string;
   redaction?: string;
+  /** Retention limits per record kind. */
+  retention?: string;
+  /** Records encrypted at rest. */
+  encrypt?: boolean;
+  keyFile?: string;
 }
 
 await program.parseAsync(process.argv);

@@ -1,17 +1,19 @@
 // `meshaid start`: the composition root. The only place that builds real ports, databases,
 // sockets, clocks and terminals; everything else receives them.
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Level } from "level";
 import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
+import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
+import { KeyError } from "./keys.ts";
+import { askHidden, storeCipher } from "./store-key.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -31,9 +33,17 @@ export async function runStart(options: StartOptions): Promise<number> {
   } catch (error) {
     return fail(`cannot create the data folder ${dataDir}: ${(error as Error).message}`);
   }
+  const unwritable = writeProblem(dataDir);
+  if (unwritable) return fail(unwritable);
   // --no-ui (alias --headless): a service; the log is JSON lines on stdout, records included.
   const jsonLines = options.ui === false || options.headless === true;
   const destination = jsonLines ? pino.destination({ dest: 1, sync: true }) : pino.destination({ dest: logFile, sync: false, mkdir: true });
+  // A log that cannot be written (the disk filled up) must not stop the station: say so once.
+  let logFailed = false;
+  destination.on("error", (error: Error) => {
+    if (!logFailed) process.stderr.write(`meshaid: cannot write the log ${jsonLines ? "to stdout" : logFile}: ${error.message}\n`);
+    logFailed = true;
+  });
   const logger = pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "info" }, destination);
   cleanups.push(() => destination.flushSync());
   if (jsonLines) logger.info({ dataDir }, `meshaid: data in ${dataDir}`);
@@ -61,8 +71,13 @@ export async function runStart(options: StartOptions): Promise<number> {
     const rightsFile = options.rights ?? join(PACKAGE_ROOT, "firmware-config", "decision-rights.yaml");
     const rights = parseDecisionRights(readConfig(rightsFile, "decision rights"), codebook);
 
-    const { store, db } = await openStore(join(dataDir, "db"), codebook);
+    const dbPath = join(dataDir, "db");
+    const cipher = await storeCipher(dataDir, { ...(options.encrypt ? { encrypt: true } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, existsSync(join(dbPath, "CURRENT")));
+    if (cipher) say("meshaid: records are stored encrypted (AES-256-GCM; key from the passphrase)");
+    const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
+    cleanups.push(() => markCleanStop(db, dbPath));
     cleanups.push(() => store.close());
+    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" })));
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
@@ -113,7 +128,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -121,6 +136,47 @@ export async function runStart(options: StartOptions): Promise<number> {
 }
 
 class StartError extends Error {}
+
+/** How often records past their kind's retention limit are purged while the station runs. */
+const PURGE_EVERY_MS = 3_600_000;
+
+/**
+ * Purges records past their retention limits now (before the station builds its boards) and
+ * every hour; logs counts only. Returns the cleanup that stops the timer.
+ */
+async function startRetention(store: RecordStore, file: string, log: Logger): Promise<Cleanup> {
+  let limits: RetentionLimits;
+  try {
+    limits = parseRetention(readConfig(file, "retention limits"), file);
+  } catch (error) {
+    throw new StartError((error as Error).message);
+  }
+  const purge = async (): Promise<void> => {
+    const purged = await store.purge((record) => expired(limits, record, Date.now()));
+    if (purged > 0) log.info({ purged, left: store.count }, "records past their retention limit purged");
+  };
+  await purge();
+  const timer = setInterval(() => void purge().catch((error: unknown) => log.error({ err: error }, "retention purge failed")), PURGE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Why nothing can be written in the data folder (read-only, full), or undefined. A real write,
+ * not a permission check: root passes every permission check, not a read-only mount or a full disk.
+ */
+function writeProblem(dataDir: string): string | undefined {
+  const probe = join(dataDir, `.write-check-${process.pid}`);
+  try {
+    writeFileSync(probe, "meshaid checks that it can write here\n", { flush: true });
+    rmSync(probe);
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === "EROFS" ? "it is on a read-only file system" : code === "ENOSPC" ? "the disk is full" : code === "EACCES" || code === "EPERM" ? "permission denied" : (error as Error).message;
+    return `cannot write in the data folder ${dataDir} (${hint}): make it writable, free some space, or choose another folder with --db`;
+  }
+}
 
 function readConfig(file: string, what: string): string {
   try {
@@ -140,14 +196,20 @@ function readPresets(file: string, codebook: Codebook): PresetTable {
   return parsePresetTable(text, codebook, file);
 }
 
-async function openStore(path: string, codebook: Codebook): Promise<{ store: RecordStore; db: RecordDatabase }> {
+/** Opens the database (checked, repaired if damaged: see database.ts) and the store on it. */
+async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void, cipher: RecordCipher | undefined): Promise<{ store: RecordStore; db: RecordDatabase }> {
+  const { db, notices, report } = await openDatabase(path, codebook, cipher ? { cipher } : {});
+  const storeLog = logger.child({ module: "store" });
+  for (const { key, reason } of report.quarantined) storeLog.error({ key, reason }, "stored record does not decode; moved to quarantine");
+  for (const notice of notices) {
+    storeLog.error({ path }, notice);
+    say(`meshaid: ${notice}`);
+  }
   try {
-    const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
-    return { store: await RecordStore.open(db, codebook), db };
+    return { store: await RecordStore.open(db, codebook, cipher ? { cipher } : {}), db };
   } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    if (/lock/i.test(cause)) throw new StartError(`the database ${path} is in use: is another meshaid running with this data folder? (${cause})`);
-    throw new StartError(`cannot open the database ${path}: ${cause}`);
+    await db.close();
+    throw new StartError(`cannot open the store in ${path}: ${(error as Error).message}`);
   }
 }
 

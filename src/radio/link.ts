@@ -329,7 +329,7 @@ export class RadioLink implements RadioSource {
     try {
       message = decodeFromRadio(bytes);
     } catch (error) {
-      this.logger.warn({ hex: toHex(bytes), err: error }, "undecodable FromRadio payload skipped");
+      this.logger.warn({ bytes: bytes.length, err: error }, "undecodable FromRadio payload skipped");
       return;
     }
     const variant = message.payloadVariant;
@@ -425,7 +425,7 @@ export class RadioLink implements RadioSource {
       try {
         user = decodeUser(data.payload);
       } catch (error) {
-        this.logger.warn({ from: packet.from, hex: toHex(data.payload), err: error }, "undecodable NODEINFO payload skipped");
+        this.logger.warn({ from: packet.from, id: packet.id, bytes: data.payload.length, err: error }, "undecodable NODEINFO payload skipped");
         return;
       }
       const node = radioNode(packet.from, user);
@@ -457,7 +457,7 @@ export class RadioLink implements RadioSource {
       return decode();
     } catch (error) {
       const payload = packet.payloadVariant.case === "decoded" ? packet.payloadVariant.value.payload : new Uint8Array(0);
-      this.logger.warn({ from: packet.from, hex: toHex(payload), err: error }, `undecodable ${what} payload skipped`);
+      this.logger.warn({ from: packet.from, id: packet.id, bytes: payload.length, err: error }, `undecodable ${what} payload skipped`);
       return undefined;
     }
   }
@@ -526,6 +526,3 @@ function streamEnded(why: string, cause?: unknown): RadioError {
   );
 }
 
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
-}

@@ -20,7 +20,7 @@ import {
   type SupplyStatus,
   WireError,
 } from "../wire/index.ts";
-import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry } from "../store/index.ts";
+import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type RecordStore, type RosterEntry } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -167,7 +167,8 @@ export class Station implements StationBoardsView {
         this.stored(record, await appended, packet);
       } catch (error) {
         this.log.error({ err: error, from: packet?.from ?? record.id.origin, id: packet?.id, seq: record.id.seq }, "ingest failed; record not stored");
-        this.emit({ type: "skipped", reason: `could not store a ${packet ? "packet" : "relayed record"} from ${this.callsign(packet?.from ?? record.id.origin)}` });
+        const why = error instanceof StoreWriteError ? `: ${error.message}` : "";
+        this.emit({ type: "skipped", reason: `could not store a ${packet ? "packet" : "relayed record"} from ${this.callsign(packet?.from ?? record.id.origin)}${why}` });
       }
     }
     this.draining = undefined;
@@ -247,7 +248,8 @@ export class Station implements StationBoardsView {
         this.ingest(event.packet);
         return;
       case "log":
-        this.log.debug({ device: event.line }, "radio console");
+        // The firmware's console repeats text messages it hears ("msg=..."): those stay out of the log.
+        this.log.debug({ device: redactDeviceLine(event.line) }, "radio console");
         return;
       case "my-node":
         this.origin ??= event.num;
@@ -316,11 +318,12 @@ export class Station implements StationBoardsView {
     else {
       const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
       if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
-        this.log.info({ from: packet.from, text, confidence: parsed.confidence, unread: parsed.unread, notes: parsed.notes }, "typed text read into records");
+        // Counts and kinds only: what people type may name people (nothing personal in logs).
+        this.log.info({ from: packet.from, id: packet.id, records: parsed.records.map((record) => record.kind), confidence: parsed.confidence, unread: parsed.unread.length, notes: parsed.notes.length }, "typed text read into records");
         bodies = parsed.records;
       } else {
         // Never a silent guess: what is not read confidently is kept as a plain message.
-        this.log.info({ from: packet.from, text, confidence: parsed.confidence }, "text kept as a plain message");
+        this.log.info({ from: packet.from, id: packet.id, bytes: packet.payload.length, confidence: parsed.confidence }, "text kept as a plain message");
         bodies = [{ kind: "message", text: clipUtf8(text, MAX_MESSAGE_BYTES) }];
       }
     }
@@ -480,6 +483,11 @@ export class Station implements StationBoardsView {
   private callsign(num: number): string {
     return this.nodes.get(num)?.shortName || `!${(num >>> 0).toString(16).padStart(8, "0")}`;
   }
+}
+
+/** A radio console line without the message text the firmware prints after "msg=". */
+function redactDeviceLine(line: string): string {
+  return line.replace(/\bmsg=.*$/i, "msg=<text not logged>");
 }
 
 const REPLY_WORDS: Record<SupplyStatus, string> = { acknowledged: "ACK", en_route: "ENRT", delivered: "DLVD", cancelled: "CNCL", unable: "UNABLE" };

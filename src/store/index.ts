@@ -1,7 +1,7 @@
 // The store: meshaid's LevelDB log of records (the source of truth) and, later, the projections
 // and durable outboxes built on it.
 export { RecordStore, recordKey } from "./record-store.ts";
-export type { RecordDatabase, AppendResult, CorruptEntry } from "./record-store.ts";
+export type { RecordDatabase, AppendResult, CorruptEntry, RenewableDatabase } from "./record-store.ts";
 export { LevelOutbox } from "./outbox.ts";
 export { RosterStore, rosterPatch } from "./roster.ts";
 export type { RosterEntry, RosterPosition } from "./roster.ts";
@@ -10,3 +10,10 @@ export type { AuditEntry } from "./audit.ts";
 export type { Arrival } from "./record-store.ts";
 export { ReplicaStore } from "./replica.ts";
 export type { OwnEntry } from "./replica.ts";
+export { checkStore, integrityChanged, StoreDamagedError, StoreEncryptedError } from "./integrity.ts";
+export type { IntegrityReport } from "./integrity.ts";
+export { StoreWriteError } from "./errors.ts";
+export { RecordCipher, CipherError, SCRYPT_PARAMS } from "./cipher.ts";
+export type { KeyParams } from "./cipher.ts";
+export { parseRetention, expired, RetentionError } from "./retention.ts";
+export type { RetentionLimits } from "./retention.ts";

@@ -7,10 +7,17 @@
 // Key "meta" / "count": the number of records, written in the same batch as each record.
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
 import type { Level } from "level";
-import { decodeLoggedRecord, encodeLoggedRecord, type Codebook, type FieldRecord, type RecordId } from "../wire/index.ts";
+import { StoreWriteError } from "./errors.ts";
+import type { Codebook, FieldRecord, RecordId } from "../wire/index.ts";
+import { logValueCodec, type RecordCipher } from "./cipher.ts";
 
 /** The LevelDB database (string keys, binary values) the composition root opened. */
 export type RecordDatabase = Level<string, Uint8Array>;
+
+/** A database that can start a fresh write-ahead log after a failed write (cli's DurableLevel). */
+export interface RenewableDatabase {
+  renewLog(): Promise<void>;
+}
 
 export interface AppendResult {
   /** False when a record with this id was already stored (it is not written again). */
@@ -69,11 +76,19 @@ export class RecordStore {
   /** Appends waiting for the next batch, in arrival order. */
   private waiting: PendingAppend[] = [];
   private flushing = false;
+  /** The purge running now (one at a time). */
+  private purging: Promise<number> | undefined;
+  /** A write failed: LevelDB's log may be torn (see renewAfterFailure). */
+  private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
   private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
-  private constructor(db: RecordDatabase, codebook: Codebook) {
+  /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
+  private readonly values: ReturnType<typeof logValueCodec>;
+
+  private constructor(db: RecordDatabase, codebook: Codebook, cipher?: RecordCipher) {
+    this.values = logValueCodec(codebook, cipher);
     this.db = db;
     this.codebook = codebook;
     this.log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
@@ -88,9 +103,9 @@ export class RecordStore {
    * Opens the store on a database the caller created (and will close through this store). Codes
    * in the log are read and written with `codebook`.
    */
-  static async open(db: RecordDatabase, codebook: Codebook): Promise<RecordStore> {
+  static async open(db: RecordDatabase, codebook: Codebook, options: { cipher?: RecordCipher } = {}): Promise<RecordStore> {
     await db.open();
-    const store = new RecordStore(db, codebook);
+    const store = new RecordStore(db, codebook, options.cipher);
     const previous = await store.meta.get("codebook");
     if (previous !== undefined && previous !== codebook.hash) store.previousCodebook = previous;
     const count = await store.meta.get("count");
@@ -139,13 +154,32 @@ export class RecordStore {
       try {
         await this.writeBatch(batch);
       } catch (error) {
-        for (const entry of batch) if (!entry.settled) entry.reject(error);
+        const failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+        for (const entry of batch) if (!entry.settled) entry.reject(failure);
+        this.torn = true;
       }
     }
     this.flushing = false;
   }
 
+  /**
+   * After a failed write LevelDB's log has a torn tail, and whatever is appended after it is
+   * dropped at the next open: before writing again, a database that can (cli's DurableLevel)
+   * starts a fresh log. Until it can, writes fail.
+   */
+  private async renewAfterFailure(): Promise<void> {
+    if (!this.torn) return;
+    const renewable = this.db as Partial<RenewableDatabase>;
+    if (typeof renewable.renewLog !== "function") return;
+    try {
+      await renewable.renewLog();
+      this.torn = false;
+    } catch (error) {
+      throw new StoreWriteError(this.db.location, error);
+    }
+  }
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    await this.renewAfterFailure();
     const keys = batch.map((entry) => recordKey(entry.record.id));
     const onDisk = await this.log.getMany([...new Set(keys)]);
     const known = new Set<string>();
@@ -163,7 +197,7 @@ export class RecordStore {
       }
       let value: Uint8Array;
       try {
-        value = encodeLoggedRecord(entry.record, this.codebook);
+        value = this.values.encode(entry.record, key);
       } catch (error) {
         entry.settled = true;
         entry.reject(error); // nothing is written for it
@@ -217,7 +251,7 @@ export class RecordStore {
     const out: Arrival[] = [];
     for (const [index, entry] of listed.entries()) {
       const bytes = values[index];
-      const decoded = bytes === undefined ? undefined : decodeLoggedRecord(bytes, this.codebook);
+      const decoded = bytes === undefined ? undefined : this.values.decode(bytes, entry.key);
       if (decoded?.ok) out.push({ ...entry, record: decoded.value });
       else onCorrupt?.({ key: entry.key, reason: decoded ? decoded.error.message : "listed in arrival order but missing from the log" });
     }
@@ -246,8 +280,8 @@ export class RecordStore {
   /** The records stored under these log keys (undefined where none, or where it no longer decodes). */
   async getKeys(keys: string[]): Promise<Array<FieldRecord | undefined>> {
     const values = await this.log.getMany(keys);
-    return values.map((bytes) => {
-      const decoded = bytes === undefined ? undefined : decodeLoggedRecord(bytes, this.codebook);
+    return values.map((bytes, index) => {
+      const decoded = bytes === undefined ? undefined : this.values.decode(bytes, keys[index]!);
       return decoded?.ok ? decoded.value : undefined;
     });
   }
@@ -264,7 +298,7 @@ export class RecordStore {
         if (page.length === 0) return;
         const records: FieldRecord[] = [];
         for (const [key, bytes] of page) {
-          const decoded = decodeLoggedRecord(bytes, this.codebook);
+          const decoded = this.values.decode(bytes, key);
           if (decoded.ok) records.push(decoded.value);
           else onCorrupt?.({ key, reason: decoded.error.message });
         }
@@ -283,9 +317,10 @@ export class RecordStore {
   }
 
   async get(id: RecordId): Promise<FieldRecord | undefined> {
-    const bytes = await this.log.get(recordKey(id));
+    const key = recordKey(id);
+    const bytes = await this.log.get(key);
     if (bytes === undefined) return undefined;
-    const decoded = decodeLoggedRecord(bytes, this.codebook);
+    const decoded = this.values.decode(bytes, key);
     return decoded.ok ? decoded.value : undefined;
   }
 
@@ -302,11 +337,55 @@ export class RecordStore {
         onCorrupt?.({ key, reason: "listed in arrival order but missing from the log" });
         continue;
       }
-      const decoded = decodeLoggedRecord(bytes, this.codebook);
+      const decoded = this.values.decode(bytes, key);
       if (decoded.ok) records.push(decoded.value);
       else onCorrupt?.({ key, reason: decoded.error.message });
     }
     return records;
+  }
+
+  /**
+   * Deletes the records `isExpired` picks (retention limits), with their place in the arrival
+   * order, in one synced batch; appends wait meanwhile. Resolves with how many were deleted.
+   * Entries that do not decode are left alone (the start check quarantines them).
+   */
+  purge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+    this.purging ??= this.runPurge(isExpired).finally(() => {
+      this.purging = undefined;
+    });
+    return this.purging;
+  }
+
+  private async runPurge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+    while (this.flushing) await this.queue;
+    this.flushing = true;
+    try {
+      const doomed = new Set<string>();
+      for await (const [key, bytes] of this.log.iterator()) {
+        const decoded = this.values.decode(bytes, key);
+        if (decoded.ok && isExpired(decoded.value)) doomed.add(key);
+      }
+      if (doomed.size === 0) return 0;
+      const write = this.db.batch();
+      for await (const [order, key] of this.arrival.iterator()) if (doomed.has(key)) write.del(this.arrivalPrefix + order);
+      for (const key of doomed) write.del(this.logPrefix + key);
+      const count = this.recordCount - doomed.size;
+      write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
+      try {
+        await write.write({ sync: true });
+      } catch (error) {
+        this.torn = true;
+        throw new StoreWriteError(this.db.location, error);
+      }
+      this.recordCount = count;
+      return doomed.size;
+    } finally {
+      this.flushing = false;
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        this.queue = this.flushLoop();
+      }
+    }
   }
 
   async close(): Promise<void> {

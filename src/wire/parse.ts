@@ -494,6 +494,8 @@ function readLines(r: Reading): SupplyLine[] {
     const unit = r.codebook.lists.items.byName.get(line.item)?.unit;
     if (line.quantity === undefined && (unit === "person" || unit === "vehicle")) line.quantity = 1;
   }
+  // A record counts from 1 to 2^32 - 1 ("0 water" says nothing): outside that, no quantity.
+  for (const line of lines) if (line.quantity !== undefined && !(Number.isInteger(line.quantity) && line.quantity >= 1 && line.quantity <= 0xffffffff)) delete line.quantity;
   return lines;
 }
 

@@ -2,7 +2,7 @@
 // records packed behind a tag and version byte) and the station's log entries.
 import protobuf from "protobufjs";
 import { fileURLToPath } from "node:url";
-import { codeOf, nameOf, type Codebook, type CodebookCategory } from "./codebook.ts";
+import { codeOf, MAX_CODE, nameOf, type Codebook, type CodebookCategory } from "./codebook.ts";
 import { err, ok, WireError, type Result } from "./errors.ts";
 import { MAX_LANDMARK } from "./site.ts";
 import {
@@ -252,7 +252,7 @@ function readLines(codebook: Codebook, values: number[] | undefined): SupplyLine
   if (list.length % 2 !== 0) invalid("supply lines come in item, quantity pairs");
   for (let i = 0; i < list.length; i += 2) {
     if (list[i] === 0) invalid("item code 0");
-    const line: SupplyLine = { item: nameOf(codebook, "items", list[i]!) };
+    const line: SupplyLine = { item: codeName(codebook, "items", list[i]!) };
     if (list[i + 1]) line.quantity = list[i + 1]!;
     lines.push(line);
   }
@@ -261,6 +261,15 @@ function readLines(codebook: Codebook, values: number[] | undefined): SupplyLine
 
 function pick<T>(values: readonly T[], index: number | undefined, what: string): T {
   return values[index ?? 0] ?? unknownCode(`${what} ${String(index)}`);
+}
+
+/**
+ * The name for a code read from the wire. 0 (none) in a list, or a code above MAX_CODE, is one no
+ * codebook holds and the log could not store as "#n": the record is refused as an unknown code.
+ */
+function codeName(codebook: Codebook, category: CodebookCategory, code: number): string {
+  if (code < 1 || code > MAX_CODE) unknownCode(`${category} code ${code} (codes are 1..${MAX_CODE}; 0 means none)`);
+  return nameOf(codebook, category, code);
 }
 
 class UnknownCode extends Error {}
@@ -303,26 +312,26 @@ function fromMessage(message: RecordMessage, codebook: Codebook, origin: number)
       const triage: Record<string, number> = {};
       let casualties = message.casualties ?? 0;
       for (let i = 0; i < triageValues.length; i += 2) {
-        const name = nameOf(codebook, "triage", triageValues[i]!);
+        const name = codeName(codebook, "triage", triageValues[i]!);
         if (!triageValues[i + 1] || triage[name] !== undefined) invalid("a triage category appears twice or with no casualties");
         triage[name] = triageValues[i + 1]!;
         casualties += triageValues[i + 1]!;
       }
       if (casualties > U32) invalid("too many casualties");
-      const body: RecordBody = { kind, incident: nameOf(codebook, "incidents", message.type), severity: pick(SEVERITIES, message.severity, "severity"), casualties };
+      const body: RecordBody = { kind, incident: codeName(codebook, "incidents", message.type), severity: pick(SEVERITIES, message.severity, "severity"), casualties };
       if (triageValues.length > 0) body.triage = triage;
-      if (message.hazards?.length) body.hazards = message.hazards.map((hazard) => nameOf(codebook, "hazards", hazard));
+      if (message.hazards?.length) body.hazards = message.hazards.map((hazard) => codeName(codebook, "hazards", hazard));
       if (message.people) body.people = message.people;
       if (message.responderOnScene) body.responderOnScene = true;
       return withPlace(body, place);
     }
     case "shift": {
       const body: RecordBody = { kind, action: pick(SHIFT_ACTIONS, message.state, "shift action") };
-      if (message.role) body.role = nameOf(codebook, "roles", message.role);
+      if (message.role) body.role = codeName(codebook, "roles", message.role);
       if (message.from) body.from = message.from;
       if (message.to) body.to = message.to;
       if (message.openItems) body.openItems = message.openItems;
-      if (message.lowStock?.length) body.lowStock = message.lowStock.map((item) => nameOf(codebook, "items", item));
+      if (message.lowStock?.length) body.lowStock = message.lowStock.map((item) => codeName(codebook, "items", item));
       return withPlace(body, place);
     }
     case "checkin": {

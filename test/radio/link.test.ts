@@ -218,8 +218,8 @@ describe("RadioLink", () => {
     expect(r.events[4]).toMatchObject({ type: "packet", packet: { id: 0xdead04, portnum: PortNum.PRIVATE_APP, payload: Uint8Array.of(1, 2, 3) } });
     const warned = r.warnings();
     expect(warned.map((w) => w.msg)).toEqual(["undecodable FromRadio payload skipped", "undecodable NODEINFO payload skipped"]);
-    expect(warned[0]).toMatchObject({ hex: "0fffff" });
-    expect(warned[1]).toMatchObject({ hex: "0a0541", from: MEDIC });
+    expect(warned[0]).toMatchObject({ bytes: 3 });
+    expect(warned[1]).toMatchObject({ bytes: 3, from: MEDIC });
     expect(r.link.status).toBe("connected");
   });
 

@@ -137,3 +137,11 @@ describe("negation", () => {
     expect(read("team 4 ok").records).toEqual([{ kind: "checkin", status: "ok", team: 4 }]);
   });
 });
+
+describe("quantities", () => {
+  it('files no quantity for "0 water" (a record counts from 1; the store refused it and the text was lost: fuzz regression)', () => {
+    const quantities = (text: string) => read(text).records.flatMap((record) => ("lines" in record ? (record.lines ?? []).map((line) => line.quantity) : []));
+    for (const text of ["0 water", "need 0 water", "need 99999999999 water"]) expect(quantities(text).every((q) => q === undefined)).toBe(true);
+    expect(read("need 0 water").records).toEqual([{ kind: "supply_request", lines: [{ item: "water" }], priority: "normal" }]);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
+  decodeLoggedRecord,
   decodePayload,
   encodePayload,
   MAX_PAYLOAD_BYTES,
@@ -140,6 +141,13 @@ describe("radio payloads", () => {
     expect(!cut.ok && cut.error.code).toBe("WIRE_TRUNCATED");
     const kind99 = decodePayload(Uint8Array.from([PROTOCOL_TAG, 0x17, 1, 0x10, 99]), codebook, ORIGIN);
     expect(!kind99.ok && kind99.error.code).toBe("WIRE_UNKNOWN_CODE");
+  });
+
+  it("refuse a code no codebook can hold (above MAX_CODE, or 0 in a list): the log could not store it (fuzz regression)", () => {
+    const tooHigh = decodePayload(Uint8Array.from(Buffer.from("7f10808080012080808001288180800130033a1d010080800500018080808001018080800101808080800101808080800198018080808001", "hex")), codebook, ORIGIN);
+    expect(!tooHigh.ok && tooHigh.error.code).toBe("WIRE_UNKNOWN_CODE");
+    const logged = decodeLoggedRecord(Uint8Array.from(Buffer.from("0d0400000018012207202020202020203080808080013a1a10043a16010080800180808080010100018080800180808001004583b2ff9a", "hex")), codebook);
+    expect(!logged.ok && logged.error.code).toBe("WIRE_UNKNOWN_CODE");
   });
 
   it("show an item code this codebook does not know as such, and flag a different codebook", () => {
