@@ -7,3 +7,5 @@ export { RosterStore, rosterPatch } from "./roster.ts";
 export type { RosterEntry, RosterPosition } from "./roster.ts";
 export { AuditTrail } from "./audit.ts";
 export type { AuditEntry } from "./audit.ts";
+export { SendLog } from "./sends.ts";
+export type { StoredSend } from "./sends.ts";
