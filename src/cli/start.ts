@@ -7,11 +7,12 @@ import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, LevelOutbox, RecordStore, RosterStore, type RecordDatabase } from "../store/index.ts";
+import { AuditTrail, LevelOutbox, RecordStore, RosterStore, SendLog, type RecordDatabase } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
+import { ControlSocketError, listenControl } from "./control.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -79,9 +80,13 @@ export async function runStart(options: StartOptions): Promise<number> {
       onError: (error, item) => radioLog.error({ err: error, priority: item.priority }, "send refused by the radio link; dropped"),
     });
     cleanups.push(() => scheduler.close());
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, presets, codebook, ...(site ? { site } : {}), logger });
+    const sends = await SendLog.open(db);
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
+    // `meshaid status`, `send` and `console` reach the station through its control socket.
+    const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state() });
+    cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
 
     if (jsonLines || !process.stdin.isTTY) {
@@ -97,7 +102,7 @@ export async function runStart(options: StartOptions): Promise<number> {
         const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
         const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
         const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, trail: audit, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
-        const actions = consoleActions(station, scheduler, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
+        const actions = consoleActions(station, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
         const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport, ...actions, transmit: () => scheduler.state() } });
         cleanups.push(() => ui.unmount());
       });
@@ -106,7 +111,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof ControlSocketError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);

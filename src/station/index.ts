@@ -9,3 +9,5 @@ export { boardsFrom, Boards, DEFAULT_CHECKIN_INTERVAL_MS } from "./boards/index.
 export { ACTION_VERBS } from "./types.ts";
 export { TransmitScheduler, PRIORITY_CLASSES } from "./scheduler.ts";
 export type { PriorityClass, SchedulerEvent, SchedulerOptions, SchedulerState, QueuedSend } from "./scheduler.ts";
+export { serveControl, parseControlLine, ControlClient, ControlError, RemoteStation, LineReader, MAX_LINE_BYTES } from "./control.ts";
+export type { ControlTarget, ControlRequest, ControlReply, ControlEvent, ServeControlOptions } from "./control.ts";
