@@ -179,7 +179,9 @@ export class DeliveryTracker {
       if (send.stored.radioId !== undefined) this.byRadioId.delete(send.stored.radioId);
       send.stored.radioId = event.radioId;
       this.byRadioId.set(event.radioId, send);
-      this.change(send, "queued", undefined);
+      // Handed to the radio (its outbox): one more attempt, kept with the radio's id.
+      if (send.stored.state === "queued" && send.stored.reason === undefined) this.touch(send);
+      else this.change(send, "queued", undefined);
       const early = this.early.get(event.radioId);
       if (early) {
         this.early.delete(event.radioId);
@@ -237,7 +239,11 @@ export class DeliveryTracker {
     stored.state = state;
     if (reason === undefined) delete stored.reason;
     else stored.reason = reason;
-    stored.at = this.options.now();
+    this.touch(send);
+  }
+
+  private touch(send: Send): void {
+    send.stored.at = this.options.now();
     this.persist(send);
     this.notify(send);
   }
