@@ -5,7 +5,7 @@ import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
-import { ControlClient, ControlError, serveControl, type ControlTarget, type SchedulerState, type StationStatus } from "../station/index.ts";
+import { ControlClient, ControlError, serveControl, type ControlTarget, type OutgoingRequest, type SchedulerState, type StationStatus } from "../station/index.ts";
 import { defaultDataDir } from "./paths.ts";
 
 export const SOCKET_NAME = "meshaid.sock";
@@ -124,9 +124,9 @@ export async function runStatus(options: ClientOptions & { json?: boolean }, out
 /** `meshaid send`: a preset, typed text or plain message, logged and sent by the running station. */
 export async function runSendCommand(text: string, options: ClientOptions & { to?: string; as?: string; stations?: boolean; json?: boolean }, out: Out, err: Out): Promise<number> {
   return withClient(options, err, async (client) => {
-    const to = options.to === undefined ? undefined : /^\d+$/.test(options.to) ? Number(options.to) : options.to;
-    const line: Record<string, unknown> = { text, ...(to !== undefined ? { to } : {}), ...(options.as ? { sender: options.as } : {}), ...(options.stations ? { stations: true } : {}) };
-    const { outcome } = await client.request("send", { send: line as never });
+    const to: OutgoingRequest["to"] = options.to === undefined ? undefined : options.to === "channel" ? "channel" : /^\d+$/.test(options.to) ? { node: Number(options.to) } : { callsign: options.to };
+    const send: OutgoingRequest = { text, ...(to !== undefined ? { to } : {}), ...(options.as ? { sender: options.as } : {}), ...(options.stations ? { stations: true } : {}) };
+    const { outcome } = await client.request("send", { send });
     if (!outcome.ok) {
       err(`meshaid: not sent: ${outcome.reason}`);
       return 1;

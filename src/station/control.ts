@@ -355,7 +355,7 @@ export class ControlClient {
   request(op: ControlRequest["op"], body: Record<string, unknown> = {}): Promise<unknown> {
     if (this.ended) return Promise.reject(new ControlError("the connection to the station is closed"));
     const id = this.nextId++;
-    const line = op === "send" ? { id, op, ...(body["send"] as object) } : { id, op, ...body };
+    const line = op === "send" ? { id, op, ...sendLine(body["send"] as OutgoingRequest) } : { id, op, ...body };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.stream.write(`${JSON.stringify(line)}\n`);
@@ -491,6 +491,13 @@ export class RemoteStation implements StationBoardsView {
         return;
     }
   }
+}
+
+/** A send request as the protocol writes it: `to` is a callsign, a node number or "channel". */
+function sendLine(request: OutgoingRequest): Record<string, unknown> {
+  const { to, ...rest } = request;
+  if (to === undefined) return rest;
+  return { ...rest, to: to === "channel" ? "channel" : "node" in to ? to.node : to.callsign };
 }
 
 function emptySnapshot(): StationSnapshot {

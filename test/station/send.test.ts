@@ -2,6 +2,7 @@
 // origin, packed to the other base stations and/or as text to a handheld, followed through the
 // radio's delivery updates, retried a bounded number of times, and taken up again after a restart.
 import { afterEach, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { Level } from "level";
 import pino from "pino";
 import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
@@ -125,6 +126,25 @@ describe("Station.send and delivery", () => {
     expect(!bad.ok && bad.reason).toMatch(/unobtainium/);
     expect(await station.send({ text: "   " })).toEqual({ ok: false, reason: "nothing to send: give a text or records" });
     expect(store.count).toBe(0);
+  });
+
+  it("refuses records that are not records (anything a control client may send) with a reason, and logs nothing for them", async () => {
+    const { station, store } = await start();
+    const body = fc.oneof(
+      fc.record({ kind: fc.constantFrom("supply_request", "incident", "shift", "checkin", "supply_offer", "supply_status", "ack", "message", "x"), lines: fc.jsonValue(), priority: fc.jsonValue(), text: fc.jsonValue(), place: fc.jsonValue() }, { requiredKeys: ["kind"] }),
+      fc.dictionary(fc.string(), fc.jsonValue()).map((value) => ({ ...value, kind: "incident" })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(body, { minLength: 1, maxLength: 3 }), async (bodies) => {
+        const before = store.count;
+        const outcome = await station.send({ bodies: bodies as unknown as RecordBody[] }).catch((error: unknown) => ({ ok: false as const, reason: `threw ${String(error)}` }));
+        if (!outcome.ok) {
+          expect(outcome.reason).not.toMatch(/^threw/);
+          expect(store.count).toBe(before);
+        } else expect(store.count).toBe(before + bodies.length);
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("follows each record through the radio's delivery updates and shows the latest in snapshots", async () => {
