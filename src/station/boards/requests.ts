@@ -1,7 +1,7 @@
 // The requests board: each supply request with the status records that refer to it. A card is a
 // pure function of the sorted set of its records, so it does not matter which arrived first (a
 // status may be heard before its request: it waits for it).
-import type { FieldRecord, Place, SupplyOfferBody, SupplyRequestBody, SupplyStatus, SupplyStatusBody } from "../../wire/index.ts";
+import type { FieldRecord, Place, SupplyRequestBody, SupplyStatus, SupplyStatusBody } from "../../wire/index.ts";
 import type { RequestCard, RequestMatch, RequestState } from "../types.ts";
 import { actOf, idKey, insertSorted } from "./order.ts";
 
@@ -22,8 +22,6 @@ interface Entry {
 
 /** Metres between two places, when the site plan can tell. */
 export type PlaceDistance = (a: Place, b: Place) => number | undefined;
-
-type Offer = FieldRecord & { body: SupplyOfferBody };
 
 export class RequestsBoard {
   private readonly entries = new Map<string, Entry>();
