@@ -189,7 +189,10 @@ export function serveControl(stream: Duplex, target: ControlTarget, options: Ser
     stream.write(`${JSON.stringify(message)}\n`);
   };
 
+  let subscribed = false;
   const subscribe = (id: RequestId): void => {
+    if (subscribed) return write({ id, ok: false, error: "already subscribed on this connection" });
+    subscribed = true;
     write({ id, ok: true, snapshot: target.snapshot(), boards: target.boards() });
     cleanups.push(target.subscribe((event) => write({ event: "station", data: event })));
     // Boards changes are joined: a burst of records is one event and one snapshot.

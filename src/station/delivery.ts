@@ -88,8 +88,8 @@ export class DeliveryTracker {
     this.staleTimer.unref?.();
   }
 
-  /** Queues a transmission; its records' delivery starts as queued. */
-  transmit(transmission: Transmission): void {
+  /** Queues a transmission; its records' delivery starts as queued. Resolves once that is kept on disk. */
+  async transmit(transmission: Transmission): Promise<void> {
     const stored: StoredSend = {
       id: this.options.log?.nextId() ?? String((this.memoryIds += 1)).padStart(16, "0"),
       records: transmission.records.map((id) => ({ ...id })),
@@ -100,9 +100,9 @@ export class DeliveryTracker {
       at: this.options.now(),
     };
     const send = this.add(stored, transmission.request, transmission.batch);
-    this.persist(send);
     this.enqueue(send);
     this.notify(send);
+    await this.options.log?.put(stored);
   }
 
   /** Where a record of this station stands on the air, when it was sent. */
@@ -229,7 +229,9 @@ export class DeliveryTracker {
     for (const send of this.sends.values()) {
       const { stored } = send;
       if (stored.radioId === undefined || stored.retryAt !== undefined || stored.at > cutoff) continue;
-      if (stored.state === "queued" || stored.state === "sent") this.failed(send, "unknown", `no word from the radio for ${Math.round(this.options.staleMs / 60_000)} min`);
+      // Queued: in the radio's outbox, sent when the link is up. Sent: the radio took it, and its
+      // ACK tracking ends in an update unless the radio rebooted or the link restarted.
+      if (stored.state === "sent") this.failed(send, "unknown", `no word from the radio for ${Math.round(this.options.staleMs / 60_000)} min`);
     }
   }
 

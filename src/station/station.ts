@@ -443,7 +443,7 @@ export class Station implements StationBoardsView {
       const [record] = await this.writeOwn([body], { sender: action.actor.callsign });
       if (!record) return refuse("the record could not be written");
       recordId = record.id;
-      this.transmit(record, action);
+      await this.transmit(record, action);
     }
     const entry = await this.audit.append(this.auditEntry(action, { outcome: "done", ...(recordId ? { record: recordId } : {}) }));
     this.log.info({ action: action.verb, actor: action.actor, record: recordId }, "action done");
@@ -456,17 +456,16 @@ export class Station implements StationBoardsView {
    * Puts an action's record on the air: to other base stations on meshaid's port, and, for a
    * status about a handheld's request, a short reply it can read ("ACK WATER ETA 8").
    */
-  private transmit(record: FieldRecord, action: ActionRequest): void {
+  private async transmit(record: FieldRecord, action: ActionRequest): Promise<void> {
     const deliveries = this.deliveries;
     if (!deliveries) return;
     const body = record.body;
     const packets = this.toStations([record]);
     if (typeof packets === "string") this.log.error({ reason: packets, record: record.id }, "action record does not pack; not sent to other stations");
-    else for (const packet of packets) deliveries.transmit(packet);
+    else for (const packet of packets) await deliveries.transmit(packet);
     if (body.kind === "supply_status" && body.ref) {
       const request = this.boardState.requests.get(idKey(body.ref));
-      const text = replyText(body.status, request?.lines.map((line) => line.item) ?? [], body.etaMin);
-      if (request) deliveries.transmit({ records: [record.id], priority: "status", request: { text, to: request.id.origin }, batch: "ack" });
+      if (request) await deliveries.transmit({ records: [record.id], priority: "status", request: { text: replyText(body.status, request.lines.map((line) => line.item), body.etaMin), to: request.id.origin }, batch: "ack" });
     }
     this.log.debug({ action: action.verb, record: record.id }, "action queued for the air");
   }
@@ -522,11 +521,11 @@ export class Station implements StationBoardsView {
     let packets = 0;
     if (stations) {
       const out = this.toStations(records);
-      if (typeof out !== "string") for (const packet of out) deliveries.transmit(packet);
+      if (typeof out !== "string") for (const packet of out) await deliveries.transmit(packet);
       packets += typeof out === "string" ? 0 : out.length;
     }
     if (request.to !== undefined && text) {
-      deliveries.transmit({ records: ids, priority: priorityOf(bodies), request: { text, ...(to !== undefined ? { to } : {}), wantAck: true } });
+      await deliveries.transmit({ records: ids, priority: priorityOf(bodies), request: { text, ...(to !== undefined ? { to } : {}), wantAck: true } });
       packets += 1;
     }
     this.log.info({ records: ids, read, stations, to }, "records sent");
