@@ -542,10 +542,15 @@ export class Station implements StationBoardsView {
     const first = await this.nextOwnSeq();
     const receivedAt = this.options.now();
     const records = bodies.map((body, index): FieldRecord => ({ id: { origin: this.origin as number, seq: (first + index) >>> 0 }, receivedAt, body, ...extra }));
-    const results = await Promise.all(records.map((record) => this.store.append(record)));
+    const results = await Promise.allSettled(records.map((record) => this.store.append(record)));
+    // These numbers are spent even if a write failed: never give one to two records.
     this.ownSeq = (records.at(-1) as FieldRecord).id.seq;
     await this.idle();
-    for (const [index, record] of records.entries()) this.stored(record, results[index] as AppendResult);
+    for (const [index, record] of records.entries()) {
+      const result = results[index] as PromiseSettledResult<AppendResult>;
+      if (result.status === "rejected") throw result.reason;
+      this.stored(record, result.value);
+    }
     return records;
   }
 
