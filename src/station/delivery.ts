@@ -27,6 +27,8 @@ export interface DeliveryOptions {
   retryBaseMs?: number;
   /** A send the radio has said nothing about for this long is unknown (default 10 min). */
   staleMs?: number;
+  /** How many settled sends are remembered (newest first); older ones are forgotten, here and on disk (default 2000). */
+  keepSettled?: number;
 }
 
 /** What the station hands over: the records a transmission carries and what goes to the radio. */
@@ -40,6 +42,8 @@ export interface Transmission {
 
 interface Send {
   stored: StoredSend;
+  /** Counted among the settled (once). */
+  settledNoted?: boolean;
   request: SendRequest;
   batch: string | undefined;
   retryTimer?: ReturnType<typeof setTimeout> | undefined;
@@ -50,7 +54,7 @@ const RANK: Record<DeliveryState, number> = { failed: 0, unknown: 0, queued: 1, 
 const EARLY_UPDATES = 64;
 
 export class DeliveryTracker {
-  private readonly options: Required<Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs">> & DeliveryOptions;
+  private readonly options: Required<Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs" | "keepSettled">> & DeliveryOptions;
   private readonly log: Logger;
   private readonly sends = new Map<string, Send>();
   /** Record key -> the sends carrying it. */
@@ -59,12 +63,14 @@ export class DeliveryTracker {
   private readonly byItem = new Map<number, Set<Send>>();
   private readonly byRadioId = new Map<string, Send>();
   private readonly early = new Map<string, DeliveryUpdate>();
+  /** Settled sends, oldest first: the memory (and the disk) keep only the newest `keepSettled`. */
+  private readonly settled: Send[] = [];
   private readonly unsubscribe: () => void;
   private staleTimer: ReturnType<typeof setInterval> | undefined;
   private memoryIds = 0;
 
   constructor(options: DeliveryOptions) {
-    this.options = { maxAttempts: 3, retryBaseMs: 30_000, staleMs: 600_000, ...options };
+    this.options = { maxAttempts: 3, retryBaseMs: 30_000, staleMs: 600_000, keepSettled: 2000, ...options };
     this.log = options.logger.child({ component: "delivery" });
     this.unsubscribe = options.scheduler.subscribe((event) => this.onScheduler(event));
   }
@@ -75,7 +81,10 @@ export class DeliveryTracker {
     let resumed = 0;
     for (const entry of stored) {
       const send = this.add(entry, requestOf(entry));
-      if (isSettled(entry, this.options.maxAttempts)) continue;
+      if (isSettled(entry, this.options.maxAttempts)) {
+        this.noteSettled(send);
+        continue;
+      }
       resumed += 1;
       if (entry.retryAt !== undefined) this.retryAt(send, entry.retryAt);
       else if (entry.radioId === undefined) this.enqueue(send);
@@ -242,6 +251,26 @@ export class DeliveryTracker {
     if (reason === undefined) delete stored.reason;
     else stored.reason = reason;
     this.touch(send);
+    if (isSettled(stored, this.options.maxAttempts)) this.noteSettled(send);
+  }
+
+  /** Remembers a send as settled, forgetting the oldest settled ones beyond `keepSettled`. */
+  private noteSettled(send: Send): void {
+    if (send.settledNoted) return;
+    send.settledNoted = true;
+    this.settled.push(send);
+    while (this.settled.length > this.options.keepSettled) {
+      const old = this.settled.shift() as Send;
+      this.sends.delete(old.stored.id);
+      if (old.stored.radioId !== undefined && this.byRadioId.get(old.stored.radioId) === old) this.byRadioId.delete(old.stored.radioId);
+      for (const id of old.stored.records) {
+        const key = idKey(id);
+        const set = this.byRecord.get(key);
+        set?.delete(old);
+        if (set?.size === 0) this.byRecord.delete(key);
+      }
+      this.options.log?.remove(old.stored.id).catch((error: unknown) => this.log.error({ err: error, send: old.stored.id }, "could not forget a settled send"));
+    }
   }
 
   private touch(send: Send): void {

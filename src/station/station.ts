@@ -26,7 +26,7 @@ import type { AppendResult, AuditEntry, AuditTrail, RecordStore, RosterEntry, Se
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
-import { DeliveryTracker } from "./delivery.ts";
+import { DeliveryTracker, type DeliveryOptions } from "./delivery.ts";
 import type {
   ActionOutcome,
   ActionRequest,
@@ -69,8 +69,8 @@ export interface StationOptions {
   scheduler?: TransmitScheduler;
   /** Where the station keeps its sends and their delivery across restarts (with `scheduler`). */
   sends?: SendLog;
-  /** Retries of a failed or silent send: attempts in all and the first wait (doubling after). */
-  retry?: { maxAttempts?: number; retryBaseMs?: number };
+  /** Delivery: attempts in all, the first wait before a retry (doubling after), when silence means unknown, how many settled sends to remember. */
+  delivery?: Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs" | "keepSettled">;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -142,7 +142,7 @@ export class Station implements StationBoardsView {
       this.deliveries = new DeliveryTracker({
         scheduler: options.scheduler,
         ...(options.sends ? { log: options.sends } : {}),
-        ...options.retry,
+        ...options.delivery,
         now: this.options.now,
         logger: this.log,
         onChange: (id, delivery) => this.emit({ type: "delivery", id, delivery }),

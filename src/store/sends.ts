@@ -62,6 +62,13 @@ export class SendLog {
     return write;
   }
 
+  /** Forgets a send (one long settled); resolves once on disk. */
+  remove(id: string): Promise<void> {
+    const write = this.writes.then(() => this.db.batch<string, string>([{ type: "del", sublevel: this.entries, key: id }], { sync: true }));
+    this.writes = write.catch(() => undefined);
+    return write;
+  }
+
   /** Every send, oldest first. Entries that no longer parse go to `onCorrupt`. */
   async list(onCorrupt?: (key: string, reason: string) => void): Promise<StoredSend[]> {
     const out: StoredSend[] = [];

@@ -45,7 +45,7 @@ describe("Station.send and delivery", () => {
     for (const running of open.splice(0)) await running.close();
   });
 
-  async function start(options: { maxAttempts?: number } = {}): Promise<Running> {
+  async function start(options: { maxAttempts?: number; keepSettled?: number } = {}): Promise<Running> {
     const db: RecordDatabase = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
     const sends = await SendLog.open(db);
@@ -54,7 +54,7 @@ describe("Station.send and delivery", () => {
     radio.subscribe((event) => void roster.apply(event));
     const sender = new IdSender();
     const scheduler = new TransmitScheduler({ sender, minIntervalMs: 0, dutyCycle: 1 });
-    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, roster, scheduler, sends, retry: { maxAttempts: options.maxAttempts ?? 3, retryBaseMs: 1 }, now: () => T0 });
+    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, roster, scheduler, sends, delivery: { maxAttempts: options.maxAttempts ?? 3, retryBaseMs: 1, ...(options.keepSettled ? { keepSettled: options.keepSettled } : {}) }, now: () => T0 });
     const events: StationEvent[] = [];
     station.subscribe((event) => events.push(event));
     await station.start();
@@ -190,6 +190,19 @@ describe("Station.send and delivery", () => {
     expect(deliveries(second.events)[0]).toMatchObject({ state: "unknown", reason: "the station restarted before an ACK; try 2 of 3 in 0 s" });
     second.radio.emit({ type: "delivery", delivery: { id: "r1", state: "heard" } });
     expect(second.station.snapshot().recent[0]).toMatchObject({ id: { origin: BASE, seq: 1 }, delivery: { state: "heard", attempts: 2 } });
+  });
+
+  it("remembers only the newest settled sends, in memory and on disk; unsettled ones are never forgotten", async () => {
+    const first = await start({ keepSettled: 2 });
+    for (const text of ["NEED WATER", "NEED GAUZE", "NEED ICE PACKS", "INJURED 1"]) await first.station.send({ text });
+    await expect.poll(() => first.sender.sent.length).toBe(4);
+    for (const id of ["r1", "r2", "r3"]) first.radio.emit({ type: "delivery", delivery: { id, state: "heard" } });
+    expect(first.station.status().deliveries).toMatchObject({ heard: 2, queued: 1 });
+    const recent = first.station.snapshot().recent;
+    expect(recent.map((view) => view.delivery?.state)).toEqual(["queued", "heard", "heard", undefined]);
+    await first.close();
+    const second = await start({ keepSettled: 2 });
+    expect(second.station.status().deliveries).toMatchObject({ heard: 2, queued: 1 });
   });
 
   it("places a handheld's record that names no place at the landmark nearest its last position", async () => {
