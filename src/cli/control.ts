@@ -184,6 +184,9 @@ function statusLines(status: StationStatus): string[] {
     const d = status.deliveries;
     lines.push(`sent      ${d.queued} queued, ${d.sent} sent, ${d.heard} heard, ${d.confirmed} confirmed, ${d.failed} failed, ${d.unknown} unknown`);
   }
+  for (const { id, delivery } of status.troubled ?? []) {
+    lines.push(`  ${hex8(id.origin)}!${hex8(id.seq)} ${delivery.state} after ${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}${delivery.reason ? `: ${delivery.reason}` : ""}`);
+  }
   return lines;
 }
 

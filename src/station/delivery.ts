@@ -138,6 +138,25 @@ export class DeliveryTracker {
     return counts;
   }
 
+  /** This station's records whose delivery failed or is unknown (being retried, or given up), newest first. */
+  troubled(limit: number): Array<{ id: RecordId; delivery: RecordDelivery }> {
+    const out: Array<{ id: RecordId; delivery: RecordDelivery }> = [];
+    const seen = new Set<string>();
+    const sends = [...this.sends.values()].reverse();
+    for (const { stored } of sends) {
+      if (out.length >= limit) break;
+      if (stored.state !== "failed" && stored.state !== "unknown") continue;
+      for (const id of stored.records) {
+        const key = idKey(id);
+        const delivery = this.delivery(id);
+        if (seen.has(key) || !delivery || (delivery.state !== "failed" && delivery.state !== "unknown")) continue;
+        seen.add(key);
+        out.push({ id: { ...id }, delivery });
+      }
+    }
+    return out.slice(0, limit);
+  }
+
   /** A delivery update from the radio. */
   onRadioDelivery(update: DeliveryUpdate): void {
     const send = this.byRadioId.get(update.id);

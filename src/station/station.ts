@@ -238,7 +238,10 @@ export class Station implements StationBoardsView {
     };
     if (this.origin !== undefined) status.origin = this.origin;
     if (this.scheduler) status.transmit = this.scheduler.state();
-    if (this.deliveries) status.deliveries = this.deliveries.counts();
+    if (this.deliveries) {
+      status.deliveries = this.deliveries.counts();
+      status.troubled = this.deliveries.troubled(20);
+    }
     return status;
   }
 

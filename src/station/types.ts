@@ -284,6 +284,8 @@ export interface StationStatus {
   transmit?: SchedulerState;
   /** This station's sends by delivery state. */
   deliveries?: Record<DeliveryState, number>;
+  /** This station's records whose delivery failed or is unknown, newest first (at most 20). */
+  troubled?: Array<{ id: RecordId; delivery: RecordDelivery }>;
   boards: {
     requests: Record<RequestState, number>;
     incidentsOpen: number;

@@ -175,6 +175,7 @@ describe("Station.send and delivery", () => {
     radio.emit({ type: "delivery", delivery: { id: "r2", state: "unknown", reason: "no ACK within 120 s" } });
     expect(deliveries(events).at(-1)).toEqual({ state: "unknown", attempts: 2, reason: "no ACK within 120 s; gave up after 2 attempts" });
     expect(sender.sent).toHaveLength(2);
+    expect(station.status().troubled).toEqual([{ id: { origin: BASE, seq: 1 }, delivery: { state: "unknown", attempts: 2, reason: "no ACK within 120 s; gave up after 2 attempts", at: T0 } }]);
   });
 
   it("after a restart, sends what the scheduler had not handed on, and counts what the radio had not answered for as unknown", async () => {
