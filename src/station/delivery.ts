@@ -61,7 +61,8 @@ export class DeliveryTracker {
   private readonly byRecord = new Map<string, Set<Send>>();
   /** Scheduler item id -> the sends waiting in it (acks to one handheld share an item). */
   private readonly byItem = new Map<number, Set<Send>>();
-  private readonly byRadioId = new Map<string, Send>();
+  /** The radio's id of an attempt -> the sends it carries (acknowledgements joined into one text share one). */
+  private readonly byRadioId = new Map<string, Set<Send>>();
   private readonly early = new Map<string, DeliveryUpdate>();
   /** Settled sends, oldest first: the memory (and the disk) keep only the newest `keepSettled`. */
   private readonly settled: Send[] = [];
@@ -159,13 +160,13 @@ export class DeliveryTracker {
 
   /** A delivery update from the radio. */
   onRadioDelivery(update: DeliveryUpdate): void {
-    const send = this.byRadioId.get(update.id);
-    if (!send) {
+    const sends = this.byRadioId.get(update.id);
+    if (!sends) {
       this.early.set(update.id, update);
       if (this.early.size > EARLY_UPDATES) this.early.delete(this.early.keys().next().value as string);
       return;
     }
-    this.applyRadio(send, update);
+    for (const send of [...sends]) this.applyRadio(send, update);
   }
 
   close(): void {
@@ -183,8 +184,22 @@ export class DeliveryTracker {
       if (!set) this.byRecord.set(key, (set = new Set()));
       set.add(send);
     }
-    if (stored.radioId !== undefined) this.byRadioId.set(stored.radioId, send);
+    if (stored.radioId !== undefined) this.linkRadioId(stored.radioId, send);
     return send;
+  }
+
+  private linkRadioId(radioId: string, send: Send): void {
+    let set = this.byRadioId.get(radioId);
+    if (!set) this.byRadioId.set(radioId, (set = new Set()));
+    set.add(send);
+  }
+
+  private unlinkRadioId(send: Send): void {
+    const radioId = send.stored.radioId;
+    const set = radioId === undefined ? undefined : this.byRadioId.get(radioId);
+    if (!set || radioId === undefined) return;
+    set.delete(send);
+    if (set.size === 0) this.byRadioId.delete(radioId);
   }
 
   private enqueue(send: Send): void {
@@ -198,23 +213,21 @@ export class DeliveryTracker {
     const sends = this.byItem.get(event.item.id);
     if (!sends) return;
     this.byItem.delete(event.item.id);
+    const early = event.type === "sent" ? this.early.get(event.radioId) : undefined;
+    if (early && event.type === "sent") this.early.delete(event.radioId);
     for (const send of sends) {
       send.stored.attempts += 1;
       if (event.type === "refused") {
         this.failed(send, "failed", `the radio link refused it: ${(event.error as Error).message ?? String(event.error)}`);
         continue;
       }
-      if (send.stored.radioId !== undefined) this.byRadioId.delete(send.stored.radioId);
+      this.unlinkRadioId(send);
       send.stored.radioId = event.radioId;
-      this.byRadioId.set(event.radioId, send);
+      this.linkRadioId(event.radioId, send);
       // Handed to the radio (its outbox): one more attempt, kept with the radio's id.
       if (send.stored.state === "queued" && send.stored.reason === undefined) this.touch(send);
       else this.change(send, "queued", undefined);
-      const early = this.early.get(event.radioId);
-      if (early) {
-        this.early.delete(event.radioId);
-        this.applyRadio(send, early);
-      }
+      if (early) this.applyRadio(send, early);
     }
   }
 
@@ -244,7 +257,7 @@ export class DeliveryTracker {
     send.retryTimer = setTimeout(() => {
       send.retryTimer = undefined;
       delete send.stored.retryAt;
-      if (send.stored.radioId !== undefined) this.byRadioId.delete(send.stored.radioId);
+      this.unlinkRadioId(send);
       delete send.stored.radioId; // back in the scheduler: queued again after a restart too
       this.change(send, "queued", undefined);
       this.enqueue(send);
@@ -281,7 +294,7 @@ export class DeliveryTracker {
     while (this.settled.length > this.options.keepSettled) {
       const old = this.settled.shift() as Send;
       this.sends.delete(old.stored.id);
-      if (old.stored.radioId !== undefined && this.byRadioId.get(old.stored.radioId) === old) this.byRadioId.delete(old.stored.radioId);
+      this.unlinkRadioId(old);
       for (const id of old.stored.records) {
         const key = idKey(id);
         const set = this.byRecord.get(key);

@@ -514,12 +514,11 @@ export class Station implements StationBoardsView {
       }
     }
     const stations = request.stations ?? request.to === undefined;
-    // Pack before writing: a record the wire cannot carry is refused with nothing in the log.
-    const seq = await this.nextOwnSeq();
-    const draft = bodies.map((body, index): FieldRecord => ({ id: { origin: this.origin as number, seq: (seq + index) >>> 0 }, receivedAt: 0, body }));
-    const check = this.toStations(draft);
-    if (typeof check === "string") return refuse(check);
-    const records = await this.writeOwn(bodies, { ...(request.sender ? { sender: request.sender } : {}), ...(read && text ? { text } : {}) });
+    // Through the wire and back before writing: a record it cannot carry is refused with nothing
+    // in the log, and what is logged is exactly what goes on the air (nothing a client added).
+    const canonical = this.canonical(bodies);
+    if (typeof canonical === "string") return refuse(canonical);
+    const records = await this.writeOwn(canonical, { ...(request.sender ? { sender: request.sender } : {}), ...(read && text ? { text } : {}) });
     const ids = records.map((record) => record.id);
     let packets = 0;
     if (stations) {
@@ -533,6 +532,24 @@ export class Station implements StationBoardsView {
     }
     this.log.info({ records: ids, read, stations, to }, "records sent");
     return { ok: true, records: ids, packets, ...(read ? { read } : {}) };
+  }
+
+  /** Bodies as the wire carries them (packed and read back), or why they cannot go. */
+  private canonical(bodies: RecordBody[]): RecordBody[] | string {
+    let packed;
+    try {
+      packed = packRecords(bodies.map((body, index) => ({ seq: index + 1, body })), this.codebook);
+    } catch (error) {
+      return `not a record: ${(error as Error).message}`;
+    }
+    if (!packed.ok) return packed.error.message;
+    const out: RecordBody[] = [];
+    for (const payload of packed.value) {
+      const decoded = decodePayload(payload, this.codebook, 0);
+      if (!decoded.ok) return decoded.error.message;
+      out.push(...decoded.value.records.map((record) => record.body));
+    }
+    return out.length === bodies.length ? out : "the records did not survive packing";
   }
 
   private async nextOwnSeq(): Promise<number> {

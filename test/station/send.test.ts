@@ -5,12 +5,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Level } from "level";
 import pino from "pino";
-import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
-import { RecordStore, RosterStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
+import { parseDecisionRights, Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
+import { AuditTrail, RecordStore, RosterStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
 import type { DeliveryState, RadioSender, SendRequest } from "../../src/radio/index.ts";
 import { decodePayload, type RecordBody } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
-import { codebook, presets, site } from "../helpers/records.ts";
+import { codebook, configText, presets, site } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const logger = pino({ level: "silent" });
@@ -145,6 +145,10 @@ describe("Station.send and delivery", () => {
       }),
       { numRuns: 150 },
     );
+    // Regression (fast-check): a field a record kind does not have was logged, then could not be shown.
+    const odd = await station.send({ bodies: [{ kind: "message", text: " ", place: {} } as unknown as RecordBody] });
+    expect(odd).toMatchObject({ ok: true });
+    expect(odd.ok && (await store.get(odd.records[0]!))?.body).toEqual({ kind: "message", text: " " });
   });
 
   it("follows each record through the radio's delivery updates and shows the latest in snapshots", async () => {
@@ -161,6 +165,43 @@ describe("Station.send and delivery", () => {
     ]);
     expect(station.snapshot().recent[0]?.delivery).toMatchObject({ state: "heard", attempts: 1 });
     expect(station.status().deliveries).toMatchObject({ heard: 1 });
+  });
+
+  it("follows a text that carries two records (acknowledgements to one handheld joined while they wait) for both", async () => {
+    const db: RecordDatabase = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const audit = await AuditTrail.open(db);
+    const radio = new ScriptedRadio();
+    // The radio takes the first packet only when released, so the replies wait in the scheduler together.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const sent: string[] = [];
+    const sender: RadioSender = {
+      send: async () => {
+        const id = `r${sent.push(`r${sent.length + 1}`)}`;
+        if (id === "r1") await gate;
+        return id;
+      },
+    };
+    const scheduler = new TransmitScheduler({ sender, minIntervalMs: 0, dutyCycle: 1 });
+    const rights = parseDecisionRights(configText("decision-rights.yaml"), codebook);
+    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, scheduler, audit, rights, now: () => T0 });
+    await station.start();
+    radio.emit({ type: "my-node", num: BASE });
+    radio.hear(MEDIC, 0x100, "NEED WATER");
+    radio.hear(MEDIC, 0x101, "NEED GAUZE");
+    await station.idle();
+    const actor = { callsign: "C1", role: "coordinator" };
+    const a = await station.act({ verb: "acknowledge", actor, target: { origin: MEDIC, seq: 0x100 } });
+    const b = await station.act({ verb: "acknowledge", actor, target: { origin: MEDIC, seq: 0x101 } });
+    release();
+    await expect.poll(() => sent.length).toBe(3); // two packets to the stations, one joined text
+    for (let i = 1; i <= 3; i += 1) radio.emit({ type: "delivery", delivery: { id: `r${i}`, state: "confirmed" } });
+    const recent = station.snapshot().recent;
+    for (const outcome of [a, b]) expect(recent.find((view) => outcome.ok && view.id.seq === outcome.record?.seq)?.delivery?.state).toBe("confirmed");
+    scheduler.close();
+    await station.stop();
+    await store.close();
   });
 
   it("tries a failed send again with back-off, and gives up after the last attempt with the reason", async () => {
