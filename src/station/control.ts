@@ -15,7 +15,7 @@
 import type { Duplex } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { Logger } from "pino";
-import type { RecordBody } from "../wire/index.ts";
+import type { Place, RecordBody } from "../wire/index.ts";
 import type { SchedulerState } from "./scheduler.ts";
 import {
   ACTION_VERBS,
@@ -135,7 +135,7 @@ function readAction(value: unknown): ActionRequest | string {
     out.target = { origin: target["origin"], seq: target["seq"] };
   }
   if (etaMin !== undefined) {
-    if (typeof etaMin !== "number" || !Number.isInteger(etaMin) || etaMin < 0) return "`etaMin` must be whole minutes";
+    if (typeof etaMin !== "number" || !Number.isInteger(etaMin) || etaMin < 0 || etaMin > 100_000) return "`etaMin` must be whole minutes (0..100000)";
     out.etaMin = etaMin;
   }
   if (purchase !== undefined) {
@@ -148,7 +148,11 @@ function readAction(value: unknown): ActionRequest | string {
     if (!isObject(shift) || typeof shift["callsign"] !== "string") return "`shift` must be { callsign, role?, place? }";
     out.shift = { callsign: shift["callsign"] };
     if (typeof shift["role"] === "string") out.shift.role = shift["role"];
-    if (isObject(shift["place"])) out.shift.place = shift["place"] as NonNullable<ActionRequest["shift"]>["place"] & object;
+    if (shift["place"] !== undefined) {
+      const place = readPlace(shift["place"]);
+      if (!place) return "`shift.place` must be { landmark } or { east, north } or { lat, lon }";
+      out.shift.place = place;
+    }
   }
   return out;
 }
@@ -505,6 +509,15 @@ function sendLine(request: OutgoingRequest): Record<string, unknown> {
 
 function emptySnapshot(): StationSnapshot {
   return { name: "", radio: { status: "connecting", reason: "starting" }, recordCount: 0, recent: [] };
+}
+
+function readPlace(value: unknown): Place | undefined {
+  if (!isObject(value)) return undefined;
+  const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
+  if (Number.isInteger(value["landmark"]) && (value["landmark"] as number) >= 1 && (value["landmark"] as number) <= 255) return { landmark: value["landmark"] as number };
+  if (finite(value["east"]) && finite(value["north"])) return { east: value["east"], north: value["north"] };
+  if (finite(value["lat"]) && finite(value["lon"]) && Math.abs(value["lat"]) <= 90 && Math.abs(value["lon"]) <= 180) return { lat: value["lat"], lon: value["lon"] };
+  return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
