@@ -162,6 +162,39 @@ describe("the control socket", () => {
     expect(lines[2]?.error).toMatch(/longer than/);
   });
 
+  it("answers every line with one reply, whatever the line, and keeps serving (property)", async () => {
+    const { path } = await serve();
+    const socket = createConnection(path);
+    cleanups.push(() => void socket.destroy());
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = "";
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    const replies = (): Array<{ id?: unknown; ok?: boolean; event?: string }> =>
+      received
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id?: unknown; ok?: boolean; event?: string })
+        .filter((message) => message.event === undefined);
+    const op = fc.constantFrom("status", "boards", "send", "act", "fly");
+    const line = fc.oneof(
+      fc.string({ maxLength: 40 }).map((text) => text.replace(/[\r\n]/g, " ")),
+      fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
+      fc.record({ op, text: fc.string({ maxLength: 30 }), to: fc.jsonValue({ maxDepth: 1 }), action: fc.jsonValue({ maxDepth: 2 }), bodies: fc.jsonValue({ maxDepth: 3 }) }, { requiredKeys: ["op"] }).map((value) => JSON.stringify(value)),
+    );
+    let expected = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 5 }), async (lines) => {
+        const nonEmpty = lines.filter((text) => text.trim() !== "");
+        socket.write(lines.map((text) => `${text}\n`).join(""));
+        expected += nonEmpty.length;
+        await expect.poll(() => replies().length, { timeout: 5_000 }).toBe(expected);
+      }),
+      { numRuns: 60 },
+    );
+    socket.write('{"id":"last","op":"status"}\n');
+    await expect.poll(() => replies().at(-1)).toMatchObject({ id: "last", ok: true });
+  });
+
   it("streams station and boards events to a subscriber; a RemoteStation keeps the console's view", async () => {
     const { radio, station, path } = await serve();
     radio.hear(MEDIC, 0x100, "NEED WATER");
