@@ -91,6 +91,7 @@ export class Station implements StationBoardsView {
   private readonly scheduler: TransmitScheduler | undefined;
   /** Follows (and retries) what this station puts on the air, per record. */
   private readonly deliveries: DeliveryTracker | undefined;
+  private readonly sendLog: SendLog | undefined;
   /** The last sequence number this station gave one of its own records. */
   private ownSeq: number | undefined;
   /** Actions run one at a time (each numbers its record). */
@@ -138,6 +139,7 @@ export class Station implements StationBoardsView {
     this.origin = options.origin;
     this.scheduler = options.scheduler;
     this.radioState = { status: options.radio.status, reason: "starting" };
+    this.sendLog = options.sends;
     if (options.scheduler) {
       this.deliveries = new DeliveryTracker({
         scheduler: options.scheduler,
@@ -177,6 +179,7 @@ export class Station implements StationBoardsView {
     this.deliveries?.close();
     await this.idle();
     await this.acting;
+    await this.sendLog?.flush(); // the last delivery states, before the caller closes the database
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
