@@ -1,11 +1,18 @@
-// What the console asks for, carried out by the station: board actions through Station.act (the
-// decision rights and the audit trail decide), text to handhelds through the transmit scheduler.
-import type { ActionRequest, Station, TransmitScheduler } from "../station/index.ts";
+// What the console asks for, carried out by the station (in this process, or a running one over
+// its control socket): board actions through act() (the decision rights and the audit trail
+// decide), composed records and texts through send() (logged first, then put on the air).
+import type { ActionOutcome, ActionRequest, OutgoingRequest, SendOutcome } from "../station/index.ts";
 import type { BoardAction, Outgoing } from "../ui/index.ts";
 
 export interface ConsoleActions {
   onAct: (action: BoardAction) => Promise<void>;
   onSend: (outgoing: Outgoing) => Promise<void>;
+}
+
+/** What the console needs of a station. */
+export interface ActingStation {
+  act(action: ActionRequest): Promise<ActionOutcome>;
+  send(request: OutgoingRequest): Promise<SendOutcome>;
 }
 
 /** The station's request for a console action by `actor`. */
@@ -21,20 +28,21 @@ export function actionRequest(action: BoardAction, actor: ActionRequest["actor"]
   }
 }
 
-export function consoleActions(station: Pick<Station, "act">, scheduler: Pick<TransmitScheduler, "enqueue">, actor: ActionRequest["actor"]): ConsoleActions {
+/** What compose made, as the station's send request: records to the other base stations, or a text (kept as a message) to a handheld or the channel. */
+export function outgoingRequest(outgoing: Outgoing, actor: ActionRequest["actor"]): OutgoingRequest {
+  if (outgoing.kind === "records") return { bodies: outgoing.bodies, sender: actor.callsign };
+  return { bodies: [{ kind: "message", text: outgoing.text }], text: outgoing.text, sender: actor.callsign, to: outgoing.to ? { node: outgoing.to.num } : "channel" };
+}
+
+export function consoleActions(station: ActingStation, actor: ActionRequest["actor"]): ConsoleActions {
   return {
     onAct: async (action) => {
       const outcome = await station.act(actionRequest(action, actor));
       if (!outcome.ok) throw new Error(outcome.reason);
     },
-    onSend: (outgoing) => {
-      if (outgoing.kind === "records") {
-        // Records from this station go in its log first (Station.act does that for actions); the
-        // station has no path for composed records yet, so nothing is put on the air unlogged.
-        return Promise.reject(new Error("composed records cannot be sent yet: the station logs only actions; use a text"));
-      }
-      scheduler.enqueue("status", { text: outgoing.text, ...(outgoing.to ? { to: outgoing.to.num } : {}) });
-      return Promise.resolve();
+    onSend: async (outgoing) => {
+      const outcome = await station.send(outgoingRequest(outgoing, actor));
+      if (!outcome.ok) throw new Error(outcome.reason);
     },
   };
 }

@@ -184,6 +184,45 @@ program
     process.exitCode = await runWipe(options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
   });
 
+// The running station, through its control socket (<data folder>/meshaid.sock).
+program
+  .command("status")
+  .description("the running station at a glance: radio, records, boards, transmit queue and airtime, deliveries")
+  .option("--db <dir>", "the running station's data folder (default: a meshaid folder under your home)")
+  .option("--json", "one JSON object")
+  .action(async (options: { db?: string; json?: boolean }) => {
+    const { runStatus } = await import("./control.ts");
+    process.exitCode = await runStatus(options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
+program
+  .command("send")
+  .description("have the running station log and send a preset, typed text or message: to the other base stations, or with --to as text to a handheld")
+  .argument("<text>", "what to say, in quotes (read with the preset table and the typed-text reader)")
+  .option("--to <callsign>", "send the text to this handheld (a callsign, a node number, or `channel` for everyone)")
+  .option("--stations", "with --to: also send the records to the other base stations")
+  .option("--as <callsign>", "who says it (your callsign), kept with the records")
+  .option("--db <dir>", "the running station's data folder (default: a meshaid folder under your home)")
+  .option("--json", "print the outcome as one JSON object")
+  .action(async (text: string, options: { db?: string; to?: string; as?: string; stations?: boolean; json?: boolean }) => {
+    const { runSendCommand } = await import("./control.ts");
+    process.exitCode = await runSendCommand(text, options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
+program
+  .command("console")
+  .description("open the console of a running station (`meshaid start --no-ui`) in this terminal")
+  .option("--db <dir>", "the running station's data folder (default: a meshaid folder under your home)")
+  .option("--codebook <file>", "the codebook, for compose (default: firmware-config/codebook.yaml)")
+  .option("--presets <file>", "the preset table, for compose (default: firmware-config/presets.yaml)")
+  .option("--language <code>", "labels in this language (en, es)")
+  .option("--operator <callsign>", "your callsign for actions (audit trail)", "BASE")
+  .option("--role <role>", "your role for the decision rights", "coordinator")
+  .action(async (options: { db?: string; codebook?: string; presets?: string; language?: string; operator: string; role: string }) => {
+    const { runConsoleClient } = await import("./console-client.ts");
+    process.exitCode = await runConsoleClient(options, (line) => void process.stderr.write(`${line}\n`));
+  });
+
 export interface ParseOptions {
   site?: string;
   codebook?: string;

@@ -6,14 +6,17 @@ import pino, { type Logger } from "pino";
 import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
+import type { RelayState } from "../relay/index.ts";
+import type { RelayStatus } from "../ui/index.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
 import { KeyError } from "./keys.ts";
 import { askHidden, storeCipher } from "./store-key.ts";
+import { ControlSocketError, listenControl } from "./control.ts";
 
 /** Everything start built, closed in reverse order on the way out. */
 type Cleanup = () => Promise<void> | void;
@@ -94,16 +97,22 @@ export async function runStart(options: StartOptions): Promise<number> {
       onError: (error, item) => radioLog.error({ err: error, priority: item.priority }, "send refused by the radio link; dropped"),
     });
     cleanups.push(() => scheduler.close());
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, presets, codebook, ...(site ? { site } : {}), logger });
+    const sends = await SendLog.open(db);
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, presets, codebook, ...(site ? { site } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
+    // `meshaid status`, `send` and `console` reach the station through its control socket.
+    const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state() });
+    cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
+    let relayStatus: (() => RelayStatus) | undefined;
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
       const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16) };
       const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), logger, say });
       if (typeof relay === "string") throw new StartError(relay);
       cleanups.push(relay.close);
+      relayStatus = () => consoleRelayStatus(relay.state());
     }
 
     if (jsonLines || !process.stdin.isTTY) {
@@ -119,8 +128,8 @@ export async function runStart(options: StartOptions): Promise<number> {
         const labelsFor = (language: string) => (category: CodebookCategory, name: string) => labelOf(codebook, category, name, language);
         const compose = { codebook, presets: presets.presets.map(({ text, body }) => ({ text, body })), airtimeMs: (bytes: number) => airtimeMs(bytes, MODEM_PRESETS.LONG_FAST) };
         const onExport = async () => (await import("./export.ts")).writeReport(store, dataDir, { codebook, name: options.name, trail: audit, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) });
-        const actions = consoleActions(station, scheduler, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
-        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport, ...actions, transmit: () => scheduler.state() } });
+        const actions = consoleActions(station, { callsign: options.operator ?? "BASE", role: options.role ?? "coordinator" });
+        const ui = renderConsole(station, { onQuit: () => resolveQuit(), console: { languages, labelsFor, compose, onExport, ...actions, transmit: () => scheduler.state(), ...(relayStatus ? { relay: relayStatus } : {}) } });
         cleanups.push(() => ui.unmount());
       });
     }
@@ -128,7 +137,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     return 0;
   } catch (error) {
     await shutdown();
-    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError) return fail(error.message);
+    if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError || error instanceof ControlSocketError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
     return fail(`start failed: ${(error as Error).message} (details in ${logFile})`);
@@ -136,6 +145,18 @@ export async function runStart(options: StartOptions): Promise<number> {
 }
 
 class StartError extends Error {}
+
+/** The relay's state as the console's header shows it: the link, peers heard, records not yet acknowledged. */
+function consoleRelayStatus(state: RelayState): RelayStatus {
+  const lastSyncAt = Math.max(0, ...state.peers.map((peer) => peer.lastSeenAt ?? 0));
+  return {
+    link: state.link,
+    peers: state.peers.length,
+    pending: state.outboxPending,
+    ...(lastSyncAt > 0 ? { lastSyncAt } : {}),
+    ...(state.reason !== undefined ? { reason: state.reason } : {}),
+  };
+}
 
 /** How often records past their kind's retention limit are purged while the station runs. */
 const PURGE_EVERY_MS = 3_600_000;

@@ -35,6 +35,9 @@ export interface QueuedSend {
   batch?: string;
 }
 
+/** What became of a queued send: the radio took it (with the id its delivery updates carry) or refused it. */
+export type SchedulerEvent = { type: "sent"; item: QueuedSend; radioId: string } | { type: "refused"; item: QueuedSend; error: unknown };
+
 /** Where the scheduler stands, for the console and tests. */
 export interface SchedulerState {
   queued: Record<PriorityClass, number>;
@@ -68,6 +71,7 @@ export class TransmitScheduler {
   private sending = false;
   private nextId = 1;
   private closed = false;
+  private readonly listeners = new Set<(event: SchedulerEvent) => void>();
 
   constructor(options: SchedulerOptions) {
     this.sender = options.sender;
@@ -95,6 +99,12 @@ export class TransmitScheduler {
     queue.push(item);
     this.schedule();
     return item.id;
+  }
+
+  /** Tells `listener` what became of each send it put to the radio. */
+  subscribe(listener: (event: SchedulerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The channel utilisation the radio reports (percent): pacing backs off as it rises. */
@@ -175,14 +185,17 @@ export class TransmitScheduler {
     this.sending = true;
     this.lastSentAt = this.now();
     this.sent.push({ at: this.lastSentAt, ms: this.airtime(payloadBytes(item.request)) });
+    let event: SchedulerEvent;
     try {
-      await this.sender.send(item.request);
+      event = { type: "sent", item, radioId: await this.sender.send(item.request) };
     } catch (error) {
       this.onError(error, item);
+      event = { type: "refused", item, error };
     } finally {
       this.sending = false;
       this.schedule();
     }
+    for (const listener of this.listeners) listener(event);
   }
 }
 

@@ -8,23 +8,41 @@ import {
   CONFIDENT,
   decodePayload,
   describePlace,
+  landmarkByCode,
+  placeFor,
   MESHAID_PORTNUM,
   packRecords,
   parseText,
   readPreset,
   type Codebook,
   type FieldRecord,
+  type Place,
   type PresetTable,
   type RecordBody,
   type SitePlan,
   type SupplyStatus,
   WireError,
 } from "../wire/index.ts";
-import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type RecordStore, type RosterEntry } from "../store/index.ts";
+import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
-import type { ActionOutcome, ActionRequest, BoardName, BoardsEvent, BoardsSnapshot, RadioState, RecordView, StationBoardsView, StationEvent, StationSnapshot } from "./types.ts";
+import { DeliveryTracker, type DeliveryOptions } from "./delivery.ts";
+import type {
+  ActionOutcome,
+  ActionRequest,
+  BoardName,
+  BoardsEvent,
+  BoardsSnapshot,
+  OutgoingRequest,
+  RadioState,
+  RecordView,
+  SendOutcome,
+  StationBoardsView,
+  StationEvent,
+  StationSnapshot,
+  StationStatus,
+} from "./types.ts";
 
 export interface StationOptions {
   name: string;
@@ -38,8 +56,8 @@ export interface StationOptions {
   now?: () => number;
   /** How many recent records the feed keeps in memory. */
   feedSize?: number;
-  /** The roster (nodes heard) the roster board shows. */
-  roster?: { list(): RosterEntry[] };
+  /** The roster (nodes heard) the roster board shows; a handheld's last position places its records that name no place. */
+  roster?: StationRoster;
   /** How long someone on shift may go without checking in before the shift board flags them. */
   checkinIntervalMs?: number;
   /** Who may take which action from which station (`act`); without it every action is refused. */
@@ -50,6 +68,10 @@ export interface StationOptions {
   origin?: number;
   /** What the station puts on the air (replies to handhelds, its records to other stations); without it, nothing. */
   scheduler?: TransmitScheduler;
+  /** Where the station keeps its sends and their delivery across restarts (with `scheduler`). */
+  sends?: SendLog;
+  /** Delivery: attempts in all, the first wait before a retry (doubling after), when silence means unknown, how many settled sends to remember. */
+  delivery?: Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs" | "keepSettled">;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -60,7 +82,7 @@ const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "c
 export class Station implements StationBoardsView {
   private readonly options: Required<Pick<StationOptions, "now" | "feedSize">>;
   private readonly boardState: Boards;
-  private readonly roster: { list(): RosterEntry[] } | undefined;
+  private readonly roster: StationRoster | undefined;
   private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
   private overdueTimer: ReturnType<typeof setInterval> | undefined;
   private overdueSeen = "";
@@ -68,6 +90,9 @@ export class Station implements StationBoardsView {
   private readonly audit: AuditTrail | undefined;
   private origin: number | undefined;
   private readonly scheduler: TransmitScheduler | undefined;
+  /** Follows (and retries) what this station puts on the air, per record. */
+  private readonly deliveries: DeliveryTracker | undefined;
+  private readonly sendLog: SendLog | undefined;
   /** The last sequence number this station gave one of its own records. */
   private ownSeq: number | undefined;
   /** Actions run one at a time (each numbers its record). */
@@ -104,13 +129,28 @@ export class Station implements StationBoardsView {
     this.site = options.site;
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
-    this.boardState = new Boards(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs });
+    const site = options.site;
+    this.boardState = new Boards({
+      ...(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs }),
+      ...(site ? { distance: (a: Place, b: Place) => placeDistance(site, a, b) } : {}),
+    });
     this.roster = options.roster;
     this.rights = options.rights;
     this.audit = options.audit;
     this.origin = options.origin;
     this.scheduler = options.scheduler;
     this.radioState = { status: options.radio.status, reason: "starting" };
+    this.sendLog = options.sends;
+    if (options.scheduler) {
+      this.deliveries = new DeliveryTracker({
+        scheduler: options.scheduler,
+        ...(options.sends ? { log: options.sends } : {}),
+        ...options.delivery,
+        now: this.options.now,
+        logger: this.log,
+        onChange: (id, delivery) => this.emit({ type: "delivery", id, delivery }),
+      });
+    }
   }
 
   /** Loads the feed from the log, rebuilds the boards from it, then starts listening to the radio. */
@@ -126,6 +166,7 @@ export class Station implements StationBoardsView {
     if (this.store.codebookChangedFrom !== undefined) {
       this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
     }
+    await this.deliveries?.load();
     this.unsubscribeRadio = this.radio.subscribe((event) => this.onRadioEvent(event));
     this.log.info({ records: this.store.count }, "station started");
   }
@@ -136,7 +177,10 @@ export class Station implements StationBoardsView {
     this.unsubscribeRadio = undefined;
     if (this.overdueTimer) clearInterval(this.overdueTimer);
     this.overdueTimer = undefined;
+    this.deliveries?.close();
     await this.idle();
+    await this.acting;
+    await this.sendLog?.flush(); // the last delivery states, before the caller closes the database
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
@@ -175,7 +219,41 @@ export class Station implements StationBoardsView {
   }
 
   snapshot(): StationSnapshot {
-    return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: this.feed.slice(-this.options.feedSize).reverse() };
+    const recent = this.feed.slice(-this.options.feedSize).reverse();
+    return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: recent.map((view) => this.withDelivery(view)) };
+  }
+
+  /** The station at a glance: radio, records, transmitter, deliveries, boards. */
+  status(): StationStatus {
+    const boards = this.boards();
+    const requests = { open: 0, acknowledged: 0, en_route: 0, delivered: 0, cancelled: 0, unable: 0 };
+    for (const card of boards.requests) requests[card.state] += 1;
+    const status: StationStatus = {
+      name: this.name,
+      radio: this.radioState,
+      recordCount: this.store.count,
+      boards: {
+        requests,
+        incidentsOpen: boards.incidents.filter((card) => card.state === "open").length,
+        onShift: boards.shifts.filter((card) => card.onShift).length,
+        overdue: boards.shifts.filter((card) => card.overdue).length,
+        nodes: boards.roster.length,
+        matches: boards.requests.filter((card) => card.match !== undefined).length,
+      },
+    };
+    if (this.origin !== undefined) status.origin = this.origin;
+    if (this.scheduler) status.transmit = this.scheduler.state();
+    if (this.deliveries) {
+      status.deliveries = this.deliveries.counts();
+      status.troubled = this.deliveries.troubled(20);
+    }
+    return status;
+  }
+
+  private withDelivery(view: RecordView): RecordView {
+    if (view.id.origin !== this.origin) return view;
+    const delivery = this.deliveries?.delivery(view.id);
+    return delivery ? { ...view, delivery } : view;
   }
 
   boards(): BoardsSnapshot {
@@ -254,8 +332,10 @@ export class Station implements StationBoardsView {
       case "my-node":
         this.origin ??= event.num;
         return;
-      case "queue-status":
       case "delivery":
+        this.deliveries?.onRadioDelivery(event.delivery);
+        return;
+      case "queue-status":
         return;
     }
   }
@@ -312,25 +392,27 @@ export class Station implements StationBoardsView {
       return [];
     }
     const text = new TextDecoder().decode(packet.payload);
-    const preset = readPreset(this.presets, text);
-    let bodies: RecordBody[];
-    if (preset) bodies = [preset];
-    else {
-      const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
-      if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
-        // Counts and kinds only: what people type may name people (nothing personal in logs).
-        this.log.info({ from: packet.from, id: packet.id, records: parsed.records.map((record) => record.kind), confidence: parsed.confidence, unread: parsed.unread.length, notes: parsed.notes.length }, "typed text read into records");
-        bodies = parsed.records;
-      } else {
-        // Never a silent guess: what is not read confidently is kept as a plain message.
-        this.log.info({ from: packet.from, id: packet.id, bytes: packet.payload.length, confidence: parsed.confidence }, "text kept as a plain message");
-        bodies = [{ kind: "message", text: clipUtf8(text, MAX_MESSAGE_BYTES) }];
-      }
-    }
+    const near = this.landmarkNear(packet.from);
+    // A copy: a preset's body belongs to the preset table.
+    const bodies = this.readText(text, packet.from).bodies.map((body): RecordBody => (near && PLACED_KINDS.has(body.kind) && !("place" in body && body.place) ? ({ ...body, place: near } as RecordBody) : body));
     // One text may say two things (an incident and a request): each gets its own id, the packet
     // id plus its position, which every station that hears the packet computes alike.
     const receivedAt = this.options.now();
     return bodies.map((body, index): FieldRecord => ({ id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text }));
+  }
+
+  /** Text as records: a preset, typed text read confidently, or else a plain message (never a guess). */
+  private readText(text: string, from: number): { bodies: RecordBody[]; read: "preset" | "typed" | "message" } {
+    const preset = readPreset(this.presets, text);
+    if (preset) return { bodies: [preset], read: "preset" };
+    const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
+    if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
+      // Counts and kinds only: what people type may name people (nothing personal in logs).
+      this.log.info({ from, records: parsed.records.map((record) => record.kind), confidence: parsed.confidence, unread: parsed.unread.length, notes: parsed.notes.length }, "typed text read into records");
+      return { bodies: parsed.records, read: "typed" };
+    }
+    this.log.info({ from, bytes: Buffer.byteLength(text), confidence: parsed.confidence }, "text kept as a plain message");
+    return { bodies: [{ kind: "message", text: clipUtf8(text, MAX_MESSAGE_BYTES) }], read: "message" };
   }
 
   private readPayload(packet: ReceivedPacket): FieldRecord[] {
@@ -390,14 +472,10 @@ export class Station implements StationBoardsView {
     let recordId: FieldRecord["id"] | undefined;
     if (body) {
       if (this.origin === undefined) return refuse("this station does not know its node number yet (the radio has not connected)");
-      this.ownSeq ??= (await this.store.lastSeq(this.origin)) ?? 0;
-      const record: FieldRecord = { id: { origin: this.origin, seq: (this.ownSeq + 1) >>> 0 }, receivedAt: this.options.now(), body, sender: action.actor.callsign };
-      const result = await this.store.append(record);
-      this.ownSeq = record.id.seq;
+      const [record] = await this.writeOwn([body], { sender: action.actor.callsign });
+      if (!record) return refuse("the record could not be written");
       recordId = record.id;
-      await this.idle();
-      this.stored(record, result);
-      this.transmit(record, action);
+      await this.transmit(record, action);
     }
     const entry = await this.audit.append(this.auditEntry(action, { outcome: "done", ...(recordId ? { record: recordId } : {}) }));
     this.log.info({ action: action.verb, actor: action.actor, record: recordId }, "action done");
@@ -410,19 +488,154 @@ export class Station implements StationBoardsView {
    * Puts an action's record on the air: to other base stations on meshaid's port, and, for a
    * status about a handheld's request, a short reply it can read ("ACK WATER ETA 8").
    */
-  private transmit(record: FieldRecord, action: ActionRequest): void {
-    const scheduler = this.scheduler;
-    if (!scheduler) return;
+  private async transmit(record: FieldRecord, action: ActionRequest): Promise<void> {
+    const deliveries = this.deliveries;
+    if (!deliveries) return;
     const body = record.body;
-    const priority: PriorityClass = body.kind === "ack" ? "incident" : body.kind === "shift" ? "shift" : "status";
-    const packed = packRecords([{ seq: record.id.seq, body }], this.codebook);
-    if (packed.ok) for (const bytes of packed.value) scheduler.enqueue(priority, { record: bytes });
-    else this.log.error({ err: packed.error, record: record.id }, "action record does not pack; not sent to other stations");
+    const packets = this.toStations([record]);
+    if (typeof packets === "string") this.log.error({ reason: packets, record: record.id }, "action record does not pack; not sent to other stations");
+    else for (const packet of packets) await deliveries.transmit(packet);
     if (body.kind === "supply_status" && body.ref) {
       const request = this.boardState.requests.get(idKey(body.ref));
-      if (request) scheduler.enqueue("status", { text: replyText(body.status, request.lines.map((line) => line.item), body.etaMin), to: request.id.origin }, "ack");
+      if (request) await deliveries.transmit({ records: [record.id], priority: "status", request: { text: replyText(body.status, request.lines.map((line) => line.item), body.etaMin), to: request.id.origin }, batch: "ack" });
     }
     this.log.debug({ action: action.verb, record: record.id }, "action queued for the air");
+  }
+
+  /**
+   * Records this station composed (at the console, `meshaid send`): written to the log with this
+   * station as origin and its next sequence numbers, shown, then put on the air through the
+   * transmit scheduler: packed on meshaid's port to other base stations, and/or the text to a
+   * handheld. Refused, with the reason and nothing written, when it cannot all be done.
+   */
+  send(request: OutgoingRequest): Promise<SendOutcome> {
+    const run = this.acting.then(() => this.runSend(request));
+    this.acting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runSend(request: OutgoingRequest): Promise<SendOutcome> {
+    const refuse = (reason: string): SendOutcome => {
+      this.log.info({ reason }, "send refused");
+      return { ok: false, reason };
+    };
+    const deliveries = this.deliveries;
+    if (!deliveries) return refuse("this station has no transmitter");
+    if (this.origin === undefined) return refuse("this station does not know its node number yet (the radio has not connected)");
+    const text = request.text?.trim();
+    let bodies = request.bodies;
+    let read: "preset" | "typed" | "message" | undefined;
+    if (!bodies) {
+      if (!text) return refuse("nothing to send: give a text or records");
+      ({ bodies, read } = this.readText(text, this.origin));
+    }
+    if (bodies.length === 0) return refuse("nothing to send: no records");
+    let to: number | undefined;
+    if (request.to !== undefined) {
+      if (!text) return refuse("a text to a handheld needs the text");
+      if (Buffer.byteLength(text) > MAX_TEXT_BYTES) return refuse(`the text is ${Buffer.byteLength(text)} bytes; a handheld gets at most ${MAX_TEXT_BYTES}`);
+      if (request.to === "channel") to = undefined;
+      else if ("node" in request.to) to = request.to.node;
+      else {
+        const callsign = request.to.callsign;
+        to = this.nodeOf(callsign);
+        if (to === undefined) return refuse(`no node with callsign ${callsign} has been heard: check the Nodes tab, or send to the channel`);
+      }
+    }
+    const stations = request.stations ?? request.to === undefined;
+    // Through the wire and back before writing: a record it cannot carry is refused with nothing
+    // in the log, and what is logged is exactly what goes on the air (nothing a client added).
+    const canonical = this.canonical(bodies);
+    if (typeof canonical === "string") return refuse(canonical);
+    const records = await this.writeOwn(canonical, { ...(request.sender ? { sender: request.sender } : {}), ...(read && text ? { text } : {}) });
+    const ids = records.map((record) => record.id);
+    let packets = 0;
+    if (stations) {
+      const out = this.toStations(records);
+      if (typeof out !== "string") for (const packet of out) await deliveries.transmit(packet);
+      packets += typeof out === "string" ? 0 : out.length;
+    }
+    if (request.to !== undefined && text) {
+      await deliveries.transmit({ records: ids, priority: priorityOf(bodies), request: { text, ...(to !== undefined ? { to } : {}), wantAck: true } });
+      packets += 1;
+    }
+    this.log.info({ records: ids, read, stations, to }, "records sent");
+    return { ok: true, records: ids, packets, ...(read ? { read } : {}) };
+  }
+
+  /** Bodies as the wire carries them (packed and read back), or why they cannot go. */
+  private canonical(bodies: RecordBody[]): RecordBody[] | string {
+    let packed;
+    try {
+      packed = packRecords(bodies.map((body, index) => ({ seq: index + 1, body })), this.codebook);
+    } catch (error) {
+      return `not a record: ${(error as Error).message}`;
+    }
+    if (!packed.ok) return packed.error.message;
+    const out: RecordBody[] = [];
+    for (const payload of packed.value) {
+      const decoded = decodePayload(payload, this.codebook, 0);
+      if (!decoded.ok) return decoded.error.message;
+      out.push(...decoded.value.records.map((record) => record.body));
+    }
+    return out.length === bodies.length ? out : "the records did not survive packing";
+  }
+
+  private async nextOwnSeq(): Promise<number> {
+    this.ownSeq ??= (await this.store.lastSeq(this.origin as number)) ?? 0;
+    return (this.ownSeq + 1) >>> 0;
+  }
+
+  /** Writes records this station says (the caller runs one at a time), shows them, and returns them. */
+  private async writeOwn(bodies: RecordBody[], extra: { sender?: string; text?: string }): Promise<FieldRecord[]> {
+    const first = await this.nextOwnSeq();
+    const receivedAt = this.options.now();
+    const records = bodies.map((body, index): FieldRecord => ({ id: { origin: this.origin as number, seq: (first + index) >>> 0 }, receivedAt, body, ...extra }));
+    const results = await Promise.allSettled(records.map((record) => this.store.append(record)));
+    // These numbers are spent even if a write failed: never give one to two records.
+    this.ownSeq = (records.at(-1) as FieldRecord).id.seq;
+    await this.idle();
+    for (const [index, record] of records.entries()) {
+      const result = results[index] as PromiseSettledResult<AppendResult>;
+      if (result.status === "rejected") throw result.reason;
+      this.stored(record, result.value);
+    }
+    return records;
+  }
+
+  /** Records packed for other base stations (several to a packet), each packet with the records it carries; or why not. */
+  private toStations(records: FieldRecord[]): Array<{ records: FieldRecord["id"][]; priority: PriorityClass; request: { record: Uint8Array; wantAck: true } }> | string {
+    const origin = records[0]?.id.origin ?? 0;
+    const packed = packRecords(
+      records.map((record) => ({ seq: record.id.seq, body: record.body })),
+      this.codebook,
+    );
+    if (!packed.ok) return packed.error.message;
+    const bySeq = new Map(records.map((record) => [record.id.seq, record]));
+    return packed.value.map((payload) => {
+      const decoded = decodePayload(payload, this.codebook, origin);
+      const carried = decoded.ok ? decoded.value.records.map((record) => record.id) : records.map((record) => record.id);
+      const bodies = carried.map((id) => bySeq.get(id.seq)?.body).filter((body): body is RecordBody => body !== undefined);
+      // Broadcast with want_ack: the firmware retries until a neighbour relays it (heard) or reports MAX_RETRANSMIT.
+      return { records: carried, priority: priorityOf(bodies), request: { record: payload, wantAck: true as const } };
+    });
+  }
+
+  /**
+   * The site-plan landmark nearest a handheld's last known position (the roster), when one is
+   * within LANDMARK_NEAR_M: its records that name no place are placed there.
+   */
+  private landmarkNear(num: number): Place | undefined {
+    const position = this.site ? this.roster?.get?.(num)?.lastPosition : undefined;
+    if (!position || !this.site) return undefined;
+    const place = placeFor(this.site, position.latitude, position.longitude, LANDMARK_NEAR_M);
+    return "landmark" in place ? place : undefined;
+  }
+
+  private nodeOf(callsign: string): number | undefined {
+    const wanted = callsign.toLowerCase();
+    for (const node of this.nodes.values()) if (node.shortName.toLowerCase() === wanted) return node.num;
+    return this.roster?.list().find((entry) => entry.callsign?.toLowerCase() === wanted)?.num;
   }
 
   /** The record an action writes, undefined for one only the audit trail keeps, or why it cannot be done. */
@@ -496,6 +709,64 @@ const REPLY_WORDS: Record<SupplyStatus, string> = { acknowledged: "ACK", en_rout
 export function replyText(status: SupplyStatus, items: string[], etaMin?: number): string {
   const what = items.map((item) => item.toUpperCase().replace(/_/g, " ")).join("+");
   return clipUtf8([REPLY_WORDS[status], what, etaMin !== undefined ? `ETA ${etaMin}` : ""].filter(Boolean).join(" "), 200);
+}
+
+/** What the station needs of the roster: the nodes, and one node's last position. */
+export interface StationRoster {
+  list(): RosterEntry[];
+  get?(num: number): RosterEntry | undefined;
+}
+
+/** Record kinds that say where. */
+const PLACED_KINDS = new Set<RecordBody["kind"]>(["supply_request", "supply_offer", "supply_status", "incident", "shift", "checkin"]);
+/** How near a landmark a handheld must be for its records to be placed there. */
+const LANDMARK_NEAR_M = 100;
+const METRES_PER_DEGREE = 111_320;
+
+/** Metres between two places on a site (landmarks, offsets from its origin, coordinates). */
+export function placeDistance(site: SitePlan, a: Place, b: Place): number | undefined {
+  const pa = coordinates(site, a);
+  const pb = coordinates(site, b);
+  if (!pa || !pb) return undefined;
+  const east = (pb.lon - pa.lon) * METRES_PER_DEGREE * Math.cos((site.origin.lat * Math.PI) / 180);
+  return Math.hypot(east, (pb.lat - pa.lat) * METRES_PER_DEGREE);
+}
+
+function coordinates(site: SitePlan, place: Place): { lat: number; lon: number } | undefined {
+  if ("landmark" in place) return landmarkByCode(site, place.landmark);
+  if ("east" in place) return { lat: site.origin.lat + place.north / METRES_PER_DEGREE, lon: site.origin.lon + place.east / (METRES_PER_DEGREE * Math.cos((site.origin.lat * Math.PI) / 180)) };
+  return { lat: place.lat, lon: place.lon };
+}
+
+/** The longest text a handheld gets (the radio link's limit). */
+const MAX_TEXT_BYTES = 200;
+
+/** The transmit class of records sent together: the most urgent of them. */
+function priorityOf(bodies: RecordBody[]): PriorityClass {
+  const order: readonly PriorityClass[] = ["life_safety", "incident", "request", "status", "shift", "checkin"];
+  let best = order.length - 1;
+  for (const body of bodies) best = Math.min(best, order.indexOf(classOf(body)));
+  return order[best] as PriorityClass;
+}
+
+function classOf(body: RecordBody): PriorityClass {
+  switch (body.kind) {
+    case "incident":
+      return body.severity === "extreme" || (body.triage?.["immediate"] ?? 0) > 0 ? "life_safety" : "incident";
+    case "checkin":
+      return body.status === "emergency" ? "life_safety" : body.status === "need_assist" ? "incident" : "checkin";
+    case "supply_request":
+      return body.priority === "urgent" ? "incident" : "request";
+    case "ack":
+      return "incident";
+    case "shift":
+      return "shift";
+    case "supply_offer":
+      return "request";
+    case "supply_status":
+    case "message":
+      return "status";
+  }
 }
 
 /** The longest a plain message kept from text may be (a Meshtastic text payload is at most 233 bytes). */

@@ -1,4 +1,5 @@
-import type { CheckinStatus, FieldRecord, Place, Priority, RecordId, Severity, SupplyLine, SupplyStatus } from "../wire/index.ts";
+import type { CheckinStatus, FieldRecord, Place, Priority, RecordBody, RecordId, Severity, SupplyLine, SupplyStatus } from "../wire/index.ts";
+import type { SchedulerState } from "./scheduler.ts";
 import type { DeliveryState, LinkReason, LinkStatus } from "../radio/index.ts";
 
 /** A record with what the station knows about its sender, ready to show. */
@@ -103,6 +104,20 @@ export interface RequestCard {
   etaAt?: number;
   /** Every status change about it, in the boards' order (time heard, then id). */
   history: Array<BoardAct & { status: SupplyStatus; etaMin?: number }>;
+  /** While open or acknowledged: an offer that could fill it (same item, enough quantity, nearest first). */
+  match?: RequestMatch;
+}
+
+/** An offer (or stock on hand) suggested for a request. */
+export interface RequestMatch {
+  /** The offer record. */
+  offer: BoardAct;
+  item: string;
+  /** What the offer has (absent: it did not say). */
+  quantity?: number;
+  place?: Place;
+  /** Between the request's place and the offer's, when both are known. */
+  distanceM?: number;
 }
 
 /** One incident: the reports of one sender about one incident type, folded into one. */
@@ -228,3 +243,56 @@ export type ActionOutcome =
       audit: number;
     }
   | { ok: false; action: ActionRequest; reason: string };
+
+// ---------------------------------------------------------------------------------------------
+// Sending: records this station composes (at the console, or `meshaid send`), logged with this
+// station as origin, then put on the air (`Station.send`).
+
+/** What to send. */
+export interface OutgoingRequest {
+  /** Records composed at this station. Without them, `text` is read: a preset or typed text, else a plain message. */
+  bodies?: RecordBody[];
+  /** The text: read into records when there are no `bodies`, and what a handheld gets. */
+  text?: string;
+  /** Who says it (a callsign, never a name). */
+  sender?: string;
+  /** The records to other base stations on meshaid's port (default: true unless `to` is given). */
+  stations?: boolean;
+  /** The text to one handheld (its node number or callsign), or to everyone on the channel. */
+  to?: { node: number } | { callsign: string } | "channel";
+}
+
+export type SendOutcome =
+  | {
+      ok: true;
+      /** The records written to the log, in order. */
+      records: RecordId[];
+      /** How the text was read (absent when records were given). */
+      read?: "preset" | "typed" | "message";
+      /** How many packets went to the transmit scheduler. */
+      packets: number;
+    }
+  | { ok: false; reason: string };
+
+/** The station at a glance (`meshaid status`). */
+export interface StationStatus {
+  name: string;
+  /** This station's node number, once the radio said it. */
+  origin?: number;
+  radio: RadioState;
+  recordCount: number;
+  transmit?: SchedulerState;
+  /** This station's sends by delivery state. */
+  deliveries?: Record<DeliveryState, number>;
+  /** This station's records whose delivery failed or is unknown, newest first (at most 20). */
+  troubled?: Array<{ id: RecordId; delivery: RecordDelivery }>;
+  boards: {
+    requests: Record<RequestState, number>;
+    incidentsOpen: number;
+    onShift: number;
+    overdue: number;
+    nodes: number;
+    /** Open requests an offer could fill. */
+    matches: number;
+  };
+}

@@ -17,3 +17,5 @@ export { RecordCipher, CipherError, SCRYPT_PARAMS } from "./cipher.ts";
 export type { KeyParams } from "./cipher.ts";
 export { parseRetention, expired, RetentionError } from "./retention.ts";
 export type { RetentionLimits } from "./retention.ts";
+export { SendLog } from "./sends.ts";
+export type { StoredSend } from "./sends.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { actionRequest, consoleActions } from "../../src/cli/console-actions.ts";
-import type { ActionOutcome, ActionRequest } from "../../src/station/index.ts";
+import type { ActionOutcome, ActionRequest, OutgoingRequest, SendOutcome } from "../../src/station/index.ts";
 
 const actor = { callsign: "B1", role: "coordinator" };
 const ref = { origin: 0x1a2b, seq: 7 };
@@ -13,16 +13,17 @@ describe("console actions", () => {
     expect(actionRequest({ type: "confirm-handoff", ref, callsign: "M12" }, actor)).toEqual({ verb: "assign_shift", actor, target: ref, shift: { callsign: "M12" } });
   });
 
-  it("a refused action rejects with the station's reason; text goes to the scheduler", async () => {
+  it("a refused action or send rejects with the station's reason; records and texts go through the station's send", async () => {
     const act = vi.fn((action: ActionRequest): Promise<ActionOutcome> => Promise.resolve(action.verb === "cancel" ? { ok: false, action, reason: "coordinator only" } : { ok: true, action, audit: 1 }));
-    const enqueue = vi.fn(() => 1);
-    const actions = consoleActions({ act }, { enqueue }, actor);
+    const send = vi.fn((request: OutgoingRequest): Promise<SendOutcome> => Promise.resolve(request.to === "channel" ? { ok: false, reason: "no transmitter" } : { ok: true, records: [ref], packets: 1 }));
+    const actions = consoleActions({ act, send }, actor);
     await expect(actions.onAct({ type: "deliver", ref })).resolves.toBeUndefined();
     await expect(actions.onAct({ type: "cancel", ref })).rejects.toThrow("coordinator only");
     await actions.onSend({ kind: "text", to: { callsign: "M1", num: 42 }, text: "ETA 5" });
-    expect(enqueue).toHaveBeenCalledWith("status", { text: "ETA 5", to: 42 });
-    await actions.onSend({ kind: "text", to: undefined, text: "all clear" });
-    expect(enqueue).toHaveBeenLastCalledWith("status", { text: "all clear" });
-    await expect(actions.onSend({ kind: "records", bodies: [], payloads: [] })).rejects.toThrow(/cannot be sent yet/);
+    expect(send).toHaveBeenLastCalledWith({ bodies: [{ kind: "message", text: "ETA 5" }], text: "ETA 5", sender: "B1", to: { node: 42 } });
+    await expect(actions.onSend({ kind: "text", to: undefined, text: "all clear" })).rejects.toThrow("no transmitter");
+    const bodies = [{ kind: "supply_request" as const, lines: [{ item: "water", quantity: 2 }], priority: "normal" as const }];
+    await actions.onSend({ kind: "records", bodies, payloads: [] });
+    expect(send).toHaveBeenLastCalledWith({ bodies, sender: "B1" });
   });
 });

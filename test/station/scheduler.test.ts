@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
-import { TransmitScheduler } from "../../src/station/index.ts";
+import { TransmitScheduler, type SchedulerEvent } from "../../src/station/index.ts";
 
 /** A radio that records when each send reached it. */
 class RecordingSender implements RadioSender {
@@ -84,6 +84,21 @@ describe("TransmitScheduler", () => {
       [undefined, "INCIDENT"],
       [7, "ACK WATER ACK GAUZE ETA 5"],
       [8, "ACK FOOD"],
+    ]);
+    scheduler.close();
+  });
+  it("tells subscribers the radio's id for each send it handed over, or that the radio link refused it", async () => {
+    let calls = 0;
+    const sender: RadioSender = { send: () => (++calls === 2 ? Promise.reject(new Error("The radio connection is closed")) : Promise.resolve(`radio-${calls}`)) };
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 1 });
+    const events: SchedulerEvent[] = [];
+    scheduler.subscribe((event) => events.push(event));
+    const first = scheduler.enqueue("request", { text: "ONE" });
+    const second = scheduler.enqueue("request", { text: "TWO" });
+    await vi.advanceTimersByTimeAsync(4_001);
+    expect(events.map((event) => [event.type, event.item.id, event.type === "sent" ? event.radioId : (event.error as Error).message])).toEqual([
+      ["sent", first, "radio-1"],
+      ["refused", second, "The radio connection is closed"],
     ]);
     scheduler.close();
   });

@@ -4,24 +4,28 @@ import type { FieldRecord } from "../../wire/index.ts";
 import type { RosterEntry } from "../../store/index.ts";
 import type { BoardName, BoardsSnapshot, RosterCard } from "../types.ts";
 import { IncidentsBoard } from "./incidents.ts";
-import { RequestsBoard } from "./requests.ts";
+import { RequestsBoard, type PlaceDistance } from "./requests.ts";
 import { ShiftsBoard } from "./shifts.ts";
 
 export { compareRecords, idKey, senderOf } from "./order.ts";
+export type { PlaceDistance } from "./requests.ts";
 
 export interface BoardsOptions {
   /** How long someone on shift may go without checking in before they are flagged overdue. */
   checkinIntervalMs?: number;
+  /** Metres between two places (the site plan): offers nearest a request are suggested first. */
+  distance?: PlaceDistance;
 }
 
 export const DEFAULT_CHECKIN_INTERVAL_MS = 30 * 60_000;
 
 export class Boards {
-  readonly requests = new RequestsBoard();
+  readonly requests: RequestsBoard;
   readonly incidents = new IncidentsBoard();
   readonly shifts: ShiftsBoard;
 
   constructor(options: BoardsOptions = {}) {
+    this.requests = new RequestsBoard(options.distance);
     this.shifts = new ShiftsBoard(options.checkinIntervalMs ?? DEFAULT_CHECKIN_INTERVAL_MS);
   }
 
@@ -30,6 +34,7 @@ export class Boards {
     switch (record.body.kind) {
       case "supply_request":
       case "supply_status":
+      case "supply_offer":
         return this.requests.add(record) ? ["requests"] : [];
       case "incident":
       case "ack":
@@ -37,7 +42,6 @@ export class Boards {
       case "shift":
       case "checkin":
         return this.shifts.add(record) ? ["shifts"] : [];
-      case "supply_offer":
       case "message":
         return [];
     }

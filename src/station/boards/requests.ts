@@ -1,8 +1,8 @@
 // The requests board: each supply request with the status records that refer to it. A card is a
 // pure function of the sorted set of its records, so it does not matter which arrived first (a
 // status may be heard before its request: it waits for it).
-import type { FieldRecord, SupplyRequestBody, SupplyStatus, SupplyStatusBody } from "../../wire/index.ts";
-import type { RequestCard, RequestState } from "../types.ts";
+import type { FieldRecord, Place, SupplyRequestBody, SupplyStatus, SupplyStatusBody } from "../../wire/index.ts";
+import type { RequestCard, RequestMatch, RequestState } from "../types.ts";
 import { actOf, idKey, insertSorted } from "./order.ts";
 
 /**
@@ -20,9 +20,19 @@ interface Entry {
   dirty: boolean;
 }
 
+/** Metres between two places, when the site plan can tell. */
+export type PlaceDistance = (a: Place, b: Place) => number | undefined;
+
 export class RequestsBoard {
   private readonly entries = new Map<string, Entry>();
   private sorted: RequestCard[] | undefined;
+  /** Offers (and stock on hand) by item, in the boards' order. */
+  private readonly offers = new Map<string, FieldRecord[]>();
+  private readonly distance: PlaceDistance;
+
+  constructor(distance: PlaceDistance = () => undefined) {
+    this.distance = distance;
+  }
 
   /** Folds a record in; true when a card changed. */
   add(record: FieldRecord): boolean {
@@ -32,6 +42,22 @@ export class RequestsBoard {
       if (entry.request) return false;
       entry.request = compact(record, { ...body, lines: body.lines.map((line) => ({ ...line })) });
       return this.touch(entry);
+    }
+    if (body.kind === "supply_offer") {
+      const offer = compact(record, { ...body, lines: body.lines.map((line) => ({ ...line })) });
+      let changed = false;
+      for (const item of new Set(body.lines.map((line) => line.item))) {
+        let list = this.offers.get(item);
+        if (!list) this.offers.set(item, (list = []));
+        changed = insertSorted(list, offer) || changed;
+      }
+      if (!changed) return false;
+      // Requests for these items may now have a match.
+      let touched = false;
+      for (const entry of this.entries.values()) {
+        if (entry.request?.body.lines.some((line) => this.offers.get(line.item)?.includes(offer))) touched = this.touch(entry);
+      }
+      return touched;
     }
     if (body.kind === "supply_status" && body.ref) {
       const entry = this.entry(idKey(body.ref));
@@ -65,9 +91,41 @@ export class RequestsBoard {
   private cardOf(entry: Entry): RequestCard | undefined {
     if (entry.dirty) {
       entry.card = card(entry);
+      if (entry.card && (entry.card.state === "open" || entry.card.state === "acknowledged")) {
+        const match = this.matchFor(entry.card);
+        if (match) entry.card.match = match;
+      }
       entry.dirty = false;
     }
     return entry.card;
+  }
+
+  /**
+   * An offer of an item the request asks for, with at least the quantity asked (an offer that
+   * does not say how many fills only a request that does not either), nearest first, then the
+   * newest. A suggestion only: nothing is reserved.
+   */
+  private matchFor(request: RequestCard): RequestMatch | undefined {
+    let best: { match: RequestMatch; distance: number; offer: FieldRecord } | undefined;
+    for (const line of request.lines) {
+      for (const offer of this.offers.get(line.item) ?? []) {
+        if (offer.body.kind !== "supply_offer") continue;
+        const has = offer.body.lines.find((l) => l.item === line.item);
+        if (!has) continue;
+        const enough = line.quantity === undefined || (has.quantity !== undefined && has.quantity >= line.quantity);
+        if (!enough) continue;
+        const place = offer.body.place;
+        const distance = request.place && place ? this.distance(request.place, place) : undefined;
+        const rank = distance ?? Number.POSITIVE_INFINITY;
+        if (best && (rank > best.distance || (rank === best.distance && offer.receivedAt <= best.offer.receivedAt))) continue;
+        const match: RequestMatch = { offer: actOf(offer), item: line.item };
+        if (has.quantity !== undefined) match.quantity = has.quantity;
+        if (place) match.place = place;
+        if (distance !== undefined) match.distanceM = Math.round(distance);
+        best = { match, distance: rank, offer };
+      }
+    }
+    return best?.match;
   }
 
   private touch(entry: Entry): true {
