@@ -19,6 +19,14 @@ import {
   CONFIG_TYPE,
   MODULE_CONFIG_TYPE,
   PortNum,
+  channelFromJson,
+  channelToJson,
+  configFromJson,
+  configToJson,
+  moduleConfigFromJson,
+  moduleConfigToJson,
+  userFromJson,
+  userToJson,
   decodeAdmin,
   decodeRoutingError,
   encodeAdmin,
@@ -79,25 +87,25 @@ export class AdminClient {
 
   async getConfig(section: ConfigSection): Promise<JsonObject> {
     const reply = await this.request({ getConfigRequest: CONFIG_TYPE[section] }, "response", `get_config ${section}`);
-    const config = field(reply, "getConfigResponse");
-    return field(config, section);
+    // Every field, defaults included (the wire leaves out zeros such as LONG_FAST and ALL).
+    return field(configToJson(configFromJson({ [section]: field(field(reply, "getConfigResponse"), section) })), section);
   }
 
   async getModuleConfig(section: ModuleSection): Promise<JsonObject> {
     const reply = await this.request({ getModuleConfigRequest: MODULE_CONFIG_TYPE[section] }, "response", `get_module_config ${section}`);
-    return field(field(reply, "getModuleConfigResponse"), section);
+    return field(moduleConfigToJson(moduleConfigFromJson({ [section]: field(field(reply, "getModuleConfigResponse"), section) })), section);
   }
 
   /** The channel at index 0..7 ({ index, role, settings }). */
   async getChannel(index: number): Promise<JsonObject> {
     const reply = await this.request({ getChannelRequest: index + 1 }, "response", `get_channel ${index}`);
-    const channel = field(reply, "getChannelResponse");
-    return { index: 0, role: "DISABLED", ...channel, settings: { ...(channel["settings"] as JsonObject | undefined) } };
+    const channel = channelToJson(channelFromJson(field(reply, "getChannelResponse")));
+    return { ...channel, settings: field(channel, "settings") };
   }
 
   /** The radio's User ({ id, longName, shortName, ... }). */
   async getOwner(): Promise<JsonObject> {
-    return field(await this.request({ getOwnerRequest: true }, "response", "get_owner"), "getOwnerResponse");
+    return userToJson(userFromJson(field(await this.request({ getOwnerRequest: true }, "response", "get_owner"), "getOwnerResponse")));
   }
 
   async getMetadata(): Promise<JsonObject> {
@@ -204,7 +212,7 @@ export class AdminClient {
       });
       this.log.debug({ what, id }, "admin request");
       this.link
-        .sendPacket({ to, id, channel: 0, wantAck: true, decoded: { portnum: PortNum.ADMIN_APP, payload, wantResponse: true } })
+        .sendPacket({ to, id, channel: 0, wantAck: true, payloadVariant: { case: "decoded", value: { portnum: PortNum.ADMIN_APP, payload, wantResponse: true } } })
         .catch((error: unknown) => finish(new AdminError("ADMIN_LINK_LOST", `${what}: writing to the radio failed: ${(error as Error).message}`, { cause: error })));
     });
   }
