@@ -311,6 +311,7 @@ export class SimAdmin {
     }
     if (section === "network" && incoming["wifiPsk"] === "sekrit") incoming["wifiPsk"] = previous["wifiPsk"];
     this.ram.config[section] = normaliseConfig(section, incoming);
+    if (section === "device" && previous["role"] !== this.ram.config.device["role"]) this.installRoleDefaults(String(this.ram.config.device["role"]));
     if (section === "device") this.applyIdentity();
     return this.saveOutsideTransaction("config", reboot);
   }
@@ -320,6 +321,21 @@ export class SimAdmin {
     if (!isModuleSection(section)) return routing(NONE);
     this.ram.moduleConfig[section] = normaliseModule(section, config[section] as JsonObject);
     return this.saveOutsideTransaction("module config", true);
+  }
+
+  /**
+   * NodeDB::installRoleDefaults, run when the role changes, after the new device config is in
+   * place: a ROUTER's rebroadcast mode becomes CORE_PORTNUMS_ONLY (it stops relaying private
+   * ports such as meshaid's) and routers report telemetry rarely. Set the device config again
+   * with the same role to keep another rebroadcast mode.
+   */
+  private installRoleDefaults(role: string): void {
+    if (role === "ROUTER") {
+      this.ram.config.device["rebroadcastMode"] = "CORE_PORTNUMS_ONLY";
+      this.ram.moduleConfig.telemetry["deviceUpdateInterval"] = 43_200;
+    } else if (role === "ROUTER_LATE") {
+      this.ram.moduleConfig.telemetry["deviceUpdateInterval"] = 86_400;
+    }
   }
 
   /** Outside a transaction a setter saves (and maybe reboots) at once; inside, RAM waits for the commit. */

@@ -81,9 +81,12 @@ describe("admin messages to the simulated radio", () => {
     const opened = await AdminSession.open({ open: () => connectTcpTransport({ host: server.host, port: server.port }), logger, replyTimeoutMs: 2_000, reopenEveryMs: 25, rebootTimeoutMs: 10_000 });
     cleanups.push(() => opened.close());
     await opened.admin.beginEdit();
+    await opened.admin.setConfig("device", { role: "ROUTER", rebroadcastMode: "ALL" });
+    // The role change installs the router defaults after the new config: CORE_PORTNUMS_ONLY.
+    expect(await opened.admin.getConfig("device")).toMatchObject({ role: "ROUTER", rebroadcastMode: "CORE_PORTNUMS_ONLY" });
+    // The same role again keeps what is set; a router cannot be set to NONE (the firmware makes it ALL).
     await opened.admin.setConfig("device", { role: "ROUTER", rebroadcastMode: "NONE" });
     await opened.commitAndWaitForReboot();
-    // A router cannot be set to NONE: the firmware makes it ALL.
     expect(await opened.admin.getConfig("device")).toMatchObject({ role: "ROUTER", rebroadcastMode: "ALL" });
     expect(opened.nodeNum).toBe(0x1234abcd);
   });
