@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function session(sim: SimRadio): Promise<AdminSession> {
-  const opened = await AdminSession.open({ open: async () => connectInProcess(sim), logger, replyTimeoutMs: 2_000, reopenEveryMs: 20, rebootTimeoutMs: 10_000 });
+  const opened = await AdminSession.open({ open: () => Promise.resolve(connectInProcess(sim)), logger, replyTimeoutMs: 2_000, reopenEveryMs: 20, rebootTimeoutMs: 10_000 });
   cleanups.push(() => opened.close(), () => sim.close());
   return opened;
 }
@@ -62,7 +62,7 @@ describe("admin messages to the simulated radio", () => {
   it("refuses what the firmware refuses: blank names with BAD_REQUEST, an over-long canned list with silence", async () => {
     const sim = radio();
     const { admin } = await session(sim);
-    await expect(admin.setOwner({ longName: "   ", shortName: "M7" })).rejects.toMatchObject({ code: "ADMIN_REFUSED", message: expect.stringContaining("BAD_REQUEST") });
+    await expect(admin.setOwner({ longName: "   ", shortName: "M7" })).rejects.toThrow(/set_owner: the radio refused it \(BAD_REQUEST\)/);
     await expect(admin.setChannel({ index: 9, role: "SECONDARY" })).rejects.toBeInstanceOf(AdminError);
     await expect(admin.setCannedMessages("X".repeat(201))).rejects.toMatchObject({ code: "ADMIN_NO_REPLY" });
     expect(await admin.getCannedMessages()).toBe("Hi|Bye|Yes|No|Ok");

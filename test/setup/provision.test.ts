@@ -42,7 +42,7 @@ function capture(answers?: string[]): Io & { lines: string[]; errors: string[] }
   const lines: string[] = [];
   const errors: string[] = [];
   const io: Io & { lines: string[]; errors: string[] } = { lines, errors, out: (line) => lines.push(line), err: (line) => errors.push(line), logger: pino({ level: "silent" }) };
-  if (answers) io.ask = async () => answers.shift() ?? "";
+  if (answers) io.ask = () => Promise.resolve(answers.shift() ?? "");
   return io;
 }
 
