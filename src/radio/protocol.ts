@@ -463,5 +463,5 @@ export function decodeChannelUrl(url: string): JsonObject {
   const hash = url.indexOf("#");
   if (hash < 0) throw new Error("a channel URL has its settings after #");
   const bytes = Buffer.from(url.slice(hash + 1), "base64url");
-  return toJson(Protobuf.AppOnly.ChannelSetSchema, fromBinary(Protobuf.AppOnly.ChannelSetSchema, bytes)) as JsonObject;
+  return toJson(Protobuf.AppOnly.ChannelSetSchema, fromBinary(Protobuf.AppOnly.ChannelSetSchema, bytes), JSON_OUT) as JsonObject;
 }
