@@ -2,8 +2,10 @@
 // AdminModule, through the real framing bytes (in process) and over a real TCP socket.
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
-import { AdminError, AdminSession, connectTcpTransport } from "../../src/radio/index.ts";
-import { SimRadio, connectInProcess, serveTcp, type SimTcpServer } from "../../src/sim/index.ts";
+import { join } from "node:path";
+import { AdminError, AdminSession, RadioLink, connectTcpTransport } from "../../src/radio/index.ts";
+import { FileSettingsStore, SimRadio, connectInProcess, serveTcp, type SimTcpServer } from "../../src/sim/index.ts";
+import { useTempDir } from "../helpers/tmp.ts";
 
 const logger = pino({ level: "silent" });
 const fastBoot = { rebootDelayMs: 20, bootMs: 50 };
@@ -12,6 +14,7 @@ function radio(options: ConstructorParameters<typeof SimRadio>[0]["admin"] = fas
   return new SimRadio({ node: { num: 0x1234abcd, longName: "Meshtastic abcd", shortName: "abcd", role: 0, hwModel: 7 }, admin: options });
 }
 
+const dir = useTempDir("meshaid-admin-");
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -89,5 +92,23 @@ describe("admin messages to the simulated radio", () => {
     await opened.commitAndWaitForReboot();
     expect(await opened.admin.getConfig("device")).toMatchObject({ role: "ROUTER", rebroadcastMode: "ALL" });
     expect(opened.nodeNum).toBe(0x1234abcd);
+  });
+
+  it("reports the saved settings in the next handshake, and keeps them in its settings file across a restart of the simulator", async () => {
+    const file = join(dir.path, "radio.json");
+    const first = radio({ ...fastBoot, store: new FileSettingsStore(file) });
+    const opened = await session(first);
+    await opened.admin.beginEdit();
+    await opened.admin.setConfig("lora", { ...(await opened.admin.getConfig("lora")), hopLimit: 5 });
+    await opened.commitAndWaitForReboot();
+    await opened.close();
+    first.close();
+
+    const second = radio({ ...fastBoot, store: new FileSettingsStore(file) });
+    cleanups.push(() => second.close());
+    const link = new RadioLink({ transport: connectInProcess(second), logger });
+    cleanups.push(() => link.close());
+    await link.start();
+    expect(link.hopLimit).toBe(5); // from the handshake's LoRa config
   });
 });
