@@ -142,10 +142,9 @@ async function provisionOne(port: string, profile: DeviceProfile, options: Provi
   if (!Number.isFinite(rebootTimeoutMs) || rebootTimeoutMs <= 0) throw new ProvisionError(`--reboot-timeout must be a number of seconds, not "${options.rebootTimeout}"`);
   const session = await AdminSession.open({ open: opener(port, logger), logger, rebootTimeoutMs });
   try {
-    const before = await session.admin.getOwner();
-    const key = keyFingerprint(profile.channels[0]?.["settings"] ? (profile.channels[0]["settings"] as JsonObject)["psk"] : undefined);
-    io.out(`radio ${nodeId(session.nodeNum)} "${String(before["longName"])}" on ${port}: profile ${profile.name}, callsign ${profile.owner.shortName}, channel ${key}`);
     const current = await readRadioSettings(session.admin, profile);
+    const key = keyFingerprint((profile.channels[0]?.["settings"] as JsonObject | undefined)?.["psk"]);
+    io.out(`radio ${nodeId(session.nodeNum)} "${String(current.owner["longName"])}" on ${port}: profile ${profile.name}, callsign ${profile.owner.shortName}, channel ${key}`);
     const writes = await applyProfile(session.admin, profile, current);
     io.out(`  ${writes} settings written in one edit transaction; saving (the radio reboots)...`);
     await session.commitAndWaitForReboot();
@@ -205,13 +204,13 @@ async function applyProfile(admin: AdminClient, profile: DeviceProfile, current:
   for (const section of CONFIG_SECTIONS) {
     const fields = profile.config[section];
     if (section === "device" || fields === undefined) continue;
-    await admin.setConfig(section, { ...(await admin.getConfig(section)), ...fields });
+    await admin.setConfig(section, { ...current.config[section], ...fields });
     writes++;
   }
   for (const section of MODULE_SECTIONS) {
     const fields = profile.moduleConfig[section];
     if (fields === undefined) continue;
-    await admin.setModuleConfig(section, { ...(await admin.getModuleConfig(section)), ...fields });
+    await admin.setModuleConfig(section, { ...current.moduleConfig[section], ...fields });
     writes++;
   }
   if (profile.cannedMessages !== undefined && current.cannedMessages !== undefined) {
