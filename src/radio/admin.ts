@@ -234,6 +234,12 @@ export interface AdminSessionOptions {
   rebootTimeoutMs?: number;
   /** Wait between attempts to open the port again while the radio reboots (default 1 s). */
   reopenEveryMs?: number;
+  /**
+   * A radio that neither says `rebooted` nor drops the link this long after a commit has
+   * rebooted quietly (its API session is gone): the link is reopened (default 20 s, beyond the
+   * firmware's 7 s reboot delay and its boot).
+   */
+  quietRebootAfterMs?: number;
 }
 
 /**
@@ -276,7 +282,8 @@ export class AdminSession {
     const log = this.options.logger;
     // Watch before committing: a radio may drop the link right after its ACK.
     let sawReboot = false;
-    const settled = new Promise<"same-link" | "link-closed">((resolve) => {
+    let quietTimer: ReturnType<typeof setTimeout> | undefined;
+    const settled = new Promise<"same-link" | "link-closed" | "quiet">((resolve) => {
       const unsubscribe = link.subscribe((event) => {
         if (event.type !== "status") return;
         if (event.reason === "device-rebooted") sawReboot = true;
@@ -288,6 +295,11 @@ export class AdminSession {
           resolve("link-closed");
         }
       });
+      quietTimer = setTimeout(() => {
+        if (sawReboot) return; // rebooted and handshaking: wait for it
+        unsubscribe();
+        resolve("quiet");
+      }, this.options.quietRebootAfterMs ?? 20_000);
     });
     try {
       await this.current.admin.commit();
@@ -297,8 +309,14 @@ export class AdminSession {
       log.info({ err: error }, "link lost right after commit: the radio is rebooting");
     }
     const deadline = Date.now() + timeoutMs;
-    const outcome = await withTimeout(settled, timeoutMs, () => rebootTimeout(timeoutMs));
+    let outcome: "same-link" | "link-closed" | "quiet";
+    try {
+      outcome = await withTimeout(settled, timeoutMs, () => rebootTimeout(timeoutMs));
+    } finally {
+      clearTimeout(quietTimer);
+    }
     if (outcome === "same-link") return;
+    if (outcome === "quiet") log.info("no sign of the reboot on the link: opening the radio again");
     await link.close();
     const every = this.options.reopenEveryMs ?? 1_000;
     let lastError: unknown;

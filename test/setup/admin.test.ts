@@ -3,8 +3,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import { join } from "node:path";
-import { AdminError, AdminSession, RadioLink, connectTcpTransport } from "../../src/radio/index.ts";
-import { FileSettingsStore, SimRadio, connectInProcess, serveTcp, type SimTcpServer } from "../../src/sim/index.ts";
+import { Duplex } from "node:stream";
+import { AdminError, AdminSession, RadioLink, connectTcpTransport, createStreamTransport, type Transport } from "../../src/radio/index.ts";
+import { FileSettingsStore, SimRadio, connectInProcess, duplexPair, serveTcp, type SimTcpServer } from "../../src/sim/index.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const logger = pino({ level: "silent" });
@@ -110,5 +111,41 @@ describe("admin messages to the simulated radio", () => {
     cleanups.push(() => link.close());
     await link.start();
     expect(link.hopLimit).toBe(5); // from the handshake's LoRa config
+  });
+
+  it("opens the radio again when it reboots quietly (no `rebooted`, the port stays)", async () => {
+    const sim = radio({ rebootDelayMs: 20 });
+    cleanups.push(() => sim.close());
+    // The radio's stream stays across the reboot, and the host never sees FromRadio.rebooted (94 c3 00 02 40 01).
+    const open = (): Promise<Transport> => {
+      const [device, host] = duplexPair();
+      sim.attach(device, { dropOnReboot: false });
+      const REBOOTED = Buffer.from("94c300024001", "hex");
+      const filtered = new Duplex({
+        read() {},
+        write(chunk: Buffer, _encoding, done) {
+          host.write(chunk, done);
+        },
+        final(done) {
+          host.end(done);
+        },
+        destroy(error, done) {
+          host.destroy();
+          done(error);
+        },
+      });
+      host.on("data", (chunk: Buffer) => {
+        const at = chunk.indexOf(REBOOTED);
+        filtered.push(at < 0 ? chunk : Buffer.concat([chunk.subarray(0, at), chunk.subarray(at + REBOOTED.length)]));
+      });
+      host.on("end", () => filtered.push(null));
+      return Promise.resolve(createStreamTransport(filtered));
+    };
+    const opened = await AdminSession.open({ open, logger, replyTimeoutMs: 2_000, reopenEveryMs: 20, rebootTimeoutMs: 10_000, quietRebootAfterMs: 300 });
+    cleanups.push(() => opened.close());
+    await opened.admin.beginEdit();
+    await opened.admin.setOwner({ longName: "Quiet reboot", shortName: "QR" });
+    await opened.commitAndWaitForReboot();
+    expect(await opened.admin.getOwner()).toMatchObject({ longName: "Quiet reboot", shortName: "QR" });
   });
 });
