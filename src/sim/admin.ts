@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import {
   CONFIG_SECTIONS,
   CONFIG_TYPE,
+  EXCLUDED_CANNED_MESSAGES,
   MODULE_CONFIG_TYPE,
   MODULE_SECTIONS,
   channelFromJson,
@@ -170,6 +171,12 @@ export class SimAdmin {
     return { channels: channelFrames, configs: configFrames, moduleConfigs: moduleFrames };
   }
 
+  /** The handshake's DeviceMetadata with the modules this board leaves out (excluded_modules). */
+  withModules(frame: FromRadioInit): FromRadioInit {
+    if (this.cannedModule) return frame;
+    return { ...frame, value: { ...(frame.value as JsonObject), excludedModules: EXCLUDED_CANNED_MESSAGES } };
+  }
+
   /** Handles one AdminMessage from the local client (from == 0: trusted, no passkey needed). */
   handle(payload: Uint8Array): AdminOutcome {
     let message: JsonObject;
@@ -216,7 +223,7 @@ export class SimAdmin {
             role: this.ram.config.device["role"] ?? "CLIENT",
             hwModel: this.node.hwModel,
             hasPKC: true,
-            excludedModules: this.cannedModule ? 0 : 0x0040,
+            excludedModules: this.cannedModule ? 0 : EXCLUDED_CANNED_MESSAGES,
           },
         });
       case "beginEditSettings":

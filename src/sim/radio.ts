@@ -586,7 +586,7 @@ export class SimRadio {
     if (!onlyNodes) frames.push(myInfo(this.node, this.rebootCount), deviceUiConfig());
     frames.push(ownNodeInfo(this.node, nowSeconds, uptime, this.airStats()));
     if (!onlyNodes) {
-      frames.push(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION));
+      frames.push(this.admin.withModules(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION)));
       const settings = this.admin.handshakeFrames();
       frames.push(...settings.channels, ...settings.configs, ...settings.moduleConfigs);
     }

@@ -76,6 +76,7 @@ describe("admin messages to the simulated radio", () => {
     const sim = radio({ ...fastBoot, cannedMessageModule: false });
     const { admin } = await session(sim);
     expect(await admin.getCannedMessages()).toBeUndefined();
+    expect(await admin.getMetadata()).toMatchObject({ excludedModules: 0x0040 });
   });
 
   it("rides out the reboot over TCP: the socket drops, the radio boots, the session reconnects", async () => {
