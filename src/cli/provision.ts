@@ -427,8 +427,9 @@ function reportFailure(error: unknown, command: string, io: Io): number {
   return 1;
 }
 
+/** Log lines on stderr only for errors (the reboot's dropped link is expected); MESHAID_LOG_LEVEL=debug shows every step. */
 function quietLogger(): Logger {
-  return pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "warn" }, pino.destination(2));
+  return pino({ level: process.env["MESHAID_LOG_LEVEL"] ?? "error" }, pino.destination({ dest: 2, sync: true }));
 }
 
 function nodeId(num: number): string {
