@@ -17,6 +17,7 @@ import {
   findRadioPort,
   listSerialPorts,
   openSerialTransport,
+  scanRadioPorts,
   type AdminClient,
   type JsonObject,
   type Transport,
@@ -97,7 +98,8 @@ export async function runProvision(options: ProvisionOptions, io: Io = processIo
       return 0;
     }
     if (options.port === undefined) throw new ProvisionError("say which radio: --port /dev/ttyACM0, --port auto or --port tcp://HOST:4403");
-    const result = await provisionOne(options.port, profile, options, io);
+    const port = options.port === "auto" ? await onlyRadio() : options.port;
+    const result = await provisionOne(port, profile, options, io);
     return result.differences.length === 0 ? 0 : 1;
   } catch (error) {
     return reportFailure(error, "provision", io);
@@ -249,6 +251,10 @@ async function provisionRoster(options: ProvisionOptions, presets: PresetTable, 
       throw new ProvisionError(`${options.roster} line ${row.line} (${row.callsign}): ${(error as Error).message}`);
     }
   });
+  // With --port auto, radios already plugged in (the station's own, say) are never touched: each
+  // roster line waits for a radio that appears.
+  const alreadyThere = options.port === "auto" && rows.some((row) => row.port === undefined) ? new Set(await radioPorts()) : new Set<string>();
+  if (alreadyThere.size > 0) io.out(`radios already plugged in are left alone: ${[...alreadyThere].join(", ")}`);
   const failures: string[] = [];
   let matched = 0;
   for (const [i, row] of rows.entries()) {
@@ -257,7 +263,7 @@ async function provisionRoster(options: ProvisionOptions, presets: PresetTable, 
     const port = row.port ?? options.port;
     if (port === undefined) throw new ProvisionError(`${options.roster} line ${row.line}: no port; give --port auto (or a port column)`);
     io.out(`[${i + 1}/${rows.length}] ${progressBar(i, rows.length)} ${row.callsign} (${row.profile})`);
-    const path = await waitForRadio(port, row, io);
+    const path = await waitForRadio(port, row, io, alreadyThere);
     try {
       const result = await provisionOne(path, profile, options, io);
       if (result.differences.length === 0) matched++;
@@ -304,20 +310,46 @@ function readRoster(file: string): RosterRow[] {
   });
 }
 
-/** Waits for the radio of this row: a port that appears (auto), or the operator's Enter at a terminal. */
-async function waitForRadio(port: string, row: RosterRow, io: Io): Promise<string> {
+/**
+ * Waits for the radio of this row: with `auto`, a radio port that was not there before (its
+ * /dev/serial/by-id name when it has one: native-USB boards come back under it after the
+ * reboot); otherwise the operator's Enter at a terminal.
+ */
+async function waitForRadio(port: string, row: RosterRow, io: Io, alreadyThere: ReadonlySet<string>): Promise<string> {
   if (port !== "auto") {
     if (io.ask) await io.ask(`  connect the radio for ${row.callsign} to ${port}, then press Enter `);
     return port;
   }
   io.out(`  plug in the radio for ${row.callsign}...`);
   for (;;) {
-    try {
-      return (await findRadioPort()).path;
-    } catch (error) {
-      if (!(error instanceof RadioError)) throw error;
-      await sleep(1_000);
-    }
+    const fresh = (await radioPorts()).filter((path) => !alreadyThere.has(path));
+    const chosen = fresh.find((path) => path.includes("/serial/by-id/")) ?? fresh[0];
+    if (chosen !== undefined) return chosen;
+    await sleep(1_000);
+  }
+}
+
+/**
+ * `--port auto` for one radio: the one radio plugged in, by its /dev/serial/by-id name when it has
+ * one (a native-USB board comes back under it after the reboot). Several radios: refuse rather
+ * than rewrite the station's own.
+ */
+async function onlyRadio(): Promise<string> {
+  const found = await findRadioPort();
+  const radios = found.verdicts.filter((verdict) => verdict.boards.length > 0 && !verdict.reason.startsWith("same device as"));
+  if (radios.length > 1) {
+    throw new ProvisionError(`${radios.length} radios are plugged in (${radios.map((verdict) => verdict.path).join(", ")}): pass --port PATH, or unplug all but the one to set up`);
+  }
+  return found.path;
+}
+
+/** Serial ports whose USB id is a known board's (both a device's tty and its by-id link). */
+async function radioPorts(): Promise<string[]> {
+  try {
+    return (await scanRadioPorts()).verdicts.filter((verdict) => verdict.boards.length > 0).map((verdict) => verdict.path);
+  } catch (error) {
+    if (error instanceof RadioError) return [];
+    throw error;
   }
 }
 
