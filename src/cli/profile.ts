@@ -11,6 +11,7 @@ import {
   channelToJson,
   channelUrl,
   configFromJson,
+  decodeChannelUrl,
   configToJson,
   moduleConfigFromJson,
   moduleConfigToJson,
@@ -61,7 +62,7 @@ export interface DeviceProfile {
 }
 
 const PLACEHOLDER = /\{([a-z_]+)(?::([a-z0-9_-]+))?\}/gi;
-const TOP_LEVEL = new Set(["owner", "owner_short", "ownerShort", "canned_messages", "channels", "config", "module_config"]);
+const TOP_LEVEL = new Set(["owner", "owner_short", "ownerShort", "canned_messages", "channels", "channel_url", "channelUrl", "config", "module_config"]);
 
 /**
  * Reads a profile template and fills it in. Throws a ProfileError (never anything else) for bad
@@ -89,7 +90,22 @@ export function readProfile(name: string, yamlText: string, source: string, inpu
   checkName(longName, "owner", LIMITS.longNameBytes, fail);
   checkName(shortName, "owner_short", LIMITS.shortNameBytes, fail);
 
-  const channels = readChannels(filled["channels"], fail);
+  // A file from `meshtastic --export-config` carries its channels (and LoRa settings) as a channel URL.
+  const url = filled["channel_url"] ?? filled["channelUrl"];
+  let fromUrl: { settings: unknown; loraConfig?: unknown } | undefined;
+  if (url !== undefined) {
+    if (filled["channels"] !== undefined) fail("channel_url", "give channels or channel_url, not both");
+    try {
+      const set = decodeChannelUrl(text(url, "channel_url", fail));
+      fromUrl = { settings: set["settings"] ?? [], loraConfig: set["loraConfig"] };
+    } catch (error) {
+      if (error instanceof ProfileError) throw error;
+      fail("channel_url", `not a Meshtastic channel URL (${schemaMessage(error)})`);
+    }
+  }
+  const channels = readChannels(fromUrl ? fromUrl.settings : filled["channels"], fail);
+  if (fromUrl && isObject(fromUrl.loraConfig) && filled["config"] === undefined) filled["config"] = {};
+  if (fromUrl && isObject(fromUrl.loraConfig) && isObject(filled["config"]) && filled["config"]["lora"] === undefined) filled["config"]["lora"] = fromUrl.loraConfig;
   const config = readSections(filled["config"], "config", CONFIG_SECTIONS, fail, (section, value) => configToJson(configFromJson({ [section]: value }))[section] as JsonObject);
   const moduleConfig = readSections(filled["module_config"], "module_config", MODULE_SECTIONS, fail, (section, value) => moduleConfigToJson(moduleConfigFromJson({ [section]: value }))[section] as JsonObject);
   if (inputs.region !== undefined) {

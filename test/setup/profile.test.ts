@@ -45,6 +45,16 @@ describe("device profiles", () => {
     expect(set).toMatchObject({ settings: [{ name: "meshaid", psk: Buffer.from(key).toString("base64") }], loraConfig: { region: "EU_868", modemPreset: "LONG_FAST" } });
   });
 
+  it("reads a channel_url as `meshtastic --export-config` writes it, and refuses one with a public key", () => {
+    const rendered = renderForOfficialTool(readProfile("medic", readFileSync(join(profilesDir, "medic.yaml"), "utf8"), "medic.yaml", inputs));
+    const exported = readProfile("exported", rendered.replace(/^#.*\n/, ""), "exported.yaml", inputs);
+    expect(exported.channels[0]).toMatchObject({ role: "PRIMARY", settings: { name: "meshaid", psk: Buffer.from(key).toString("base64") } });
+    expect(exported.config.lora).toMatchObject({ region: "US", modemPreset: "LONG_FAST" });
+    const publicChannel = "owner: x\nowner_short: X\nchannel_url: https://meshtastic.org/e/#CgMSAQESAggB\n";
+    expect(() => readProfile("p", publicChannel, "p.yaml", inputs)).toThrow(/p\.yaml: channels\[0\]\.psk: must be 32 bytes/);
+    expect(() => readProfile("p", "owner: x\nowner_short: X\nchannel_url: https://example.org/#@@@\n", "p.yaml", inputs)).toThrow(ProfileError);
+  });
+
   it.each([
     ["a relay that would drop meshaid's port", minimal("config:\n  device:\n    role: ROUTER\n"), /config\.device\.rebroadcastMode: a ROUTER must set ALL/],
     ["CORE_PORTNUMS_ONLY anywhere", minimal("config:\n  device:\n    rebroadcastMode: CORE_PORTNUMS_ONLY\n"), /CORE_PORTNUMS_ONLY drops meshaid's records/],
