@@ -207,7 +207,7 @@ program
   .command("check")
   .description("at the check-in table: read a radio and report every setting that drifted from its profile, a wrong channel key included (shown as a fingerprint)")
   .requiredOption("--port <port>", "the radio: a serial path, `auto`, or tcp://host:port")
-  .requiredOption("--profile <name>", "the profile it should have: base, medic, marshal, relay, or a file")
+  .option("--profile <name>", "the profile it should have: base, medic, marshal, relay, or a file (default: the one its name fits, e.g. \"Medic M7\")")
   .option("--callsign <callsign>", "its callsign (default: the radio's short name)")
   .option("--channel-key <file>", "the channel key (default: <data dir>/keys/channel.key)")
   .option("--db <dir>", "data folder whose keys/channel.key to use")

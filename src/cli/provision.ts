@@ -109,15 +109,15 @@ export async function runProvision(options: ProvisionOptions, io: Io = processIo
 export async function runCheck(options: CheckOptions, io: Io = processIo()): Promise<number> {
   try {
     if (options.port === undefined) throw new ProvisionError("say which radio: --port /dev/ttyACM0, --port auto or --port tcp://HOST:4403");
-    if (options.profile === undefined) throw new ProvisionError("say which profile the radio should have: --profile medic");
     const presets = loadPresets(options);
-    const profileName = options.profile;
     const logger = io.logger ?? quietLogger();
     const session = await AdminSession.open({ open: opener(options.port, logger), logger });
     try {
       const owner = await session.admin.getOwner();
       // Without --callsign the radio's own short name is taken as its callsign; the rest is checked against it.
       const callsign = options.callsign ?? (typeof owner["shortName"] === "string" ? owner["shortName"] : "");
+      // Without --profile, the profile whose owner pattern ("Medic {callsign}") gives the radio's name.
+      const profileName = options.profile ?? profileNamed(typeof owner["longName"] === "string" ? owner["longName"] : "", callsign);
       const profile = loadProfile(profileName, callsign, options, presets);
       const settings = await readRadioSettings(session.admin, profile);
       const differences = compareWithProfile(profile, settings);
@@ -395,6 +395,15 @@ function loadProfile(nameOrFile: string, callsign: string, options: { channelKey
     presets,
     ...(options.region !== undefined ? { region: options.region } : {}),
   });
+}
+
+/** The shipped profile whose `owner:` pattern, filled with the callsign, is this long name. */
+function profileNamed(longName: string, callsign: string): string {
+  for (const name of listProfiles()) {
+    const match = /^owner:\s*"?([^"\n#]*)"?/m.exec(readFileSync(join(PROFILES_DIR, `${name}.yaml`), "utf8"));
+    if (match?.[1]?.trim().replaceAll("{callsign}", callsign) === longName) return name;
+  }
+  throw new ProvisionError(`the radio's name "${longName}" fits no profile (${listProfiles().join(", ")}): say which it should have with --profile`);
 }
 
 function listProfiles(): string[] {

@@ -129,7 +129,8 @@ describe("meshaid check", () => {
     expect(await runProvision({ port: url, profile: "marshal", callsign: "K9", db: dir.path, rebootTimeout: "20" }, capture())).toBe(0);
 
     const clean = capture();
-    expect(await runCheck({ port: url, profile: "marshal", db: dir.path }, clean)).toBe(0);
+    // The profile is the one whose name pattern fits the radio ("Marshal K9").
+    expect(await runCheck({ port: url, db: dir.path }, clean)).toBe(0);
     expect(clean.lines.join("\n")).toMatch(/"Marshal K9" \(K9\) against the marshal profile:\n {2}ok/);
 
     // Someone changed the preset at the event and the net rotated its key since.
@@ -140,6 +141,14 @@ describe("meshaid check", () => {
     const report = drifted.lines.join("\n");
     expect(report).toMatch(/DIFFERS config\.lora\.modemPreset: profile LONG_FAST, radio SHORT_FAST/);
     expect(report).toMatch(/DIFFERS channels\[0\]\.psk: profile key#[0-9a-f]{8}, radio key#[0-9a-f]{8} \(a different channel key/);
+  });
+
+  it("asks for --profile when the radio's name fits none", async () => {
+    writeKey();
+    const { url } = await simRadio(0x99aabbcc);
+    const io = capture();
+    expect(await runCheck({ port: url, db: dir.path }, io)).toBe(1);
+    expect(io.errors.join("\n")).toMatch(/the radio's name "Meshtastic bbcc" fits no profile \(base, marshal, medic, relay\): say which it should have with --profile/);
   });
 
   it("reports a radio with no canned-message module (no screen) instead of pretending", async () => {
