@@ -84,6 +84,25 @@ describe("meshaid provision", () => {
     expect(radio.attached).toBe(false);
   });
 
+  it("refuses a channel key file that is not 32 bytes of base64, naming it", async () => {
+    const keyFile = join(dir.path, "short.key");
+    writeFileSync(keyFile, `${randomBytes(16).toString("base64")}\n`);
+    const io = capture();
+    expect(await runProvision({ port: "tcp://127.0.0.1:9", profile: "medic", callsign: "M1", channelKey: keyFile }, io)).toBe(1);
+    expect(io.errors).toEqual([`meshaid provision: ${keyFile} is not a channel key (base64 of 32 bytes); make a new one with \`meshaid keygen\``]);
+  });
+
+  it("prints the filled-in profile for meshtastic --configure without touching a radio", async () => {
+    writeKey();
+    const io = capture();
+    expect(await runProvision({ profile: "marshal", callsign: "K2", db: dir.path, printYaml: true }, io)).toBe(0);
+    const text = io.lines.join("\n");
+    expect(text).toMatch(/^# start of Meshtastic configure yaml/);
+    expect(text).toMatch(/\nowner: Marshal K2\nowner_short: K2\nchannel_url: https:\/\/meshtastic\.org\/e\/#[A-Za-z0-9_-]+\n/);
+    expect(text).toContain("canned_messages: NEED WATER|");
+    expect(text).not.toMatch(/\{(callsign|channel_key|presets:\w+)\}/);
+  });
+
   it("refuses a profile over a firmware limit with the reason, writing nothing", async () => {
     writeKey();
     const { radio, url } = await simRadio(0x33445566);
