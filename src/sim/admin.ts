@@ -226,6 +226,9 @@ export class SimAdmin {
             excludedModules: this.cannedModule ? 0 : EXCLUDED_CANNED_MESSAGES,
           },
         });
+      case "getRingtoneRequest":
+        // The official CLI's --export-config waits for this answer (the simulated boards have no buzzer tune set).
+        return this.respond({ getRingtoneResponse: "" });
       case "beginEditSettings":
         this.editing = true;
         return routing(NONE);
