@@ -183,6 +183,8 @@ program
   .action(async (options: { db?: string; yes?: boolean }) => {
     const { runWipe } = await import("./wipe.ts");
     process.exitCode = await runWipe(options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
+  });
+
 // Field setup (issue 9): device profiles onto radios, the check-in table, the udev rule.
 program
   .command("provision")
