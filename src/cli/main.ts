@@ -1,6 +1,7 @@
 // meshaid's command line. Each command's module is loaded only when it runs.
 import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
+import type { CheckOptions, ProvisionOptions } from "./provision.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -221,6 +222,52 @@ program
   .action(async (options: { db?: string; codebook?: string; presets?: string; language?: string; operator: string; role: string }) => {
     const { runConsoleClient } = await import("./console-client.ts");
     process.exitCode = await runConsoleClient(options, (line) => void process.stderr.write(`${line}\n`));
+  });
+
+// Field setup (issue 9): device profiles onto radios, the check-in table, the udev rule.
+program
+  .command("provision")
+  .description("set a radio up from a device profile (firmware-config/profiles/) in one edit transaction, wait for its reboot and read it back; or a box of radios from a roster")
+  .option("--port <port>", "the radio: a serial path, `auto` (waits for each radio of a roster to be plugged in), or tcp://host:port")
+  .option("--profile <name>", "base, medic, marshal, relay, or a profile file")
+  .option("--callsign <callsign>", "the volunteer's callsign (1-4 letters or digits; the radio's short name)")
+  .option("--roster <file>", "a CSV with columns callsign,profile (optional: port, label): provision one radio after another")
+  .option("--channel-key <file>", "the channel key (default: <data dir>/keys/channel.key from `meshaid keygen`)")
+  .option("--db <dir>", "data folder whose keys/channel.key to use (default: a meshaid folder under your home)")
+  .option("--region <code>", "LoRa region for every profile (US, EU_868, UK_868, ANZ, ...)")
+  .option("--presets <file>", "the preset table the canned messages come from (default: firmware-config/presets.yaml)")
+  .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
+  .option("--reboot-timeout <seconds>", "how long the radio gets to come back after saving", "90")
+  .option("--print-yaml", "print the filled-in profile for `meshtastic --configure` (contains the channel key) instead of writing a radio")
+  .action(async (options: ProvisionOptions) => {
+    const { runProvision } = await import("./provision.ts");
+    process.exitCode = await runProvision(options);
+  });
+
+program
+  .command("check")
+  .description("at the check-in table: read a radio and report every setting that drifted from its profile, a wrong channel key included (shown as a fingerprint)")
+  .requiredOption("--port <port>", "the radio: a serial path, `auto`, or tcp://host:port")
+  .option("--profile <name>", "the profile it should have: base, medic, marshal, relay, or a file (default: the one its name fits, e.g. \"Medic M7\")")
+  .option("--callsign <callsign>", "its callsign (default: the radio's short name)")
+  .option("--channel-key <file>", "the channel key (default: <data dir>/keys/channel.key)")
+  .option("--db <dir>", "data folder whose keys/channel.key to use")
+  .option("--region <code>", "the LoRa region the net uses, if not the profile's")
+  .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
+  .option("--codebook <file>", "the codebook (default: firmware-config/codebook.yaml)")
+  .action(async (options: CheckOptions) => {
+    const { runCheck } = await import("./provision.ts");
+    process.exitCode = await runCheck(options);
+  });
+
+program
+  .command("udev")
+  .description("print a udev rule for the radios in hardware/boards.json (dialout group, no ModemManager, a stable /dev/meshaid-radio name)")
+  .option("--boards <file>", "the boards file (default: hardware/boards.json)")
+  .option("--group <group>", "the group that may open the radios", "dialout")
+  .action(async (options: { boards?: string; group?: string }) => {
+    const { runUdev } = await import("./udev.ts");
+    process.exitCode = runUdev(options, (text) => void process.stdout.write(text), (line) => void process.stderr.write(`${line}\n`));
   });
 
 export interface ParseOptions {

@@ -38,3 +38,5 @@ export {
   encodeAirFrame,
 } from "./air.ts";
 export type { AirHeader, AirFrame } from "./air.ts";
+export { AdminClient, AdminSession, AdminError } from "./admin.ts";
+export type { AdminClientOptions, AdminSessionOptions, AdminErrorCode } from "./admin.ts";

@@ -8,7 +8,7 @@
 // other module goes through the functions below.
 /* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access */
 import { Protobuf } from "@meshtastic/core";
-import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
 
 /** Port numbers meshaid cares about (meshtastic/portnums.proto). */
 export const PortNum = {
@@ -320,4 +320,148 @@ export function payloadToJson(portnum: number, payload: Uint8Array): JsonValue {
     default:
       return undefined;
   }
+}
+
+// --- device settings and admin messages (issue 9: provisioning) -------------------------------
+//
+// Settings travel as the proto3 JSON mapping (camelCase field names, enum names, bytes as
+// base64): the same form `meshtastic --export-config` writes and `--configure` reads, so a
+// profile's sections are parsed and checked by the official schemas themselves.
+
+/** A JSON object in the proto3 JSON mapping. */
+export type JsonObject = { [key: string]: unknown };
+
+/** Config sections a client sets (Config oneof names; sessionkey and deviceUi are not settings). */
+export const CONFIG_SECTIONS = ["device", "position", "power", "network", "display", "lora", "bluetooth", "security"] as const;
+export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
+
+/** ModuleConfig sections (oneof names) in the firmware's order. */
+export const MODULE_SECTIONS = [
+  "mqtt",
+  "serial",
+  "externalNotification",
+  "storeForward",
+  "rangeTest",
+  "telemetry",
+  "cannedMessage",
+  "audio",
+  "remoteHardware",
+  "neighborInfo",
+  "ambientLighting",
+  "detectionSensor",
+  "paxcounter",
+] as const;
+export type ModuleSection = (typeof MODULE_SECTIONS)[number];
+
+/** AdminMessage.ConfigType names, by section. */
+export const CONFIG_TYPE: Readonly<Record<ConfigSection, string>> = {
+  device: "DEVICE_CONFIG",
+  position: "POSITION_CONFIG",
+  power: "POWER_CONFIG",
+  network: "NETWORK_CONFIG",
+  display: "DISPLAY_CONFIG",
+  lora: "LORA_CONFIG",
+  bluetooth: "BLUETOOTH_CONFIG",
+  security: "SECURITY_CONFIG",
+};
+
+/** AdminMessage.ModuleConfigType names, by section. */
+export const MODULE_CONFIG_TYPE: Readonly<Record<ModuleSection, string>> = {
+  mqtt: "MQTT_CONFIG",
+  serial: "SERIAL_CONFIG",
+  externalNotification: "EXTNOTIF_CONFIG",
+  storeForward: "STOREFORWARD_CONFIG",
+  rangeTest: "RANGETEST_CONFIG",
+  telemetry: "TELEMETRY_CONFIG",
+  cannedMessage: "CANNEDMSG_CONFIG",
+  audio: "AUDIO_CONFIG",
+  remoteHardware: "REMOTEHARDWARE_CONFIG",
+  neighborInfo: "NEIGHBORINFO_CONFIG",
+  ambientLighting: "AMBIENTLIGHTING_CONFIG",
+  detectionSensor: "DETECTIONSENSOR_CONFIG",
+  paxcounter: "PAXCOUNTER_CONFIG",
+};
+
+/** DeviceMetadata.excluded_modules bit of the canned-message module (ExcludedModules.CANNEDMSG_CONFIG). */
+export const EXCLUDED_CANNED_MESSAGES = 0x0040;
+
+const Admin = Protobuf.Admin;
+const ConfigPb = Protobuf.Config;
+const ModulePb = Protobuf.ModuleConfig;
+const ChannelPb = Protobuf.Channel;
+const JSON_OUT = { alwaysEmitImplicit: true } as const;
+
+/**
+ * A Config with one section set, from JSON ({ lora: {...} }), checked by the schema: throws an
+ * Error naming the field (`cannot decode field meshtastic.Config.LoRaConfig.hop_limit ...`).
+ */
+export function configFromJson(json: JsonObject): ProtoInit {
+  return fromJson(ConfigPb.ConfigSchema, json as never) as ProtoInit;
+}
+
+/** A Config (init or message) as JSON with every field present ({ lora: { usePreset: true, ... } }). */
+export function configToJson(config: ProtoInit): JsonObject {
+  return toJson(ConfigPb.ConfigSchema, create(ConfigPb.ConfigSchema, config), JSON_OUT) as JsonObject;
+}
+
+export function moduleConfigFromJson(json: JsonObject): ProtoInit {
+  return fromJson(ModulePb.ModuleConfigSchema, json as never) as ProtoInit;
+}
+
+export function moduleConfigToJson(config: ProtoInit): JsonObject {
+  return toJson(ModulePb.ModuleConfigSchema, create(ModulePb.ModuleConfigSchema, config), JSON_OUT) as JsonObject;
+}
+
+/** A Channel ({ index, role: "PRIMARY", settings: { name, psk (base64) ... } }) checked by the schema. */
+export function channelFromJson(json: JsonObject): ProtoInit {
+  return fromJson(ChannelPb.ChannelSchema, json as never) as ProtoInit;
+}
+
+export function channelToJson(channel: ProtoInit): JsonObject {
+  return toJson(ChannelPb.ChannelSchema, create(ChannelPb.ChannelSchema, channel), JSON_OUT) as JsonObject;
+}
+
+export function userFromJson(json: JsonObject): ProtoInit {
+  return fromJson(Mesh.UserSchema, json as never) as ProtoInit;
+}
+
+export function userToJson(user: ProtoInit): JsonObject {
+  return toJson(Mesh.UserSchema, create(Mesh.UserSchema, user), JSON_OUT) as JsonObject;
+}
+
+export function metadataToJson(metadata: ProtoInit): JsonObject {
+  return toJson(Mesh.DeviceMetadataSchema, create(Mesh.DeviceMetadataSchema, metadata), JSON_OUT) as JsonObject;
+}
+
+/**
+ * Encodes an AdminMessage given as JSON ({ getConfigRequest: "LORA_CONFIG" }, { setConfig: { lora:
+ * {...} } }, { beginEditSettings: true }, sessionPasskey as base64). Throws on a field the schema
+ * does not have or a value it cannot hold.
+ */
+export function encodeAdmin(json: JsonObject): Uint8Array {
+  return toBinary(Admin.AdminMessageSchema, fromJson(Admin.AdminMessageSchema, json as never));
+}
+
+/** Decodes an AdminMessage to JSON (only the fields set). Throws on bytes that are not one. */
+export function decodeAdmin(bytes: Uint8Array): JsonObject {
+  return toJson(Admin.AdminMessageSchema, fromBinary(Admin.AdminMessageSchema, bytes)) as JsonObject;
+}
+
+/**
+ * A channel URL as the apps and `meshtastic --seturl` / `--configure` read it: a ChannelSet
+ * (the channels' settings in index order, and the LoRa config) in unpadded base64url after
+ * https://meshtastic.org/e/#.
+ */
+export function channelUrl(settings: readonly JsonObject[], lora: JsonObject): string {
+  const set = fromJson(Protobuf.AppOnly.ChannelSetSchema, { settings, loraConfig: lora } as never);
+  const bytes = toBinary(Protobuf.AppOnly.ChannelSetSchema, set);
+  return `https://meshtastic.org/e/#${Buffer.from(bytes).toString("base64url")}`;
+}
+
+/** The ChannelSet of a channel URL as JSON ({ settings: [...], loraConfig: {...} }). Throws on a bad URL. */
+export function decodeChannelUrl(url: string): JsonObject {
+  const hash = url.indexOf("#");
+  if (hash < 0) throw new Error("a channel URL has its settings after #");
+  const bytes = Buffer.from(url.slice(hash + 1), "base64url");
+  return toJson(Protobuf.AppOnly.ChannelSetSchema, fromBinary(Protobuf.AppOnly.ChannelSetSchema, bytes), JSON_OUT) as JsonObject;
 }

@@ -93,3 +93,5 @@ export { runDrill, runStationDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./
 export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory } from "./drill.ts";
 export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
 export { formatDrillReport, drillJson, plot } from "./report.ts";
+export { SimAdmin, MemorySettingsStore, FileSettingsStore } from "./admin.ts";
+export type { SimAdminOptions, SimSettings, SettingsStore, AdminOutcome } from "./admin.ts";

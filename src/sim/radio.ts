@@ -31,11 +31,8 @@ import { formatConsoleLine, type ConsoleLevel } from "./console-log.ts";
 import {
   DEFAULT_HOP_LIMIT,
   SIM_FIRMWARE_VERSION,
-  channels,
-  configs,
   deviceUiConfig,
   metadata,
-  moduleConfigs,
   myInfo,
   otherNodeInfo,
   ownNodeInfo,
@@ -76,6 +73,7 @@ import {
   checkNanopbLimits,
 } from "./phone-api.ts";
 import { realClock, type SimClock, type SimTimer } from "./clock.ts";
+import { SimAdmin, type SimAdminOptions } from "./admin.ts";
 
 export { SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS } from "./phone-api.ts";
 
@@ -116,6 +114,11 @@ export interface SimRadioOptions {
   /** Drop a (from, id) heard before, as the firmware's PacketHistory does (default false: pass duplicates on). */
   rxDuplicateFilter?: boolean;
   firmwareVersion?: string;
+  /** The admin module: settings store, canned-message module, reboot delay (src/sim/admin.ts). */
+  admin?: SimAdminOptions & {
+    /** How long the device is gone after a reboot before a host can connect again (default 2 s). */
+    bootMs?: number;
+  };
 }
 
 /** What the radio needs from the air below it. */
@@ -144,6 +147,8 @@ export interface AttachOptions {
   consoleLogs?: boolean;
   /** Destroy the stream when the idle timeout fires (TCP); serial only resets the session. */
   closeOnIdle?: boolean;
+  /** A reboot ends this stream (TCP, native USB, in process: default); false: the stream stays and says `rebooted`. */
+  dropOnReboot?: boolean;
 }
 
 interface Session {
@@ -151,6 +156,7 @@ interface Session {
   readonly parser: FirmwareStreamParser;
   readonly consoleLogs: boolean;
   readonly closeOnIdle: boolean;
+  readonly dropOnReboot: boolean;
   /** STATE_SEND_PACKETS: the handshake is complete and packets stream to the host. */
   streaming: boolean;
   readonly recentIds: number[];
@@ -211,6 +217,10 @@ export class SimRadio {
   private readonly heardUsers = new Map<number, SimNode>();
   private readonly heardInfo = new Map<number, HeardInfo>();
   private readonly rxHistory: string[] = [];
+  /** Settings and admin messages (provisioning). */
+  readonly admin: SimAdmin;
+  /** Until when (clock ms) the device is still booting and refuses hosts. */
+  private bootingUntil = 0;
 
   constructor(options: SimRadioOptions) {
     this.options = options;
@@ -223,6 +233,7 @@ export class SimRadio {
     this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes, this.lora));
     this.nextPacketId = createPacketIdGenerator(this.random);
     this.bootAtMs = this.now();
+    this.admin = new SimAdmin(options.node, this.now, { ...options.admin, ...(this.log ? { logger: this.log } : {}) });
   }
 
   /** Whether a host stream is attached. */
@@ -255,6 +266,10 @@ export class SimRadio {
    * force-closes the previous connection. Returns a function that detaches (without closing).
    */
   attach(stream: Duplex, options: AttachOptions = {}): () => void {
+    if (this.now() < this.bootingUntil) {
+      stream.destroy(); // still booting: nobody answers
+      return () => undefined;
+    }
     const previous = this.session;
     if (previous) {
       this.endSession(previous, "replaced by a new connection");
@@ -265,6 +280,7 @@ export class SimRadio {
       parser: new FirmwareStreamParser(),
       consoleLogs: options.consoleLogs ?? this.options.consoleLogs ?? false,
       closeOnIdle: options.closeOnIdle ?? false,
+      dropOnReboot: options.dropOnReboot ?? true,
       streaming: false,
       recentIds: [],
       lastAcceptedByPort: new Map(),
@@ -570,8 +586,9 @@ export class SimRadio {
     if (!onlyNodes) frames.push(myInfo(this.node, this.rebootCount), deviceUiConfig());
     frames.push(ownNodeInfo(this.node, nowSeconds, uptime, this.airStats()));
     if (!onlyNodes) {
-      frames.push(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION));
-      frames.push(...channels(), ...configs(this.node), ...moduleConfigs());
+      frames.push(this.admin.withModules(metadata(this.node, this.options.firmwareVersion ?? SIM_FIRMWARE_VERSION)));
+      const settings = this.admin.handshakeFrames();
+      frames.push(...settings.channels, ...settings.configs, ...settings.moduleConfigs);
     }
     if (nonce !== SPECIAL_NONCE_ONLY_CONFIG) {
       for (const node of this.nodeList()) frames.push(otherNodeInfo(node, this.heardInfo.get(node.num)));
@@ -623,9 +640,12 @@ export class SimRadio {
       return;
     }
     if (packet.to === this.node.num) {
-      // Local delivery (admin): not simulated beyond the ACK a module that does not reply gets.
-      this.log?.debug({ id, portnum: decoded.portnum }, "local packet (admin) not simulated");
       this.sendQueueStatus(Errno.OK, id);
+      if (decoded.portnum === PortNum.ADMIN_APP) {
+        this.handleAdmin(decoded.payload, id, packet.channel);
+        return;
+      }
+      // Other local deliveries: the ACK a module that does not reply gets.
       if (packet.wantAck) this.toPhone(this.localRouting(RoutingError.NONE, id, packet.channel));
       return;
     }
@@ -670,6 +690,30 @@ export class SimRadio {
     };
     const res = this.enqueueTx({ packet: onAir, reliable: packet.wantAck, retransmission: false });
     this.sendQueueStatus(res, id);
+  }
+
+  /** An AdminMessage from the host (admin.ts): its reply, and the reboot a commit schedules. */
+  private handleAdmin(payload: Uint8Array, requestId: number, channel: number): void {
+    const outcome = this.admin.handle(payload);
+    const reply = outcome.reply;
+    if (reply && "admin" in reply) {
+      const packet = this.localRouting(RoutingError.NONE, requestId, channel);
+      this.toPhone({ ...packet, decoded: { portnum: PortNum.ADMIN_APP, payload: reply.admin, requestId } });
+    } else if (reply) {
+      this.toPhone(this.localRouting(reply.routing, requestId, channel));
+    }
+    if (outcome.rebootAfterMs === undefined) return;
+    this.later(outcome.rebootAfterMs, () => {
+      // Saved settings are reloaded; a socket or native-USB host loses its stream while the device boots.
+      const session = this.session;
+      if (session?.dropOnReboot) {
+        this.endSession(session, "device rebooting");
+        session.stream.destroy();
+        this.bootingUntil = this.now() + (this.options.admin?.bootMs ?? 2_000);
+      }
+      this.admin.boot();
+      this.reboot();
+    });
   }
 
   // ---------------------------------------------------------------- towards the phone

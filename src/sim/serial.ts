@@ -21,7 +21,7 @@ export interface SimSerialPort {
 export async function serveSerial(radio: SimRadio, options: SerialServeOptions): Promise<SimSerialPort> {
   const port = new SerialPort({ path: options.path, baudRate: options.baudRate ?? 115200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
-  radio.attach(port, { consoleLogs: options.consoleLogs ?? true, closeOnIdle: false });
+  radio.attach(port, { consoleLogs: options.consoleLogs ?? true, closeOnIdle: false, dropOnReboot: false });
   return {
     path: options.path,
     close: () =>
