@@ -143,7 +143,9 @@ describe("station over a serial link that keeps failing", () => {
     expect(records.length).toBe(heard.size); // shown once each
     expect(store.count).toBe(heard.size); // stored once each
     const reasons = events.flatMap((event) => (event.type === "radio" ? [event.radio.reason] : []));
-    expect(reasons).toContain("unplugged");
+    // A pulled cable shows as the stream ending, or as the port gone when the station tries to
+    // reopen it before the cable is back (which one depends on timing): either is reported.
+    expect(reasons.some((reason) => reason === "unplugged" || reason === "stream-ended")).toBe(true);
     expect(reasons).toContain("device-rebooted");
     expect(radio.connections).toBeGreaterThanOrEqual(CYCLES + 1);
     process.stdout.write(
