@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
+import { runMeshaid } from "../helpers/cli.ts";
 import { tempDir } from "../helpers/tmp.ts";
 
 const BIN = new URL("../../src/cli/bin.js", import.meta.url).pathname;
@@ -31,7 +32,9 @@ describe("the console in a terminal", () => {
       // Another screen by its number, then by Tab; the help overlay; the language switch.
       socat.stdin.write("2");
       await expect.poll(() => screen, { timeout: 10_000 }).toMatch(/\[2 Requests \d+\]/);
-      // Act on a request once one is open: the station checks the rights, logs and audits it.
+      // Act on a request once one is open (one sent from this shell through the control socket,
+      // whatever the simulated handhelds happen to send): the station checks the rights, logs and audits it.
+      expect(runMeshaid(["send", "NEED WATER", "--db", dir.path]).status).toBe(0);
       await expect.poll(() => screen, { timeout: 30_000 }).toMatch(/\[2 Requests [1-9]\d*\]/);
       socat.stdin.write("a");
       await expect.poll(() => screen, { timeout: 10_000 }).toContain("✓ acknowledge");

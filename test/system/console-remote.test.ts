@@ -31,6 +31,8 @@ describe("the console of a running station", () => {
     const exit = new Promise<number | null>((resolve) => socat.once("exit", (code) => resolve(code)));
     try {
       await expect.poll(() => screen, { timeout: 20_000 }).toContain("radio: connected");
+      // A request to act on, whatever the simulated handhelds happen to send: one from this shell.
+      expect(runMeshaid(["send", "NEED WATER", "--db", dir.path]).status).toBe(0);
       socat.stdin.write("2");
       await expect.poll(() => screen, { timeout: 40_000 }).toMatch(/\[2 Requests [1-9]\d*\]/);
       socat.stdin.write("a");
