@@ -10,7 +10,9 @@
 //
 // One packet is in flight to the radio at a time (until its QueueStatus), none while the
 // radio says its transmit queue is full, one text per textIntervalMs (the firmware drops a second
-// text within 2 s), and every attempt gets a fresh packet id.
+// text within 2 s), and packet ids are never reused for another packet. A write given up on (the
+// link dropped, the radio rebooted) is written again with the same id, unless its QueueStatus
+// still arrives first (then the radio has it); one the radio did not answer in time gets a fresh id.
 import type { Logger } from "pino";
 import { RadioError } from "./errors.ts";
 import { createPacketIds, type OutboxEntry, type OutboxStore } from "./outbox.ts";
@@ -64,6 +66,8 @@ const QUEUE_RESULTS: Readonly<Record<number, string>> = {
   35: "SHOULD_RELEASE",
 };
 const RES_QUEUE_FULL = 32;
+/** How many given-up packet ids are remembered (the radio's own duplicate filter keeps 20). */
+const GIVEN_UP_REMEMBERED = 20;
 
 interface InFlight {
   entry: OutboxEntry;
@@ -96,6 +100,10 @@ export class SendQueue {
   private inFlight: InFlight | undefined;
   /** Accepted by the radio, waiting for an ACK or NAK: packet id -> entry. */
   private readonly tracked = new Map<number, Tracked>();
+  /** Writes given up on before the radio answered: packet id -> entry (bounded, oldest dropped). */
+  private readonly givenUp = new Map<number, OutboxEntry>();
+  /** Entries to be written again with the packet id of their last write (see requeueInFlight). */
+  private readonly rewriteIds = new Map<OutboxEntry, number>();
   private writer: PacketWriter | undefined;
   /** The radio's free transmit slots as last reported (undefined: not known yet). */
   private radioFree: number | undefined;
@@ -151,7 +159,7 @@ export class SendQueue {
   attach(writer: PacketWriter | undefined): void {
     this.writer = writer;
     if (!writer) {
-      this.requeueInFlight("link down");
+      this.requeueInFlight("link down", { sameId: true });
       this.radioFree = undefined;
       return;
     }
@@ -160,7 +168,7 @@ export class SendQueue {
 
   /** The radio rebooted: what it had accepted but not yet proven sent may be gone. */
   rebooted(): void {
-    this.requeueInFlight("radio rebooted");
+    this.requeueInFlight("radio rebooted", { sameId: true });
     for (const [packetId, tracked] of this.tracked) {
       if (tracked.state !== "sent") continue;
       this.untrack(packetId);
@@ -244,7 +252,8 @@ export class SendQueue {
     }
     this.pending.shift();
     const writer = this.writer;
-    const packetId = this.nextPacketId();
+    const packetId = this.rewriteIds.get(entry) ?? this.nextPacketId();
+    this.rewriteIds.delete(entry);
     const timer = setTimeout(() => this.onQueueStatusTimeout(packetId), this.queueStatusTimeoutMs);
     timer.unref();
     this.inFlight = { entry, packetId, timer };
@@ -262,7 +271,7 @@ export class SendQueue {
     this.log.debug({ id: entry.id, packetId, to: entry.to, portnum: entry.portnum }, "writing to the radio");
     writer.sendPacket(packet).catch((error: unknown) => {
       this.log.info({ id: entry.id, packetId, err: error }, "write failed; the entry stays queued");
-      if (this.inFlight?.packetId === packetId) this.requeueInFlight("write failed");
+      if (this.inFlight?.packetId === packetId) this.requeueInFlight("write failed", { sameId: true });
     });
   }
 
@@ -275,12 +284,25 @@ export class SendQueue {
     this.wakeTimer.unref();
   }
 
-  private requeueInFlight(why: string): void {
+  /**
+   * Puts the packet in flight back at the head of the queue. With `sameId` its next write reuses
+   * the packet id: if the radio did get the first write after all, it drops the second as a
+   * repeat (its filter of recent ids) and its answer to the first settles the entry; if both went
+   * out, every node on the mesh drops the second copy as one it has seen. A write the radio did
+   * not answer in time is written with a fresh id (the radio may have dropped it for its id).
+   */
+  private requeueInFlight(why: string, options: { sameId?: boolean } = {}): void {
     const flight = this.inFlight;
     if (!flight) return;
     clearTimeout(flight.timer);
     this.inFlight = undefined;
     this.pending.unshift(flight.entry);
+    // The radio may still answer for it (a QueueStatus already on its way, or one from a radio
+    // that rebooted as it arrived): remember the id, so that answer is not a second transmission.
+    this.givenUp.set(flight.packetId, flight.entry);
+    if (options.sameId) this.rewriteIds.set(flight.entry, flight.packetId);
+    else this.rewriteIds.delete(flight.entry);
+    if (this.givenUp.size > GIVEN_UP_REMEMBERED) this.givenUp.delete(this.givenUp.keys().next().value as number);
     this.log.info({ id: flight.entry.id, packetId: flight.packetId, why }, "not accepted by the radio yet; will be written again");
   }
 
@@ -293,13 +315,19 @@ export class SendQueue {
   private onQueueStatus(res: number, free: number, packetId: number): void {
     this.radioFree = free;
     const flight = this.inFlight;
-    if (!flight || packetId === 0 || packetId !== flight.packetId) {
-      this.pump();
-      return;
+    let entry: OutboxEntry;
+    if (flight && packetId !== 0 && packetId === flight.packetId) {
+      clearTimeout(flight.timer);
+      this.inFlight = undefined;
+      entry = flight.entry;
+    } else {
+      const late = this.takeGivenUp(packetId);
+      if (!late) {
+        this.pump();
+        return;
+      }
+      entry = late;
     }
-    clearTimeout(flight.timer);
-    this.inFlight = undefined;
-    const { entry } = flight;
     if (res === RES_QUEUE_FULL) {
       this.pending.unshift(entry);
       this.radioFree = 0;
@@ -310,7 +338,25 @@ export class SendQueue {
       }, this.queueFullRetryMs).unref();
       return;
     }
-    void this.settleAccepted(entry, flight.packetId, res);
+    void this.settleAccepted(entry, packetId, res);
+  }
+
+  /**
+   * The entry of a write given up on (link down, reboot, no QueueStatus in time) whose QueueStatus
+   * came after all, taken out of `pending`: the radio has answered for it, so it is not written
+   * again. Undefined when the entry has been written again meanwhile (that write gets its own
+   * answer) or the id is not one of ours.
+   */
+  private takeGivenUp(packetId: number): OutboxEntry | undefined {
+    const entry = packetId === 0 ? undefined : this.givenUp.get(packetId);
+    if (!entry) return undefined;
+    this.givenUp.delete(packetId);
+    const index = this.pending.indexOf(entry);
+    if (index < 0) return undefined;
+    this.pending.splice(index, 1);
+    this.rewriteIds.delete(entry);
+    this.log.info({ id: entry.id, packetId }, "the radio answered for a write given up on; not writing it again");
+    return entry;
   }
 
   /** The radio answered for an entry: it leaves the outbox either way. */

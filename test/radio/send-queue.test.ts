@@ -215,7 +215,7 @@ describe("SendQueue", () => {
     expect(s.writer.written).toHaveLength(3); // a record is not rate-limited
   });
 
-  it("keeps entries queued while the link is down and writes an unanswered one again with a fresh id", async () => {
+  it("keeps entries queued while the link is down, writes them again with the same id, and an unanswered one with a fresh id", async () => {
     const s = setup({ queueStatusTimeoutMs: 5_000 });
     const id = await s.queue.send({ record: Uint8Array.of(5) });
     expect(s.writer.written).toHaveLength(0);
@@ -224,13 +224,67 @@ describe("SendQueue", () => {
     s.queue.attach(undefined); // the link dropped before the radio answered
     s.queue.attach(s.writer);
     const second = s.writer.last().id;
-    expect(second).not.toBe(first);
+    expect(second).toBe(first); // if the radio got the first write, it drops this one as a repeat
     await vi.advanceTimersByTimeAsync(5_000); // no QueueStatus: written again
     const third = s.writer.last().id;
-    expect(new Set([first, second, third]).size).toBe(3);
+    expect(third).not.toBe(first);
+    await vi.advanceTimersByTimeAsync(5_000);
+    const fourth = s.writer.last().id;
+    expect(new Set([first, third, fourth]).size).toBe(3);
     s.queueStatus(0, first); // a stale answer for an abandoned id settles nothing
     expect(s.states(id)).toEqual(["queued"]);
-    s.queueStatus(0, third);
+    s.queueStatus(0, fourth);
+    await flush();
+    expect(s.states(id)).toEqual(["queued", "sent"]);
+    expect(s.writer.written).toHaveLength(4);
+  });
+
+  it("after a reboot, writes again with the same id, so the radio's answer to the first write settles it once", async () => {
+    const s = setup();
+    s.queue.attach(s.writer);
+    const id = await s.queue.send({ record: Uint8Array.of(0xbd) });
+    const written = s.writer.last().id;
+    s.queue.rebooted();
+    s.queue.attach(undefined);
+    s.queue.attach(s.writer); // handshake complete before the radio's answer to the first write
+    expect(s.writer.last().id).toBe(written);
+    s.queueStatus(0, written); // the radio had it; it drops the repeat without answering
+    await flush();
+    expect(s.states(id)).toEqual(["queued", "sent"]);
+    expect(s.queue.queued).toBe(0);
+  });
+
+  it("takes a late QueueStatus for a write it had given up on as the radio's answer, and does not write it again", async () => {
+    // The radio reboots as a record is written: the rebooted radio accepts it, but its QueueStatus
+    // arrives after the `rebooted` frame, while the link is re-configuring.
+    const s = setup();
+    s.queue.attach(s.writer);
+    const id = await s.queue.send({ record: Uint8Array.of(0xbe) });
+    const written = s.writer.last().id;
+    s.queue.rebooted();
+    s.queue.attach(undefined); // configuring again
+    s.queueStatus(0, written);
+    await flush();
+    expect(s.states(id)).toEqual(["queued", "sent"]);
+    expect(s.queue.queued).toBe(0);
+    expect(await s.outbox.list()).toHaveLength(0);
+    s.queue.attach(s.writer); // the handshake completed
+    expect(s.writer.written).toHaveLength(1);
+  });
+
+  it("keeps a given-up write queued when its late QueueStatus says the radio's queue was full", async () => {
+    const s = setup();
+    s.queue.attach(s.writer);
+    const id = await s.queue.send({ record: Uint8Array.of(0xbf) });
+    const written = s.writer.last().id;
+    s.queue.rebooted();
+    s.queue.attach(undefined);
+    s.queueStatus(32, written, 0);
+    expect(s.queue.queued).toBe(1);
+    s.queue.attach(s.writer);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(s.writer.written).toHaveLength(2);
+    s.queueStatus(0, s.writer.last().id);
     await flush();
     expect(s.states(id)).toEqual(["queued", "sent"]);
   });
