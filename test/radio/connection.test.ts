@@ -337,4 +337,34 @@ describe("RadioConnection over TCP", () => {
     await expect.poll(() => onAir.filter((p) => p.from === BASE.num && p.relayNode === lastByte(BASE.num) && p.decoded.payload[0] === 0xd4).length, { timeout: 10_000 }).toBe(1);
     expect(statuses.slice(-3)).toEqual(["connecting/starting", "configuring/starting", "connected/handshake-complete"]);
   });
+
+  it("sends a record queued before the TCP peer closed exactly once after reconnecting", async () => {
+    mesh = new SimMesh({ base: { ...BASE }, handhelds: [{ node: { ...MEDIC }, presets: [] }], intervalMs: { min: 1e6, max: 1e6 }, random: mulberry32(9) });
+    const onAir: SimPacket[] = [];
+    mesh.onAir((packet) => onAir.push(packet));
+    const sentByBase = (marker: number): number => onAir.filter((p) => p.from === BASE.num && p.relayNode === lastByte(BASE.num) && p.decoded.payload[0] === marker).length;
+    server = await serveTcp(mesh.baseRadio);
+    const { host, port } = server;
+    connection = new RadioConnection({ open: () => connectTcpTransport({ host, port }), logger: pino({ level: "silent" }), initialBackoffMs: 50 });
+    const statuses: string[] = [];
+    connection.subscribe((event) => {
+      if (event.type === "status") statuses.push(`${event.status}/${event.reason}`);
+    });
+    await connection.start();
+    await expect.poll(() => connection?.status, pollOptions).toBe("connected");
+    // The radio stops answering: the record is written but not accepted, so it stays queued.
+    mesh.baseRadio.close();
+    await connection.send({ record: Uint8Array.of(0xd5, 5) });
+    expect(connection.queued).toBe(1);
+    // Another client connects: meshtasticd force-closes our connection, then that client leaves.
+    const intruder = await connectTcpTransport({ host, port });
+    await expect.poll(() => statuses, pollOptions).toContain("reconnecting/stream-ended");
+    await intruder.disconnect();
+    await expect.poll(() => connection?.status, { timeout: 10_000, interval: 5 }).toBe("connected");
+    // First in, first out: once a record sent last is on the air, a second copy would be too.
+    await connection.send({ record: Uint8Array.of(0x5e) });
+    await expect.poll(() => sentByBase(0x5e), { timeout: 10_000 }).toBe(1);
+    expect(sentByBase(0xd5)).toBe(1);
+    expect(connection.queued).toBe(0);
+  });
 });

@@ -6,8 +6,25 @@ import {
   RadioError,
   SERIAL_WAKE_BYTES,
 } from "../../src/radio/index.ts";
+import { duplexPair as simPipe } from "../../src/sim/index.ts";
 import { duplexPair } from "./helpers.ts";
 import { runTransportContract } from "./transport-contract.ts";
+
+// The in-process fake that `meshaid sim`, drills and the tests use to reach a simulated radio
+// (src/sim connectInProcess and SimUsbPort): the sim's own pipe under the stream transport.
+runTransportContract("in-process fake (the simulator's pipe)", () => {
+  const [device, host] = simPipe();
+  const transport = createStreamTransport(host);
+  return Promise.resolve({
+    transport,
+    device,
+    endFromDevice: () => void device.end(),
+    close: async () => {
+      await transport.disconnect();
+      device.destroy();
+    },
+  });
+});
 
 runTransportContract("in-process pipe", () => {
   const [host, device] = duplexPair();
