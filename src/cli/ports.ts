@@ -1,9 +1,9 @@
 // `meshaid ports`: every serial port, whether `--port auto` would choose it, and why.
-import { scanRadioPorts } from "../radio/index.ts";
+import { scanRadioPorts, type ScanOptions } from "../radio/index.ts";
 
-export async function runPorts(): Promise<number> {
-  const choice = await scanRadioPorts();
-  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+/** Prints one line per port and the verdict; exit code 0 when a radio was found, 1 when not. */
+export async function runPorts(options: ScanOptions = {}, say: (line: string) => void = (line) => void process.stdout.write(`${line}\n`)): Promise<number> {
+  const choice = await scanRadioPorts(options);
   if (choice.verdicts.length === 0) {
     say("No serial ports found. Plug the radio in with a data (not charge-only) USB cable.");
     return 1;
