@@ -9,7 +9,7 @@
 //   connecting --> configuring --> connected                   (the current link's own statuses)
 //   connected --(FromRadio.rebooted)--> reconnecting (device-rebooted) --> configuring --> connected
 //   any --(link closed: stream-ended, read-error, write-error, handshake-timeout, idle-timeout)--> reconnecting
-//   reconnecting --(open fails: unplugged, open-failed; retried with backoff)--> reconnecting
+//   reconnecting --(open fails: unplugged, open-failed; retried with backoff, a missing port every second)--> reconnecting
 //   reconnecting --(open succeeds)--> connecting --> configuring --> connected
 //   any --(close())--> closed (user)
 import type { Logger } from "pino";
@@ -35,6 +35,13 @@ export interface RadioConnectionOptions {
    * cable) keeps backing off, so two clients never fight over a radio faster than maxBackoffMs.
    */
   stableAfterMs?: number;
+  /**
+   * While the port is missing (the cable is out), look for it again at least this often (default
+   * 1 s), however far the backoff has grown: a missing port costs nothing to try, and the radio
+   * holds what it hears meanwhile in a to-phone queue of 8 to 32 packets that overflows (dropping
+   * what is new on meshaid's port) if the station comes back late.
+   */
+  unpluggedRetryMs?: number;
   /** Where queued sends wait (default in memory: lost on exit). */
   outbox?: OutboxStore;
   /** Pacing and timeouts of the send queue. */
@@ -49,6 +56,7 @@ export class RadioConnection implements RadioSource, RadioSender {
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly stableAfterMs: number;
+  private readonly unpluggedRetryMs: number;
   private connectedAt: number | undefined;
 
   private currentStatus: LinkStatus = "connecting";
@@ -66,6 +74,7 @@ export class RadioConnection implements RadioSource, RadioSender {
     this.initialBackoffMs = options.initialBackoffMs ?? 1_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.stableAfterMs = options.stableAfterMs ?? 60_000;
+    this.unpluggedRetryMs = options.unpluggedRetryMs ?? 1_000;
     this.backoffMs = this.initialBackoffMs;
     this.queue = new SendQueue(
       { ...options.sending, outbox: options.outbox ?? new MemoryOutbox(), logger: options.logger.child({ component: "send-queue" }) },
@@ -187,9 +196,9 @@ export class RadioConnection implements RadioSource, RadioSender {
     }
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(cap = Number.POSITIVE_INFINITY): void {
     if (this.closing) return;
-    const delay = this.backoffMs;
+    const delay = Math.min(this.backoffMs, cap);
     this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
     this.log.info({ delayMs: delay }, "reconnecting to the radio");
     this.retryTimer = setTimeout(() => {
@@ -208,7 +217,7 @@ export class RadioConnection implements RadioSource, RadioSender {
       const reason = openFailureReason(error);
       this.log.info({ err: error, reason }, "could not open the radio; will retry");
       if (reason !== this.currentReason) this.transition("reconnecting", reason);
-      this.scheduleReconnect();
+      this.scheduleReconnect(reason === "unplugged" ? this.unpluggedRetryMs : undefined);
       return;
     }
     if (this.closing) {

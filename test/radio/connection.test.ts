@@ -158,6 +158,21 @@ describe("RadioConnection", () => {
     expect(r.connection.connections).toBe(2);
   });
 
+  it("looks for an unplugged port every second however far the backoff has grown, so the radio's to-phone queue is drained soon after", async () => {
+    const r = (current = rig({ connection: { initialBackoffMs: 1_000, maxBackoffMs: 30_000 } }));
+    await r.connection.start();
+    await connected(r);
+    r.plugged.value = false;
+    r.deviceEnds[0]!.destroy(); // the cable is out for 100 s (the backoff reaches 30 s)
+    for (let i = 0; i < 100; i++) await vi.advanceTimersByTimeAsync(1_000);
+    expect(r.connection.reason).toBe("unplugged");
+    r.plugged.value = true;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    await connected(r);
+    expect(r.connection.connections).toBe(2);
+  });
+
   it("backs off further when links keep dropping right after connecting, and starts over after a stable one", async () => {
     const r = (current = rig({ connection: { initialBackoffMs: 1_000, maxBackoffMs: 8_000, stableAfterMs: 60_000 } }));
     await r.connection.start();
