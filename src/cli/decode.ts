@@ -12,6 +12,7 @@ import {
   decodeData,
   decodeFromRadio,
   decodeToRadio,
+  checkRecordPort,
   DEFAULT_RECORD_PORT,
   expandChannelKey,
   FrameDecoder,
@@ -261,13 +262,21 @@ function defaultRecords(options: DecodeOptions): (payload: Uint8Array, from: num
 }
 
 /** The command: prints one JSON object a line; 0 on success, 1 when the input is not bytes. */
-export function runDecode(input: string, options: DecodeOptions, write: (line: string) => void, fail: (line: string) => void): number {
+export function runDecode(
+  input: string,
+  cliOptions: Omit<DecodeOptions, "recordPort"> & { recordPort?: number | string },
+  write: (line: string) => void,
+  fail: (line: string) => void,
+): number {
   let captures: Uint8Array[];
+  let options: DecodeOptions;
   try {
     captures = readInput(input);
-    if (options.key !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(options.key)) {
-      throw new DecodeInputError(`--key ${options.key} is not base64 (e.g. AQ== for the default key).`);
+    if (cliOptions.key !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(cliOptions.key)) {
+      throw new DecodeInputError(`--key ${cliOptions.key} is not base64 (e.g. AQ== for the default key).`);
     }
+    const { recordPort, ...rest } = cliOptions;
+    options = recordPort === undefined ? rest : { ...rest, recordPort: checkRecordPort(recordPort) };
   } catch (error) {
     fail(`meshaid: ${(error as Error).message}`);
     return 1;

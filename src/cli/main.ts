@@ -15,6 +15,7 @@ program
   .description("run the base station: radio link, store and console (a simulated mesh unless --port is given)")
   .addOption(new Option("--port <port>", "the radio: a serial path (/dev/ttyUSB0), `auto`, or tcp://host:port"))
   .addOption(new Option("--sim", "use a simulated mesh (the default without --port)").conflicts("port"))
+  .option("--record-port <n>", "the private port meshaid records travel on, the same at every station (258..511; default 300)")
   .option("--db <dir>", "data folder (database and log); default: a meshaid folder under your home")
   .option("--name <name>", "station name shown on the console", "Base station")
   .option("--presets <file>", "the preset table (default: firmware-config/presets.yaml)")
@@ -64,7 +65,8 @@ program
   .option("--key <base64psk>", "the channel key as in a channel URL (default AQ==, the default key)")
   .addOption(new Option("--as <kind>", "read the bytes as this instead of guessing").choices(["serial", "from-radio", "air"]))
   .option("--codebook <file>", "the codebook for meshaid records (default: firmware-config/codebook.yaml)")
-  .action(async (capture: string, options: { key?: string; as?: "serial" | "from-radio" | "air"; codebook?: string }) => {
+  .option("--record-port <n>", "the private port meshaid records travel on (default 300)")
+  .action(async (capture: string, options: { key?: string; as?: "serial" | "from-radio" | "air"; codebook?: string; recordPort?: string }) => {
     const { runDecode } = await import("./decode.ts");
     process.exitCode = runDecode(capture, options, (line) => void process.stdout.write(`${line}\n`), (line) => void process.stderr.write(`${line}\n`));
   });
@@ -279,6 +281,8 @@ export interface ParseOptions {
 
 export interface StartOptions {
   port?: string;
+  /** The private port for meshaid records (--record-port). */
+  recordPort?: string;
   sim?: boolean;
   db?: string;
   name: string;

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
-import { connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
+import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
 import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
@@ -65,6 +65,7 @@ export async function runStart(options: StartOptions): Promise<number> {
 
   try {
     const presetsFile = options.presets ?? DEFAULT_PRESETS_FILE;
+    const recordPort = options.recordPort === undefined ? undefined : checkRecordPort(options.recordPort);
     const codebook = readCodebook(options.codebook ?? DEFAULT_CODEBOOK_FILE);
     const site = options.site === undefined ? undefined : readSitePlan(options.site);
     if (options.language !== undefined && !codebook.languages.includes(options.language)) {
@@ -85,7 +86,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
     const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"));
-    const radio = new RadioConnection({ open: await radioOpener(options, presets, logger, cleanups), logger: radioLog, outbox });
+    const radio = new RadioConnection({ open: await radioOpener(options, presets, logger, cleanups), logger: radioLog, outbox, ...(recordPort ? { sending: { recordPort } } : {}) });
     cleanups.push(() => radio.close());
     const roster = await RosterStore.open(db);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
@@ -98,7 +99,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     });
     cleanups.push(() => scheduler.close());
     const sends = await SendLog.open(db);
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, presets, codebook, ...(site ? { site } : {}), logger });
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.

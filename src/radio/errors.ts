@@ -38,7 +38,9 @@ export type RadioErrorCode =
   /** A text or record does not fit one Meshtastic packet. */
   | "RADIO_PAYLOAD_TOO_LARGE"
   /** send() was called with neither or both of text and record, or a bad destination/channel. */
-  | "RADIO_BAD_REQUEST";
+  | "RADIO_BAD_REQUEST"
+  /** The port chosen for meshaid records is not a free private port (258..511). */
+  | "RADIO_BAD_RECORD_PORT";
 
 /** An operational radio failure. `message` is one line naming the port or host and what to try. */
 export class RadioError extends Error {

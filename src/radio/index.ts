@@ -18,7 +18,7 @@ export { chooseRadioPort, findRadioPort, scanRadioPorts, loadBoards, listSerialP
 export type { Board, UsbId, PortInfo, PortVerdict, PortChoice, ScanOptions, FoundPort } from "./ports.ts";
 export { RadioConnection, connectRadio } from "./connection.ts";
 export type { RadioConnectionOptions } from "./connection.ts";
-export { SendQueue, maxPayloadBytes, DEFAULT_RECORD_PORT } from "./send-queue.ts";
+export { SendQueue, maxPayloadBytes, checkRecordPort, DEFAULT_RECORD_PORT } from "./send-queue.ts";
 export type { SendQueueOptions, PacketWriter } from "./send-queue.ts";
 export { MemoryOutbox, createPacketIds } from "./outbox.ts";
 export type { OutboxEntry, OutboxStore } from "./outbox.ts";

@@ -52,6 +52,22 @@ export interface SendQueueOptions {
  */
 export const DEFAULT_RECORD_PORT = 300;
 
+/**
+ * A port meshaid records may travel on: a private port (256..511) other than PRIVATE_APP (256,
+ * every app's test port) and ATAK_FORWARDER (257). Every station and handheld app of a coalition
+ * must use the same one. Throws RADIO_BAD_RECORD_PORT naming the value otherwise.
+ */
+export function checkRecordPort(value: number | string): number {
+  const port = typeof value === "number" ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(port) || port < 258 || port > 511) {
+    throw new RadioError(
+      "RADIO_BAD_RECORD_PORT",
+      `Record port ${String(value)} is not a free Meshtastic private port: use one of 258..511 (default ${DEFAULT_RECORD_PORT}), the same at every station.`,
+    );
+  }
+  return port;
+}
+
 /** The largest payload that fits one packet (reference 4.2): Data <= 239 bytes on air, PKI DMs 12 fewer. */
 export function maxPayloadBytes(portnum: number, direct: boolean): number {
   const base = portnum < 128 ? 232 : 231;
@@ -115,7 +131,7 @@ export class SendQueue {
   constructor(options: SendQueueOptions, emit: (event: RadioEvent) => void) {
     this.outbox = options.outbox;
     this.log = options.logger;
-    this.recordPort = options.recordPort ?? DEFAULT_RECORD_PORT;
+    this.recordPort = checkRecordPort(options.recordPort ?? DEFAULT_RECORD_PORT);
     this.hopLimit = options.hopLimit ?? 3;
     this.textIntervalMs = options.textIntervalMs ?? 2_100;
     this.queueStatusTimeoutMs = options.queueStatusTimeoutMs ?? 15_000;

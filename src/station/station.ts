@@ -72,6 +72,8 @@ export interface StationOptions {
   sends?: SendLog;
   /** Delivery: attempts in all, the first wait before a retry (doubling after), when silence means unknown, how many settled sends to remember. */
   delivery?: Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs" | "keepSettled">;
+  /** The private port meshaid records are heard on (the radio's `recordPort`; default MESHAID_PORTNUM, 300). */
+  recordPort?: number;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -105,6 +107,7 @@ export class Station implements StationBoardsView {
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
   private readonly presets: PresetTable;
+  private readonly recordPort: number;
   private readonly log: Logger;
   private readonly listeners = new Set<(event: StationEvent) => void>();
   /** The roster so far: node number -> what the radio told us about it. */
@@ -125,6 +128,7 @@ export class Station implements StationBoardsView {
     this.radio = options.radio;
     this.store = options.store;
     this.presets = options.presets;
+    this.recordPort = options.recordPort ?? MESHAID_PORTNUM;
     this.codebook = options.codebook;
     this.site = options.site;
     this.log = options.logger.child({ module: "station" });
@@ -386,7 +390,7 @@ export class Station implements StationBoardsView {
 
   /** The records a packet says (none for a port the station does not read). */
   private readPacket(packet: ReceivedPacket): FieldRecord[] {
-    if (packet.portnum === MESHAID_PORTNUM) return this.readPayload(packet);
+    if (packet.portnum === this.recordPort) return this.readPayload(packet);
     if (packet.portnum !== PortNum.TEXT_MESSAGE_APP) {
       this.log.info({ from: packet.from, portnum: packet.portnum }, "packet on a port the station does not read yet; skipped");
       return [];

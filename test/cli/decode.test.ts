@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { decodeCapture, readInput } from "../../src/cli/decode.ts";
+import { decodeCapture, readInput, runDecode } from "../../src/cli/decode.ts";
 import { readCodebook, DEFAULT_CODEBOOK_FILE } from "../../src/cli/field-config.ts";
 import { DEFAULT_CHANNEL_KEY, DEFAULT_RECORD_PORT, encodeAirFrame, encodeAirHeader, encodeData } from "../../src/radio/index.ts";
 import { encodePayload } from "../../src/wire/index.ts";
@@ -97,6 +97,27 @@ describe("meshaid decode: meshaid records", () => {
     // a foreign payload on the same port is named, not guessed at
     const foreign = encodeAirFrame({ to: 0xffffffff, from: 0x9e3b7a42, id: 0x1234abce, hopLimit: 3, hopStart: 3, wantAck: false, viaMqtt: false, channelHash: 0x08, nextHop: 0, relayNode: 0x42 }, encodeData({ portnum: DEFAULT_RECORD_PORT, payload: Uint8Array.of(1, 2, 3) }), DEFAULT_CHANNEL_KEY);
     expect(one(Buffer.from(foreign).toString("hex"))["meshaid"]).toMatchObject({ code: "WIRE_FOREIGN" });
+  });
+});
+
+describe("meshaid decode --record-port", () => {
+  it("reads meshaid records on the port given, and refuses one that is not a free private port in one line", () => {
+    const codebook = readCodebook(DEFAULT_CODEBOOK_FILE);
+    const payload = encodePayload([{ seq: 9, body: { kind: "checkin", status: "ok", battery: 55 } }], codebook, { origin: 0x9e3b7a42 });
+    if (!payload.ok) throw payload.error;
+    const frame = encodeAirFrame({ to: 0xffffffff, from: 0x9e3b7a42, id: 0x1234abcf, hopLimit: 3, hopStart: 3, wantAck: false, viaMqtt: false, channelHash: 0x08, nextHop: 0, relayNode: 0x42 }, encodeData({ portnum: 287, payload: payload.value }), DEFAULT_CHANNEL_KEY);
+    const hex = Buffer.from(frame).toString("hex");
+    const run = (options: { recordPort?: string }): { code: number; out: string[]; err: string[] } => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = runDecode(hex, options, (line) => out.push(line), (line) => err.push(line));
+      return { code, out, err };
+    };
+    const mine = run({ recordPort: "287" });
+    expect(mine.code).toBe(0);
+    expect(JSON.parse(mine.out[0]!)).toMatchObject({ port: "287", meshaid: { records: [{ id: { seq: 9 }, kind: "checkin" }] } });
+    expect((JSON.parse(run({}).out[0]!) as Record<string, unknown>)["meshaid"]).toBeUndefined(); // port 287 is not the default 300
+    expect(run({ recordPort: "1" })).toEqual({ code: 1, out: [], err: ["meshaid: Record port 1 is not a free Meshtastic private port: use one of 258..511 (default 300), the same at every station."] });
   });
 });
 

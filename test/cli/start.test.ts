@@ -1,6 +1,9 @@
 // `meshaid start` as a user runs it: the real composition root in a child process (simulated
 // mesh over loopback TCP, LevelDB on disk), headless because stdin is not a terminal.
 import { afterEach, describe, expect, it } from "vitest";
+import { DEMO_NODES, mulberry32, serveTcp, SimMesh } from "../../src/sim/index.ts";
+import { MESHAID_PORTNUM, packRecords, type RecordBody } from "../../src/wire/index.ts";
+import { codebook } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { spawnMeshaid as meshaid, type MeshaidProcess as Run } from "../helpers/cli.ts";
 
@@ -46,6 +49,45 @@ describe("meshaid start", () => {
       await dir.remove();
     }
   });
+
+  it("reads and sends meshaid records on the private port --record-port names, and refuses one that is not free", async () => {
+    const dir = await tempDir();
+    const mesh = new SimMesh({ base: { ...DEMO_NODES.base }, handhelds: [{ node: { ...DEMO_NODES.medic1 }, presets: [] }], intervalMs: { min: 1e7, max: 1e7 }, random: mulberry32(5) });
+    const server = await serveTcp(mesh.baseRadio);
+    try {
+      const bad = meshaid(["start", "--db", dir.path, "--port", server.url, "--record-port", "256"]);
+      expect(await bad.exit).toBe(1);
+      expect(bad.stderr()).toBe("meshaid: Record port 256 is not a free Meshtastic private port: use one of 258..511 (default 300), the same at every station.\n");
+
+      const run = meshaid(["start", "--db", dir.path, "--port", server.url, "--record-port", "287"]);
+      running.push(run);
+      await expect.poll(run.stdout, { timeout: 15_000 }).toContain("radio: connected");
+      const packed = (seq: number, kind: "checkin" | "request"): Uint8Array => {
+        const body: RecordBody = kind === "checkin" ? { kind: "checkin", status: "ok", battery: 60 } : { kind: "supply_request", lines: [{ item: "water" }], priority: "normal" };
+        const result = packRecords([{ seq, body }], codebook);
+        if (!result.ok) throw result.error;
+        return result.value[0]!;
+      };
+      const medic = mesh.net.radio(DEMO_NODES.medic1.num);
+      medic.originate({ portnum: MESHAID_PORTNUM, payload: packed(61, "request") }); // the default port: not ours here
+      medic.originate({ portnum: 287, payload: packed(62, "checkin") });
+      await expect.poll(run.stdout, { timeout: 20_000, interval: 100 }).toMatch(/ checkin /);
+      expect(run.stdout()).not.toMatch(/ supply_request /); // heard first, so it would show first
+      // What the station composes goes to the other base stations on the same port.
+      const onAir: Array<{ from: number; portnum: number }> = [];
+      mesh.onAir((packet) => onAir.push({ from: packet.from, portnum: packet.decoded.portnum }));
+      const sent = meshaid(["send", "--db", dir.path, "NEED WATER"]);
+      expect(await sent.exit).toBe(0);
+      await expect.poll(() => onAir.filter((p) => p.from === DEMO_NODES.base.num).map((p) => p.portnum), { timeout: 20_000, interval: 100 }).toContain(287);
+      expect(onAir.filter((p) => p.from === DEMO_NODES.base.num && p.portnum === MESHAID_PORTNUM)).toEqual([]);
+      run.child.kill("SIGINT");
+      expect(await run.exit).toBe(0);
+    } finally {
+      await server.close();
+      mesh.baseRadio.close();
+      await dir.remove();
+    }
+  }, 60_000);
 
   it("refuses a second station on the same data folder with a clear line", async () => {
     const dir = await tempDir();

@@ -5,6 +5,7 @@ import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BROADCAST_NUM,
+  checkRecordPort,
   createPacketIds,
   DEFAULT_RECORD_PORT,
   encodeRouting,
@@ -287,6 +288,21 @@ describe("SendQueue", () => {
     s.queueStatus(0, s.writer.last().id);
     await flush();
     expect(s.states(id)).toEqual(["queued", "sent"]);
+  });
+
+  it("sends records on the configured private port, texts on TEXT_MESSAGE_APP, and refuses a port that is not a free private one", async () => {
+    const s = setup({ recordPort: 287 });
+    s.queue.attach(s.writer);
+    await s.queue.send({ record: Uint8Array.of(1) });
+    expect(s.writer.last().portnum).toBe(287);
+    s.queueStatus(0, s.writer.last().id);
+    await s.queue.send({ text: "hi" });
+    expect(s.writer.last().portnum).toBe(PortNum.TEXT_MESSAGE_APP);
+    expect(checkRecordPort("511")).toBe(511);
+    for (const bad of [256, 257, 512, 1, "80", "3OO", "300.5", ""]) {
+      expect(() => checkRecordPort(bad)).toThrow(expect.objectContaining({ code: "RADIO_BAD_RECORD_PORT", message: `Record port ${bad} is not a free Meshtastic private port: use one of 258..511 (default 300), the same at every station.` }));
+    }
+    expect(() => setup({ recordPort: PortNum.TEXT_MESSAGE_APP })).toThrow(RadioError);
   });
 
   it("uses the radio's configured hop limit when it has said one", async () => {

@@ -123,6 +123,24 @@ describe("Station ingest", () => {
     await store.close();
   });
 
+  it("reads meshaid payloads on the record port it is given, and only there", async () => {
+    const radio = new ScriptedRadio();
+    const store = await openStore();
+    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, recordPort: 287, now: () => 1_750_000_000_000 });
+    const events: StationEvent[] = [];
+    station.subscribe((event) => events.push(event));
+    await station.start();
+    const packed = packRecords([{ seq: 51, body: { kind: "checkin", status: "ok", battery: 70 } }], codebook);
+    if (!packed.ok) throw packed.error;
+    radio.hearBytes(MEDIC, 0x900, packed.value[0]!, MESHAID_PORTNUM); // another app's port here
+    radio.hearBytes(MEDIC, 0x901, packed.value[0]!, 287);
+    await station.idle();
+    expect(events.flatMap((event) => (event.type === "record" ? [`${event.record.id.seq} ${event.record.body.kind}`] : []))).toEqual(["51 checkin"]);
+    expect(store.count).toBe(1);
+    await station.stop();
+    await store.close();
+  });
+
   it("says once when a sender uses another codebook, and stores its records with unknown codes shown as such", async () => {
     const radio = new ScriptedRadio();
     const store = await openStore();
