@@ -11,6 +11,7 @@ export {
   packRecords,
   encodePayload,
   decodePayload,
+  packControl,
   isMeshaidPayload,
   recordMessage,
   PROTOCOL_TAG,

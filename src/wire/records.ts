@@ -13,10 +13,13 @@ import {
   SHIFT_ACTIONS,
   SUPPLY_STATUSES,
   type FieldRecord,
+  type Holding,
   type Place,
   type RecordBody,
   type RecordId,
   type RecordKind,
+  type SeqRun,
+  type StationControl,
   type SupplyLine,
 } from "./types.ts";
 
@@ -83,8 +86,10 @@ export interface OutgoingRecord {
 }
 
 export interface DecodedPayload {
-  /** Ids use the origin the caller gave (the mesh header's sender). */
+  /** Ids use the origin the caller gave (the mesh header's sender). Empty for a control. */
   records: { id: RecordId; body: RecordBody }[];
+  /** Base station to base station (a `held` ACK or a RESEND): never stored. */
+  control?: StationControl;
   /** The sender's codebook hash, when this payload carried it. */
   codebook?: string;
   /** False when the sender's codebook differs from ours: its words may not be ours. */
@@ -529,12 +534,139 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
         decoded.codebook = (message.codebook >>> 0).toString(16).padStart(8, "0");
         decoded.codebookMatches = decoded.codebook === codebook.hash;
       }
+      if (isControl(message)) {
+        if (several) invalid("a held ACK or a RESEND travels alone in its payload");
+        decoded.control = controlFromMessage(message, seq);
+        continue;
+      }
       decoded.records.push({ id: { origin, seq }, body: fromMessage(message, codebook, origin) });
     } catch (cause) {
       return decodeFailure(cause, `record ${index + 1} of the payload from !${(origin >>> 0).toString(16)}`);
     }
   }
   return ok(decoded);
+}
+
+// ---- base station to base station: held ACKs and RESENDs ----
+
+const ACK_KIND = 6;
+const HELD_STATE = 4;
+const RESEND_KIND = 8;
+
+function isControl(message: RecordMessage): boolean {
+  return (message.kind === ACK_KIND && message.state === HELD_STATE) || message.kind === RESEND_KIND;
+}
+
+/** Runs as AckRef values: start, length - 1, then (seqs missing before, length - 1) per further run. */
+function runValues(runs: readonly SeqRun[]): number[] {
+  const values: number[] = [];
+  let end = -1;
+  for (const [from, to] of runs) {
+    whole(from, "run start");
+    whole(to, "run end");
+    if (to < from) invalid(`run ${from}..${to} ends before it starts`);
+    if (end >= 0 && from <= end + 1) invalid("runs must be ascending with a gap between them");
+    values.push(end < 0 ? from : from - end - 1, to - from);
+    end = to;
+  }
+  return values;
+}
+
+function runsFrom(values: readonly number[]): SeqRun[] {
+  if (values.length % 2 !== 0) invalid("held runs come in pairs");
+  const runs: SeqRun[] = [];
+  let end = -1;
+  for (let i = 0; i < values.length; i += 2) {
+    if (i > 0 && values[i] === 0) invalid("held runs that touch");
+    const from = end < 0 ? values[i]! : end + 1 + values[i]!;
+    end = from + values[i + 1]!;
+    if (end > U32) invalid("held seq out of range");
+    runs.push([from, end]);
+  }
+  if (runs.length === 0) invalid("a holding without runs");
+  return runs;
+}
+
+function seqDeltas(seqs: readonly number[]): number[] {
+  const sorted = [...new Set(seqs.map((seq) => whole(seq, "seq")))].sort((a, b) => a - b);
+  return sorted.map((seq, i) => (i === 0 ? seq : seq - sorted[i - 1]!));
+}
+
+function controlFromMessage(message: RecordMessage, latest: number): StationControl {
+  const groups = message.acks ?? [];
+  if (message.kind === RESEND_KIND) {
+    const wanted: RecordId[] = [];
+    for (const group of groups) {
+      let seq = 0;
+      (group.seqDeltas ?? []).forEach((delta, i) => {
+        if (i > 0 && delta === 0) invalid("a resend names a record twice");
+        seq += delta;
+        if (seq > U32) invalid("resend seq out of range");
+        wanted.push({ origin: group.origin ?? 0, seq });
+      });
+    }
+    if (wanted.length === 0) invalid("a resend without records");
+    return { kind: "resend", latest, wanted };
+  }
+  const holdings: Holding[] = groups.map((group) => ({ origin: group.origin ?? 0, runs: runsFrom(group.seqDeltas ?? []) }));
+  return { kind: "held", latest, holdings };
+}
+
+function controlMessage(control: StationControl): RecordMessage {
+  if (control.kind === "resend") {
+    if (control.wanted.length === 0) invalid("a resend names at least one record");
+    const byOrigin = new Map<number, number[]>();
+    for (const id of control.wanted) byOrigin.set(whole(id.origin, "origin"), [...(byOrigin.get(id.origin) ?? []), id.seq]);
+    return { kind: RESEND_KIND, acks: [...byOrigin.entries()].sort(([a], [b]) => a - b).map(([origin, seqs]) => ({ origin, seqDeltas: seqDeltas(seqs) })) };
+  }
+  const acks = control.holdings.map((holding) => {
+    if (holding.runs.length === 0) invalid(`the holding of !${(holding.origin >>> 0).toString(16)} has no runs`);
+    return { origin: whole(holding.origin, "origin"), seqDeltas: runValues(holding.runs) };
+  });
+  return { state: HELD_STATE, ...(acks.length > 0 ? { acks } : {}) };
+}
+
+function controlPayload(control: StationControl): Uint8Array {
+  const message = controlMessage(control);
+  const kind = control.kind === "resend" ? KIND_IN_RECORD : ACK_KIND;
+  const body = RecordType.encode(control.kind === "resend" ? message : { ...message, kind: undefined }).finish();
+  return Uint8Array.from([PROTOCOL_TAG, (PROTOCOL_VERSION << 4) | kind, ...varint(whole(control.latest, "latest seq")), ...body]);
+}
+
+/**
+ * A held ACK or a RESEND as payloads (each travels alone): split across several when its
+ * holdings or wanted records do not fit in one. A single holding too large even alone is refused
+ * with WIRE_TOO_LARGE (the caller keeps fewer runs).
+ */
+export function packControl(control: StationControl, options: { maxBytes?: number } = {}): Result<Uint8Array[]> {
+  const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES);
+  if (control.kind === "resend" && control.wanted.length === 0) return err("WIRE_INVALID_RECORD", "cannot encode a resend control: it names no records");
+  try {
+    const parts: StationControl[] =
+      control.kind === "held" ? (control.holdings.length === 0 ? [control] : control.holdings.map((holding) => ({ ...control, holdings: [holding] }))) : control.wanted.map((id) => ({ ...control, wanted: [id] }));
+    const payloads: Uint8Array[] = [];
+    let current: StationControl | undefined;
+    let currentBytes: Uint8Array | undefined;
+    for (const part of parts) {
+      const joined: StationControl | undefined =
+        current === undefined ? undefined : current.kind === "held" && part.kind === "held" ? { ...current, holdings: [...current.holdings, ...part.holdings] } : current.kind === "resend" && part.kind === "resend" ? { ...current, wanted: [...current.wanted, ...part.wanted] } : undefined;
+      const joinedBytes = joined ? controlPayload(joined) : undefined;
+      if (joined && joinedBytes && joinedBytes.length <= maxBytes) {
+        current = joined;
+        currentBytes = joinedBytes;
+        continue;
+      }
+      if (currentBytes) payloads.push(currentBytes);
+      current = part;
+      currentBytes = controlPayload(part);
+      if (currentBytes.length > maxBytes) return err("WIRE_TOO_LARGE", `a ${control.kind} control takes ${currentBytes.length} bytes for one origin; a payload holds ${maxBytes}: send fewer runs`);
+    }
+    if (currentBytes) payloads.push(currentBytes);
+    return ok(payloads);
+  } catch (error) {
+    if (error instanceof Invalid) return err("WIRE_INVALID_RECORD", `cannot encode a ${control.kind} control: ${error.message}`);
+    throw error;
+  }
 }
 
 // ---- the station's log ----

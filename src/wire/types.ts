@@ -147,3 +147,22 @@ export interface FieldRecord {
   /** The sender's callsign, when the station knew it on arrival. */
   sender?: string;
 }
+
+/** A run of consecutive sequence numbers of one origin, both ends included. */
+export type SeqRun = [from: number, to: number];
+
+/** What a base station holds of one origin's records: ascending, disjoint, non-adjacent runs. */
+export interface Holding {
+  origin: number;
+  runs: SeqRun[];
+}
+
+/**
+ * Base station to base station on meshaid's port, never stored in the log. `latest` is the
+ * sender's newest own sequence number (0: none yet), so a listener learns of records it missed
+ * at the end of a sender's sequence too.
+ * - `held` (an ACK, state 4): the records this station holds, per origin, as runs. Cumulative, so
+ *   a lost one costs nothing but time; with no holdings it announces a base station.
+ * - `resend` (kind 8): please put these records on the air again (their origin answers).
+ */
+export type StationControl = { kind: "held"; latest: number; holdings: Holding[] } | { kind: "resend"; latest: number; wanted: RecordId[] };
