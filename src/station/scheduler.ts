@@ -31,7 +31,7 @@ export interface QueuedSend {
   priority: PriorityClass;
   request: SendRequest;
   queuedAt: number;
-  /** Acks to one destination with the same batch key are joined into one text while they wait. */
+  /** Acks to one destination with the same batch key are joined into one text while they wait; a record replaces the waiting one. */
   batch?: string;
 }
 
@@ -84,7 +84,10 @@ export class TransmitScheduler {
     this.onError = options.onError ?? (() => undefined);
   }
 
-  /** Queues a send; returns its id. Acks with a batch key join a waiting one to the same place. */
+  /**
+   * Queues a send; returns its id. Texts with a batch key join a waiting one to the same place;
+   * a record with a batch key replaces a waiting one with that key.
+   */
   enqueue(priority: PriorityClass, request: SendRequest, batch?: string): number {
     const queue = this.queues.get(priority) as QueuedSend[];
     if (batch !== undefined && request.text !== undefined) {
@@ -92,6 +95,14 @@ export class TransmitScheduler {
       const joined = waiting ? `${waiting.request.text ?? ""} ${request.text}` : undefined;
       if (waiting && joined !== undefined && Buffer.byteLength(joined) <= MAX_TEXT_BYTES) {
         waiting.request = { ...waiting.request, text: joined };
+        return waiting.id;
+      }
+    }
+    if (batch !== undefined && request.record !== undefined) {
+      // A cumulative record (a held ACK) replaces a waiting one with the same key: it says all the older did.
+      const waiting = queue.find((item) => item.batch === batch && item.request.record !== undefined);
+      if (waiting) {
+        waiting.request = request;
         return waiting.id;
       }
     }

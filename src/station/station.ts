@@ -23,11 +23,12 @@ import {
   type SupplyStatus,
   WireError,
 } from "../wire/index.ts";
-import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
+import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
 import { DeliveryTracker, type DeliveryOptions } from "./delivery.ts";
+import { PeerExchange, type PeerExchangeTuning } from "./peer-exchange.ts";
 import type {
   ActionOutcome,
   ActionRequest,
@@ -36,6 +37,7 @@ import type {
   BoardsSnapshot,
   OutgoingRequest,
   RadioState,
+  RecordDelivery,
   RecordView,
   SendOutcome,
   StationBoardsView,
@@ -74,6 +76,10 @@ export interface StationOptions {
   delivery?: Pick<DeliveryOptions, "maxAttempts" | "retryBaseMs" | "staleMs" | "keepSettled">;
   /** The private port meshaid records are heard on (the radio's `recordPort`; default MESHAID_PORTNUM, 300). */
   recordPort?: number;
+  /** Where the station keeps the other base stations and what each holds of its records (group delivery). */
+  peers?: PeerLog;
+  /** Group delivery and gap repair: timings and bounds (defaults in group-delivery.ts, gap-repair.ts). */
+  peerTuning?: Partial<PeerExchangeTuning>;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -95,6 +101,9 @@ export class Station implements StationBoardsView {
   /** Follows (and retries) what this station puts on the air, per record. */
   private readonly deliveries: DeliveryTracker | undefined;
   private readonly sendLog: SendLog | undefined;
+  /** Which base stations hold which records: held ACKs and resend requests (group delivery, gap repair). */
+  private readonly peerExchange: PeerExchange;
+  private readonly peerLog: PeerLog | undefined;
   /** The last sequence number this station gave one of its own records. */
   private ownSeq: number | undefined;
   /** Actions run one at a time (each numbers its record). */
@@ -152,9 +161,48 @@ export class Station implements StationBoardsView {
         ...options.delivery,
         now: this.options.now,
         logger: this.log,
-        onChange: (id, delivery) => this.emit({ type: "delivery", id, delivery }),
+        onChange: (id, delivery) => this.emit({ type: "delivery", id, delivery: this.withStations(id, delivery) }),
       });
     }
+    this.peerLog = options.peers;
+    this.peerExchange = new PeerExchange({
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      ...(options.peers ? { peers: options.peers } : {}),
+      ...(options.peerTuning ? { tuning: options.peerTuning } : {}),
+      store: options.store,
+      codebook: options.codebook,
+      now: this.options.now,
+      logger: this.log,
+      self: () => this.origin,
+      latestOwn: () => this.ownSeq ?? 0,
+      callsign: (num) => this.callsign(num),
+      classOf: priorityOf,
+      onHeld: (_station, added) => this.heldElsewhere(added),
+      onGaveUp: (origin, seqs) =>
+        this.emit({ type: "skipped", reason: `gave up asking ${this.callsign(origin)} to resend ${seqs.length} record(s) (seq ${seqs.slice(0, 5).join(", ")}${seqs.length > 5 ? " ..." : ""}): they may still come through the relay` }),
+    });
+  }
+
+  /** A record's delivery with which base stations hold it. */
+  private withStations(id: FieldRecord["id"], delivery: RecordDelivery): RecordDelivery {
+    const stations = this.peerExchange.holding(id);
+    return stations ? { ...delivery, stations } : delivery;
+  }
+
+  /** Another base station now holds these of our records: the feed's show it. */
+  private heldElsewhere(added: Array<[number, number]>): void {
+    for (const view of this.feed) {
+      if (view.id.origin !== this.origin || !added.some(([from, to]) => view.id.seq >= from && view.id.seq <= to)) continue;
+      const delivery = this.deliveries?.delivery(view.id);
+      if (delivery) this.emit({ type: "delivery", id: view.id, delivery: this.withStations(view.id, delivery) });
+    }
+  }
+
+  /** This station's newest own seq, once its node number is known (announced to other stations). */
+  private async loadOwnSeq(): Promise<void> {
+    if (this.origin === undefined || this.ownSeq !== undefined) return;
+    const last = (await this.store.lastSeq(this.origin)) ?? 0;
+    this.ownSeq ??= last;
   }
 
   /** Loads the feed from the log, rebuilds the boards from it, then starts listening to the radio. */
@@ -162,7 +210,15 @@ export class Station implements StationBoardsView {
     const onCorrupt = (entry: { key: string; reason: string }): void =>
       this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown");
     const stored = await this.store.recent(this.options.feedSize, onCorrupt);
-    for await (const page of this.store.all(onCorrupt)) for (const record of page) this.boardState.add(record);
+    await this.peerExchange.load();
+    for await (const page of this.store.all(onCorrupt)) {
+      for (const record of page) {
+        this.boardState.add(record);
+        this.peerExchange.noteStored(record);
+      }
+    }
+    await this.loadOwnSeq();
+    this.peerExchange.loaded();
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();
@@ -182,9 +238,11 @@ export class Station implements StationBoardsView {
     if (this.overdueTimer) clearInterval(this.overdueTimer);
     this.overdueTimer = undefined;
     this.deliveries?.close();
+    this.peerExchange.close();
     await this.idle();
     await this.acting;
     await this.sendLog?.flush(); // the last delivery states, before the caller closes the database
+    await this.peerLog?.flush();
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
@@ -251,13 +309,15 @@ export class Station implements StationBoardsView {
       status.deliveries = this.deliveries.counts();
       status.troubled = this.deliveries.troubled(20);
     }
+    status.stations = this.peerExchange.stations();
+    status.gaps = this.peerExchange.gaps();
     return status;
   }
 
   private withDelivery(view: RecordView): RecordView {
     if (view.id.origin !== this.origin) return view;
     const delivery = this.deliveries?.delivery(view.id);
-    return delivery ? { ...view, delivery } : view;
+    return delivery ? { ...view, delivery: this.withStations(view.id, delivery) } : view;
   }
 
   boards(): BoardsSnapshot {
@@ -335,6 +395,7 @@ export class Station implements StationBoardsView {
         return;
       case "my-node":
         this.origin ??= event.num;
+        this.loadOwnSeq().catch((error: unknown) => this.log.error({ err: error }, "could not read this station's newest sequence number"));
         return;
       case "delivery":
         this.deliveries?.onRadioDelivery(event.delivery);
@@ -426,6 +487,7 @@ export class Station implements StationBoardsView {
       this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
       return [];
     }
+    this.peerExchange.heard(packet.from, decoded.value);
     if (decoded.value.codebookMatches === false && !this.codebookWarned.has(packet.from)) {
       this.codebookWarned.add(packet.from);
       this.log.warn({ from: packet.from, theirs: decoded.value.codebook, ours: this.codebook.hash }, "sender uses a different codebook");
@@ -440,6 +502,7 @@ export class Station implements StationBoardsView {
       this.log.debug({ from: packet?.from, id: packet?.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
+    this.peerExchange.stored(record);
     const view = this.view(record);
     this.feed.push(view);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);

@@ -21,6 +21,37 @@ export interface RecordDelivery {
   attempts: number;
   /** When the state last changed (ms since the epoch). */
   at: number;
+  /** Which base stations hold it (their held ACKs), this one included, when others are known. */
+  stations?: StationsHolding;
+}
+
+/** How many of the known base stations hold a record ("3/4 stations"), and the callsigns of those that do not. */
+export interface StationsHolding {
+  have: number;
+  of: number;
+  missing: string[];
+}
+
+/** The other base stations (`meshaid status`): heard on meshaid's port, and how much of this station's log each holds. */
+export interface PeerStationStatus {
+  num: number;
+  callsign: string;
+  lastHeard: number;
+  /** The newest of its own seqs heard of. */
+  latest: number;
+  /** How many of this station's records it holds, and how many not. */
+  holdsOurs: number;
+  missingOurs: number;
+}
+
+/** Gap repair (`meshaid status`): records of other base stations asked for, and given up on. */
+export interface GapStatus {
+  /** Records asked for and not yet resent, per origin: seqs, and the requests so far. */
+  asking: Array<{ origin: number; callsign: string; seqs: number[]; requests: number }>;
+  /** Records asked for in vain as often as allowed (they may still come through the relay). */
+  gaveUp: Array<{ origin: number; callsign: string; seqs: number[] }>;
+  /** Records of this station resent on request so far. */
+  resent: number;
 }
 
 export interface RadioState {
@@ -286,6 +317,10 @@ export interface StationStatus {
   deliveries?: Record<DeliveryState, number>;
   /** This station's records whose delivery failed or is unknown, newest first (at most 20). */
   troubled?: Array<{ id: RecordId; delivery: RecordDelivery }>;
+  /** The other base stations heard, and what each holds of this station's records. */
+  stations?: PeerStationStatus[];
+  /** Gap repair: what is being asked for, and what was given up on. */
+  gaps?: GapStatus;
   boards: {
     requests: Record<RequestState, number>;
     incidentsOpen: number;

@@ -19,3 +19,5 @@ export { parseRetention, expired, RetentionError } from "./retention.ts";
 export type { RetentionLimits } from "./retention.ts";
 export { SendLog } from "./sends.ts";
 export type { StoredSend } from "./sends.ts";
+export { PeerLog } from "./peers.ts";
+export type { StoredPeer } from "./peers.ts";

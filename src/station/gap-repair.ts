@@ -1,0 +1,258 @@
+// Gap repair on the air. Each base station numbers its own records 1, 2, 3 ...; a station that
+// holds 7 and 9 of another base station's records, or hears that its sequence reaches 9 (the
+// header of its held ACKs and resend requests says), asks for the missing ones with a resend
+// request, after a grace period (packets overtake each other), again with doubling waits, and
+// gives up visibly after a bound. Records older than the first one held of a station are its
+// history (the relay brings it), except for a newly heard station, whose newest few are asked for.
+//
+// The owner answers for its own records only: it puts them on the air again through the transmit
+// scheduler at their own priority class (life safety still goes first, and keeps its reserve of
+// the duty cycle), answers a record asked for again within a window once, and caps what it
+// queues, so a flood of requests costs a bounded share of the airtime.
+import type { Logger } from "pino";
+import { decodePayload, packControl, packRecords, type Codebook, type FieldRecord, type RecordBody, type RecordId, type StationControl } from "../wire/index.ts";
+import type { PriorityClass, SchedulerEvent, TransmitScheduler } from "./scheduler.ts";
+import type { SeqSet } from "./seq-set.ts";
+import type { GapStatus } from "./types.ts";
+
+export interface GapRepairOptions {
+  scheduler?: TransmitScheduler;
+  /** The log: the owner reads the records it resends from it. */
+  store: { get(id: RecordId): Promise<FieldRecord | undefined> };
+  codebook: Codebook;
+  now: () => number;
+  logger: Logger;
+  self: () => number | undefined;
+  latestOwn: () => number;
+  holdings: (origin: number) => SeqSet | undefined;
+  /** The newest seq of a station's own records heard of. */
+  latestOf: (origin: number) => number;
+  callsign: (num: number) => string;
+  /** The transmit class of records sent together. */
+  classOf: (bodies: RecordBody[]) => PriorityClass;
+  /** Asked for in vain as often as allowed. */
+  onGaveUp: (origin: number, seqs: number[]) => void;
+  /** Wait before asking for a missing record (default 10 s: it may be on its way). */
+  graceMs?: number;
+  /** Wait before asking again; doubles after each request (default 30 s). */
+  retryBaseMs?: number;
+  /** Requests for one record before giving up (default 5). */
+  maxRequests?: number;
+  /** A record resent is not resent again for this long, however often it is asked for (default 60 s). */
+  resendWindowMs?: number;
+  /** Of a station none of whose records are held yet, its newest this many are asked for (default 32). */
+  backfill?: number;
+  /** Records of one origin asked for at a time (default 64). */
+  maxWanted?: number;
+  /** Records resent for one request (default 32). */
+  maxResendPerRequest?: number;
+  /** Resent packets waiting in the scheduler at most; requests beyond are left for the asker to repeat (default 12). */
+  maxResendQueued?: number;
+}
+
+interface Wanted {
+  origin: number;
+  seq: number;
+  requests: number;
+  nextAt: number;
+}
+
+type Defaults = "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued";
+
+export class GapRepair {
+  private readonly options: GapRepairOptions & Required<Pick<GapRepairOptions, Defaults>>;
+  private readonly log: Logger;
+  private readonly wanted = new Map<string, Wanted>();
+  private readonly gaveUp = new Map<string, { origin: number; seq: number }>();
+  /** Per station first heard since start: below this is its history. */
+  private readonly floors = new Map<number, number>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Infinity;
+  /** Own seqs queued for a resend (scheduler item id -> seqs), and when each was last resent. */
+  private readonly resendItems = new Map<number, number[]>();
+  private readonly queuedSeqs = new Set<number>();
+  private readonly resentAt = new Map<number, number>();
+  private resentCount = 0;
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(options: GapRepairOptions) {
+    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 12, ...options };
+    this.log = options.logger.child({ component: "gap-repair" });
+    this.unsubscribe = options.scheduler?.subscribe((event) => this.onScheduler(event)) ?? (() => undefined);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.unsubscribe();
+  }
+
+  /** A station heard for the first time, its sequence reaching `latest`: its newest few are asked for, not its history. */
+  firstHeard(origin: number, latest: number): void {
+    this.floors.set(origin, Math.max(1, latest - this.options.backfill + 1));
+  }
+
+  /** Looks for records of base station `origin` this station lacks, and plans to ask for them. */
+  check(origin: number): void {
+    if (!this.options.scheduler || this.closed || origin === this.options.self()) return;
+    const held = this.options.holdings(origin);
+    const latest = Math.max(this.options.latestOf(origin), held?.last ?? 0);
+    if (latest === 0) return;
+    const floor = Math.min(this.floors.get(origin) ?? Infinity, held?.first ?? Math.max(1, latest - this.options.backfill + 1));
+    let asking = 0;
+    for (const entry of this.wanted.values()) if (entry.origin === origin) asking += 1;
+    if (asking >= this.options.maxWanted) return;
+    const missing = held ? held.missing(floor, latest, this.options.maxWanted) : range(floor, latest);
+    const now = this.options.now();
+    for (const seq of missing) {
+      const key = keyOf(origin, seq);
+      if (this.wanted.has(key) || this.gaveUp.has(key)) continue;
+      if (asking >= this.options.maxWanted) break;
+      this.wanted.set(key, { origin, seq, requests: 0, nextAt: now + this.options.graceMs });
+      asking += 1;
+    }
+    this.arm();
+  }
+
+  /** A record was stored: no longer wanted. */
+  stored(id: RecordId): void {
+    const key = keyOf(id.origin, id.seq);
+    this.wanted.delete(key);
+    this.gaveUp.delete(key);
+  }
+
+  /** A resend request heard: the records of ours it names go on the air again (within bounds). */
+  async onResend(from: number, control: Extract<StationControl, { kind: "resend" }>): Promise<void> {
+    const self = this.options.self();
+    const scheduler = this.options.scheduler;
+    if (self === undefined || !scheduler || this.closed) return;
+    const latest = this.options.latestOwn();
+    const now = this.options.now();
+    for (const [seq, at] of this.resentAt) if (at + this.options.resendWindowMs <= now) this.resentAt.delete(seq);
+    const asked = control.wanted.filter((id) => id.origin === self && id.seq >= 1 && id.seq <= latest).map((id) => id.seq);
+    const fresh = asked.filter((seq) => !this.queuedSeqs.has(seq) && !this.resentAt.has(seq)).slice(0, this.options.maxResendPerRequest);
+    if (asked.length === 0) return;
+    if (fresh.length === 0) {
+      this.log.debug({ from, asked: asked.length }, "resend request for records already resent or queued; answered once");
+      return;
+    }
+    if (this.resendItems.size >= this.options.maxResendQueued) {
+      this.log.info({ from, asked: asked.length, queued: this.resendItems.size }, "resend request left for later: enough resends wait for the air");
+      return;
+    }
+    for (const seq of fresh) this.queuedSeqs.add(seq); // a repeat while the log is read is answered once
+    const records = (await Promise.all(fresh.map((seq) => this.options.store.get({ origin: self, seq })))).filter((record): record is FieldRecord => record !== undefined);
+    for (const seq of fresh) if (!records.some((record) => record.id.seq === seq)) this.queuedSeqs.delete(seq);
+    if (records.length < fresh.length) this.log.info({ from, missing: fresh.length - records.length }, "asked for own records the log does not hold (a write that failed, or purged)");
+    // Each class at its own priority, records of one class packed together.
+    const byClass = new Map<PriorityClass, FieldRecord[]>();
+    for (const record of records) {
+      const priority = this.options.classOf([record.body]);
+      byClass.set(priority, [...(byClass.get(priority) ?? []), record]);
+    }
+    for (const [priority, group] of byClass) {
+      const packed = packRecords(group.map((record) => ({ seq: record.id.seq, body: record.body })), this.options.codebook);
+      if (!packed.ok) {
+        this.log.error({ err: packed.error }, "records asked for do not pack; not resent");
+        for (const record of group) this.queuedSeqs.delete(record.id.seq);
+        continue;
+      }
+      for (const payload of packed.value) {
+        // Which seqs it carries, for the answered-once window.
+        const decoded = decodePayload(payload, this.options.codebook, self);
+        const carried = decoded.ok ? decoded.value.records.map((record) => record.id.seq) : group.map((record) => record.id.seq);
+        const id = scheduler.enqueue(priority, { record: payload, wantAck: true });
+        this.resendItems.set(id, carried);
+      }
+    }
+    this.log.info({ from, resending: records.length }, "resending records asked for");
+  }
+
+  status(): GapStatus {
+    const asking = new Map<number, { seqs: number[]; requests: number }>();
+    for (const entry of this.wanted.values()) {
+      const row = asking.get(entry.origin) ?? { seqs: [], requests: 0 };
+      row.seqs.push(entry.seq);
+      row.requests = Math.max(row.requests, entry.requests);
+      asking.set(entry.origin, row);
+    }
+    const gaveUp = new Map<number, number[]>();
+    for (const entry of this.gaveUp.values()) gaveUp.set(entry.origin, [...(gaveUp.get(entry.origin) ?? []), entry.seq]);
+    return {
+      asking: [...asking].map(([origin, row]) => ({ origin, callsign: this.options.callsign(origin), seqs: row.seqs.sort((a, b) => a - b), requests: row.requests })),
+      gaveUp: [...gaveUp].map(([origin, seqs]) => ({ origin, callsign: this.options.callsign(origin), seqs: seqs.sort((a, b) => a - b) })),
+      resent: this.resentCount,
+    };
+  }
+
+  private onScheduler(event: SchedulerEvent): void {
+    const seqs = this.resendItems.get(event.item.id);
+    if (!seqs) return;
+    this.resendItems.delete(event.item.id);
+    const now = this.options.now();
+    for (const seq of seqs) {
+      this.queuedSeqs.delete(seq);
+      if (event.type === "sent") this.resentAt.set(seq, now);
+    }
+    if (event.type === "sent") this.resentCount += seqs.length;
+  }
+
+  private arm(): void {
+    let next = Infinity;
+    for (const entry of this.wanted.values()) next = Math.min(next, entry.nextAt);
+    if (next === Infinity || next >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => this.ask(), Math.max(0, next - this.options.now()));
+    this.timer.unref?.();
+  }
+
+  /** Asks for what is due, gives up on what was asked for often enough. */
+  private ask(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const scheduler = this.options.scheduler;
+    if (!scheduler || this.closed) return;
+    const now = this.options.now();
+    const due: RecordId[] = [];
+    const givenUp = new Map<number, number[]>();
+    for (const [key, entry] of this.wanted) {
+      if (entry.nextAt > now) continue;
+      if (this.options.holdings(entry.origin)?.has(entry.seq)) {
+        this.wanted.delete(key);
+        continue;
+      }
+      if (entry.requests >= this.options.maxRequests) {
+        this.wanted.delete(key);
+        this.gaveUp.set(key, { origin: entry.origin, seq: entry.seq });
+        givenUp.set(entry.origin, [...(givenUp.get(entry.origin) ?? []), entry.seq]);
+        continue;
+      }
+      entry.requests += 1;
+      entry.nextAt = now + this.options.retryBaseMs * 2 ** (entry.requests - 1);
+      due.push({ origin: entry.origin, seq: entry.seq });
+    }
+    for (const [origin, seqs] of givenUp) {
+      this.log.warn({ origin, seqs, requests: this.options.maxRequests }, "gave up asking a base station for missing records");
+      this.options.onGaveUp(origin, seqs);
+    }
+    if (due.length > 0) {
+      const packed = packControl({ kind: "resend", latest: this.options.latestOwn(), wanted: due });
+      if (packed.ok) for (const payload of packed.value) scheduler.enqueue("status", { record: payload, wantAck: false });
+      else this.log.error({ err: packed.error }, "resend request does not pack; not sent");
+      this.log.info({ wanted: due.length }, "asked base stations to resend missing records");
+    }
+    this.arm();
+  }
+}
+
+function keyOf(origin: number, seq: number): string {
+  return `${origin}:${seq}`;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let seq = from; seq <= to; seq += 1) out.push(seq);
+  return out;
+}

@@ -1,0 +1,183 @@
+// Group delivery: which base stations hold each of this station's records. A base station is a
+// node heard on meshaid's port (records, held ACKs, resend requests; handhelds send text). Each
+// station tells the others what it holds with held ACKs (runs of seqs per origin): a few seconds
+// after storing other stations' records, and every few minutes as an announcement that also says
+// how far its own sequence reaches. They are cumulative, so a lost one costs only time, and a
+// waiting one is replaced by the newer in the scheduler (never two in the queue). What each
+// station holds of ours is kept in the store (PeerLog), so it survives a restart.
+import type { Logger } from "pino";
+import { packControl, type Holding, type SeqRun, type StationControl } from "../wire/index.ts";
+import type { PeerLog, StoredPeer } from "../store/index.ts";
+import type { TransmitScheduler } from "./scheduler.ts";
+import { SeqSet } from "./seq-set.ts";
+import type { StationsHolding } from "./types.ts";
+
+export interface GroupDeliveryOptions {
+  scheduler?: TransmitScheduler;
+  peers?: PeerLog;
+  now: () => number;
+  logger: Logger;
+  /** This station's node number, once known. */
+  self: () => number | undefined;
+  /** This station's newest own seq (0: none). */
+  latestOwn: () => number;
+  /** What this station holds of each origin. */
+  holdings: (origin: number) => SeqSet | undefined;
+  /** A node's callsign for the console. */
+  callsign: (num: number) => string;
+  /** Another station now holds these of our records (runs of our seqs). */
+  onHeld: (station: number, added: SeqRun[]) => void;
+  /** How long after storing other stations' records the held ACK goes (default 5 s). */
+  heldDelayMs?: number;
+  /** How often a held ACK goes regardless (announcement, default 10 min). */
+  announceMs?: number;
+  /** The first announcement after start (default 3 s). */
+  firstAnnounceMs?: number;
+}
+
+/** Runs per origin in a held ACK (the newest are kept; an older run left out only looks missing). */
+const MAX_RUNS = 8;
+
+interface Peer {
+  stored: StoredPeer;
+  holds: SeqSet;
+}
+
+export class GroupDelivery {
+  private readonly options: GroupDeliveryOptions & Required<Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs">>;
+  private readonly log: Logger;
+  private readonly peers = new Map<number, Peer>();
+  private heldTimer: ReturnType<typeof setTimeout> | undefined;
+  private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+
+  constructor(options: GroupDeliveryOptions) {
+    this.options = { heldDelayMs: 5000, announceMs: 600_000, firstAnnounceMs: 3000, ...options };
+    this.log = options.logger.child({ component: "group-delivery" });
+  }
+
+  /** Takes up the stations known before a restart and starts announcing. */
+  async load(): Promise<void> {
+    const stored = (await this.options.peers?.list((key, reason) => this.log.error({ key, reason }, "kept peer does not parse; skipped"))) ?? [];
+    for (const peer of stored) this.peers.set(peer.num, { stored: peer, holds: new SeqSet(peer.holdsOurs) });
+    if (this.options.scheduler) this.announceIn(this.options.firstAnnounceMs);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.heldTimer);
+    clearTimeout(this.announceTimer);
+  }
+
+  /** Base stations known (not this one). */
+  stations(): number[] {
+    return [...this.peers.keys()].filter((num) => num !== this.options.self());
+  }
+
+  isStation(num: number): boolean {
+    return this.peers.has(num);
+  }
+
+  /** A packet from `num` on meshaid's port: it is a base station; its own seqs reach `latest`. Returns true when it is new. */
+  heard(num: number, latest: number): boolean {
+    if (num === this.options.self()) return false;
+    const now = this.options.now();
+    const peer = this.peers.get(num);
+    if (!peer) {
+      this.peers.set(num, { stored: { num, firstHeard: now, lastHeard: now, latest, holdsOurs: [] }, holds: new SeqSet() });
+      this.log.info({ station: num }, "a base station heard for the first time");
+      this.persist(num);
+      return true;
+    }
+    peer.stored.lastHeard = now;
+    if (latest > peer.stored.latest) {
+      peer.stored.latest = latest;
+      this.persist(num);
+    }
+    return false;
+  }
+
+  /** The newest seq of `num`'s own records heard of. */
+  latestOf(num: number): number {
+    return this.peers.get(num)?.stored.latest ?? 0;
+  }
+
+  /** A held ACK from another station: which of our records it holds. */
+  onHeldAck(from: number, control: Extract<StationControl, { kind: "held" }>): void {
+    const self = this.options.self();
+    const peer = this.peers.get(from);
+    if (self === undefined || !peer) return;
+    const ours = control.holdings.find((holding) => holding.origin === self);
+    if (!ours) return;
+    const added = peer.holds.addRuns(ours.runs);
+    if (added.length === 0) return;
+    this.persist(from);
+    this.options.onHeld(from, added);
+  }
+
+  /** Another station's record was stored here: a held ACK goes soon (one for everything stored meanwhile). */
+  recordStored(origin: number): void {
+    if (!this.options.scheduler || this.closed || origin === this.options.self() || !this.peers.has(origin)) return;
+    this.heldTimer ??= setTimeout(() => {
+      this.heldTimer = undefined;
+      this.sendHeld("stored");
+    }, this.options.heldDelayMs);
+    this.heldTimer.unref?.();
+  }
+
+  /** Which base stations hold one of our records (this one included). */
+  holding(seq: number): StationsHolding {
+    const missing: string[] = [];
+    let have = 1;
+    for (const num of this.stations()) {
+      if ((this.peers.get(num) as Peer).holds.has(seq)) have += 1;
+      else missing.push(this.options.callsign(num));
+    }
+    return { have, of: have + missing.length, missing };
+  }
+
+  /** The stations for `meshaid status`. */
+  status(): Array<{ num: number; callsign: string; lastHeard: number; latest: number; holdsOurs: number; missingOurs: number }> {
+    const latest = this.options.latestOwn();
+    return this.stations().map((num) => {
+      const peer = this.peers.get(num) as Peer;
+      const holdsOurs = Math.min(peer.holds.size, latest); // it can hold no seq of ours above our newest
+      return { num, callsign: this.options.callsign(num), lastHeard: peer.stored.lastHeard, latest: peer.stored.latest, holdsOurs, missingOurs: latest - holdsOurs };
+    });
+  }
+
+  private announceIn(ms: number): void {
+    clearTimeout(this.announceTimer);
+    this.announceTimer = setTimeout(() => {
+      this.sendHeld("announce");
+      this.announceIn(this.options.announceMs);
+    }, ms);
+    this.announceTimer.unref?.();
+  }
+
+  /** What this station holds of every other base station's records, on the air. */
+  private sendHeld(why: "stored" | "announce"): void {
+    const scheduler = this.options.scheduler;
+    if (!scheduler || this.closed || this.options.self() === undefined) return;
+    const holdings: Holding[] = [];
+    for (const num of this.stations()) {
+      const runs = this.options.holdings(num)?.runs(MAX_RUNS) ?? [];
+      if (runs.length > 0) holdings.push({ origin: num, runs });
+    }
+    const packed = packControl({ kind: "held", latest: this.options.latestOwn(), holdings });
+    if (!packed.ok) {
+      this.log.error({ err: packed.error }, "held ACK does not pack; not sent");
+      return;
+    }
+    // Each replaces a held ACK still waiting in the queue: the newer says all the older did.
+    packed.value.forEach((payload, index) => scheduler.enqueue("status", { record: payload, wantAck: false }, `held:${index}`));
+    this.log.debug({ why, origins: holdings.length, payloads: packed.value.length }, "held ACK queued");
+  }
+
+  private persist(num: number): void {
+    const peer = this.peers.get(num);
+    if (!peer || !this.options.peers) return;
+    peer.stored.holdsOurs = peer.holds.runs();
+    this.options.peers.put({ ...peer.stored }).catch((error: unknown) => this.log.error({ err: error, station: num }, "could not keep what a base station holds; it is sent again"));
+  }
+}

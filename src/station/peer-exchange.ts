@@ -1,0 +1,130 @@
+// What base stations exchange about each other's logs on meshaid's port: which records each
+// holds (group delivery, `group-delivery.ts`) and which it lacks (gap repair, `gap-repair.ts`).
+// The station feeds it what it hears and stores; it keeps, per base station, the runs of that
+// station's seqs held here.
+import type { Logger } from "pino";
+import type { Codebook, DecodedPayload, FieldRecord, RecordBody, RecordId, SeqRun } from "../wire/index.ts";
+import type { PeerLog } from "../store/index.ts";
+import { GroupDelivery, type GroupDeliveryOptions } from "./group-delivery.ts";
+import { GapRepair, type GapRepairOptions } from "./gap-repair.ts";
+import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
+import { SeqSet } from "./seq-set.ts";
+import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
+
+/** Timings and bounds of group delivery and gap repair (defaults in each file). */
+export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs"> &
+  Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued">;
+
+export interface PeerExchangeOptions {
+  scheduler?: TransmitScheduler;
+  peers?: PeerLog;
+  store: GapRepairOptions["store"];
+  codebook: Codebook;
+  now: () => number;
+  logger: Logger;
+  self: () => number | undefined;
+  latestOwn: () => number;
+  callsign: (num: number) => string;
+  classOf: (bodies: RecordBody[]) => PriorityClass;
+  /** Another station now holds these runs of our seqs. */
+  onHeld: (station: number, added: SeqRun[]) => void;
+  onGaveUp: (origin: number, seqs: number[]) => void;
+  tuning?: Partial<PeerExchangeTuning>;
+}
+
+export class PeerExchange {
+  private readonly holdings = new Map<number, SeqSet>();
+  private readonly group: GroupDelivery;
+  private readonly repair: GapRepair;
+  private readonly self: () => number | undefined;
+  private readonly log: Logger;
+
+  constructor(options: PeerExchangeOptions) {
+    this.self = options.self;
+    this.log = options.logger;
+    const tuning = options.tuning ?? {};
+    const holdings = (origin: number): SeqSet | undefined => this.holdings.get(origin);
+    const shared = { now: options.now, logger: options.logger, self: options.self, latestOwn: options.latestOwn, callsign: options.callsign, holdings, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
+    this.group = new GroupDelivery({ ...shared, ...(options.peers ? { peers: options.peers } : {}), onHeld: options.onHeld, ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]) });
+    this.repair = new GapRepair({
+      ...shared,
+      store: options.store,
+      codebook: options.codebook,
+      classOf: options.classOf,
+      latestOf: (origin) => this.group.latestOf(origin),
+      onGaveUp: options.onGaveUp,
+      ...pick(tuning, ["graceMs", "retryBaseMs", "maxRequests", "resendWindowMs", "backfill", "maxWanted", "maxResendPerRequest", "maxResendQueued"]),
+    });
+  }
+
+  /** The base stations known before a restart (call before `noteStored`). */
+  load(): Promise<void> {
+    return this.group.load();
+  }
+
+  /** A record in the log at start. */
+  noteStored(record: FieldRecord): void {
+    const origin = record.id.origin;
+    if (origin !== this.self() && this.group.isStation(origin)) this.holdingOf(origin).add(record.id.seq);
+  }
+
+  /** After the log was read at start: what is missing of each station is asked for. */
+  loaded(): void {
+    for (const origin of this.group.stations()) this.repair.check(origin);
+  }
+
+  close(): void {
+    this.group.close();
+    this.repair.close();
+  }
+
+  /** A meshaid payload heard from `from`: a base station. Its control, if any, is handled here. */
+  heard(from: number, payload: DecodedPayload): void {
+    const control = payload.control;
+    let latest = control?.latest ?? 0;
+    for (const record of payload.records) latest = Math.max(latest, record.id.seq);
+    if (this.group.heard(from, latest)) this.repair.firstHeard(from, latest);
+    if (control?.kind === "held") this.group.onHeldAck(from, control);
+    else if (control?.kind === "resend") this.repair.onResend(from, control).catch((error: unknown) => this.log.error({ err: error, from }, "resend request could not be answered"));
+    if (control) this.repair.check(from);
+  }
+
+  /** A record was stored (heard, relayed, or asked for). */
+  stored(record: FieldRecord): void {
+    const origin = record.id.origin;
+    if (origin === this.self() || !this.group.isStation(origin)) return;
+    this.holdingOf(origin).add(record.id.seq);
+    this.repair.stored(record.id);
+    this.group.recordStored(origin);
+    this.repair.check(origin);
+  }
+
+  /** Which base stations hold one of our records; undefined while no other is known. */
+  holding(id: RecordId): StationsHolding | undefined {
+    if (id.origin !== this.self() || this.group.stations().length === 0) return undefined;
+    return this.group.holding(id.seq);
+  }
+
+  stations(): PeerStationStatus[] {
+    return this.group.status();
+  }
+
+  gaps(): GapStatus {
+    return this.repair.status();
+  }
+
+  private holdingOf(origin: number): SeqSet {
+    let set = this.holdings.get(origin);
+    if (!set) {
+      set = new SeqSet();
+      this.holdings.set(origin, set);
+    }
+    return set;
+  }
+}
+
+function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
