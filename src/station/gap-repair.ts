@@ -46,7 +46,7 @@ export interface GapRepairOptions {
   maxWanted?: number;
   /** Records resent for one request (default 32). */
   maxResendPerRequest?: number;
-  /** Resent packets waiting in the scheduler at most; requests beyond are left for the asker to repeat (default 12). */
+  /** Own records waiting in the scheduler to be resent, at most; what a request asks beyond is left for the asker to repeat (default 48). */
   maxResendQueued?: number;
 }
 
@@ -77,7 +77,7 @@ export class GapRepair {
   private closed = false;
 
   constructor(options: GapRepairOptions) {
-    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 12, ...options };
+    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
     this.log = options.logger.child({ component: "gap-repair" });
     this.unsubscribe = options.scheduler?.subscribe((event) => this.onScheduler(event)) ?? (() => undefined);
   }
@@ -131,14 +131,16 @@ export class GapRepair {
     const now = this.options.now();
     for (const [seq, at] of this.resentAt) if (at + this.options.resendWindowMs <= now) this.resentAt.delete(seq);
     const asked = control.wanted.filter((id) => id.origin === self && id.seq >= 1 && id.seq <= latest).map((id) => id.seq);
-    const fresh = asked.filter((seq) => !this.queuedSeqs.has(seq) && !this.resentAt.has(seq)).slice(0, this.options.maxResendPerRequest);
+    const room = Math.max(0, this.options.maxResendQueued - this.queuedSeqs.size);
+    const unanswered = asked.filter((seq) => !this.queuedSeqs.has(seq) && !this.resentAt.has(seq));
+    const fresh = unanswered.slice(0, Math.min(this.options.maxResendPerRequest, room));
     if (asked.length === 0) return;
-    if (fresh.length === 0) {
+    if (unanswered.length === 0) {
       this.log.debug({ from, asked: asked.length }, "resend request for records already resent or queued; answered once");
       return;
     }
-    if (this.resendItems.size >= this.options.maxResendQueued) {
-      this.log.info({ from, asked: asked.length, queued: this.resendItems.size }, "resend request left for later: enough resends wait for the air");
+    if (fresh.length === 0) {
+      this.log.info({ from, asked: asked.length, queued: this.queuedSeqs.size }, "resend request left for later: enough resends wait for the air");
       return;
     }
     for (const seq of fresh) this.queuedSeqs.add(seq); // a repeat while the log is read is answered once

@@ -1,0 +1,234 @@
+// Base stations keeping each other's logs whole on the air: group delivery (which stations hold
+// each of a station's records, from their held ACKs, kept across a restart) and gap repair (a
+// missing record asked for, resent once by its owner within the budget, asked again with
+// back-off, given up on visibly). Real stations on real LevelDBs, joined by a small air that
+// carries what each scheduler sends to the others' radios and can lose chosen packets.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { join } from "node:path";
+import { Level } from "level";
+import pino from "pino";
+import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
+import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
+import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
+import { decodePayload, MESHAID_PORTNUM, packControl, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
+import { ScriptedRadio } from "../helpers/radio.ts";
+import { codebook, presets, site } from "../helpers/records.ts";
+import { useTempDir } from "../helpers/tmp.ts";
+
+const logger = pino({ level: "silent" });
+const A = 0xba5e000a;
+const B = 0xba5e000b;
+const C = 0xba5e000c;
+/** Short timings: the tests wait for outcomes, never for a time. */
+const FAST = { heldDelayMs: 20, firstAnnounceMs: 10, announceMs: 60_000, graceMs: 30, retryBaseMs: 40, resendWindowMs: 60_000 };
+
+const water = (quantity: number): RecordBody => ({ kind: "supply_request", lines: [{ item: "water", quantity }], priority: "normal", place: { landmark: 1 } });
+
+interface Node {
+  num: number;
+  station: Station;
+  radio: ScriptedRadio;
+  scheduler: TransmitScheduler;
+  store: RecordStore;
+  events: StationEvent[];
+  /** What this station put on the air, decoded. */
+  sent: Array<{ request: SendRequest; decoded: DecodedPayload | undefined }>;
+  close(): Promise<void>;
+}
+
+/** Carries each station's sends to every other station's radio, unless `lose` says the packet is lost there. */
+class Air {
+  readonly nodes = new Map<number, Node>();
+  private packetId = 1;
+  lose: (from: number, to: number, decoded: DecodedPayload | undefined) => boolean = () => false;
+
+  sender(from: number): RadioSender {
+    return {
+      send: (request: SendRequest) => {
+        const id = this.packetId++;
+        const decoded = request.record ? decodePayload(request.record, codebook, from) : undefined;
+        const value = decoded?.ok ? decoded.value : undefined;
+        this.nodes.get(from)?.sent.push({ request, decoded: value });
+        for (const [num, node] of this.nodes) {
+          if (num === from || !request.record || this.lose(from, num, value)) continue;
+          node.radio.hearBytes(from, id, request.record, MESHAID_PORTNUM);
+        }
+        return Promise.resolve(`r${id}`);
+      },
+    };
+  }
+}
+
+const carries = (decoded: DecodedPayload | undefined, seq: number): boolean => decoded?.records.some((record) => record.id.seq === seq) ?? false;
+
+describe("group delivery and gap repair between base stations", () => {
+  const dir = useTempDir();
+  const open: Node[] = [];
+  afterEach(async () => {
+    for (const node of open.splice(0)) await node.close();
+  });
+
+  async function start(air: Air, num: number, options: { tuning?: object; scheduler?: { minIntervalMs?: number } } = {}): Promise<Node> {
+    const db: RecordDatabase = new Level<string, Uint8Array>(join(dir.path, num.toString(16)), { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const sends = await SendLog.open(db);
+    const peers = await PeerLog.open(db);
+    const radio = new ScriptedRadio();
+    const scheduler = new TransmitScheduler({ sender: air.sender(num), minIntervalMs: options.scheduler?.minIntervalMs ?? 0, dutyCycle: 1 });
+    const station = new Station({ name: num.toString(16), radio, store, presets, codebook, site, logger, scheduler, sends, peers, origin: num, peerTuning: { ...FAST, ...options.tuning } });
+    const events: StationEvent[] = [];
+    station.subscribe((event) => events.push(event));
+    await station.start();
+    let closed = false;
+    const node: Node = {
+      num,
+      station,
+      radio,
+      scheduler,
+      store,
+      events,
+      sent: [],
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        air.nodes.delete(num);
+        scheduler.close();
+        await station.stop();
+        await store.close();
+      },
+    };
+    air.nodes.set(num, node);
+    open.push(node);
+    return node;
+  }
+
+  async function holds(node: Node, origin: number, seq: number): Promise<boolean> {
+    return (await node.store.get({ origin, seq })) !== undefined;
+  }
+
+  it("a record lost on the way is asked for and resent by its owner; the asker then holds every record", async () => {
+    const air = new Air();
+    const a = await start(air, A);
+    const b = await start(air, B);
+    let lost = 0;
+    air.lose = (from, to, decoded) => {
+      if (from === A && to === B && carries(decoded, 2) && lost === 0) {
+        lost += 1;
+        return true;
+      }
+      return false;
+    };
+    for (const quantity of [10, 20, 30]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+    await vi.waitFor(async () => expect(await holds(b, A, 3)).toBe(true));
+    expect(lost).toBe(1);
+    await vi.waitFor(async () => expect(await holds(b, A, 2)).toBe(true), { timeout: 5000 });
+    // B asked for exactly the lost one; A resent it once.
+    const requests = b.sent.flatMap((sent) => (sent.decoded?.control?.kind === "resend" ? sent.decoded.control.wanted : []));
+    expect(requests).toContainEqual({ origin: A, seq: 2 });
+    expect(requests.every((id) => id.origin === A && id.seq === 2)).toBe(true);
+    expect(a.station.status().gaps?.resent).toBe(1);
+    await vi.waitFor(() => expect(b.station.status().gaps?.asking).toEqual([]));
+    const shown = b.events.flatMap((event) => (event.type === "record" && event.record.id.origin === A ? [event.record.id.seq] : []));
+    expect(shown.sort()).toEqual([1, 2, 3]); // each shown once
+  });
+
+  it("a record lost at the end of a sequence is found from the owner's next held ACK and repaired", async () => {
+    const air = new Air();
+    const a = await start(air, A, { tuning: { announceMs: 200 } });
+    const b = await start(air, B);
+    air.lose = (from, to, decoded) => from === A && to === B && carries(decoded, 2) && a.sent.filter((sent) => carries(sent.decoded, 2)).length === 1;
+    for (const quantity of [10, 20]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+    await vi.waitFor(async () => expect(await holds(b, A, 2)).toBe(true), { timeout: 5000 });
+    expect(a.sent.filter((sent) => carries(sent.decoded, 2)).length).toBe(2); // the send and the resend
+  });
+
+  it("the origin knows which stations hold each of its records: 2/3 with the missing one named, then 3/3, kept across a restart", async () => {
+    const air = new Air();
+    let a = await start(air, A, { tuning: { announceMs: 200 } });
+    const b = await start(air, B);
+    const c = await start(air, C);
+    // C hears nothing from A until A's record is on B.
+    air.lose = (from, to) => from === A && to === C;
+    const sent = await a.station.send({ bodies: [water(5)] });
+    if (!sent.ok) throw new Error(sent.reason);
+    const id = sent.records[0]!;
+    const stationsOf = (): unknown => a.station.snapshot().recent.find((record) => record.id.seq === id.seq)?.delivery?.stations;
+    // B and C announced themselves; B holds it.
+    await vi.waitFor(() => expect(stationsOf()).toEqual({ have: 2, of: 3, missing: ["!ba5e000c"] }), { timeout: 5000 });
+    // The console hears it as a delivery change.
+    expect(a.events.some((event) => event.type === "delivery" && event.delivery.stations?.have === 2)).toBe(true);
+    // C's radio comes back: A's next held ACK says how far A's sequence reaches, C asks, A resends.
+    air.lose = () => false;
+    await vi.waitFor(async () => expect(await holds(c, A, id.seq)).toBe(true), { timeout: 5000 });
+    await vi.waitFor(() => expect(stationsOf()).toEqual({ have: 3, of: 3, missing: [] }), { timeout: 5000 });
+    expect(a.station.status().stations?.map((station) => [station.num, station.holdsOurs, station.missingOurs]).sort()).toEqual([
+      [B, 1, 0],
+      [C, 1, 0],
+    ]);
+    // After a restart, A still knows.
+    await a.close();
+    a = await start(air, A);
+    expect(a.station.status().stations?.map((station) => [station.num, station.holdsOurs]).sort()).toEqual([
+      [B, 1],
+      [C, 1],
+    ]);
+    void b;
+  });
+
+  it("answers a record asked for again within the window once, and resends only its own records", async () => {
+    const air = new Air();
+    const a = await start(air, A);
+    for (const quantity of [1, 2, 3]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+    const request = packControl({ kind: "resend", latest: 0, wanted: [{ origin: A, seq: 2 }, { origin: C, seq: 9 }] });
+    if (!request.ok) throw request.error;
+    for (let i = 0; i < 5; i += 1) a.radio.hearBytes(B, 100 + i, request.value[0]!, MESHAID_PORTNUM);
+    await vi.waitFor(() => expect(a.station.status().gaps?.resent).toBe(1));
+    await a.station.idle();
+    expect(a.sent.filter((sent) => carries(sent.decoded, 2)).length).toBe(2); // the send and one resend
+    expect(a.scheduler.state().queued).toMatchObject({ request: 0, status: 0 });
+  });
+
+  it("asks with back-off a bounded number of times, then gives up visibly", async () => {
+    const air = new Air();
+    const b = await start(air, B, { tuning: { maxRequests: 3, retryBaseMs: 20 } });
+    // A says its sequence reaches 2, and is never heard again.
+    const held = packControl({ kind: "held", latest: 2, holdings: [] });
+    if (!held.ok) throw held.error;
+    b.radio.hearBytes(A, 1, held.value[0]!, MESHAID_PORTNUM);
+    await vi.waitFor(() => expect(b.station.status().gaps?.gaveUp).toEqual([{ origin: A, callsign: "!ba5e000a", seqs: [1, 2] }]), { timeout: 5000 });
+    const requests = b.sent.filter((sent) => sent.decoded?.control?.kind === "resend");
+    expect(requests.length).toBe(3);
+    const skipped = b.events.find((event) => event.type === "skipped" && event.reason.startsWith("gave up asking !ba5e000a"));
+    expect(skipped).toBeDefined();
+    expect(b.station.status().gaps?.asking).toEqual([]);
+  });
+
+  it("a flood of resend requests waits behind a life-safety record and is bounded", async () => {
+    const air = new Air();
+    const a = await start(air, A, { scheduler: { minIntervalMs: 400 }, tuning: { maxResendQueued: 16, maxResendPerRequest: 8 } });
+    const many = await a.station.send({ bodies: Array.from({ length: 40 }, (_, i) => water(i + 1)) });
+    if (!many.ok) throw new Error(many.reason);
+    await vi.waitFor(() => expect(a.scheduler.state().queued.request).toBe(0), { timeout: 10_000 });
+    const before = a.sent.length;
+    for (let start = 1; start <= 40; start += 8) {
+      const request = packControl({ kind: "resend", latest: 0, wanted: Array.from({ length: 8 }, (_, i) => ({ origin: A, seq: start + i })) });
+      if (!request.ok) throw request.error;
+      a.radio.hearBytes(B, 200 + start, request.value[0]!, MESHAID_PORTNUM);
+    }
+    const urgent = await a.station.send({ bodies: [{ kind: "checkin", status: "emergency" }] });
+    if (!urgent.ok) throw new Error(urgent.reason);
+    await vi.waitFor(() => expect(a.sent.some((sent) => sent.decoded?.records.some((record) => record.body.kind === "checkin"))).toBe(true), { timeout: 10_000 });
+    await vi.waitFor(() => expect(Object.values(a.scheduler.state().queued).every((n) => n === 0)).toBe(true), { timeout: 10_000 });
+    const after = a.sent.slice(before);
+    const resends = after.filter((sent) => sent.decoded?.records.some((record) => record.body.kind === "supply_request"));
+    const emergencyAt = after.findIndex((sent) => sent.decoded?.records.some((record) => record.body.kind === "checkin"));
+    // At most the resend already on its way went before the emergency; the rest waited behind it.
+    expect(emergencyAt).toBeLessThanOrEqual(1);
+    expect(after.findLastIndex((sent) => sent.decoded?.records.some((record) => record.body.kind === "supply_request"))).toBeGreaterThan(emergencyAt);
+    // Bounded: at most maxResendQueued records waiting to be resent (the asker repeats the rest), none twice.
+    const resentSeqs = resends.flatMap((sent) => sent.decoded?.records.map((record) => record.id.seq) ?? []);
+    expect(resentSeqs.length).toBeGreaterThan(0);
+    expect(resentSeqs.length).toBeLessThanOrEqual(16);
+    expect(new Set(resentSeqs).size).toBe(resentSeqs.length);
+  });
+});
