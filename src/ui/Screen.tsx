@@ -3,9 +3,9 @@
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
 import { ACK_CODES, CHECKIN_STATUSES, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUPPLY_STATUSES } from "../wire/index.ts";
-import { isClosedRequest, type IncidentRow, type NodeRow, type RequestRow, type ShiftRow } from "./boards.ts";
+import { isClosedRequest, type IncidentRow, type NodeRow, type RequestMatchRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { COMPOSE_MODES, composePreview, FIELDS, incidentNames, itemNames, roleNames, targetsFor, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
-import { clip, deliveryColor, deliveryText, detailParts, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
+import { clip, deliveryColor, deliveryLong, deliveryShort, detailParts, matchText, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
 import { cells, fit, pad } from "./cells.ts";
 import { queueText, relaySymbol, relayText, sparkline, type RelayStatus } from "./header.ts";
 import { words, type Words } from "./i18n.ts";
@@ -122,7 +122,7 @@ export function listLength(state: ConsoleState, view: ViewState, labels: Labelle
 }
 
 /** The record a row is about, and its history, for the detail view and for actions. */
-export function rowAt(state: ConsoleState, view: ViewState, labels: Labeller | undefined): { record: RecordView; history: readonly RecordView[]; state: string } | undefined {
+export function rowAt(state: ConsoleState, view: ViewState, labels: Labeller | undefined): { record: RecordView; history: readonly RecordView[]; state: string; match?: RequestMatchRow } | undefined {
   const list = visibleList(state, view, labels);
   const item = list[Math.min(view.selection[view.tab], list.length - 1)];
   if (item === undefined) return undefined;
@@ -133,7 +133,8 @@ export function rowAt(state: ConsoleState, view: ViewState, labels: Labeller | u
     const sender = (item as NodeRow).sender;
     return { record, history: state.records.filter((r) => r.sender === sender).slice(0, 50).reverse(), state: itemStatus(tab, item) };
   }
-  return { record, history: (item as RequestRow | IncidentRow | ShiftRow).history, state: itemStatus(tab, item) };
+  const match = tab === "requests" ? (item as RequestRow).match : undefined;
+  return { record, history: (item as RequestRow | IncidentRow | ShiftRow).history, state: itemStatus(tab, item), ...(match ? { match } : {}) };
 }
 
 export function selectedRow(state: ConsoleState, view: ViewState, labels: Labeller | undefined): SelectedRow | undefined {
@@ -143,6 +144,9 @@ export function selectedRow(state: ConsoleState, view: ViewState, labels: Labell
   const item = list[Math.min(view.selection[view.tab], list.length - 1)]!;
   return { tab: view.tab, ref: row.record.id, state: row.state, callsign: itemSender(view.tab, item) };
 }
+
+/** The longest a suggested offer takes on a request line (the detail shows all of it). */
+const MATCH_CHARS = 36;
 
 /** The longest a delivery state takes on a feed line (the detail shows all of it). */
 const FEED_DELIVERY_CHARS = 24;
@@ -155,7 +159,7 @@ function FeedLine({ record, labels, selected, w, columns }: { record: RecordView
   const kind = kindLabel(record.body);
   const detail = detailParts(record.body, record.place, labels);
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
-  const delivery = record.delivery === undefined ? undefined : clip(deliveryText(record.delivery, w), FEED_DELIVERY_CHARS);
+  const delivery = record.delivery === undefined ? undefined : clip(deliveryShort(record.delivery, w), FEED_DELIVERY_CHARS);
   const sender = senderLabel(record);
   const room = columns - 1 - 9 - 12 - (delivery === undefined ? 0 : 1 + cells(delivery)) - 2 - cells(sender);
   const lead = fit(detail.lead, room);
@@ -220,7 +224,9 @@ function requestLine(row: RequestRow, selected: boolean, labels: Labeller | unde
   const mark = row.priority === "urgent" ? "!! " : row.priority === "high" ? "!  " : "   ";
   const color = closed ? "gray" : row.priority === "urgent" ? "red" : row.status === "open" ? "yellow" : "green";
   const eta = row.etaMin !== undefined && row.status === "en_route" ? `${w.eta} ${row.etaMin} ${w.min}` : "";
-  return <BoardLine key={row.key} selected={selected} status={`${mark}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(row.record.body, row.record.place, labels)} extra={eta} columns={columns} />;
+  // The board's suggested offer, beside the request it could fill (only while open or acknowledged).
+  const offer = row.match && (row.status === "open" || row.status === "acknowledged") ? `⇄ ${w.offer} ${clip(matchText(row.match, labels), MATCH_CHARS)}` : "";
+  return <BoardLine key={row.key} selected={selected} status={`${mark}${statusWord(w, row.status)}`} statusColor={color} record={row.record} detail={recordDetail(row.record.body, row.record.place, labels)} extra={eta || offer} columns={columns} />;
 }
 
 function incidentLine(row: IncidentRow, selected: boolean, labels: Labeller | undefined, w: Words, columns: number) {
@@ -305,7 +311,12 @@ function Detail({ state, view, height, labels, w }: { state: ConsoleState; view:
       </Text>
       {record.delivery === undefined ? null : (
         <Text wrap="truncate" color={deliveryColor(record.delivery)}>
-          {w.deliveryState}: {deliveryText(record.delivery, w)} · {record.delivery.attempts} {w.attempts} · {formatTime(record.delivery.at)}
+          {w.deliveryState}: {deliveryLong(record.delivery, w)} · {record.delivery.attempts} {w.attempts} · {formatTime(record.delivery.at)}
+        </Text>
+      )}
+      {row.match === undefined ? null : (
+        <Text wrap="truncate" color="cyan">
+          ⇄ {w.offerFrom}: {matchText(row.match, labels, w)} {formatTime(row.match.at)}
         </Text>
       )}
       <Text bold>

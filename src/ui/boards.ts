@@ -33,8 +33,20 @@ export interface RequestRow {
   status: RequestStatus;
   priority: Priority;
   etaMin: number | undefined;
+  /** An offer the station's board suggests for it (open or acknowledged requests). */
+  match?: RequestMatchRow;
   /** The request, then every change to it, oldest first. */
   history: readonly RecordView[];
+}
+
+/** A suggested offer, in words: what, how many, where, how far, from whom, when. */
+export interface RequestMatchRow {
+  item: string;
+  quantity?: number;
+  place?: string;
+  distanceM?: number;
+  by: string;
+  at: number;
 }
 
 export interface IncidentRow {

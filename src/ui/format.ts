@@ -215,6 +215,38 @@ export function deliveryText(delivery: RecordDelivery, w: Words): string {
   }
 }
 
+/** Which base stations hold a record: "2/3 stations". */
+export function stationsText(delivery: RecordDelivery, w: Words): string | undefined {
+  const stations = delivery.stations;
+  return stations === undefined ? undefined : `${stations.have}/${stations.of} ${w.stations}`;
+}
+
+/** A delivery short enough for a feed line: the group's count when other base stations are known. */
+export function deliveryShort(delivery: RecordDelivery, w: Words): string {
+  const stations = stationsText(delivery, w);
+  return stations === undefined ? deliveryText(delivery, w) : `${DELIVERY_SYMBOLS[delivery.state] ?? "?"} ${stations}`;
+}
+
+/** A delivery in full, for the detail: the radio's state, then the stations that hold it and those that do not yet. */
+export function deliveryLong(delivery: RecordDelivery, w: Words): string {
+  const stations = stationsText(delivery, w);
+  if (stations === undefined) return deliveryText(delivery, w);
+  const missing = delivery.stations?.missing ?? [];
+  return `${deliveryText(delivery, w)} · ${stations}${missing.length > 0 ? ` (${w.stationsMissing} ${missing.map(sanitize).join(", ")})` : ""}`;
+}
+
+/** A suggested offer in words: "water x30 @ First Aid, 120 m · MED2". */
+export function matchText(match: { item: string; quantity?: number; place?: string; distanceM?: number; by: string }, labels: Labeller = plainWords, w?: Words): string {
+  const what = `${sanitize(labels("items", match.item))}${match.quantity === undefined ? "" : ` x${match.quantity}`}`;
+  const where = match.place === undefined ? "" : ` @ ${sanitize(match.place)}`;
+  const far = match.distanceM === undefined ? "" : `, ${formatMetres(match.distanceM)}${w ? ` ${w.away}` : ""}`;
+  return `${what}${where}${far} · ${sanitize(match.by)}`;
+}
+
+function formatMetres(metres: number): string {
+  return metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres / 10) * 10} m`;
+}
+
 export function deliveryColor(delivery: RecordDelivery): string | undefined {
   switch (delivery.state) {
     case "confirmed":

@@ -23,7 +23,13 @@ function requestRow(card: RequestCard, placeOf: PlaceWords): RequestRow {
   const body: RecordBody = { kind: "supply_request", lines: card.lines, priority: card.priority, ...(card.place ? { place: card.place } : {}), ...(card.needByMin ? { needByMin: card.needByMin } : {}) };
   const record = view(card.requested, body, placeOf(card.id, card.place));
   const history = [record, ...card.history.map((entry) => view(entry, { kind: "supply_status", status: entry.status, ref: card.id, ...(entry.etaMin === undefined ? {} : { etaMin: entry.etaMin }) }, undefined))];
-  return { key: keyOf(card.id), record, status: card.state, priority: card.priority, etaMin: card.etaMin, history };
+  const row: RequestRow = { key: keyOf(card.id), record, status: card.state, priority: card.priority, etaMin: card.etaMin, history };
+  const match = card.match;
+  if (match) {
+    const place = placeOf(match.offer.id, match.place);
+    row.match = { item: match.item, by: match.offer.by, at: match.offer.at, ...(match.quantity === undefined ? {} : { quantity: match.quantity }), ...(place === undefined ? {} : { place }), ...(match.distanceM === undefined ? {} : { distanceM: match.distanceM }) };
+  }
+  return row;
 }
 
 function incidentRow(card: IncidentCard, placeOf: PlaceWords): IncidentRow {

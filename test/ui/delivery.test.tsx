@@ -88,6 +88,21 @@ describe("delivery state in the feed", () => {
   });
 });
 
+describe("group delivery", () => {
+  test("the feed shows how many base stations hold a record; the detail names the ones that do not yet", async () => {
+    const station = fakeStation(snapshot());
+    const app = render(<Console station={station.view} clock={clock} onQuit={() => {}} />);
+    await vi.waitFor(() => expect(station.listenerCount()).toBe(1));
+    station.emit({ type: "delivery", id: ours.id, delivery: { ...delivery("sent"), stations: { have: 3, of: 4, missing: ["BASE-S"] } } });
+    await vi.waitFor(() => expect(lineWith(app.lastFrame(), "en route")).toContain("↑ 3/4 stations"));
+    app.stdin.write("\r");
+    await vi.waitFor(() => expect(app.lastFrame()).toContain("delivery: ↑ sent to radio · 3/4 stations (not yet at BASE-S) · 1 attempts"));
+    app.stdin.write("\u001b");
+    station.emit({ type: "delivery", id: ours.id, delivery: { ...delivery("heard"), stations: { have: 4, of: 4, missing: [] } } });
+    await vi.waitFor(() => expect(lineWith(app.lastFrame(), "en route")).toContain("◐ 4/4 stations"));
+  });
+});
+
 describe("relay in the header", () => {
   test("shown when the cli wires it: off until it has a state, then its link, peers and pending records", async () => {
     const relay: { status?: { link: "up" | "down"; peers: number; pending: number; reason?: string } } = {};

@@ -92,4 +92,29 @@ describe("the station's boards", () => {
     app.unmount();
     expect(station.listenerCount()).toBe(0);
   });
+
+  test("an open request shows the offer the board suggests beside it, and the detail says all of it", async () => {
+    const open = { ...boards().requests[0]!, state: "open" as const, etaMin: undefined, history: [] };
+    const match = { offer: { id: { origin: 0x77, seq: 5 }, by: "DEPOT", at: at(2, 9, 0).getTime() }, item: "water", quantity: 30, place: { landmark: 1 }, distanceM: 240 };
+    const station = boardsStation(boards({ requests: [{ ...open, match }] }));
+    const app = render(<Console station={station.view} clock={() => at(2, 13, 45)} onQuit={() => {}} />);
+    await vi.waitFor(() => expect(station.listenerCount()).toBe(1));
+    app.stdin.write("2");
+    await vi.waitFor(() => expect(app.lastFrame()).toMatch(/open +02:10:00 water ×1 @ North G.* ⇄ offer water x30 @ landmark 1, 240 m/));
+    for (const line of app.lastFrame()!.split("\n")) expect([...line].length).toBeLessThanOrEqual(100);
+    app.stdin.write("\r");
+    await vi.waitFor(() => expect(app.lastFrame()).toMatch(/⇄ suggested offer: water x30 @ .*, 240 m away · DEPOT 02:09:00/));
+    // Once it is on its way the suggestion is gone from the line (the station stops suggesting it).
+    app.stdin.write("\u001b");
+    station.set(boards({ requests: [{ ...open, state: "en_route", etaMin: 7 }] }));
+    await vi.waitFor(() => expect(app.lastFrame()).toMatch(/en route +02:10:00 water ×1 @ North Gate +ETA 7 min/));
+    expect(app.lastFrame()).not.toContain("⇄");
+  });
+
+  test("the reducer carries the match into the request row with the offer's place in words", () => {
+    const match = { offer: { id: { origin: 0x77, seq: 5 }, by: "DEPOT", at: at(2, 9, 0).getTime() }, item: "water", quantity: 30, place: { landmark: 1 }, distanceM: 240 };
+    const state = consoleReducer(initialConsoleState(snap), { type: "boards", boards: boards({ requests: [{ ...boards().requests[0]!, state: "open", match }] }) });
+    expect(state.station!.requests[0]!.match).toMatchObject({ item: "water", quantity: 30, by: "DEPOT", distanceM: 240 });
+    expect(state.station!.requests[0]!.match!.place).toBeDefined();
+  });
 });
