@@ -187,6 +187,13 @@ function statusLines(status: StationStatus): string[] {
   for (const { id, delivery } of status.troubled ?? []) {
     lines.push(`  ${hex8(id.origin)}!${hex8(id.seq)} ${delivery.state} after ${delivery.attempts} attempt${delivery.attempts === 1 ? "" : "s"}${delivery.reason ? `: ${delivery.reason}` : ""}`);
   }
+  // Group delivery and gap repair: the other base stations, what each holds of ours, what we lack of theirs.
+  for (const peer of status.stations ?? []) {
+    lines.push(`station   ${peer.callsign} (!${hex8(peer.num)}): holds ${peer.holdsOurs} of our records${peer.missingOurs > 0 ? `, lacks ${peer.missingOurs}` : ""}; its own reach seq ${peer.latest}; heard ${new Date(peer.lastHeard).toISOString()}`);
+  }
+  for (const gap of status.gaps?.asking ?? []) lines.push(`gap       asking ${gap.callsign} to resend ${gap.seqs.length} record(s) (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}), ${gap.requests} request(s) so far`);
+  for (const gap of status.gaps?.gaveUp ?? []) lines.push(`gap       gave up on ${gap.seqs.length} record(s) of ${gap.callsign} (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}): they may come through the relay`);
+  if (status.gaps && status.gaps.resent > 0) lines.push(`resent    ${status.gaps.resent} of our records on request`);
   return lines;
 }
 

@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
@@ -99,7 +99,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     });
     cleanups.push(() => scheduler.close());
     const sends = await SendLog.open(db);
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), logger });
+    const peers = await PeerLog.open(db);
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.
