@@ -42,6 +42,8 @@ export interface GapRepairOptions {
   resendWindowMs?: number;
   /** Of a station none of whose records are held yet, its newest this many are asked for (default 32). */
   backfill?: number;
+  /** Only the newest this many of a station's seqs are looked at for gaps (older ones: its history, or purged by retention; default 256). */
+  horizon?: number;
   /** Records of one origin asked for at a time (default 64). */
   maxWanted?: number;
   /** Records resent for one request (default 32). */
@@ -57,7 +59,7 @@ interface Wanted {
   nextAt: number;
 }
 
-type Defaults = "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued";
+type Defaults = "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued";
 
 export class GapRepair {
   private readonly options: GapRepairOptions & Required<Pick<GapRepairOptions, Defaults>>;
@@ -77,7 +79,7 @@ export class GapRepair {
   private closed = false;
 
   constructor(options: GapRepairOptions) {
-    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
+    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, horizon: 256, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
     this.log = options.logger.child({ component: "gap-repair" });
     this.unsubscribe = options.scheduler?.subscribe((event) => this.onScheduler(event)) ?? (() => undefined);
   }
@@ -99,7 +101,7 @@ export class GapRepair {
     const held = this.options.holdings(origin);
     const latest = Math.max(this.options.latestOf(origin), held?.last ?? 0);
     if (latest === 0) return;
-    const floor = Math.min(this.floors.get(origin) ?? Infinity, held?.first ?? Math.max(1, latest - this.options.backfill + 1));
+    const floor = Math.max(latest - this.options.horizon + 1, Math.min(this.floors.get(origin) ?? Infinity, held?.first ?? Math.max(1, latest - this.options.backfill + 1)));
     let asking = 0;
     for (const entry of this.wanted.values()) if (entry.origin === origin) asking += 1;
     if (asking >= this.options.maxWanted) return;

@@ -27,7 +27,7 @@ export interface GroupDeliveryOptions {
   callsign: (num: number) => string;
   /** Another station now holds these of our records (runs of our seqs). */
   onHeld: (station: number, added: SeqRun[]) => void;
-  /** How long after storing other stations' records the held ACK goes (default 5 s). */
+  /** How long after storing other stations' records the held ACK goes (default 30 s: one for everything stored meanwhile). */
   heldDelayMs?: number;
   /** How often a held ACK goes regardless (announcement, default 10 min). */
   announceMs?: number;
@@ -52,7 +52,7 @@ export class GroupDelivery {
   private closed = false;
 
   constructor(options: GroupDeliveryOptions) {
-    this.options = { heldDelayMs: 5000, announceMs: 600_000, firstAnnounceMs: 3000, ...options };
+    this.options = { heldDelayMs: 30_000, announceMs: 600_000, firstAnnounceMs: 3000, ...options };
     this.log = options.logger.child({ component: "group-delivery" });
   }
 

@@ -13,7 +13,7 @@ import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
 
 /** Timings and bounds of group delivery and gap repair (defaults in each file). */
 export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs"> &
-  Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued">;
+  Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued">;
 
 export interface PeerExchangeOptions {
   scheduler?: TransmitScheduler;
@@ -53,7 +53,7 @@ export class PeerExchange {
       classOf: options.classOf,
       latestOf: (origin) => this.group.latestOf(origin),
       onGaveUp: options.onGaveUp,
-      ...pick(tuning, ["graceMs", "retryBaseMs", "maxRequests", "resendWindowMs", "backfill", "maxWanted", "maxResendPerRequest", "maxResendQueued"]),
+      ...pick(tuning, ["graceMs", "retryBaseMs", "maxRequests", "resendWindowMs", "backfill", "horizon", "maxWanted", "maxResendPerRequest", "maxResendQueued"]),
     });
   }
 

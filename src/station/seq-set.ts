@@ -34,8 +34,19 @@ export class SeqSet {
       tail[1] = seq; // the common case: the next in order
       return true;
     }
-    if (this.has(seq)) return false;
-    this.addRuns([[seq, seq]]);
+    // Elsewhere: join the run before and/or after it, or insert a run of one (binary search, no sort).
+    const index = this.indexAtOrBefore(seq);
+    const before = this.list[index];
+    if (before && seq <= before[1]) return false;
+    const after = this.list[index + 1];
+    const joinsBefore = before !== undefined && before[1] + 1 === seq;
+    const joinsAfter = after !== undefined && after[0] - 1 === seq;
+    if (joinsBefore && joinsAfter) {
+      before[1] = after[1];
+      this.list.splice(index + 1, 1);
+    } else if (joinsBefore) before[1] = seq;
+    else if (joinsAfter) after[0] = seq;
+    else this.list.splice(index + 1, 0, [seq, seq]);
     return true;
   }
 
@@ -68,7 +79,8 @@ export class SeqSet {
   missing(from: number, to: number, limit: number): number[] {
     const out: number[] = [];
     let at = from;
-    for (const [heldFrom, heldTo] of this.list) {
+    for (let i = Math.max(0, this.indexAtOrBefore(from)); i < this.list.length; i += 1) {
+      const [heldFrom, heldTo] = this.list[i] as SeqRun;
       if (heldTo < at) continue;
       for (; at < Math.min(heldFrom, to + 1) && out.length < limit; at += 1) out.push(at);
       if (out.length >= limit) return out;

@@ -4,13 +4,14 @@
 // back-off, given up on visibly). Real stations on real LevelDBs, joined by a small air that
 // carries what each scheduler sends to the others' radios and can lose chosen packets.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import fc from "fast-check";
 import { join } from "node:path";
 import { Level } from "level";
 import pino from "pino";
 import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
 import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
 import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
-import { decodePayload, MESHAID_PORTNUM, packControl, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
+import { decodePayload, MESHAID_PORTNUM, packControl, packRecords, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, presets, site } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
@@ -230,5 +231,29 @@ describe("group delivery and gap repair between base stations", () => {
     expect(resentSeqs.length).toBeGreaterThan(0);
     expect(resentSeqs.length).toBeLessThanOrEqual(16);
     expect(new Set(resentSeqs).size).toBe(resentSeqs.length);
+  });
+
+  it("asks for exactly the records missing between the first heard and the newest, whatever arrives in whatever order", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray(Array.from({ length: 40 }, (_, i) => i + 1), { minLength: 1 }), async (heard) => {
+        run += 1;
+        const air = new Air();
+        const b = await start(air, B + run * 0x100, { tuning: { graceMs: 3_600_000 } });
+        for (const [index, seq] of heard.entries()) {
+          const packed = packRecords([{ seq, body: water(seq) }], codebook);
+          if (!packed.ok) throw packed.error;
+          b.radio.hearBytes(A, 1000 + index, packed.value[0]!, MESHAID_PORTNUM);
+        }
+        await b.station.idle();
+        const newest = Math.max(...heard);
+        const missing = Array.from({ length: newest }, (_, i) => i + 1).filter((seq) => !heard.includes(seq));
+        const asking = b.station.status().gaps?.asking ?? [];
+        expect(asking.flatMap((row) => row.seqs)).toEqual(missing);
+        expect(asking.every((row) => row.origin === A && row.requests === 0)).toBe(true);
+        await b.close();
+      }),
+      { numRuns: 12 },
+    );
   });
 });
