@@ -3,7 +3,9 @@
 // header of its held ACKs and resend requests says), asks for the missing ones with a resend
 // request, after a grace period (packets overtake each other), again with doubling waits, and
 // gives up visibly after a bound. Records older than the first one held of a station are its
-// history (the relay brings it), except for a newly heard station, whose newest few are asked for.
+// history (the relay brings it), except for a newly heard station, whose newest few are asked for;
+// only a station's newest 256 seqs are looked at (older holes: history, or purged by retention).
+// Before asking, the log is read: a record stored before its origin was known is not asked for.
 //
 // The owner answers for its own records only: it puts them on the air again through the transmit
 // scheduler at their own priority class (life safety still goes first, and keeps its reserve of
@@ -27,6 +29,8 @@ export interface GapRepairOptions {
   holdings: (origin: number) => SeqSet | undefined;
   /** The newest seq of a station's own records heard of. */
   latestOf: (origin: number) => number;
+  /** A record wanted was found in the log after all (stored before its origin was known as a base station). */
+  held: (id: RecordId) => void;
   callsign: (num: number) => string;
   /** The transmit class of records sent together. */
   classOf: (bodies: RecordBody[]) => PriorityClass;
@@ -208,16 +212,21 @@ export class GapRepair {
     if (next === Infinity || next >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => this.ask(), Math.max(0, next - this.options.now()));
+    this.timer = setTimeout(() => void this.ask().catch((error: unknown) => this.log.error({ err: error }, "could not ask for missing records")), Math.max(0, next - this.options.now()));
     this.timer.unref?.();
   }
 
   /** Asks for what is due, gives up on what was asked for often enough. */
-  private ask(): void {
+  private async ask(): Promise<void> {
     this.timer = undefined;
     this.timerAt = Infinity;
     const scheduler = this.options.scheduler;
     if (!scheduler || this.closed) return;
+    // What the log holds already (stored before its origin was known as a base station) is not asked for.
+    const dueNow = [...this.wanted.values()].filter((entry) => entry.nextAt <= this.options.now() && !this.options.holdings(entry.origin)?.has(entry.seq));
+    const inLog = await Promise.all(dueNow.map((entry) => this.options.store.get({ origin: entry.origin, seq: entry.seq })));
+    if (this.closed) return;
+    for (const record of inLog) if (record) this.options.held(record.id);
     const now = this.options.now();
     const due: RecordId[] = [];
     const givenUp = new Map<number, number[]>();

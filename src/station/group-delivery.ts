@@ -1,10 +1,12 @@
 // Group delivery: which base stations hold each of this station's records. A base station is a
-// node heard on meshaid's port (records, held ACKs, resend requests; handhelds send text). Each
-// station tells the others what it holds with held ACKs (runs of seqs per origin): a few seconds
-// after storing other stations' records, and every few minutes as an announcement that also says
-// how far its own sequence reaches. They are cumulative, so a lost one costs only time, and a
-// waiting one is replaced by the newer in the scheduler (never two in the queue). What each
-// station holds of ours is kept in the store (PeerLog), so it survives a restart.
+// node that sends held ACKs or resend requests on meshaid's port: each announces itself soon after
+// it starts, and a station that hears a new one answers with its own held ACK, so a station that
+// joins learns of the others within seconds (records alone do not make a node a base station).
+// Held ACKs say what a station holds, as runs of seqs per origin: sent soon after storing other
+// stations' records, and every few minutes as an announcement that also says how far its own
+// sequence reaches. They are cumulative, so a lost one costs only time, and a waiting one is
+// replaced by the newer in the scheduler (never two in the queue). What each station holds of
+// ours is kept in the store (PeerLog), so it survives a restart.
 import type { Logger } from "pino";
 import { packControl, type Holding, type SeqRun, type StationControl } from "../wire/index.ts";
 import type { PeerLog, StoredPeer } from "../store/index.ts";
@@ -87,6 +89,8 @@ export class GroupDelivery {
       this.peers.set(num, { stored: { num, firstHeard: now, lastHeard: now, latest, holdsOurs: [] }, holds: new SeqSet() });
       this.log.info({ station: num }, "a base station heard for the first time");
       this.persist(num);
+      // It learns of this station (and how far its sequence reaches) from our held ACK, without waiting for an announcement.
+      this.scheduleHeld();
       return true;
     }
     peer.stored.lastHeard = now;
@@ -117,7 +121,13 @@ export class GroupDelivery {
 
   /** Another station's record was stored here: a held ACK goes soon (one for everything stored meanwhile). */
   recordStored(origin: number): void {
-    if (!this.options.scheduler || this.closed || origin === this.options.self() || !this.peers.has(origin)) return;
+    if (origin === this.options.self() || !this.peers.has(origin)) return;
+    this.scheduleHeld();
+  }
+
+  /** One held ACK soon, for everything that happens meanwhile. */
+  private scheduleHeld(): void {
+    if (!this.options.scheduler || this.closed) return;
     this.heldTimer ??= setTimeout(() => {
       this.heldTimer = undefined;
       this.sendHeld("stored");

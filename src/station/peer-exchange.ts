@@ -52,6 +52,7 @@ export class PeerExchange {
       codebook: options.codebook,
       classOf: options.classOf,
       latestOf: (origin) => this.group.latestOf(origin),
+      held: (id) => this.holdingOf(id.origin).add(id.seq),
       onGaveUp: options.onGaveUp,
       ...pick(tuning, ["graceMs", "retryBaseMs", "maxRequests", "resendWindowMs", "backfill", "horizon", "maxWanted", "maxResendPerRequest", "maxResendQueued"]),
     });
@@ -78,9 +79,14 @@ export class PeerExchange {
     this.repair.close();
   }
 
-  /** A meshaid payload heard from `from`: a base station. Its control, if any, is handled here. */
+  /**
+   * A meshaid payload heard from `from`. A node that sends held ACKs or resend requests is a base
+   * station (each announces itself soon after it starts); records alone do not make one (a phone
+   * app may send meshaid records too). Its control, if any, is handled here.
+   */
   heard(from: number, payload: DecodedPayload): void {
     const control = payload.control;
+    if (!control && !this.group.isStation(from)) return;
     let latest = control?.latest ?? 0;
     for (const record of payload.records) latest = Math.max(latest, record.id.seq);
     if (this.group.heard(from, latest)) this.repair.firstHeard(from, latest);

@@ -240,6 +240,10 @@ describe("group delivery and gap repair between base stations", () => {
         run += 1;
         const air = new Air();
         const b = await start(air, B + run * 0x100, { tuning: { graceMs: 3_600_000 } });
+        // A announces itself (a base station), then its records arrive.
+        const hello = packControl({ kind: "held", latest: 0, holdings: [] });
+        if (!hello.ok) throw hello.error;
+        b.radio.hearBytes(A, 999, hello.value[0]!, MESHAID_PORTNUM);
         for (const [index, seq] of heard.entries()) {
           const packed = packRecords([{ seq, body: water(seq) }], codebook);
           if (!packed.ok) throw packed.error;
