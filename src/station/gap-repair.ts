@@ -40,9 +40,9 @@ export interface GapRepairOptions {
   graceMs?: number;
   /** Wait before asking again; doubles after each request (default 30 s). */
   retryBaseMs?: number;
-  /** Requests for one record before giving up (default 5). */
+  /** Requests for one record before giving up (default 8: with the doubling waits, about an hour). */
   maxRequests?: number;
-  /** A record resent is not resent again for this long, however often it is asked for (default 60 s). */
+  /** A record resent is not resent again for this long, however often it is asked for (default 20 s: shorter than the asker's first wait before asking again, so a resend lost on the way is answered the next time). */
   resendWindowMs?: number;
   /** Of a station none of whose records are held yet, its newest this many are asked for (default 32). */
   backfill?: number;
@@ -83,7 +83,7 @@ export class GapRepair {
   private closed = false;
 
   constructor(options: GapRepairOptions) {
-    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 5, resendWindowMs: 60_000, backfill: 32, horizon: 256, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
+    this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 8, resendWindowMs: 20_000, backfill: 32, horizon: 256, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
     this.log = options.logger.child({ component: "gap-repair" });
     this.unsubscribe = options.scheduler?.subscribe((event) => this.onScheduler(event)) ?? (() => undefined);
   }
@@ -223,7 +223,10 @@ export class GapRepair {
     const scheduler = this.options.scheduler;
     if (!scheduler || this.closed) return;
     // What the log holds already (stored before its origin was known as a base station) is not asked for.
-    const dueNow = [...this.wanted.values()].filter((entry) => entry.nextAt <= this.options.now() && !this.options.holdings(entry.origin)?.has(entry.seq));
+    // Records first missed within a grace period go together in one request; one asked for before
+    // waits its full back-off (so the owner's answered-once window has passed).
+    const dueBy = (entry: Wanted, now: number): boolean => entry.nextAt <= (entry.requests === 0 ? now + this.options.graceMs : now);
+    const dueNow = [...this.wanted.values()].filter((entry) => dueBy(entry, this.options.now()) && !this.options.holdings(entry.origin)?.has(entry.seq));
     const inLog = await Promise.all(dueNow.map((entry) => this.options.store.get({ origin: entry.origin, seq: entry.seq })));
     if (this.closed) return;
     for (const record of inLog) if (record) this.options.held(record.id);
@@ -231,7 +234,7 @@ export class GapRepair {
     const due: RecordId[] = [];
     const givenUp = new Map<number, number[]>();
     for (const [key, entry] of this.wanted) {
-      if (entry.nextAt > now) continue;
+      if (!dueBy(entry, now)) continue;
       if (this.options.holdings(entry.origin)?.has(entry.seq)) {
         this.wanted.delete(key);
         continue;

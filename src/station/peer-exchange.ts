@@ -32,8 +32,13 @@ export interface PeerExchangeOptions {
   tuning?: Partial<PeerExchangeTuning>;
 }
 
+/** Nodes whose records were heard on meshaid's port before they announced themselves, followed at most. */
+const MAX_CANDIDATES = 64;
+
 export class PeerExchange {
   private readonly holdings = new Map<number, SeqSet>();
+  /** Senders of meshaid records not (yet) known as base stations: what is held of them is followed, so a gap is found from the first record. */
+  private readonly candidates = new Set<number>();
   private readonly group: GroupDelivery;
   private readonly repair: GapRepair;
   private readonly self: () => number | undefined;
@@ -86,7 +91,11 @@ export class PeerExchange {
    */
   heard(from: number, payload: DecodedPayload): void {
     const control = payload.control;
-    if (!control && !this.group.isStation(from)) return;
+    if (!control && !this.group.isStation(from)) {
+      if (from !== this.self() && this.candidates.size < MAX_CANDIDATES) this.candidates.add(from);
+      return;
+    }
+    this.candidates.delete(from);
     let latest = control?.latest ?? 0;
     for (const record of payload.records) latest = Math.max(latest, record.id.seq);
     if (this.group.heard(from, latest)) this.repair.firstHeard(from, latest);
@@ -98,6 +107,7 @@ export class PeerExchange {
   /** A record was stored (heard, relayed, or asked for). */
   stored(record: FieldRecord): void {
     const origin = record.id.origin;
+    if (this.candidates.has(origin)) this.holdingOf(origin).add(record.id.seq);
     if (origin === this.self() || !this.group.isStation(origin)) return;
     this.holdingOf(origin).add(record.id.seq);
     this.repair.stored(record.id);

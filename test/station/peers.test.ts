@@ -10,8 +10,9 @@ import { Level } from "level";
 import pino from "pino";
 import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
 import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
-import type { RadioSender, SendRequest } from "../../src/radio/index.ts";
-import { decodePayload, MESHAID_PORTNUM, packControl, packRecords, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
+import type { SendRequest } from "../../src/radio/index.ts";
+import { MESHAID_PORTNUM, packControl, packRecords, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
+import { Air } from "../helpers/air.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, presets, site } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
@@ -35,29 +36,6 @@ interface Node {
   /** What this station put on the air, decoded. */
   sent: Array<{ request: SendRequest; decoded: DecodedPayload | undefined }>;
   close(): Promise<void>;
-}
-
-/** Carries each station's sends to every other station's radio, unless `lose` says the packet is lost there. */
-class Air {
-  readonly nodes = new Map<number, Node>();
-  private packetId = 1;
-  lose: (from: number, to: number, decoded: DecodedPayload | undefined) => boolean = () => false;
-
-  sender(from: number): RadioSender {
-    return {
-      send: (request: SendRequest) => {
-        const id = this.packetId++;
-        const decoded = request.record ? decodePayload(request.record, codebook, from) : undefined;
-        const value = decoded?.ok ? decoded.value : undefined;
-        this.nodes.get(from)?.sent.push({ request, decoded: value });
-        for (const [num, node] of this.nodes) {
-          if (num === from || !request.record || this.lose(from, num, value)) continue;
-          node.radio.hearBytes(from, id, request.record, MESHAID_PORTNUM);
-        }
-        return Promise.resolve(`r${id}`);
-      },
-    };
-  }
 }
 
 const carries = (decoded: DecodedPayload | undefined, seq: number): boolean => decoded?.records.some((record) => record.id.seq === seq) ?? false;
