@@ -85,6 +85,9 @@ export interface StationOptions {
 /** How often the station looks for check-ins that fell overdue. */
 const OVERDUE_CHECK_MS = 60_000;
 
+/** How often the codebook's hash rides along to the other base stations (on the first payload after start, then at most this often). */
+const CODEBOOK_HASH_EVERY_MS = 600_000;
+
 const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "connecting", reason: "starting" };
 
 export class Station implements StationBoardsView {
@@ -112,6 +115,7 @@ export class Station implements StationBoardsView {
   private readonly site: SitePlan | undefined;
   /** Origins already told about a codebook mismatch. */
   private readonly codebookWarned = new Set<number>();
+  private codebookSentAt: number | undefined;
   private readonly name: string;
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
@@ -673,11 +677,16 @@ export class Station implements StationBoardsView {
   /** Records packed for other base stations (several to a packet), each packet with the records it carries; or why not. */
   private toStations(records: FieldRecord[]): Array<{ records: FieldRecord["id"][]; priority: PriorityClass; request: { record: Uint8Array; wantAck: true } }> | string {
     const origin = records[0]?.id.origin ?? 0;
+    // Now and then the codebook's hash goes too, so a station reading with another codebook says so.
+    const now = this.options.now();
+    const withCodebookHash = this.codebookSentAt === undefined || now - this.codebookSentAt >= CODEBOOK_HASH_EVERY_MS;
     const packed = packRecords(
       records.map((record) => ({ seq: record.id.seq, body: record.body })),
       this.codebook,
+      { withCodebookHash },
     );
     if (!packed.ok) return packed.error.message;
+    if (withCodebookHash) this.codebookSentAt = now;
     const bySeq = new Map(records.map((record) => [record.id.seq, record]));
     return packed.value.map((payload) => {
       const decoded = decodePayload(payload, this.codebook, origin);

@@ -45,7 +45,7 @@ describe("Station.send and delivery", () => {
     for (const running of open.splice(0)) await running.close();
   });
 
-  async function start(options: { maxAttempts?: number; keepSettled?: number } = {}): Promise<Running> {
+  async function start(options: { maxAttempts?: number; keepSettled?: number; now?: () => number } = {}): Promise<Running> {
     const db: RecordDatabase = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
     const sends = await SendLog.open(db);
@@ -54,7 +54,7 @@ describe("Station.send and delivery", () => {
     radio.subscribe((event) => void roster.apply(event));
     const sender = new IdSender();
     const scheduler = new TransmitScheduler({ sender, minIntervalMs: 0, dutyCycle: 1 });
-    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, roster, scheduler, sends, delivery: { maxAttempts: options.maxAttempts ?? 3, retryBaseMs: 1, ...(options.keepSettled ? { keepSettled: options.keepSettled } : {}) }, now: () => T0 });
+    const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger, roster, scheduler, sends, delivery: { maxAttempts: options.maxAttempts ?? 3, retryBaseMs: 1, ...(options.keepSettled ? { keepSettled: options.keepSettled } : {}) }, now: options.now ?? (() => T0) });
     const events: StationEvent[] = [];
     station.subscribe((event) => events.push(event));
     await station.start();
@@ -106,6 +106,23 @@ describe("Station.send and delivery", () => {
     // The next send numbers on from there, also after an action.
     const next = await station.send({ text: "NEED GAUZE" });
     expect(next).toMatchObject({ ok: true, records: [{ origin: BASE, seq: 3 }], read: "preset" });
+  });
+
+  it("sends the codebook's hash to the base stations with its first payload, then at most every 10 minutes", async () => {
+    let now = T0;
+    const { station, sender } = await start({ now: () => now });
+    const hashes = () =>
+      sender.sent.map(({ request }) => {
+        const decoded = decodePayload(request.record!, codebook, BASE);
+        return decoded.ok ? decoded.value.codebook : decoded.error.code;
+      });
+    for (const text of ["NEED WATER", "NEED GAUZE"]) expect(await station.send({ text })).toMatchObject({ ok: true });
+    now += 9 * 60_000;
+    expect(await station.send({ text: "NEED WATER" })).toMatchObject({ ok: true });
+    now += 60_000;
+    expect(await station.send({ text: "NEED WATER" })).toMatchObject({ ok: true });
+    await expect.poll(() => sender.sent.length).toBe(4);
+    expect(hashes()).toEqual([codebook.hash, undefined, undefined, codebook.hash]);
   });
 
   it("reads text as a preset, typed text or a plain message, and sends the text to a handheld by callsign", async () => {
