@@ -14,7 +14,7 @@ const examples = [...doc.matchAll(/```wire-example\norigin: (0x[0-9a-f]+)\nrecor
 
 it("has worked examples of every record kind", () => {
   expect(new Set(examples.flatMap((example) => example.records.map((record) => record.body.kind)))).toEqual(
-    new Set(["supply_request", "incident", "shift", "checkin", "supply_status", "ack", "message"]),
+    new Set(["supply_request", "supply_offer", "incident", "shift", "checkin", "supply_status", "ack", "message"]),
   );
   expect(examples.some((example) => example.records.length > 1)).toBe(true);
 });
@@ -24,4 +24,11 @@ it.each(examples.map((example) => [example.hex, example] as const))("encodes and
   expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(example.hex);
   const decoded = decodePayload(Buffer.from(example.hex, "hex"), codebook, example.origin);
   expect(decoded).toEqual({ ok: true, value: { records: example.records.map((record) => ({ id: { origin: example.origin, seq: record.seq }, body: record.body })) } });
+});
+
+it("attaches the codebook's hash as the doc's check-in example shows: field 31, fixed32, little-endian", () => {
+  const encoded = encodePayload([{ seq: 21, body: { kind: "checkin", status: "ok" } }], codebook, { origin: 0x2a6f1c02, withCodebookHash: true });
+  const hash = Buffer.from(codebook.hash, "hex").reverse().toString("hex");
+  expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(`7f1315fd01${hash}`);
+  expect(doc).toContain("`7f 13 15 fd 01 ");
 });
