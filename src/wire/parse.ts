@@ -359,7 +359,38 @@ function parse(input: string, options: ParseOptions): ParsedText {
     const checkin = checkinRecord(r);
     if (checkin) records.push(checkin);
   }
-  return score(r, records, essential);
+  const scored = score(r, records, essential);
+  const left = unfiled(r, records, lines);
+  if (left.length === 0) return scored;
+  // One reading files one kind (and a request riding on an incident): what else the text says would be lost, so it stays a plain message.
+  return { ...scored, confidence: Math.min(scored.confidence, UNFILED_CONFIDENCE), notes: [...scored.notes, `also says ${left.join(" and ")}, which the ${describeKinds(records)} cannot carry`] };
+}
+
+/** Below CONFIDENT: a text that says more than its records carry is kept as a plain message. */
+const UNFILED_CONFIDENCE = 0.5;
+
+/** What the text says that none of the records carries: another record kind's words. */
+function unfiled(r: Reading, records: RecordBody[], lines: SupplyLine[]): string[] {
+  if (records.length === 0) return [];
+  const kinds = new Set(records.map((record) => record.kind));
+  const left: string[] = [];
+  const words = (match: Match): string => r.tokens.slice(match.start, match.end).map((token) => token.raw).join(" ");
+  // A handoff's open items ("open: water request pending, lost child reunited") are counted, not filed.
+  const handsOverOpenItems = records.some((record) => record.kind === "shift" && record.openItems !== undefined);
+  const incident = r.matches.find((match) => names(match, "incidents").length > 0);
+  if (incident && !kinds.has("incident") && !handsOverOpenItems) left.push(`an incident ("${words(incident)}")`);
+  // Items asked for or offered ("medic on scene" names no supply).
+  const carriesItems = records.some((record) => ("lines" in record && (record.lines?.length ?? 0) > 0) || (record.kind === "shift" && (record.lowStock?.length ?? 0) > 0));
+  if (lines.length > 0 && !carriesItems && !handsOverOpenItems && (cue(r, "request") || cue(r, "offer"))) left.push(`items (${lines.map((line) => line.item).join(", ")})`);
+  const checkin = ["checkin_relief", "battery"].map((name) => has(r.matches, "cue", name)).find((match) => match !== undefined);
+  if (checkin && !kinds.has("checkin")) left.push(`a check-in ("${words(checkin)}")`);
+  const shift = ["shift_on", "shift_off", "handoff"].map((name) => has(r.matches, "cue", name)).find((match) => match !== undefined);
+  if (shift && !kinds.has("shift")) left.push(`a shift change ("${words(shift)}")`);
+  return left;
+}
+
+function describeKinds(records: RecordBody[]): string {
+  return records.map((record) => record.kind.replace("_", " ")).join(" and ");
 }
 
 function withPlace<T extends RecordBody>(body: T, place: Place | undefined): T {

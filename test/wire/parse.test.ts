@@ -76,6 +76,24 @@ describe("reading typed text", () => {
     expect(read("the blue van is parked behind the library").confidence).toBeLessThan(CONFIDENT);
   });
 
+  it("keeps a text that says more than one reading carries as a plain message, and says what would be lost", () => {
+    const cases: Array<[string, string]> = [
+      ["handing over to M4, gas at fountain", 'also says an incident ("gas"), which the shift cannot carry'],
+      ["on shift at north gate, need water", "also says items (water), which the shift cannot carry"],
+      ["need water at north gate, team 4 needs relief", 'also says a check-in ("needs relief"), which the supply request cannot carry'],
+      ["team 4 ok battery 40%. handing over to M4", 'also says a check-in ("battery"), which the shift cannot carry'],
+    ];
+    for (const [text, note] of cases) {
+      const parsed = read(text);
+      expect(parsed.confidence, text).toBeLessThan(CONFIDENT);
+      expect(parsed.notes, text).toContain(note);
+    }
+    // What one reading does carry stays confident: a request riding on an incident, a handoff's open items, a responder on scene.
+    expect(read("vehicle into crowd at the bridge, need 2 ambulances").confidence).toBeGreaterThanOrEqual(CONFIDENT);
+    expect(read("M7 handing to M12, open: water request pending").confidence).toBeGreaterThanOrEqual(CONFIDENT);
+    expect(read("person collapsed at the fountain, medic on scene").confidence).toBeGreaterThanOrEqual(CONFIDENT);
+  });
+
   it("never reads a count of zero people into an incident (found by the property below: \"Ḉ 𝟶\")", () => {
     for (const text of ["Ḉ 𝟶", "gas 0 people"]) {
       for (const record of read(text).records) {
