@@ -253,11 +253,11 @@ async function radioOpener(options: StartOptions, presets: PresetTable, logger: 
     mesh.start();
     cleanups.push(() => mesh.stop());
     logger.info({ url: server.url }, "simulated mesh listening");
-    return () => connectTcpTransport({ host: server.host, port: server.port });
+    return () => connectTcpTransport({ host: server.host, port: server.port, logger: logger.child({ module: "tcp" }) });
   }
   if (port.startsWith("tcp://")) {
     const url = new URL(port);
-    return () => connectTcpTransport({ host: url.hostname, port: Number(url.port || 4403) });
+    return () => connectTcpTransport({ host: url.hostname, port: Number(url.port || 4403), logger: logger.child({ module: "tcp" }) });
   }
   return async () => {
     const path = port === "auto" ? (await findRadioPort()).path : port;

@@ -1,5 +1,6 @@
 // `meshaid start` as a user runs it: the real composition root in a child process (simulated
 // mesh over loopback TCP, LevelDB on disk), headless because stdin is not a terminal.
+import { createServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_NODES, mulberry32, serveTcp, SimMesh } from "../../src/sim/index.ts";
 import { MESHAID_PORTNUM, packRecords, type RecordBody } from "../../src/wire/index.ts";
@@ -101,6 +102,32 @@ describe("meshaid start", () => {
       first.child.kill("SIGINT");
       expect(await first.exit).toBe(0);
     } finally {
+      await dir.remove();
+    }
+  }, 30_000);
+
+  it("logs and skips what a TCP radio garbles (a length over 512, an undecodable FromRadio) and keeps running", async () => {
+    const dir = await tempDir();
+    const sockets: Socket[] = [];
+    // A radio that answers the handshake with a header claiming 0xffff bytes, then a frame whose payload is not a FromRadio.
+    const radio = createServer((socket) => {
+      sockets.push(socket);
+      socket.on("error", () => undefined);
+      socket.write(Buffer.from([0x94, 0xc3, 0xff, 0xff, 0x94, 0xc3, 0x00, 0x03, 0xff, 0xff, 0xff]));
+    });
+    await new Promise<void>((resolve) => radio.listen(0, "127.0.0.1", resolve));
+    const { port } = radio.address() as { port: number };
+    try {
+      const run = meshaid(["start", "--no-ui", "--db", dir.path, "--port", `tcp://127.0.0.1:${port}`]);
+      running.push(run);
+      await expect.poll(run.stdout, { timeout: 15_000 }).toContain("discarded a frame header with a length over 512");
+      await expect.poll(run.stdout, { timeout: 15_000 }).toContain("undecodable FromRadio payload skipped");
+      expect(run.child.exitCode).toBeNull();
+      run.child.kill("SIGINT");
+      expect(await run.exit).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => radio.close(() => resolve()));
       await dir.remove();
     }
   }, 30_000);
