@@ -483,7 +483,12 @@ function readLines(r: Reading): SupplyLine[] {
       skipped += 1;
     }
     const left = i >= 0 && !tokens[i + 1]!.gap ? numberAt(r, i) : undefined;
-    if (left && !r.usedNumbers.has(left.index)) quantity = take(r, left);
+    if (left && !r.usedNumbers.has(left.index)) {
+      quantity = take(r, left);
+      // "x20 water": the x before the number is part of it.
+      const before = tokens[left.index - 1];
+      if (before?.word === "x" && !tokens[left.index]!.gap) before.used = true;
+    }
     else if (i >= 0 && !tokens[i + 1]!.gap && ["a", "an", "un", "una", "one"].includes(tokens[i]!.word)) {
       quantity = 1;
       tokens[i]!.used = true;
@@ -500,7 +505,7 @@ function readLines(r: Reading): SupplyLine[] {
       } else {
         const right = numberAt(r, match.end);
         const unit = right ? tokens[right.last + 1] : undefined;
-        if (right && !r.usedNumbers.has(right.index) && unit && UNITS.has(unit.word) && !unit.gap) {
+        if (right && !r.usedNumbers.has(right.index) && unit && (UNITS.has(unit.word) || unit.word === "x") && !unit.gap) {
           unit.used = true;
           quantity = take(r, right);
         }

@@ -32,6 +32,9 @@ describe("reading typed text", () => {
     };
     expect(quantity("water x20 at the fountain")).toBe(20);
     expect(quantity("20x water to north gate")).toBe(20);
+    expect(quantity("water 20x")).toBe(20);
+    expect(quantity("x20 water to north gate")).toBe(20);
+    expect(read("x20 water to north gate")).toMatchObject({ confidence: 1, unread: [] });
     expect(quantity("need twenty bottles of water")).toBe(20);
     expect(quantity("need twenty five blankets")).toBe(25);
     expect(quantity("necesitamos veinte botellas de agua")).toBe(20);
