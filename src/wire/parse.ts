@@ -362,8 +362,30 @@ function parse(input: string, options: ParseOptions): ParsedText {
   const scored = score(r, records, essential);
   const left = unfiled(r, records, lines);
   if (left.length === 0) return scored;
-  // One reading files one kind (and a request riding on an incident): what else the text says would be lost, so it stays a plain message.
-  return { ...scored, confidence: Math.min(scored.confidence, UNFILED_CONFIDENCE), notes: [...scored.notes, `also says ${left.join(" and ")}, which the ${describeKinds(records)} cannot carry`] };
+  // One reading files one kind (and a request riding on an incident). A text whose parts each
+  // read confidently ("handing over to M4, gas at fountain") gives a record per part; otherwise
+  // what else it says would be lost, so it stays a plain message.
+  return (
+    byParts(text, options) ?? { ...scored, confidence: Math.min(scored.confidence, UNFILED_CONFIDENCE), notes: [...scored.notes, `also says ${left.join(" and ")}, which the ${describeKinds(records)} cannot carry`] }
+  );
+}
+
+/** Where a text splits into parts: a full stop or a comma before a word, a semicolon, a new line (not "45.52, -122.68"). */
+const PART_BREAK = /\.\s+|;|\n|,\s*(?=\p{L})/u;
+const MAX_PARTS = 4;
+
+/** Each part of the text read on its own, when every part reads confidently; else undefined. */
+function byParts(text: string, options: ParseOptions): ParsedText | undefined {
+  const parts = text.split(PART_BREAK).map((part) => part.trim()).filter((part) => part.length > 0);
+  if (parts.length < 2 || parts.length > MAX_PARTS) return undefined;
+  const readings = parts.map((part) => parse(part, options));
+  if (readings.some((reading) => reading.records.length === 0 || reading.confidence < CONFIDENT)) return undefined;
+  return {
+    records: readings.flatMap((reading) => reading.records),
+    confidence: Math.min(...readings.map((reading) => reading.confidence)),
+    notes: [`read in ${parts.length} parts: ${parts.map((part) => `"${part}"`).join(", ")}`, ...readings.flatMap((reading) => reading.notes.filter((note) => note !== "a preset"))],
+    unread: readings.flatMap((reading) => reading.unread),
+  };
 }
 
 /** Below CONFIDENT: a text that says more than its records carry is kept as a plain message. */

@@ -79,12 +79,29 @@ describe("reading typed text", () => {
     expect(read("the blue van is parked behind the library").confidence).toBeLessThan(CONFIDENT);
   });
 
-  it("keeps a text that says more than one reading carries as a plain message, and says what would be lost", () => {
+  it("reads a text that says two things part by part, a record each, when every part reads confidently", () => {
+    const kinds = (text: string) => {
+      const parsed = read(text);
+      expect(parsed.confidence, text).toBeGreaterThanOrEqual(CONFIDENT);
+      return parsed.records.map((record) => record.kind);
+    };
+    expect(kinds("handing over to M4, gas at fountain")).toEqual(["shift", "incident"]);
+    expect(read("handing over to M4, gas at fountain").records[1]).toMatchObject({ incident: "chemical", place: { landmark: 4 } });
+    expect(kinds("on shift at north gate, need water")).toEqual(["shift", "supply_request"]);
+    expect(kinds("need water at north gate, team 4 needs relief")).toEqual(["supply_request", "checkin"]);
+    expect(read("team 4 ok battery 40%. handing over to M4").records).toEqual([
+      { kind: "checkin", status: "ok", battery: 40, team: 4 },
+      { kind: "shift", action: "handoff", to: "M4" },
+    ]);
+    expect(read("handing over to M4, gas at fountain").notes[0]).toBe('read in 2 parts: "handing over to M4", "gas at fountain"');
+  });
+
+  it("keeps a text that says more than one reading carries, and cannot be read part by part, as a plain message, saying what would be lost", () => {
     const cases: Array<[string, string]> = [
-      ["handing over to M4, gas at fountain", 'also says an incident ("gas"), which the shift cannot carry'],
-      ["on shift at north gate, need water", "also says items (water), which the shift cannot carry"],
-      ["need water at north gate, team 4 needs relief", 'also says a check-in ("needs relief"), which the supply request cannot carry'],
-      ["team 4 ok battery 40%. handing over to M4", 'also says a check-in ("battery"), which the shift cannot carry'],
+      ["handing over to M4 gas at fountain", 'also says an incident ("gas"), which the shift cannot carry'],
+      ["handing over to M4, blah blah gas", 'also says an incident ("gas"), which the shift cannot carry'],
+      ["on shift at north gate need water", "also says items (water), which the shift cannot carry"],
+      ["need water at north gate and team 4 needs relief", 'also says a check-in ("needs relief"), which the supply request cannot carry'],
     ];
     for (const [text, note] of cases) {
       const parsed = read(text);
