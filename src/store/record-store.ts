@@ -233,6 +233,79 @@ export class RecordStore {
   }
 
   /**
+   * Writes many records at once (a relayed batch): one dedup read for all their keys and one
+   * synced LevelDB write, with no per-record promise. Waits for the appends in progress, like a
+   * purge, so the dedup stays exact. Resolves, per record in order, with its AppendResult, or the
+   * error that refused it alone (a record the wire cannot encode); rejects if the write fails
+   * (then nothing of it was stored).
+   */
+  async appendMany(records: readonly FieldRecord[], options: { via?: string } = {}): Promise<Array<AppendResult | Error>> {
+    // A purge holds `flushing` without replacing `queue`: wait for it by its own promise.
+    while (this.flushing) await (this.purging ?? this.queue).catch(() => undefined);
+    this.flushing = true;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    try {
+      return await this.writeMany(records, options.via);
+    } catch (error) {
+      this.torn = true;
+      throw error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+    } finally {
+      this.flushing = false;
+      done();
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        this.queue = this.flushLoop();
+      }
+    }
+  }
+
+  private async writeMany(records: readonly FieldRecord[], via: string | undefined): Promise<Array<AppendResult | Error>> {
+    await this.renewAfterFailure();
+    const keys = records.map((record) => recordKey(record.id));
+    const onDisk = await this.log.getMany(keys);
+    const known = new Set<string>();
+    for (const [index, key] of keys.entries()) if (onDisk[index] !== undefined) known.add(key);
+    const outcomes: Array<AppendResult | Error> = [];
+    const write = this.db.batch();
+    let count = this.recordCount;
+    let arrival = this.nextArrival;
+    const suffix = via === undefined ? "" : `\n${via}`;
+    for (const [index, record] of records.entries()) {
+      const key = keys[index] as string;
+      if (known.has(key)) {
+        outcomes.push({ stored: false, count: -1 });
+        continue;
+      }
+      let value: Uint8Array;
+      try {
+        value = this.values.encode(record, key);
+      } catch (error) {
+        outcomes.push(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      known.add(key);
+      count += 1;
+      write.put(this.logPrefix + key, value);
+      write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), key + suffix, { valueEncoding: "utf8" });
+      arrival += 1;
+      outcomes.push({ stored: true, count });
+    }
+    const written = arrival - this.nextArrival;
+    if (written === 0) {
+      await write.close();
+      return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count: this.recordCount }));
+    }
+    write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
+    write.put<string, string>(this.metaPrefix + "codebook", this.codebook.hash, { valueEncoding: "utf8" });
+    await write.write({ sync: true });
+    this.recordCount = count;
+    this.nextArrival = arrival;
+    for (const listener of this.arrivalListeners) listener({ first: arrival - written, last: arrival - 1, relayedOnly: via !== undefined });
+    return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count }));
+  }
+
+  /**
    * Calls `listener` after each write that stored something: its arrival numbers, and whether
    * every record in it came from a peer (the relay then has nothing of this station's to send).
    */
