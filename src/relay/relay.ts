@@ -92,7 +92,7 @@ export class Relay {
   private readonly me: string;
   private readonly coalition: string;
   private readonly secretKey: Uint8Array;
-  private readonly trust: TrustList;
+  private trust: TrustList;
   private readonly store: RecordStore;
   private readonly replica: ReplicaStore;
   private readonly accept: RelayOptions["accept"];
@@ -223,6 +223,27 @@ export class Relay {
     const timedOutFirst = await Promise.race([this.client.endAsync().then(() => false), timedOut]);
     clearTimeout(timer);
     if (timedOutFirst) this.client.stream.destroy();
+  }
+
+  /**
+   * Replaces the trust list while running (trust.yaml changed). From now on a removed station's
+   * envelopes are refused, and what it sent that waits for a gap is dropped; what is already
+   * stored stays. A station added is asked for its log at the next check.
+   */
+  setTrust(trust: TrustList): void {
+    const removed = [...this.trust.keys()].filter((station) => !trust.has(station));
+    const added = [...trust.keys()].filter((station) => !this.trust.has(station));
+    const changed = [...trust.keys()].filter((station) => this.trust.has(station) && Buffer.compare(Buffer.from(trust.get(station) as Uint8Array), Buffer.from(this.trust.get(station) as Uint8Array)) !== 0);
+    this.trust = trust;
+    for (const station of [...removed, ...changed]) {
+      this.pending.delete(station);
+      this.heads.delete(station);
+      this.heldAtCheck.delete(station);
+      this.peerHolds.delete(station);
+    }
+    if (removed.length + added.length + changed.length === 0) return;
+    this.log.info({ added, removed, changed }, "trust list changed");
+    this.emit();
   }
 
   state(): RelayState {
