@@ -168,7 +168,7 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
     }
   };
   watchFile(trustFile, { interval: 1000, persistent: false }, reloadTrust);
-  closers.push(async () => unwatchFile(trustFile, reloadTrust));
+  closers.push(() => Promise.resolve(unwatchFile(trustFile, reloadTrust)));
   if (trust.size === 0) say(`relay: no trusted peers in ${trustFile}: this station publishes its log but accepts none (meshaid trust add NAME PUBKEY)`);
   say(`relay: ${shown}, coalition ${coalition}, as ${name}, ${trust.size} trusted peer${trust.size === 1 ? "" : "s"}`);
   return { relay, state: () => relay.state(), close };
