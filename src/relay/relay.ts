@@ -162,6 +162,8 @@ export class Relay {
   /** Starts replicating: numbers what the store holds into the own log, subscribes, publishes. */
   async start(): Promise<void> {
     await this.replica.absorb(this.store);
+    // A peer taken off the trust list while the station was stopped no longer holds anything back.
+    for (const station of this.replica.peerHoldings().keys()) if (!this.trust.has(station)) await this.replica.forgetPeer(station);
     this.nextToPublish = this.replica.acked + 1;
     this.unsubscribeStore = this.store.subscribeArrivals((written) => {
       if (written.relayedOnly) this.replica.skipRelayed(written.first, written.last);

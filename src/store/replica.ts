@@ -16,7 +16,7 @@
 //                                      vector: this station's outbox for that peer is everything above
 //
 // Sublevel "forward": copies of peers' signed batch envelopes, exactly as their owner signed them,
-// keyed `<owner>!<log id>!<first seq>!<last seq>`, so that this station can fill a third station's
+// keyed `<owner>!<log id>!<first seq>!<last seq>!<kept at, ms>`, so that this station can fill a third station's
 // gap in the owner's log while the owner is offline, and the third station can still check the
 // owner's signature (no station can forge another's records).
 //
@@ -225,8 +225,8 @@ export class ReplicaStore {
    * to forward unchanged. Not synced: a copy lost in a power cut only means this station cannot
    * forward that range; the owner still can.
    */
-  async keepEnvelope(owner: string, log: string, first: number, last: number, bytes: Uint8Array): Promise<void> {
-    await this.db.batch([{ type: "put", sublevel: this.forward, key: `${owner}!${log}!${seqKey(first)}!${seqKey(last)}`, value: bytes }], {});
+  async keepEnvelope(owner: string, log: string, first: number, last: number, bytes: Uint8Array, now = Date.now()): Promise<void> {
+    await this.db.batch([{ type: "put", sublevel: this.forward, key: `${owner}!${log}!${seqKey(first)}!${seqKey(last)}!${seqKey(now)}`, value: bytes }], {});
   }
 
   /**
@@ -270,4 +270,38 @@ export class ReplicaStore {
     for await (const key of this.forward.keys({ gte: `${owner}!`, lt: `${owner}!\uffff` })) if (!key.startsWith(`${owner}!${log}!`)) write.del(key, { sublevel: this.forward });
     await write.write();
   }
+}
+
+/**
+ * The log keys of this station's records that some peer it replicates with does not hold yet
+ * (by the peers' signed vectors kept in the replica sublevel): retention must not purge them, or
+ * that peer would never get them. Empty when the relay has never heard a peer. A peer taken off
+ * the trust list stops counting (the relay forgets it).
+ */
+export async function recordsOwedToPeers(db: RecordDatabase): Promise<Set<string>> {
+  const sub = db.sublevel<string, string>("replica", { valueEncoding: "utf8" });
+  let lowest: number | undefined;
+  for await (const value of sub.values({ gte: "peer!", lt: "peer!\uffff" })) lowest = Math.min(lowest ?? Number.MAX_SAFE_INTEGER, Number(value));
+  const owed = new Set<string>();
+  if (lowest === undefined) return owed;
+  for await (const key of sub.values({ gt: `own!${seqKey(lowest)}`, lt: "own!\uffff" })) owed.add(key);
+  return owed;
+}
+
+/**
+ * Deletes the copies of peers' batches (kept to forward) kept before `keptBefore`: retention
+ * reaches them too (they hold peers' records, redacted as their owner sent them). Returns how many.
+ */
+export async function pruneForwardCopies(db: RecordDatabase, keptBefore: number): Promise<number> {
+  const forward = db.sublevel<string, Uint8Array>("forward", { valueEncoding: "view" });
+  const write = db.batch();
+  let count = 0;
+  for await (const key of forward.keys()) {
+    if (Number(key.slice(key.lastIndexOf("!") + 1)) >= keptBefore) continue;
+    write.del(key, { sublevel: forward });
+    count += 1;
+  }
+  if (count === 0) await write.close();
+  else await write.write({ sync: true });
+  return count;
 }
