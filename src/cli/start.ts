@@ -155,6 +155,7 @@ function consoleRelayStatus(state: RelayState): RelayStatus {
     link: state.link,
     peers: state.peers.length,
     pending: state.outboxPending,
+    behind: state.peers.map((peer) => ({ station: peer.station, records: peer.behind })),
     ...(lastSyncAt > 0 ? { lastSyncAt } : {}),
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
   };
