@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type DownlinkScheduler, type RelayState } from "../relay/index.ts";
+import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type DownlinkOptions, type RelayState } from "../relay/index.ts";
 import type { Station } from "../station/index.ts";
 import { ReplicaStore, type RecordDatabase, type RecordStore } from "../store/index.ts";
 import { parseYamlText, type SitePlan } from "../wire/index.ts";
@@ -22,7 +22,7 @@ const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 export interface RelayContext {
   options: StartOptions;
   /** Where relayed replies to handhelds heard here go on the air, and who was heard here. */
-  downlink?: { scheduler: DownlinkScheduler; heardHere: (node: number) => boolean; airtimeMs: (payloadBytes: number) => number };
+  downlink?: Pick<DownlinkOptions, "scheduler" | "heardHere" | "airtimeMs" | "stations">;
   dataDir: string;
   db: RecordDatabase;
   store: RecordStore;
