@@ -116,7 +116,7 @@ describe("relay downlink", () => {
     await hub.store.append({ ...status(1, 0), body: { kind: "supply_status", status: "en_route", ref, etaMin: 5 } });
     await hub.store.append({ ...status(2, 0), body: { kind: "supply_status", status: "en_route", ref, etaMin: 4 } }); // the same status again
     await hub.store.append({ ...status(3, 0), id: { origin: NEIGHBOUR, seq: 8 }, body: { kind: "supply_status", status: "cancelled", ref } }); // said by a node heard here
-    for (let i = 0; i < 20; i += 1) await hub.store.append({ ...status(10 + i, 0), body: { kind: "supply_status", status: (["acknowledged", "delivered", "unable"] as const)[i % 3], ref: { origin: NEIGHBOUR, seq: 100 + i } } }); // requests this station never held
+    for (let i = 0; i < 20; i += 1) await hub.store.append({ ...status(10 + i, 0), body: { kind: "supply_status", status: (["acknowledged", "delivered", "unable"] as const)[i % 3]!, ref: { origin: NEIGHBOUR, seq: 100 + i } } }); // requests this station never held
     await hub.store.append({ ...status(4, 0), body: { kind: "supply_status", status: "delivered", ref } });
     await expect.poll(() => here.store.count, { timeout: 20_000 }).toBe(25);
     await expect.poll(() => offered.length, { timeout: 10_000 }).toBe(2);
