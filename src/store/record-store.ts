@@ -82,6 +82,11 @@ export class RecordStore {
   private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Every log key stored, loaded at the first appendMany (a catch-up checks 100,000 ids against
+   * the disk otherwise) and kept up to date by every write and purge from then on.
+   */
+  private storedKeys: Set<string> | undefined;
   private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
   /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
@@ -222,6 +227,7 @@ export class RecordStore {
     }
     this.recordCount = count;
     this.nextArrival = arrival;
+    if (this.storedKeys) for (const { key } of logPuts) this.storedKeys.add(key);
     for (const { entry, stored, count: at } of outcomes) {
       entry.settled = true;
       entry.resolve({ stored, count: stored ? at : this.recordCount });
@@ -263,17 +269,16 @@ export class RecordStore {
   private async writeMany(records: readonly FieldRecord[], via: string | undefined): Promise<Array<AppendResult | Error>> {
     await this.renewAfterFailure();
     const keys = records.map((record) => recordKey(record.id));
-    const onDisk = await this.log.getMany(keys);
-    const known = new Set<string>();
-    for (const [index, key] of keys.entries()) if (onDisk[index] !== undefined) known.add(key);
+    const known = await this.loadStoredKeys();
     const outcomes: Array<AppendResult | Error> = [];
+    const written = new Set<string>();
     const write = this.db.batch();
     let count = this.recordCount;
     let arrival = this.nextArrival;
     const suffix = via === undefined ? "" : `\n${via}`;
     for (const [index, record] of records.entries()) {
       const key = keys[index] as string;
-      if (known.has(key)) {
+      if (known.has(key) || written.has(key)) {
         outcomes.push({ stored: false, count: -1 });
         continue;
       }
@@ -284,15 +289,14 @@ export class RecordStore {
         outcomes.push(error instanceof Error ? error : new Error(String(error)));
         continue;
       }
-      known.add(key);
       count += 1;
+      written.add(key);
       write.put(this.logPrefix + key, value);
       write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), key + suffix, { valueEncoding: "utf8" });
       arrival += 1;
       outcomes.push({ stored: true, count });
     }
-    const written = arrival - this.nextArrival;
-    if (written === 0) {
+    if (written.size === 0) {
       await write.close();
       return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count: this.recordCount }));
     }
@@ -301,8 +305,26 @@ export class RecordStore {
     await write.write({ sync: true });
     this.recordCount = count;
     this.nextArrival = arrival;
-    for (const listener of this.arrivalListeners) listener({ first: arrival - written, last: arrival - 1, relayedOnly: via !== undefined });
+    for (const key of written) known.add(key);
+    for (const listener of this.arrivalListeners) listener({ first: arrival - written.size, last: arrival - 1, relayedOnly: via !== undefined });
     return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count }));
+  }
+
+  private async loadStoredKeys(): Promise<Set<string>> {
+    if (this.storedKeys) return this.storedKeys;
+    const keys = new Set<string>();
+    const iterator = this.log.keys();
+    try {
+      for (;;) {
+        const page = await iterator.nextv(4096);
+        if (page.length === 0) break;
+        for (const key of page) keys.add(key);
+      }
+    } finally {
+      await iterator.close();
+    }
+    this.storedKeys = keys;
+    return keys;
   }
 
   /**
@@ -440,7 +462,8 @@ export class RecordStore {
       }
       if (doomed.size === 0) return 0;
       const write = this.db.batch();
-      for await (const [order, key] of this.arrival.iterator()) if (doomed.has(key)) write.del(this.arrivalPrefix + order);
+      // A relayed record's arrival value is "<key>\n<peer>".
+      for await (const [order, value] of this.arrival.iterator()) if (doomed.has(value.split("\n")[0] ?? value)) write.del(this.arrivalPrefix + order);
       for (const key of doomed) write.del(this.logPrefix + key);
       const count = this.recordCount - doomed.size;
       write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
@@ -451,6 +474,7 @@ export class RecordStore {
         throw new StoreWriteError(this.db.location, error);
       }
       this.recordCount = count;
+      for (const key of doomed) this.storedKeys?.delete(key);
       return doomed.size;
     } finally {
       this.flushing = false;
