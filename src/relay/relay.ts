@@ -569,6 +569,8 @@ export class Relay {
       const copies = await this.replica.envelopesCovering(owner, log, next, to, this.windowSize);
       if (copies.length === 0) break;
       for (const copy of copies) {
+        // Past a range this station has no copy of, the peer could not store anything (it holds a log contiguously): stop there.
+        if (copy.first > next) return void (await Promise.all(inFlight));
         const sent = this.client.publishAsync(this.topics.fill(peer, owner), Buffer.from(copy.bytes), { qos: 1 }).then(() => undefined);
         inFlight.add(sent);
         void sent.finally(() => inFlight.delete(sent)).catch(() => undefined);
