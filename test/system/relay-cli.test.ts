@@ -61,7 +61,7 @@ describe("meshaid start --relay", () => {
     } finally {
       await vectors.close();
     }
-  });
+  }, 180_000); // two stations start as child processes: slow on a loaded machine
 
   it("refuses to start the relay without keys, in one line", async () => {
     const station = spawnMeshaid(["start", "--db", dir.path, "--name", "north", "--relay", "embedded", "--relay-port", String(await freePort())]);
