@@ -1,12 +1,12 @@
 // `meshaid start --relay ...`: builds what the relay needs (the embedded broker's socket server,
 // the mqtt.js client, keys, the trust list, the redaction rules) and hands them to src/relay.
-import { readFileSync } from "node:fs";
+import { readFileSync, unwatchFile, watchFile, type Stats } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type DownlinkScheduler, type RelayState } from "../relay/index.ts";
+import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type DownlinkOptions, type RelayState } from "../relay/index.ts";
 import type { Station } from "../station/index.ts";
 import { ReplicaStore, type RecordDatabase, type RecordStore } from "../store/index.ts";
 import { parseYamlText, type SitePlan } from "../wire/index.ts";
@@ -22,7 +22,7 @@ const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
 export interface RelayContext {
   options: StartOptions;
   /** Where relayed replies to handhelds heard here go on the air, and who was heard here. */
-  downlink?: { scheduler: DownlinkScheduler; heardHere: (node: number) => boolean; airtimeMs: (payloadBytes: number) => number };
+  downlink?: Pick<DownlinkOptions, "scheduler" | "heardHere" | "airtimeMs" | "stations">;
   dataDir: string;
   db: RecordDatabase;
   store: RecordStore;
@@ -153,6 +153,22 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   });
   await relay.start();
   closers.push(() => relay.stop());
+  // `meshaid trust add|remove` (or an editor) changes the list of the running station: polled,
+  // because trust add replaces the file (a rename), which a watch on the old file misses.
+  const reloadTrust = (now: Stats, before: Stats): void => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size && now.ino === before.ino) return;
+    try {
+      const list = readTrustList(trustFile);
+      relay.setTrust(list);
+      say(`relay: trust list ${trustFile} reloaded: ${list.size} trusted peer${list.size === 1 ? "" : "s"}`);
+    } catch (error) {
+      // A half-edited or broken file changes nothing: the list in force stays.
+      logger.warn({ err: error, file: trustFile }, "trust list not reloaded; the previous list stays in force");
+      say(`relay: ${(error as Error).message} (the previous trust list stays in force)`);
+    }
+  };
+  watchFile(trustFile, { interval: 1000, persistent: false }, reloadTrust);
+  closers.push(() => Promise.resolve(unwatchFile(trustFile, reloadTrust)));
   if (trust.size === 0) say(`relay: no trusted peers in ${trustFile}: this station publishes its log but accepts none (meshaid trust add NAME PUBKEY)`);
   say(`relay: ${shown}, coalition ${coalition}, as ${name}, ${trust.size} trusted peer${trust.size === 1 ? "" : "s"}`);
   return { relay, state: () => relay.state(), close };

@@ -6,8 +6,8 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
-import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
 import type { RelayStatus } from "../ui/index.ts";
@@ -81,7 +81,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
     cleanups.push(() => markCleanStop(db, dbPath));
     cleanups.push(() => store.close());
-    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" })));
+    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db));
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
@@ -110,7 +110,9 @@ export async function runStart(options: StartOptions): Promise<number> {
     let relayStatus: (() => RelayStatus) | undefined;
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
-      const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16) };
+      // Status changes for base stations here go on the air as this station's own records (Station.send).
+      const stations = { codebook, send: (body: RecordBody) => station.send({ bodies: [body], stations: true, sender: "RELAY" }).then((outcome) => outcome.ok) };
+      const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16), stations };
       const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), logger, say });
       if (typeof relay === "string") throw new StartError(relay);
       cleanups.push(relay.close);
@@ -155,6 +157,7 @@ function consoleRelayStatus(state: RelayState): RelayStatus {
     link: state.link,
     peers: state.peers.length,
     pending: state.outboxPending,
+    behind: state.peers.map((peer) => ({ station: peer.station, records: peer.behind })),
     ...(lastSyncAt > 0 ? { lastSyncAt } : {}),
     ...(state.reason !== undefined ? { reason: state.reason } : {}),
   };
@@ -167,7 +170,7 @@ const PURGE_EVERY_MS = 3_600_000;
  * Purges records past their retention limits now (before the station builds its boards) and
  * every hour; logs counts only. Returns the cleanup that stops the timer.
  */
-async function startRetention(store: RecordStore, file: string, log: Logger): Promise<Cleanup> {
+async function startRetention(store: RecordStore, file: string, log: Logger, db: RecordDatabase): Promise<Cleanup> {
   let limits: RetentionLimits;
   try {
     limits = parseRetention(readConfig(file, "retention limits"), file);
@@ -175,8 +178,16 @@ async function startRetention(store: RecordStore, file: string, log: Logger): Pr
     throw new StartError((error as Error).message);
   }
   const purge = async (): Promise<void> => {
-    const purged = await store.purge((record) => expired(limits, record, Date.now()));
+    // What a relay peer still lacks stays until it has it (the relay's outbox per peer).
+    const owed = await recordsOwedToPeers(db);
+    const purged = await store.purge((record) => expired(limits, record, Date.now()) && !owed.has(recordKey(record.id)));
     if (purged > 0) log.info({ purged, left: store.count }, "records past their retention limit purged");
+    // Copies of peers' batches kept to forward go after the shortest limit (they mix kinds).
+    const shortest = Math.min(...Object.values(limits));
+    if (Number.isFinite(shortest)) {
+      const copies = await pruneForwardCopies(db, Date.now() - shortest);
+      if (copies > 0) log.info({ copies }, "copies of peers' batches past the shortest retention limit purged");
+    }
   };
   await purge();
   const timer = setInterval(() => void purge().catch((error: unknown) => log.error({ err: error }, "retention purge failed")), PURGE_EVERY_MS);

@@ -3,14 +3,19 @@
 // else does (a known Meshtastic failure is MQTT downlink flooding the mesh).
 //
 // What goes: a short text to a handheld heard here, for a status change about its supply request
-// ("ACK WATER ETA 5") or an acknowledgement of its report.
-// Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), records
-// this station already held, anything once the budget of the rolling window is spent.
+// ("ACK WATER ETA 5") or an acknowledgement of its report; and, for a request that came on
+// meshaid's port (a base station here packed it onto the air), the status change itself, packed
+// as a meshaid record for the base stations here. On the air a record's origin is the node that
+// transmits it, so it goes as this station's own record (Station.send: its node, its next
+// sequence number) carrying the same body and reference; each (request, status) once.
+// Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), a record
+// whose origin is a node heard here (it was on this mesh already), records this station already
+// held, anything once the budget of the rolling window is spent.
 import type { Logger } from "pino";
 import type { PriorityClass } from "../station/index.ts";
 import { replyText } from "../station/index.ts";
 import type { RecordStore } from "../store/index.ts";
-import type { AckCode, FieldRecord } from "../wire/index.ts";
+import { packRecords, type AckCode, type Codebook, type FieldRecord, type RecordBody } from "../wire/index.ts";
 
 /** What a handheld reads for an acknowledgement of its report. */
 const ACK_WORDS: Record<AckCode, string> = { received: "ACK RECEIVED", wilco: "ACK WILCO", unable: "UNABLE", complete: "CLOSED" };
@@ -27,6 +32,12 @@ export interface DownlinkOptions {
   heardHere: (node: number) => boolean;
   /** Time on air of a payload of this many bytes (the scheduler's estimate). */
   airtimeMs: (payloadBytes: number) => number;
+  /**
+   * Puts a record body on meshaid's port for the base stations here, as this station's own record
+   * (Station.send with stations: true); resolves whether it was queued. Without it, records go
+   * only as texts to handhelds.
+   */
+  stations?: { codebook: Codebook; send: (body: RecordBody) => Promise<boolean> };
   /** Airtime the downlink may use per window, ms (default: 10 % of a 10 % duty cycle: 36 s an hour). */
   budgetMs?: number;
   windowMs?: number;
@@ -44,6 +55,10 @@ export interface DownlinkState {
 
 const HOUR = 3_600_000;
 
+type Send =
+  | { priority: PriorityClass; request: { text: string; to: number }; bytes: number; batch: string }
+  | { priority: PriorityClass; record: RecordBody; once: string; bytes: number };
+
 export class Downlink {
   private readonly options: DownlinkOptions;
   private readonly budgetMs: number;
@@ -53,6 +68,8 @@ export class Downlink {
   private readonly used: Array<{ at: number; ms: number }> = [];
   private sent = 0;
   private withheld = 0;
+  /** (request, status) pairs already put on the air as records: two stations that both hear a base station never bounce one between them. */
+  private readonly reissued = new Set<string>();
 
   constructor(options: DownlinkOptions) {
     this.options = options;
@@ -70,7 +87,7 @@ export class Downlink {
   async offer(records: readonly FieldRecord[], from: string): Promise<void> {
     for (const record of records) {
       // Never looped back: what a radio said (read from text, or said by the handheld itself) stays off the air.
-      if (record.text !== undefined) continue;
+      if (record.text !== undefined || this.options.heardHere(record.id.origin)) continue;
       const sends = await this.sendsFor(record);
       if (sends.length === 0) continue;
       const cost = sends.reduce((sum, send) => sum + this.options.airtimeMs(send.bytes), 0);
@@ -80,7 +97,14 @@ export class Downlink {
         continue;
       }
       this.used.push({ at: this.now(), ms: cost });
-      for (const send of sends) this.options.scheduler.enqueue(send.priority, send.request, send.batch);
+      for (const send of sends) {
+        if ("request" in send) this.options.scheduler.enqueue(send.priority, send.request, send.batch);
+        else {
+          this.reissued.add(send.once);
+          const queued = await this.options.stations?.send(send.record).catch((error: unknown) => (this.log.warn({ err: error, from, record: record.id }, "relayed record not put on the air"), false));
+          if (!queued) this.log.info({ from, record: record.id }, "relayed record refused by the station; not put on the air");
+        }
+      }
       this.sent += 1;
       this.log.debug({ from, record: record.id }, "relayed record queued for the air");
     }
@@ -98,13 +122,22 @@ export class Downlink {
    * origin is the transmitting node, so it would arrive at other stations as a new record (they
    * get the original through the relay).
    */
-  private async sendsFor(record: FieldRecord): Promise<Array<{ priority: PriorityClass; request: { text: string; to: number }; bytes: number; batch: string }>> {
+  private async sendsFor(record: FieldRecord): Promise<Send[]> {
     const body = record.body;
     if (body.kind === "supply_status") {
       const ref = body.ref;
       if (!ref || ref.origin === record.id.origin || !this.options.heardHere(ref.origin)) return [];
       const request = await this.options.store.get(ref);
       if (request?.body.kind !== "supply_request") return [];
+      if (request.text === undefined) {
+        // The request came packed on meshaid's port: a base station here sent it, and hears the status the same way.
+        const stations = this.options.stations;
+        const once = `${ref.origin}!${ref.seq}!${body.status}`;
+        if (!stations || this.reissued.has(once)) return [];
+        const packed = packRecords([{ seq: 1, body }], stations.codebook);
+        if (!packed.ok || !packed.value[0]) return [];
+        return [{ priority: "status", record: body, once, bytes: packed.value[0].length }];
+      }
       const text = replyText(body.status, request.body.lines.map((line) => line.item), body.etaMin);
       return [{ priority: "status", request: { text, to: ref.origin }, bytes: Buffer.byteLength(text), batch: "ack" }];
     }

@@ -92,7 +92,7 @@ export class Relay {
   private readonly me: string;
   private readonly coalition: string;
   private readonly secretKey: Uint8Array;
-  private readonly trust: TrustList;
+  private trust: TrustList;
   private readonly store: RecordStore;
   private readonly replica: ReplicaStore;
   private readonly accept: RelayOptions["accept"];
@@ -124,8 +124,8 @@ export class Relay {
   // What peers said and sent.
   /** Peer -> the head of its log it last announced or sent. */
   private readonly heads = new Map<string, number>();
-  /** Peer -> how far it holds this station's log (its vector). */
-  private readonly peerHolds = new Map<string, number>();
+  /** Peer -> stall checks in a row without progress (from the second, anyone holding its log is asked). */
+  private readonly stalls = new Map<string, number>();
   private readonly lastSeen = new Map<string, number>();
   /** Peer -> records beyond a gap, waiting for it to be filled. */
   private readonly pending = new Map<string, Map<number, FieldRecord | null>>();
@@ -162,6 +162,8 @@ export class Relay {
   /** Starts replicating: numbers what the store holds into the own log, subscribes, publishes. */
   async start(): Promise<void> {
     await this.replica.absorb(this.store);
+    // A peer taken off the trust list while the station was stopped no longer holds anything back.
+    for (const station of this.replica.peerHoldings().keys()) if (!this.trust.has(station)) await this.replica.forgetPeer(station);
     this.nextToPublish = this.replica.acked + 1;
     this.unsubscribeStore = this.store.subscribeArrivals((written) => {
       if (written.relayedOnly) this.replica.skipRelayed(written.first, written.last);
@@ -225,6 +227,28 @@ export class Relay {
     if (timedOutFirst) this.client.stream.destroy();
   }
 
+  /**
+   * Replaces the trust list while running (trust.yaml changed). From now on a removed station's
+   * envelopes are refused, and what it sent that waits for a gap is dropped; what is already
+   * stored stays. A station added is asked for its log at the next check.
+   */
+  setTrust(trust: TrustList): void {
+    const removed = [...this.trust.keys()].filter((station) => !trust.has(station));
+    const added = [...trust.keys()].filter((station) => !this.trust.has(station));
+    const changed = [...trust.keys()].filter((station) => this.trust.has(station) && Buffer.compare(Buffer.from(trust.get(station) as Uint8Array), Buffer.from(this.trust.get(station) as Uint8Array)) !== 0);
+    this.trust = trust;
+    for (const station of [...removed, ...changed]) {
+      this.pending.delete(station);
+      this.heads.delete(station);
+      this.heldAtCheck.delete(station);
+      this.stalls.delete(station);
+    }
+    for (const station of removed) this.replica.forgetPeer(station).catch((error: unknown) => this.log.error({ err: error, station }, "could not forget a peer's vector"));
+    if (removed.length + added.length + changed.length === 0) return;
+    this.log.info({ added, removed, changed }, "trust list changed");
+    this.emit();
+  }
+
   state(): RelayState {
     const stations = new Set<string>([...this.trust.keys(), ...this.heads.keys()]);
     stations.delete(this.me);
@@ -233,7 +257,7 @@ export class Relay {
       return {
         station,
         ...(seen === undefined ? {} : { lastSeenAt: seen }),
-        behind: Math.max(0, this.replica.head - (this.peerHolds.get(station) ?? 0)),
+        behind: Math.max(0, this.replica.head - this.replica.peerHolds(station)),
         missing: Math.max(0, (this.heads.get(station) ?? 0) - this.replica.held(station)),
       };
     });
@@ -365,32 +389,37 @@ export class Relay {
     const topic = this.topics.parse(packet.topic);
     if (!topic) return;
     const bytes = typeof packet.payload === "string" ? new TextEncoder().encode(packet.payload) : new Uint8Array(packet.payload.buffer, packet.payload.byteOffset, packet.payload.byteLength);
+    const asking = topic.kind === "want" || topic.kind === "ask";
     // Our own log and vector coming back (MQTT 3.1.1 has no "no local"): nothing to check.
-    if (topic.kind !== "want" && topic.station === this.me) return;
+    if (!asking && topic.station === this.me) return;
     const header = readHeader(bytes);
     if (header.ok && header.header.station === this.me) {
-      if (topic.kind !== "want") this.reject(packet.topic, `claims to be signed by this station (${this.me})`);
-      return;
+      if (!asking) this.reject(packet.topic, `claims to be signed by this station (${this.me})`);
+      return; // our own request, back
     }
     const checked = openEnvelope(bytes, (station) => this.trust.get(station));
     if (!checked.ok) return this.reject(packet.topic, checked.reason);
     const envelope = checked.envelope;
     if (envelope.coalition !== this.coalition) return this.reject(packet.topic, `signed for coalition "${envelope.coalition}"`);
-    if (topic.kind !== "want" && envelope.station !== topic.station) return this.reject(packet.topic, `signed by "${envelope.station}" on the topic of "${topic.station}"`);
-    this.lastSeen.set(envelope.station, this.now());
+    if (!asking && envelope.station !== topic.station) return this.reject(packet.topic, `signed by "${envelope.station}" on the topic of "${topic.station}"`);
+    // A fill answers a request about the log followed now: it never switches logs (an old log's batches, forwarded, would otherwise reset what is held).
+    const known = envelope.kind === "want" ? undefined : this.replica.peerLog(envelope.station);
+    if (topic.kind === "fill" && envelope.kind === "batch" && known !== undefined && known !== envelope.body.log) return this.reject(packet.topic, `a fill from another log of "${envelope.station}" than the one followed`);
+    if (topic.kind !== "fill") this.lastSeen.set(envelope.station, this.now());
     if (envelope.kind !== "want") await this.followLog(envelope.station, envelope.body.log);
     switch (envelope.kind) {
       case "batch":
         if (topic.kind !== "log" && topic.kind !== "fill") return this.reject(packet.topic, "a log batch on the wrong topic");
-        await this.receiveBatch(envelope.station, envelope.body);
+        await this.receiveBatch(envelope.station, envelope.body, bytes);
         break;
       case "vector":
         if (topic.kind !== "vector") return this.reject(packet.topic, "a version vector on the wrong topic");
-        this.receiveVector(envelope.station, envelope.body);
+        await this.receiveVector(envelope.station, envelope.body);
         break;
       case "want":
-        if (topic.kind !== "want" || envelope.body.station !== this.me) return this.reject(packet.topic, "a fill request for another station");
-        this.serve(envelope.station, envelope.body);
+        if (!asking || envelope.body.station !== topic.station) return this.reject(packet.topic, "a fill request on the topic of another station");
+        if (envelope.body.station === this.me) this.serve(envelope.station, envelope.body);
+        else if (topic.kind === "ask" && this.trust.has(envelope.body.station)) this.serve(envelope.station, envelope.body);
         break;
     }
     this.emit();
@@ -411,7 +440,7 @@ export class Relay {
     await this.replica.followLog(station, log, known !== undefined);
   }
 
-  private async receiveBatch(station: string, body: BatchBody): Promise<void> {
+  private async receiveBatch(station: string, body: BatchBody, bytes: Uint8Array): Promise<void> {
     const last = body.first + body.records.length - 1;
     this.noteHead(station, last);
     let held = this.replica.held(station);
@@ -419,6 +448,8 @@ export class Relay {
       this.log.info({ station, first: body.first, last, held }, "relayed envelope rejected: replayed (every sequence already held)");
       return;
     }
+    // The owner's signed bytes, kept to forward unchanged to a peer that lacks them while the owner is away.
+    const kept = this.replica.keepEnvelope(station, body.log, body.first, last, bytes).catch((error: unknown) => this.log.warn({ err: error, station }, "could not keep a copy of a peer's batch to forward"));
     const waiting = this.pendingOf(station);
     for (const [index, record] of body.records.entries()) {
       const seq = body.first + index;
@@ -435,9 +466,9 @@ export class Relay {
       run.push(waiting.get(seq) ?? null);
       waiting.delete(seq);
     }
-    if (run.length === 0) return;
+    if (run.length === 0) return void (await kept);
     const accepted = run.filter((record): record is FieldRecord => record !== null);
-    const fresh = accepted.length > 0 ? await this.accept(accepted, station) : [];
+    const [fresh] = await Promise.all([accepted.length > 0 ? this.accept(accepted, station) : [], kept]);
     held += run.length;
     // Not waited for: the records are on disk; a vector that lags after a crash only brings them again (dropped as held).
     this.replica.setHeld(station, held).catch((error: unknown) => this.log.error({ err: error, station }, "could not record the version vector"));
@@ -458,17 +489,22 @@ export class Relay {
     if (head > (this.heads.get(station) ?? 0)) this.heads.set(station, head);
   }
 
-  private receiveVector(station: string, body: VectorBody): void {
+  private async receiveVector(station: string, body: VectorBody): Promise<void> {
     this.noteHead(station, body.head);
-    this.peerHolds.set(station, body.held[this.me] ?? 0);
+    // What a peer holds of a third station's log is a head too: with that station offline, the
+    // gap is asked of anyone (ask/<owner>), and the peer that holds it answers.
+    for (const [owner, seq] of Object.entries(body.held)) if (owner !== this.me && owner !== station && this.trust.has(owner)) this.noteHead(owner, seq);
+    // The peer's signed word on how far it holds this station's log: its outbox shrinks only by it.
+    await this.replica.setPeerHolds(station, body.held[this.me] ?? 0);
   }
 
-  /** Asks `owner` for its log entries `from`..`to`. */
-  private want(owner: string, from: number, to: number): void {
+  /** Asks `owner` (or, with "ask", anyone who holds its log) for its log entries `from`..`to`. */
+  private want(owner: string, from: number, to: number, whom: "want" | "ask" = "want"): void {
     if (!this.client.connected || to < from) return;
     const body: WantBody = { station: owner, from, to };
     const bytes = sealEnvelope({ kind: "want", coalition: this.coalition, station: this.me, body }, this.secretKey);
-    this.client.publish(this.topics.want(owner), Buffer.from(bytes), { qos: 1 }, (error) => {
+    // Not QoS 1 for ask: a request to whoever is there now is worth nothing later (it is asked again).
+    this.client.publish(whom === "ask" ? this.topics.ask(owner) : this.topics.want(owner), Buffer.from(bytes), { qos: whom === "ask" ? 0 : 1 }, (error) => {
       if (error) this.log.warn({ err: error, owner }, "fill request not sent; asked again at the next check");
     });
   }
@@ -478,7 +514,13 @@ export class Relay {
     this.publishVector();
     for (const [station, head] of this.heads) {
       const held = this.replica.held(station);
-      if (held < head && held === this.heldAtCheck.get(station)) this.want(station, held + 1, head);
+      if (held < head && held === this.heldAtCheck.get(station)) {
+        this.want(station, held + 1, head);
+        // The owner did not answer the last request either: ask anyone who holds its log.
+        const stalls = (this.stalls.get(station) ?? 0) + 1;
+        this.stalls.set(station, stalls);
+        if (stalls >= 2) this.want(station, held + 1, head, "ask");
+      } else this.stalls.delete(station);
       this.heldAtCheck.set(station, held);
     }
   }
@@ -489,24 +531,54 @@ export class Relay {
    * every request) are merged into one.
    */
   private serve(peer: string, want: WantBody): void {
-    const queued = this.queuedWants.get(peer);
+    const owner = want.station;
+    const slot = `${peer}/${owner}`;
+    const queued = this.queuedWants.get(slot);
     if (queued) {
       queued.from = Math.min(queued.from, want.from);
       queued.to = Math.max(queued.to, want.to);
       return;
     }
     const range = { from: want.from, to: want.to };
-    this.queuedWants.set(peer, range);
-    const previous = this.serving.get(peer) ?? Promise.resolve();
+    this.queuedWants.set(slot, range);
+    const previous = this.serving.get(slot) ?? Promise.resolve();
     const run = previous.then(() => {
-      this.queuedWants.delete(peer);
-      return this.fill(peer, range.from, Math.min(range.to, this.replica.head));
+      this.queuedWants.delete(slot);
+      if (owner === this.me) return this.fill(peer, range.from, Math.min(range.to, this.replica.head));
+      return this.forward(peer, owner, range.from, Math.min(range.to, this.replica.held(owner)));
     });
     const tracked = run.catch((error: unknown) => this.log.warn({ err: error, peer }, "fill to a peer stopped; it asks again"));
-    this.serving.set(peer, tracked);
+    this.serving.set(slot, tracked);
     void tracked.finally(() => {
-      if (this.serving.get(peer) === tracked) this.serving.delete(peer);
+      if (this.serving.get(slot) === tracked) this.serving.delete(slot);
     });
+  }
+
+  /**
+   * Fills a peer's gap in a third station's log while its owner is away: the owner's batches as
+   * the owner signed them (copies kept on receipt), so the peer checks the owner's signature and
+   * no station can slip in records of its own.
+   */
+  private async forward(peer: string, owner: string, from: number, to: number): Promise<void> {
+    const log = this.replica.peerLog(owner);
+    if (log === undefined || to < from || peer === owner) return;
+    this.log.info({ peer, owner, from, to }, "filling a peer's gap in another station's log with its signed batches");
+    const inFlight = new Set<Promise<void>>();
+    let next = from;
+    while (next <= to && !this.stopped && this.client.connected) {
+      const copies = await this.replica.envelopesCovering(owner, log, next, to, this.windowSize);
+      if (copies.length === 0) break;
+      for (const copy of copies) {
+        // Past a range this station has no copy of, the peer could not store anything (it holds a log contiguously): stop there.
+        if (copy.first > next) return void (await Promise.all(inFlight));
+        const sent = this.client.publishAsync(this.topics.fill(peer, owner), Buffer.from(copy.bytes), { qos: 1 }).then(() => undefined);
+        inFlight.add(sent);
+        void sent.finally(() => inFlight.delete(sent)).catch(() => undefined);
+        if (inFlight.size >= this.windowSize) await Promise.race(inFlight);
+        next = Math.max(next, copy.last + 1);
+      }
+    }
+    await Promise.all(inFlight);
   }
 
   private async fill(peer: string, from: number, to: number): Promise<void> {

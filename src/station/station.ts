@@ -439,16 +439,22 @@ export class Station implements StationBoardsView {
    * then does not acknowledge them).
    */
   async acceptRelayed(records: FieldRecord[], fromStation: string): Promise<FieldRecord[]> {
-    const appends = records.map((record) => {
-      const appended = this.store.append(record, { via: fromStation });
-      appended.catch(() => undefined); // shown (or logged), in order, by drain()
+    // One store write for the whole batch (a catch-up brings 100,000 records).
+    const written = this.store.appendMany(records, { via: fromStation });
+    written.catch(() => undefined); // shown (or logged), in order, by drain()
+    for (const [index, record] of records.entries()) {
+      const appended = written.then((outcomes) => {
+        const outcome = outcomes[index];
+        if (outcome === undefined || outcome instanceof Error) throw outcome ?? new Error("not stored");
+        return outcome;
+      });
+      appended.catch(() => undefined);
       this.enqueue({ record, appended });
-      return appended;
-    });
+    }
     const fresh: FieldRecord[] = [];
-    for (const [index, outcome] of (await Promise.allSettled(appends)).entries()) {
-      if (outcome.status === "rejected" && !(outcome.reason instanceof WireError)) throw outcome.reason;
-      if (outcome.status === "fulfilled" && outcome.value.stored) fresh.push(records[index] as FieldRecord);
+    for (const [index, outcome] of (await written).entries()) {
+      if (outcome instanceof Error && !(outcome instanceof WireError)) throw outcome;
+      if (!(outcome instanceof Error) && outcome.stored) fresh.push(records[index] as FieldRecord);
     }
     return fresh;
   }

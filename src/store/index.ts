@@ -8,7 +8,7 @@ export type { RosterEntry, RosterPosition } from "./roster.ts";
 export { AuditTrail } from "./audit.ts";
 export type { AuditEntry } from "./audit.ts";
 export type { Arrival } from "./record-store.ts";
-export { ReplicaStore } from "./replica.ts";
+export { ReplicaStore, recordsOwedToPeers, pruneForwardCopies } from "./replica.ts";
 export type { OwnEntry } from "./replica.ts";
 export { checkStore, integrityChanged, StoreDamagedError, StoreEncryptedError } from "./integrity.ts";
 export type { IntegrityReport } from "./integrity.ts";

@@ -82,6 +82,11 @@ export class RecordStore {
   private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Every log key stored, loaded at the first appendMany (a catch-up checks 100,000 ids against
+   * the disk otherwise) and kept up to date by every write and purge from then on.
+   */
+  private storedKeys: Set<string> | undefined;
   private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
   /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
@@ -222,6 +227,7 @@ export class RecordStore {
     }
     this.recordCount = count;
     this.nextArrival = arrival;
+    if (this.storedKeys) for (const { key } of logPuts) this.storedKeys.add(key);
     for (const { entry, stored, count: at } of outcomes) {
       entry.settled = true;
       entry.resolve({ stored, count: stored ? at : this.recordCount });
@@ -230,6 +236,95 @@ export class RecordStore {
       const relayedOnly = batch.every((entry) => entry.via !== undefined);
       for (const listener of this.arrivalListeners) listener({ first: arrival - logPuts.length, last: arrival - 1, relayedOnly });
     }
+  }
+
+  /**
+   * Writes many records at once (a relayed batch): one dedup read for all their keys and one
+   * synced LevelDB write, with no per-record promise. Waits for the appends in progress, like a
+   * purge, so the dedup stays exact. Resolves, per record in order, with its AppendResult, or the
+   * error that refused it alone (a record the wire cannot encode); rejects if the write fails
+   * (then nothing of it was stored).
+   */
+  async appendMany(records: readonly FieldRecord[], options: { via?: string } = {}): Promise<Array<AppendResult | Error>> {
+    // A purge holds `flushing` without replacing `queue`: wait for it by its own promise.
+    while (this.flushing) await (this.purging ?? this.queue).catch(() => undefined);
+    this.flushing = true;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    try {
+      return await this.writeMany(records, options.via);
+    } catch (error) {
+      this.torn = true;
+      throw error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+    } finally {
+      this.flushing = false;
+      done();
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        this.queue = this.flushLoop();
+      }
+    }
+  }
+
+  private async writeMany(records: readonly FieldRecord[], via: string | undefined): Promise<Array<AppendResult | Error>> {
+    await this.renewAfterFailure();
+    const keys = records.map((record) => recordKey(record.id));
+    const known = await this.loadStoredKeys();
+    const outcomes: Array<AppendResult | Error> = [];
+    const written = new Set<string>();
+    const write = this.db.batch();
+    let count = this.recordCount;
+    let arrival = this.nextArrival;
+    const suffix = via === undefined ? "" : `\n${via}`;
+    for (const [index, record] of records.entries()) {
+      const key = keys[index] as string;
+      if (known.has(key) || written.has(key)) {
+        outcomes.push({ stored: false, count: -1 });
+        continue;
+      }
+      let value: Uint8Array;
+      try {
+        value = this.values.encode(record, key);
+      } catch (error) {
+        outcomes.push(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      count += 1;
+      written.add(key);
+      write.put(this.logPrefix + key, value);
+      write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), key + suffix, { valueEncoding: "utf8" });
+      arrival += 1;
+      outcomes.push({ stored: true, count });
+    }
+    if (written.size === 0) {
+      await write.close();
+      return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count: this.recordCount }));
+    }
+    write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
+    write.put<string, string>(this.metaPrefix + "codebook", this.codebook.hash, { valueEncoding: "utf8" });
+    await write.write({ sync: true });
+    this.recordCount = count;
+    this.nextArrival = arrival;
+    for (const key of written) known.add(key);
+    for (const listener of this.arrivalListeners) listener({ first: arrival - written.size, last: arrival - 1, relayedOnly: via !== undefined });
+    return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count }));
+  }
+
+  private async loadStoredKeys(): Promise<Set<string>> {
+    if (this.storedKeys) return this.storedKeys;
+    const keys = new Set<string>();
+    const iterator = this.log.keys();
+    try {
+      for (;;) {
+        const page = await iterator.nextv(4096);
+        if (page.length === 0) break;
+        for (const key of page) keys.add(key);
+      }
+    } finally {
+      await iterator.close();
+    }
+    this.storedKeys = keys;
+    return keys;
   }
 
   /**
@@ -367,7 +462,8 @@ export class RecordStore {
       }
       if (doomed.size === 0) return 0;
       const write = this.db.batch();
-      for await (const [order, key] of this.arrival.iterator()) if (doomed.has(key)) write.del(this.arrivalPrefix + order);
+      // A relayed record's arrival value is "<key>\n<peer>".
+      for await (const [order, value] of this.arrival.iterator()) if (doomed.has(value.split("\n")[0] ?? value)) write.del(this.arrivalPrefix + order);
       for (const key of doomed) write.del(this.logPrefix + key);
       const count = this.recordCount - doomed.size;
       write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
@@ -378,6 +474,7 @@ export class RecordStore {
         throw new StoreWriteError(this.db.location, error);
       }
       this.recordCount = count;
+      for (const key of doomed) this.storedKeys?.delete(key);
       return doomed.size;
     } finally {
       this.flushing = false;

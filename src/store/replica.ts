@@ -12,6 +12,13 @@
 //   held!<station>      -> seq         the version vector: the highest contiguous sequence of that
 //                                      peer's log this station holds
 //   log!<station>       -> id          which of that peer's logs `held` counts (a wiped peer starts anew)
+//   peer!<station>      -> seq         how far that peer holds this station's log, by its last signed
+//                                      vector: this station's outbox for that peer is everything above
+//
+// Sublevel "forward": copies of peers' signed batch envelopes, exactly as their owner signed them,
+// keyed `<owner>!<log id>!<first seq>!<last seq>!<kept at, ms>`, so that this station can fill a third station's
+// gap in the owner's log while the owner is offline, and the third station can still check the
+// owner's signature (no station can forge another's records).
 //
 // The own-log entries and the cursor are written in one synced batch, so a crash never numbers an
 // arrival twice or skips one.
@@ -41,6 +48,8 @@ export class ReplicaStore {
   private readonly heldSeqs = new Map<string, number>();
   private readonly peerLogs = new Map<string, string>();
   private logId = "";
+  private readonly peerHoldSeqs = new Map<string, number>();
+  private readonly forward;
   /** absorb() runs one at a time. */
   private absorbing: Promise<number> = Promise.resolve(0);
 
@@ -48,6 +57,7 @@ export class ReplicaStore {
     this.db = db;
     this.sub = db.sublevel<string, string>("replica", { valueEncoding: "utf8" });
     this.prefix = this.sub.prefix;
+    this.forward = db.sublevel<string, Uint8Array>("forward", { valueEncoding: "view" });
   }
 
   /** Reads the relay's state from a database the caller opened (and closes). */
@@ -61,6 +71,7 @@ export class ReplicaStore {
     if (head !== undefined) replica.ownHead = Number(head);
     if (acked !== undefined) replica.ackedSeq = Number(acked);
     for await (const [key, value] of replica.sub.iterator({ gte: "held!", lt: "held!\uffff" })) replica.heldSeqs.set(key.slice("held!".length), Number(value));
+    for await (const [key, value] of replica.sub.iterator({ gte: "peer!", lt: "peer!\uffff" })) replica.peerHoldSeqs.set(key.slice("peer!".length), Number(value));
     return replica;
   }
 
@@ -182,4 +193,115 @@ export class ReplicaStore {
     this.heldSeqs.set(station, seq);
     await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: `held!${station}`, value: String(seq) }], {});
   }
+
+  /** How far `station` holds this station's log, by its last signed vector (0 before any). */
+  peerHolds(station: string): number {
+    return this.peerHoldSeqs.get(station) ?? 0;
+  }
+
+  /** Every peer's last word on how far it holds this station's log. */
+  peerHoldings(): Map<string, number> {
+    return new Map(this.peerHoldSeqs);
+  }
+
+  /**
+   * Records that `station` says (in a vector it signed) it holds this station's log up to `seq`.
+   * It may go down: a peer whose data was wiped starts again from nothing, and its outbox grows.
+   */
+  async setPeerHolds(station: string, seq: number): Promise<void> {
+    if (this.peerHoldSeqs.get(station) === seq) return;
+    this.peerHoldSeqs.set(station, seq);
+    await this.db.batch<string, string>([{ type: "put", sublevel: this.sub, key: `peer!${station}`, value: String(seq) }], {});
+  }
+
+  /** A peer taken off the trust list no longer holds back anything (retention, status). */
+  async forgetPeer(station: string): Promise<void> {
+    if (!this.peerHoldSeqs.delete(station)) return;
+    await this.db.batch<string, string>([{ type: "del", sublevel: this.sub, key: `peer!${station}` }], {});
+  }
+
+  /**
+   * Keeps a copy of `owner`'s signed batch envelope (sequences `first`..`last` of its log `log`)
+   * to forward unchanged. Not synced: a copy lost in a power cut only means this station cannot
+   * forward that range; the owner still can.
+   */
+  async keepEnvelope(owner: string, log: string, first: number, last: number, bytes: Uint8Array, now = Date.now()): Promise<void> {
+    await this.db.batch([{ type: "put", sublevel: this.forward, key: `${owner}!${log}!${seqKey(first)}!${seqKey(last)}!${seqKey(now)}`, value: bytes }], {});
+  }
+
+  /**
+   * Copies of `owner`'s envelopes (log `log`) that together cover as much of `from`..`to` as
+   * this station holds, in order, at most `limit`: each starts at or before the first sequence
+   * still uncovered and reaches furthest past it; a range no copy covers is skipped (its owner
+   * fills it).
+   */
+  async envelopesCovering(owner: string, log: string, from: number, to: number, limit: number): Promise<Array<{ first: number; last: number; bytes: Uint8Array }>> {
+    const prefix = `${owner}!${log}!`;
+    const ranges: Array<{ key: string; first: number; last: number }> = [];
+    for await (const key of this.forward.keys({ gte: prefix, lt: `${prefix}\uffff` })) {
+      const [first, last] = key.slice(prefix.length).split("!").map(Number) as [number, number];
+      if (last >= from && first <= to) ranges.push({ key, first, last });
+    }
+    const chosen: Array<{ key: string; first: number; last: number }> = [];
+    let next = from;
+    while (next <= to && chosen.length < limit) {
+      let best: { key: string; first: number; last: number } | undefined;
+      for (const range of ranges) if (range.first <= next && range.last >= next && (!best || range.last > best.last)) best = range;
+      if (!best) {
+        // Nothing covers `next`: go on from the nearest copy after it.
+        for (const range of ranges) if (range.first > next && (!best || range.first < best.first)) best = range;
+        if (!best) break;
+      }
+      chosen.push(best);
+      next = best.last + 1;
+    }
+    const values = await this.forward.getMany(chosen.map((range) => range.key));
+    const out: Array<{ first: number; last: number; bytes: Uint8Array }> = [];
+    for (const [index, range] of chosen.entries()) {
+      const bytes = values[index];
+      if (bytes) out.push({ first: range.first, last: range.last, bytes });
+    }
+    return out;
+  }
+
+  /** Drops the copies of `owner`'s envelopes from logs other than `log` (it began a new one). */
+  async dropEnvelopesOtherThan(owner: string, log: string): Promise<void> {
+    const write = this.db.batch();
+    for await (const key of this.forward.keys({ gte: `${owner}!`, lt: `${owner}!\uffff` })) if (!key.startsWith(`${owner}!${log}!`)) write.del(key, { sublevel: this.forward });
+    await write.write();
+  }
+}
+
+/**
+ * The log keys of this station's records that some peer it replicates with does not hold yet
+ * (by the peers' signed vectors kept in the replica sublevel): retention must not purge them, or
+ * that peer would never get them. Empty when the relay has never heard a peer. A peer taken off
+ * the trust list stops counting (the relay forgets it).
+ */
+export async function recordsOwedToPeers(db: RecordDatabase): Promise<Set<string>> {
+  const sub = db.sublevel<string, string>("replica", { valueEncoding: "utf8" });
+  let lowest: number | undefined;
+  for await (const value of sub.values({ gte: "peer!", lt: "peer!\uffff" })) lowest = Math.min(lowest ?? Number.MAX_SAFE_INTEGER, Number(value));
+  const owed = new Set<string>();
+  if (lowest === undefined) return owed;
+  for await (const key of sub.values({ gt: `own!${seqKey(lowest)}`, lt: "own!\uffff" })) owed.add(key);
+  return owed;
+}
+
+/**
+ * Deletes the copies of peers' batches (kept to forward) kept before `keptBefore`: retention
+ * reaches them too (they hold peers' records, redacted as their owner sent them). Returns how many.
+ */
+export async function pruneForwardCopies(db: RecordDatabase, keptBefore: number): Promise<number> {
+  const forward = db.sublevel<string, Uint8Array>("forward", { valueEncoding: "view" });
+  const write = db.batch();
+  let count = 0;
+  for await (const key of forward.keys()) {
+    if (Number(key.slice(key.lastIndexOf("!") + 1)) >= keptBefore) continue;
+    write.del(key, { sublevel: forward });
+    count += 1;
+  }
+  if (count === 0) await write.close();
+  else await write.write({ sync: true });
+  return count;
 }

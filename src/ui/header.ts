@@ -9,6 +9,8 @@ export interface RelayStatus {
   peers: number;
   /** Records waiting to go to the peers. */
   pending: number;
+  /** Peers that do not hold all of this station's log yet (by their signed vectors), and how many records each lacks. */
+  behind?: Array<{ station: string; records: number }>;
   /** When the last record went to or came from a peer (ms since the epoch). */
   lastSyncAt?: number;
   /** Why the link is down, in the relay's words. */
@@ -82,6 +84,8 @@ export function relayText(relay: RelayStatus, now: number, w: Words): string {
   const parts = [`${w.relay} ${state}${relay.link !== "up" && relay.reason ? ` (${relay.reason})` : ""}`];
   if (relay.link !== "off") parts.push(`${relay.peers} ${w.peers}`);
   if (relay.pending > 0 || relay.link !== "off") parts.push(`${relay.pending} ${w.pending}`);
+  const behind = (relay.behind ?? []).filter((peer) => peer.records > 0);
+  if (behind.length > 0) parts.push(`${w.behind}: ${behind.slice(0, 3).map((peer) => `${peer.station} ${peer.records}`).join(", ")}${behind.length > 3 ? ` +${behind.length - 3}` : ""}`);
   if (relay.lastSyncAt !== undefined) parts.push(`${w.sync} ${ago(relay.lastSyncAt, now)}`);
   return parts.join(" · ");
 }

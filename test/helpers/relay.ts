@@ -5,9 +5,10 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { Aedes } from "aedes";
 import { Level } from "level";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import pino, { type Logger } from "pino";
-import { Relay, signingKeyPair, type RelayOptions } from "../../src/relay/index.ts";
+import { generateKeys, trustAdd } from "../../src/cli/keys.ts";
+import { openEnvelope, Relay, signingKeyPair, type RelayOptions, type VectorBody } from "../../src/relay/index.ts";
 import { Station } from "../../src/station/index.ts";
 import { RecordStore, ReplicaStore } from "../../src/store/index.ts";
 import type { FieldRecord } from "../../src/wire/index.ts";
@@ -132,4 +133,35 @@ export async function idsIn(store: RecordStore): Promise<string[]> {
   const ids: string[] = [];
   for await (const page of store.all()) for (const record of page) ids.push(`${record.id.origin}!${record.id.seq}`);
   return ids;
+}
+
+/** Stations as `meshaid start` sees them: a data folder each with its keys, every one trusting every other. */
+export interface StationDirs {
+  dirOf: (name: string) => string;
+  /** Base64 public keys, as `meshaid keygen` prints them. */
+  publicKeys: Map<string, string>;
+  /** The same keys as bytes, for openEnvelope. */
+  keyBytes: Map<string, Uint8Array>;
+}
+
+export function stationDirs(root: string, names: string[]): StationDirs {
+  const publicKeys = new Map(names.map((name) => [name, generateKeys(join(root, name)).publicKey]));
+  for (const name of names) for (const peer of names) if (peer !== name) trustAdd(join(root, name, "trust.yaml"), peer, publicKeys.get(peer) as string);
+  return {
+    dirOf: (name) => join(root, name),
+    publicKeys,
+    keyBytes: new Map([...publicKeys].map(([name, key]) => [name, new Uint8Array(Buffer.from(key, "base64"))])),
+  };
+}
+
+/** The signed, retained version vectors an outside MQTT client sees: station -> what it holds of each log. */
+export async function watchVectors(url: string, coalition: string, keyBytes: Map<string, Uint8Array>, options: IClientOptions = {}): Promise<{ held: Map<string, VectorBody>; close: () => Promise<void> }> {
+  const held = new Map<string, VectorBody>();
+  const watcher = await mqtt.connectAsync(url, { protocolVersion: 4, ...options });
+  watcher.on("message", (_topic, payload) => {
+    const opened = openEnvelope(payload, (station) => keyBytes.get(station));
+    if (opened.ok && opened.envelope.kind === "vector") held.set(opened.envelope.station, opened.envelope.body);
+  });
+  await watcher.subscribeAsync(`meshaid/${coalition}/vector/+`, { qos: 1 });
+  return { held, close: () => watcher.endAsync() };
 }

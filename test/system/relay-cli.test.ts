@@ -1,13 +1,13 @@
 // `meshaid start --relay embedded` and a second station pointed at it, as child processes (each
 // with its simulated mesh): the hub prints its broker's port, and each holds the other's log
-// (read from the signed, retained version vectors an outside MQTT client sees).
+// (read from the signed, retained version vectors an outside MQTT client sees). A station taken
+// off the hub's trust list (meshaid trust remove) is refused from then on, without a restart.
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { generateKeys, trustAdd } from "../../src/cli/keys.ts";
-import { openEnvelope, type VectorBody } from "../../src/relay/index.ts";
-import { spawnMeshaid, type MeshaidProcess } from "../helpers/cli.ts";
+import { runMeshaid, spawnMeshaid, type MeshaidProcess } from "../helpers/cli.ts";
 import { freePort } from "../helpers/mosquitto.ts";
+import { stationDirs, watchVectors } from "../helpers/relay.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-cli-");
@@ -21,41 +21,47 @@ afterEach(async () => {
   running = [];
 });
 
+/** A hub with the embedded broker and a field station pointed at it. */
+async function hubAndField(): Promise<{ hub: MeshaidProcess; field: MeshaidProcess; port: number; stations: ReturnType<typeof stationDirs> }> {
+  const stations = stationDirs(dir.path, ["hub", "field"]);
+  const port = await freePort();
+  const hub = spawnMeshaid(["start", "--db", stations.dirOf("hub"), "--name", "hub", "--relay", "embedded", "--relay-port", String(port), "--coalition", "drill"]);
+  running.push(hub);
+  await expect.poll(() => hub.stdout(), { timeout: 30_000 }).toContain(`relay: embedded MQTT broker listening on port ${port}`);
+  const field = spawnMeshaid(["start", "--db", stations.dirOf("field"), "--name", "field", "--relay", `mqtt://127.0.0.1:${port}`, "--coalition", "drill"]);
+  running.push(field);
+  await expect.poll(() => field.stdout(), { timeout: 30_000 }).toContain("relay: mqtt://127.0.0.1:");
+  return { hub, field, port, stations };
+}
+
 describe("meshaid start --relay", () => {
   it("a hub with the embedded broker and a station pointed at it replicate each other's logs", async () => {
-    const hubDir = join(dir.path, "hub");
-    const fieldDir = join(dir.path, "field");
-    const hubKey = generateKeys(hubDir).publicKey;
-    const fieldKey = generateKeys(fieldDir).publicKey;
-    trustAdd(join(hubDir, "trust.yaml"), "field", fieldKey);
-    trustAdd(join(fieldDir, "trust.yaml"), "hub", hubKey);
-    const port = await freePort();
-
-    const hub = spawnMeshaid(["start", "--db", hubDir, "--name", "hub", "--relay", "embedded", "--relay-port", String(port), "--coalition", "drill"]);
-    running.push(hub);
-    await expect.poll(() => hub.stdout(), { timeout: 30_000 }).toContain(`relay: embedded MQTT broker listening on port ${port}`);
-    const field = spawnMeshaid(["start", "--db", fieldDir, "--name", "field", "--relay", `mqtt://127.0.0.1:${port}`, "--coalition", "drill"]);
-    running.push(field);
-    await expect.poll(() => field.stdout(), { timeout: 30_000 }).toContain("relay: mqtt://127.0.0.1:");
-
-    const vectors = new Map<string, VectorBody>();
-    const keys = new Map([
-      ["hub", new Uint8Array(Buffer.from(hubKey, "base64"))],
-      ["field", new Uint8Array(Buffer.from(fieldKey, "base64"))],
-    ]);
-    const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4 });
-    watcher.on("message", (_topic, payload) => {
-      const opened = openEnvelope(payload, (station) => keys.get(station));
-      if (opened.ok && opened.envelope.kind === "vector") vectors.set(opened.envelope.station, opened.envelope.body);
-    });
-    await watcher.subscribeAsync("meshaid/drill/vector/+", { qos: 1 });
+    const { port, stations } = await hubAndField();
+    const vectors = await watchVectors(`mqtt://127.0.0.1:${port}`, "drill", stations.keyBytes);
     try {
       // Each station's simulated mesh produces records; each ends up holding the other's log.
-      await expect.poll(() => (vectors.get("hub")?.held["field"] ?? 0) > 0 && (vectors.get("field")?.held["hub"] ?? 0) > 0, { timeout: 45_000, interval: 500 }).toBe(true);
+      await expect.poll(() => (vectors.held.get("hub")?.held["field"] ?? 0) > 0 && (vectors.held.get("field")?.held["hub"] ?? 0) > 0, { timeout: 45_000, interval: 500 }).toBe(true);
     } finally {
-      await watcher.endAsync();
+      await vectors.close();
     }
   });
+
+  it("a station removed from the trust list with meshaid trust remove is refused from then on, without a restart", async () => {
+    const { hub, port, stations } = await hubAndField();
+    const vectors = await watchVectors(`mqtt://127.0.0.1:${port}`, "drill", stations.keyBytes);
+    try {
+      await expect.poll(() => vectors.held.get("hub")?.held["field"] ?? 0, { timeout: 45_000, interval: 500 }).toBeGreaterThan(0);
+      const removed = runMeshaid(["trust", "remove", "field", "--db", stations.dirOf("hub")]);
+      expect(removed.stdout).toContain("removed field");
+      await expect.poll(() => hub.stdout(), { timeout: 15_000 }).toContain("trust list");
+      expect(hub.stdout()).toMatch(/relay: trust list .* reloaded: 0 trusted peers/);
+      // The field station goes on publishing (its simulated mesh); the hub refuses it, with the reason.
+      const hubLog = (): string => (existsSync(join(stations.dirOf("hub"), "meshaid.log")) ? readFileSync(join(stations.dirOf("hub"), "meshaid.log"), "utf8") : "");
+      await expect.poll(hubLog, { timeout: 45_000, interval: 500 }).toContain('station \\"field\\" is not in the trust list');
+    } finally {
+      await vectors.close();
+    }
+  }, 180_000); // two stations start as child processes: slow on a loaded machine
 
   it("refuses to start the relay without keys, in one line", async () => {
     const station = spawnMeshaid(["start", "--db", dir.path, "--name", "north", "--relay", "embedded", "--relay-port", String(await freePort())]);

@@ -6,10 +6,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { generateKeys, trustAdd } from "../../src/cli/keys.ts";
-import { openEnvelope } from "../../src/relay/index.ts";
 import { spawnMeshaid, type MeshaidProcess } from "../helpers/cli.ts";
 import { Mosquitto } from "../helpers/mosquitto.ts";
+import { stationDirs, watchVectors } from "../helpers/relay.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-tls-");
@@ -49,25 +48,15 @@ describe("relay over TLS with credentials", () => {
       listener: [`cafile ${certs.ca}`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`, "require_certificate true", "allow_anonymous false", `password_file ${passwords}`],
     });
     const url = `mqtts://127.0.0.1:${broker.port}`;
-    const keys: Record<string, string> = {};
-    for (const name of ["north", "south"]) keys[name] = generateKeys(join(dir.path, name)).publicKey;
-    trustAdd(join(dir.path, "north", "trust.yaml"), "south", keys["south"]!);
-    trustAdd(join(dir.path, "south", "trust.yaml"), "north", keys["north"]!);
+    const stations = stationDirs(dir.path, ["north", "south"]);
     const tls = ["--relay-ca", certs.ca, "--relay-cert", certs.clientCert, "--relay-key", certs.clientKey, "--relay-user", "relay", "--relay-password", "s3cret", "--coalition", "tls"];
-    for (const name of ["north", "south"]) running.push(spawnMeshaid(["start", "--db", join(dir.path, name), "--name", name, "--relay", url, ...tls]));
+    for (const name of ["north", "south"]) running.push(spawnMeshaid(["start", "--db", stations.dirOf(name), "--name", name, "--relay", url, ...tls]));
 
-    const watcher = await mqtt.connectAsync(url, { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), username: "relay", password: "s3cret", protocolVersion: 5 });
-    const held = new Map<string, Record<string, number>>();
-    const publicKeys = new Map(Object.entries(keys).map(([name, key]) => [name, new Uint8Array(Buffer.from(key, "base64"))]));
-    watcher.on("message", (_topic, payload) => {
-      const opened = openEnvelope(payload, (station) => publicKeys.get(station));
-      if (opened.ok && opened.envelope.kind === "vector") held.set(opened.envelope.station, opened.envelope.body.held);
-    });
-    await watcher.subscribeAsync("meshaid/tls/vector/+", { qos: 1 });
+    const vectors = await watchVectors(url, "tls", stations.keyBytes, { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), username: "relay", password: "s3cret", protocolVersion: 5 });
     try {
-      await expect.poll(() => (held.get("north")?.["south"] ?? 0) > 0 && (held.get("south")?.["north"] ?? 0) > 0, { timeout: 45_000, interval: 500 }).toBe(true);
+      await expect.poll(() => (vectors.held.get("north")?.held["south"] ?? 0) > 0 && (vectors.held.get("south")?.held["north"] ?? 0) > 0, { timeout: 45_000, interval: 500 }).toBe(true);
     } finally {
-      await watcher.endAsync();
+      await vectors.close();
     }
     // Without the password the broker turns a client away.
     await expect(mqtt.connectAsync(url, { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), protocolVersion: 5, reconnectPeriod: 0 })).rejects.toThrow();

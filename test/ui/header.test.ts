@@ -70,6 +70,8 @@ describe("relay and queue words", () => {
     expect(relayText({ link: "up", peers: 3, pending: 12, lastSyncAt: T0 - 5 * MINUTE }, T0, en)).toBe("relay up · 3 peers · 12 pending · sync 5 min");
     expect(relayText({ link: "down", peers: 0, pending: 4, reason: "broker refused the key" }, T0, en)).toBe("relay down (broker refused the key) · 0 peers · 4 pending");
     expect(relayText({ link: "off", peers: 0, pending: 0 }, T0, en)).toBe("relay off");
+    // The outbox per peer: who lacks how much of this station's log.
+    expect(relayText({ link: "up", peers: 2, pending: 0, behind: [{ station: "south", records: 50 }, { station: "east", records: 0 }] }, T0, en)).toBe("relay up · 2 peers · 0 pending · behind: south 50");
     expect(relayText({ link: "connecting", peers: 0, pending: 1 }, T0, words("es"))).toBe("enlace conectando · 0 pares · 1 pendientes");
   });
 
