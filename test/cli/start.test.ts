@@ -26,7 +26,7 @@ describe("meshaid start", () => {
       await expect.poll(first.stdout, { timeout: 15_000 }).toContain("radio: connected (handshake-complete)");
       await expect.poll(first.stdout, { timeout: 20_000, interval: 100 }).toMatch(RECORD_LINE);
       first.child.kill("SIGINT");
-      expect(await first.exit).toBe(0);
+      expect(await first.exit, first.stderr()).toBe(0);
       const heard = first.stdout().match(new RegExp(RECORD_LINE.source, "gm")) ?? [];
       expect(heard.length).toBeGreaterThan(0);
 
@@ -34,7 +34,7 @@ describe("meshaid start", () => {
       running.push(second);
       await expect.poll(second.stdout, { timeout: 15_000 }).toContain(heard[0]!);
       second.child.kill("SIGINT");
-      expect(await second.exit).toBe(0);
+      expect(await second.exit, second.stderr()).toBe(0);
     } finally {
       await dir.remove();
     }

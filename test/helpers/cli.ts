@@ -19,7 +19,13 @@ export function spawnMeshaid(args: string[]): MeshaidProcess {
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => {
+      // A process ended by a signal has no exit code: say which signal, for the failure message.
+      if (signal) stderr += `[meshaid ended by ${signal}]\n`;
+      resolve(code);
+    }),
+  );
   return { child, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
