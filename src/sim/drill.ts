@@ -78,6 +78,10 @@ export interface DrillResult {
   deliveredAt: "station" | "radio";
   /** The traffic's transmissions per record sent: originals, the originators' retransmissions, relays. */
   transmissionsPerRecord: { originals: number; retransmissions: number; relays: number };
+  /** Per base: how many of the drill's other nodes its radio holds a NodeInfo for at the end (the roster its station gets). */
+  rosters: Record<string, { known: number; of: number }>;
+  /** NodeInfo frames on the air (broadcasts, greetings of new nodes, replies) and their airtime. */
+  nodeInfo: { frames: number; airtimeMs: number };
 }
 
 interface Message {
@@ -233,6 +237,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     region: scenario.region,
     pathLoss: scenario.pathLoss,
     linkLoss: scenario.linkLoss,
+    nodeInfoExchange: scenario.background.nodeInfoExchange,
   });
   const simNodes = new Map<string, SimNode>();
   const byNum = new Map<number, ScenarioNode>();
@@ -255,6 +260,12 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   const offline = new Set<string>();
   let airtimeMs = 0;
   const onAir = { originals: 0, retransmissions: 0, relays: 0 };
+  const nodeInfo = { frames: 0, airtimeMs: 0 };
+  net.onFrame((frame) => {
+    if (frame.packet?.decoded.portnum !== PortNum.NODEINFO_APP) return;
+    nodeInfo.frames++;
+    nodeInfo.airtimeMs += frame.airtimeMs;
+  });
 
   net.channel.onTransmission((transmission) => {
     airtimeMs += transmission.airtimeMs;
@@ -362,7 +373,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const node = simNodes.get(n.id);
     if (scenario.background.nodeInfo && node) {
       clock.setTimer(bgRandom() * 60_000, () =>
-        periodic(n, "nodeinfo", () => radio.originate({ portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(node)) }, { hopLimit: scenario.hopLimit })),
+        periodic(n, "nodeinfo", () => radio.sendOwnNodeInfo(BROADCAST_NUM, false, scenario.hopLimit)),
       );
     }
     const every = (interval: number, kind: PeriodicTraffic, send: () => void): void => {
@@ -456,6 +467,8 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     reachStation(byRecord.get(`${origin}:${seq}`), base);
   };
   return { clock, end: start + trafficEnd + DRAIN_MS, ports, actions: [], activity, stored, control, finish: (wallSeconds) => {
+  const rosters: Record<string, { known: number; of: number }> = {};
+  for (const base of bases) rosters[base.id] = { known: net.radio(base.num).knownUsers(), of: scenario.nodes.length - 1 };
   net.close();
 
   // ---------------------------------------------------------------- measure
@@ -526,6 +539,8 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       retransmissions: round2(onAir.retransmissions / Math.max(1, allMessages.length)),
       relays: round2(onAir.relays / Math.max(1, allMessages.length)),
     },
+    rosters,
+    nodeInfo: { frames: nodeInfo.frames, airtimeMs: Math.round(nodeInfo.airtimeMs) },
   };
   } };
 }

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { DeviceRole } from "../radio/index.ts";
 import { SimMesh } from "./mesh.ts";
 
-export { SimRadio, SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS } from "./radio.ts";
+export { SimRadio, SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS, NODEINFO_MIN_INTERVAL_MS, NODEINFO_REPLY_SUPPRESS_MS } from "./radio.ts";
 export type { SimRadioOptions, AttachOptions } from "./radio.ts";
 export { SimMesh } from "./mesh.ts";
 export type { SimMeshOptions, HandheldSpec, SendFromOptions, AirListener } from "./mesh.ts";

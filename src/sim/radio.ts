@@ -14,6 +14,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import {
   BROADCAST_NUM,
+  DeviceRole,
   PortNum,
   decodeToRadio,
   decodeUser,
@@ -39,9 +40,10 @@ import {
   type HeardInfo,
 } from "./device-config.ts";
 import { FirmwareStreamParser } from "./firmware-parser.ts";
-import { periodicAllowed, type PeriodicTraffic } from "./gates.ts";
+import { isTxAllowedChannelUtil, periodicAllowed, type PeriodicTraffic } from "./gates.ts";
 import { lastByte, userId, userOf, type SimNode } from "./node.ts";
 import {
+  Priority,
   RoutingError,
   copyPacket,
   dataEncodedSize,
@@ -78,6 +80,8 @@ import { SimAdmin, type SimAdminOptions } from "./admin.ts";
 export { SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS } from "./phone-api.ts";
 
 export interface SimRadioOptions {
+  /** The firmware's NodeInfo exchange: greet nodes heard without a NodeInfo, answer NodeInfo requests (default off: unit tests count frames). */
+  nodeInfoExchange?: boolean;
   node: SimNode;
   /** The other nodes this radio's NodeDB holds (the mesh adds the ones it hears). */
   knownNodes?: () => SimNode[];
@@ -140,7 +144,18 @@ export interface OriginateOptions {
   channel?: number;
   wantAck?: boolean;
   hopLimit?: number;
+  /** MeshPacket.Priority when the module sets its own (default: the firmware's fixPriority). */
+  priority?: number;
 }
+
+/** NodeInfoModule: our NodeInfo goes to the mesh at most this often (allocReply; its scaling with the mesh's size is not modelled). */
+export const NODEINFO_MIN_INTERVAL_MS = 10 * 60_000;
+/** NodeInfoModule: a node that asked for our NodeInfo gets no new reply for this long. */
+export const NODEINFO_REPLY_SUPPRESS_MS = 12 * 3_600_000;
+/** Roles the firmware counts as preferred rebroadcasters: they do not greet new nodes (MeshService::handleFromRadio). */
+const PREFERRED_REBROADCASTERS = new Set<number>([DeviceRole.ROUTER, 11 /* ROUTER_LATE */, DeviceRole.CLIENT_BASE]);
+/** Roles whose NodeInfo never asks for a reply. */
+const NO_REPLY_ROLES = new Set<number>([DeviceRole.TRACKER, 6 /* SENSOR */]);
 
 export interface AttachOptions {
   /** Overrides the radio's consoleLogs for this connection (TCP never carries console text). */
@@ -217,6 +232,9 @@ export class SimRadio {
   private readonly heardUsers = new Map<number, SimNode>();
   private readonly heardInfo = new Map<number, HeardInfo>();
   private readonly rxHistory: string[] = [];
+  /** NodeInfoModule: when our NodeInfo last went to the mesh, and when each node last asked for ours. */
+  private lastNodeInfoSentAt: number | undefined;
+  private readonly nodeInfoAskedAt = new Map<number, number>();
   /** Settings and admin messages (provisioning). */
   readonly admin: SimAdmin;
   /** Until when (clock ms) the device is still booting and refuses hosts. */
@@ -361,6 +379,7 @@ export class SimRadio {
       snr: packet.rxSnr ?? 0,
       hopsAway: Math.max(0, hopStart - hopLimit),
     });
+    const knewSender = this.options.nodeInfoExchange !== true || (decoded.portnum !== PortNum.NODEINFO_APP && this.knows(packet.from));
     if (decoded.portnum === PortNum.NODEINFO_APP) this.learnUser(packet.from, decoded.payload);
 
     if (this.options.rxDuplicateFilter === true) {
@@ -375,6 +394,7 @@ export class SimRadio {
 
     const toUs = packet.to === this.node.num;
     if (!toUs && packet.to !== BROADCAST_NUM) return; // not ours: only relays care
+    if (this.options.nodeInfoExchange === true) this.exchangeNodeInfo(packet, knewSender);
     if (toUs && decoded.portnum === PortNum.ROUTING_APP && (decoded.requestId ?? 0) !== 0) {
       this.stopRetransmission(decoded.requestId ?? 0);
     }
@@ -411,8 +431,30 @@ export class SimRadio {
       priority: fixPriority(data, wantAck),
       decoded: { ...data, payload: data.payload.slice(), bitfield: data.bitfield ?? 0 },
     };
+    if (options.priority !== undefined) packet.priority = options.priority;
     const res = this.enqueueTx({ packet, reliable: wantAck, retransmission: false });
     return res === Errno.OK ? packet.id : undefined;
+  }
+
+  /**
+   * NodeInfoModule::sendOurNodeInfo: our User to `to` (a broadcast asking for replies goes zero
+   * hops), at background priority; skipped above 40 % channel utilisation and within 10 minutes
+   * of the last one. Returns the packet id, or undefined when skipped or the TX queue is full.
+   */
+  sendOwnNodeInfo(to: number = BROADCAST_NUM, wantReplies = false, hopLimit?: number): number | undefined {
+    const nowMs = this.now();
+    if (!isTxAllowedChannelUtil(this.airStats().channelUtilization, false)) return undefined;
+    if (this.lastNodeInfoSentAt !== undefined && nowMs - this.lastNodeInfoSentAt < NODEINFO_MIN_INTERVAL_MS) return undefined;
+    const wantResponse = wantReplies && !NO_REPLY_ROLES.has(this.node.role);
+    this.lastNodeInfoSentAt = nowMs;
+    const data: SimData = { portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(this.node)), wantResponse, bitfield: wantResponse ? 2 : 0 };
+    const hops = wantResponse && to === BROADCAST_NUM ? 0 : hopLimit;
+    return this.originate(data, { to, priority: Priority.BACKGROUND, ...(hops !== undefined ? { hopLimit: hops } : {}) });
+  }
+
+  /** Nodes whose User this radio holds (its NodeDB): for a drill's report, the roster the radio hands its station. */
+  knownUsers(): number {
+    return this.nodeList().length;
   }
 
   /** ACKs a want_ack packet addressed to us once more (its originator retransmitted: our ACK got lost). */
@@ -460,6 +502,8 @@ export class SimRadio {
     this.txBusy = false;
     this.pendingAcks.clear();
     this.rxHistory.length = 0;
+    this.lastNodeInfoSentAt = undefined;
+    this.nodeInfoAskedAt.clear();
     this.rebootCount++;
     this.bootAtMs = this.now();
     this.txAirtimeMs = 0;
@@ -929,9 +973,7 @@ export class SimRadio {
 
   /** A real ACK for a want_ack packet addressed to us (ReliableRouter::sniffReceived). */
   private sendAckOverAir(packet: SimPacket): void {
-    const hopStart = packet.hopStart ?? 0;
-    const hopsUsed = Math.max(0, hopStart - (packet.hopLimit ?? 0));
-    const hopLimit = hopStart === 0 ? 0 : Math.min(hopsUsed + 2, DEFAULT_HOP_LIMIT);
+    const hopLimit = this.responseHopLimit(packet);
     const data: SimData = {
       portnum: PortNum.ROUTING_APP,
       payload: routingPayload(RoutingError.NONE),
@@ -939,6 +981,45 @@ export class SimRadio {
       bitfield: 0,
     };
     this.originate(data, { to: packet.from, channel: packet.channel ?? 0, hopLimit });
+  }
+
+  /**
+   * The firmware's NodeInfo exchange. A NodeInfo asking for a reply (to us, or broadcast by a
+   * direct neighbour) gets ours unless that node asked within 12 hours (NodeInfoModule); a packet
+   * from a node we hold no User for makes a node that is not a preferred rebroadcaster send it
+   * ours, asking for a reply, below 25 % channel utilisation and within hop_limit + 2 hops
+   * (MeshService::handleFromRadio). Both go through sendOwnNodeInfo's rate limit.
+   */
+  private exchangeNodeInfo(packet: SimPacket, knewSender: boolean): void {
+    const { decoded } = packet;
+    const hopsUsed = Math.max(0, (packet.hopStart ?? 0) - (packet.hopLimit ?? 0));
+    if (decoded.portnum === PortNum.NODEINFO_APP) {
+      if (decoded.wantResponse !== true) return;
+      const nowMs = this.now();
+      const asked = this.nodeInfoAskedAt.get(packet.from);
+      this.nodeInfoAskedAt.set(packet.from, nowMs);
+      if (asked !== undefined && nowMs - asked < NODEINFO_REPLY_SUPPRESS_MS) return;
+      const direct = packet.to === BROADCAST_NUM && hopsUsed === 0;
+      if (packet.to !== this.node.num && !direct) return;
+      this.sendOwnNodeInfo(packet.from, false, direct ? 0 : this.responseHopLimit(packet));
+      return;
+    }
+    if (knewSender || PREFERRED_REBROADCASTERS.has(this.node.role)) return;
+    if (decoded.portnum === PortNum.TELEMETRY_APP && (decoded.requestId ?? 0) !== 0) return;
+    if (!isTxAllowedChannelUtil(this.airStats().channelUtilization, true)) return;
+    if (hopsUsed > DEFAULT_HOP_LIMIT + 2) return;
+    this.sendOwnNodeInfo(packet.from, true);
+  }
+
+  /** MeshModule::getResponseHopLimit: as many hops as the request used, plus two, at most the default. */
+  private responseHopLimit(packet: SimPacket): number {
+    const hopStart = packet.hopStart ?? 0;
+    const hopsUsed = Math.max(0, hopStart - (packet.hopLimit ?? 0));
+    return hopStart === 0 ? 0 : Math.min(hopsUsed + 2, DEFAULT_HOP_LIMIT);
+  }
+
+  private knows(num: number): boolean {
+    return this.heardUsers.has(num) || (this.options.knownNodes?.() ?? []).some((node) => node.num === num);
   }
 
   private broadcastOwnNodeInfo(): void {

@@ -66,7 +66,7 @@ export interface Scenario {
   /** What the traffic is carried as: meshaid's records, plain text, or both side by side. */
   formats: TrafficFormat[];
   /** Background chatter per node (0 = none). */
-  background: { positionEveryMs: number; telemetryEveryMs: number; nodeInfo: boolean };
+  background: { positionEveryMs: number; telemetryEveryMs: number; nodeInfo: boolean; nodeInfoExchange: boolean };
   nodes: ScenarioNode[];
   traffic: ScenarioTraffic[];
   faults: ScenarioFault[];
@@ -179,11 +179,12 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if (formats.length === 0) throw new ScenarioError(`${file}: format must be meshaid, text or both`);
 
   const bg = raw["background"] === undefined ? {} : record(raw["background"], `${file}: background`);
-  only(bg, ["position_every", "telemetry_every", "nodeinfo"], `${file}: background`);
+  only(bg, ["position_every", "telemetry_every", "nodeinfo", "nodeinfo_exchange"], `${file}: background`);
   const background = {
     positionEveryMs: bg["position_every"] === undefined ? 0 : parseDuration(bg["position_every"], `${file}: background.position_every`),
     telemetryEveryMs: bg["telemetry_every"] === undefined ? 0 : parseDuration(bg["telemetry_every"], `${file}: background.telemetry_every`),
     nodeInfo: bg["nodeinfo"] === undefined ? true : bg["nodeinfo"] === true,
+    nodeInfoExchange: bg["nodeinfo_exchange"] === undefined ? true : bg["nodeinfo_exchange"] === true,
   };
 
   const taken = new Set<number>();
