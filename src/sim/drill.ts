@@ -1,6 +1,6 @@
 // Drills: a scenario run on a SimNet under a virtual clock, measured, and reported. What counts
 // as delivered: every base station's radio decoded the record (what its station would ingest).
-import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, encodeUser, parseAirHeader } from "../radio/index.ts";
+import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, parseAirHeader } from "../radio/index.ts";
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
 import { SimUsbPort } from "./in-process.ts";
@@ -8,7 +8,6 @@ import { SimNet } from "./net.ts";
 import { PERIODIC_RETRY_MS, type PeriodicTraffic } from "./gates.ts";
 import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
 import type { SimNode } from "./node.ts";
-import { userOf } from "./node.ts";
 import { mulberry32 } from "./random.ts";
 import { emptyRouterStats, type RouterStats } from "./router.ts";
 import type { Scenario, ScenarioNode, TrafficFormat } from "./scenario.ts";

@@ -2,7 +2,7 @@
 // a node that hears an unknown node greets it with its NodeInfo asking for a reply, the reply
 // comes back, both rate limits hold, and a base (CLIENT_BASE) never greets but answers.
 import { describe, expect, it } from "vitest";
-import { BROADCAST_NUM, DeviceRole, PortNum } from "../../src/radio/index.ts";
+import { DeviceRole, PortNum } from "../../src/radio/index.ts";
 import { NODEINFO_MIN_INTERVAL_MS } from "../../src/sim/index.ts";
 import { CLIENT, node, rig, text } from "./net-helpers.ts";
 
