@@ -211,7 +211,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     telemetryEveryMs: bg["telemetry_every"] === undefined ? 0 : parseDuration(bg["telemetry_every"], `${file}: background.telemetry_every`),
     nodeInfo: bg["nodeinfo"] === undefined ? true : bg["nodeinfo"] === true,
     nodeInfoExchange: bg["nodeinfo_exchange"] === undefined ? true : bg["nodeinfo_exchange"] === true,
-    knownNodes: knownNodes as "none" | "all",
+    knownNodes: knownNodes,
   };
 
   const taken = new Set<number>();
