@@ -145,7 +145,8 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         };
       },
     });
-    const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50 });
+    // The send queue paces texts on the drill's clock (the radio takes one per 2 s of simulated time).
+    const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50, sending: { now: base.now } });
     const roster = await RosterStore.open(db, { now: base.now });
     const unsubscribeRoster = radio.subscribe((event) => void roster.apply(event).catch(() => undefined));
     const audit = await AuditTrail.open(db);
@@ -192,12 +193,12 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         for (;;) {
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           await station.idle(); // shown (and so reported) in the order heard
-          if (sending.size > 0) {
+          if (sending.size > 0 || (radio.queued > 0 && radio.status === "connected")) {
             await new Promise<void>((resolve) => setTimeout(resolve, 1));
             continue;
           }
           if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
-          if (inFlight.size === 0 && sending.size === 0) return;
+          if (inFlight.size === 0 && sending.size === 0 && (radio.queued === 0 || radio.status !== "connected")) return;
         }
       },
       async act(verb, target, actor, etaMin): Promise<DrillActOutcome> {

@@ -138,6 +138,7 @@ export class SimNet {
         for (const listener of this.deliveryListeners) listener(num, packet);
       },
       heardOwn: (packet) => holder.radio?.deliver(packet),
+      overheard: (packet) => holder.radio?.overhear(packet),
       ackAgain: (packet) => holder.radio?.acknowledge(packet),
       airtimeSpent: (ms, exceptId) => holder.radio?.extendRetransmissions(ms, exceptId),
     });

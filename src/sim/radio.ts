@@ -408,6 +408,11 @@ export class SimRadio {
     this.toPhone(packet);
   }
 
+  /** A NodeInfo for another node, overheard: the NodeDB learns its sender (NodeInfoModule is promiscuous). */
+  overhear(packet: SimPacket): void {
+    if (packet.decoded.portnum === PortNum.NODEINFO_APP && packet.from !== this.node.num) this.learnUser(packet.from, packet.decoded.payload);
+  }
+
   /**
    * A packet this node's own firmware originates, as when its user picks a canned message: into
    * the TX queue as the phone API would put it (no rate limit). Returns the packet id, or

@@ -206,12 +206,12 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   only(bg, ["position_every", "telemetry_every", "nodeinfo", "nodeinfo_exchange", "known_nodes"], `${file}: background`);
   const knownNodes = bg["known_nodes"] ?? "none";
   if (knownNodes !== "none" && knownNodes !== "all") throw new ScenarioError(`${file}: background.known_nodes must be none (radios start with empty node lists) or all (they already know each other)`);
-  const background = {
+  const background: Scenario["background"] = {
     positionEveryMs: bg["position_every"] === undefined ? 0 : parseDuration(bg["position_every"], `${file}: background.position_every`),
     telemetryEveryMs: bg["telemetry_every"] === undefined ? 0 : parseDuration(bg["telemetry_every"], `${file}: background.telemetry_every`),
     nodeInfo: bg["nodeinfo"] === undefined ? true : bg["nodeinfo"] === true,
     nodeInfoExchange: bg["nodeinfo_exchange"] === undefined ? true : bg["nodeinfo_exchange"] === true,
-    knownNodes: knownNodes,
+    knownNodes: knownNodes === "all" ? "all" : "none",
   };
 
   const taken = new Set<number>();

@@ -31,17 +31,20 @@ describe("the NodeInfo exchange", () => {
   it("sends its NodeInfo at most once in 10 minutes, however many new nodes it hears", () => {
     const r = rig({ nodeInfoExchange: true });
     r.net.addNode({ node: node(0x3001, CLIENT), position: { x: 0, y: 0 } });
-    for (let i = 0; i < 3; i++) r.net.addNode({ node: node(0x3002 + i, DeviceRole.CLIENT_MUTE), position: { x: 300 + 100 * i, y: 0 } });
+    for (let i = 0; i < 4; i++) r.net.addNode({ node: node(0x3002 + i, DeviceRole.CLIENT_MUTE), position: { x: 300 + 100 * i, y: 0 } });
+    r.net.setOnline(0x3005, false);
     for (let i = 0; i < 3; i++) {
       r.net.radio(0x3002 + i).originate(text(`NEED ${i}`));
       r.clock.advance(30_000);
     }
-    const greetings = () => nodeInfoFrames(r.frames).filter((f) => f.header.from === 0x3001).map((f) => f.header.to);
+    const greetings = () => nodeInfoFrames(r.frames).filter((f) => f.header.from === 0x3001 && f.packet?.decoded.wantResponse === true).map((f) => f.header.to);
     expect(greetings()).toEqual([0x3002]); // the other two came within the 10 minutes
     r.clock.advance(NODEINFO_MIN_INTERVAL_MS);
-    r.net.radio(0x3004).originate(text("NEED ICE"));
+    for (let i = 0; i < 3; i++) r.net.setOnline(0x3002 + i, false); // nobody else to greet it first
+    r.net.setOnline(0x3005, true);
+    r.net.radio(0x3005).originate(text("NEED ICE"));
     r.clock.advance(30_000);
-    expect(greetings()).toEqual([0x3002, 0x3004]);
+    expect(greetings()).toEqual([0x3002, 0x3005]);
   });
 
   it("a CLIENT_BASE does not greet new nodes, but answers a node that greets it: both rosters fill", () => {
