@@ -14,7 +14,7 @@ import { Level } from "level";
 import { MqttClient } from "mqtt";
 import pino from "pino";
 import { RadioConnection } from "../radio/index.ts";
-import { Relay, signingKeyPair, type RelayState } from "../relay/index.ts";
+import { Relay, signingKeyPair } from "../relay/index.ts";
 import { duplexPair, loraAirtimeMs, presetParams, type DrillActOutcome, type DrillStation, type DrillStationFactory } from "../sim/index.ts";
 import { Station, TransmitScheduler } from "../station/index.ts";
 import { AuditTrail, RecordStore, ReplicaStore, RosterStore, type AppendResult } from "../store/index.ts";
@@ -34,6 +34,7 @@ export interface DrillStationsOptions {
 interface RelayMember {
   name: string;
   relay: Relay;
+  replica: ReplicaStore;
   client: MqttClient;
   cut: boolean;
 }
@@ -55,15 +56,17 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
   const members = new Map<string, RelayMember>();
   let broker: Aedes | undefined;
 
-  /** Whether a station's relay has handed over and taken in everything its reachable peers hold. */
+  /**
+   * Whether a station's relay has handed over and taken in everything its reachable peers hold:
+   * read from the replicas themselves (what each relay last heard of the others can be stale
+   * right after a reconnect).
+   */
   const relayIdle = (member: RelayMember): boolean => {
     if (member.cut) return true;
-    const state: RelayState = member.relay.state();
-    if (state.link !== "up" || state.outboxPending > 0) return false;
-    for (const peer of state.peers) {
-      const other = members.get(peer.station);
-      if (!other || other.cut) continue;
-      if (peer.behind > 0 || peer.missing > 0) return false;
+    if (member.relay.state().link !== "up" || member.replica.acked < member.replica.head) return false;
+    for (const other of members.values()) {
+      if (other === member || other.cut) continue;
+      if (member.replica.held(other.name) < other.replica.head || other.replica.held(member.name) < member.replica.head) return false;
     }
     return true;
   };
@@ -100,7 +103,7 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
       logger,
       stallMs: 200,
     });
-    Object.assign(member, { relay, client });
+    Object.assign(member, { relay, client, replica });
     members.set(name, member as RelayMember);
     await relay.start();
     return member as RelayMember;
@@ -197,6 +200,7 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
             await new Promise<void>((resolve) => setTimeout(resolve, 1));
             continue;
           }
+          if (member) await member.replica.absorb(tracked); // what was just stored is numbered into its log
           if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
           if (inFlight.size === 0 && sending.size === 0 && (radio.queued === 0 || radio.status !== "connected")) return;
         }
@@ -217,6 +221,7 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         const started = performance.now();
         member.cut = false;
         member.client.reconnect();
+        await member.replica.absorb(tracked);
         await waitFor(() => relayIdle(member) && inFlight.size === 0, RELAY_SETTLE_MS);
         return { records: viaInternet.size - before, wallMs: performance.now() - started };
       },
