@@ -1,69 +1,242 @@
 // Base stations for drills: meshaid's real Station on a throwaway LevelDB per base, connected to
 // its simulated radio over an in-process USB port (`meshaid drill` without --radio-only). Loaded
 // only when a drill runs the stations: LevelDB and the station are the heavy imports.
+//
+// Stations act for the scenario's operators (Station.act: the status record to the other bases,
+// the reply to the handheld) through the real transmit scheduler, and with `relay: true` they
+// replicate through an in-process aedes broker (the `--relay embedded` broker), each over an
+// in-memory stream that a scenario's internet_lost fault cuts.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Aedes } from "aedes";
 import { Level } from "level";
+import { MqttClient } from "mqtt";
 import pino from "pino";
 import { RadioConnection } from "../radio/index.ts";
-import type { DrillStation, DrillStationFactory } from "../sim/index.ts";
-import { Station } from "../station/index.ts";
-import { RecordStore, type AppendResult } from "../store/index.ts";
+import { Relay, signingKeyPair } from "../relay/index.ts";
+import { duplexPair, loraAirtimeMs, presetParams, type DrillActOutcome, type DrillStation, type DrillStationFactory } from "../sim/index.ts";
+import { Station, TransmitScheduler } from "../station/index.ts";
+import { AuditTrail, RecordStore, ReplicaStore, RosterStore, type AppendResult } from "../store/index.ts";
 import { DrillStationError, type FieldConfig } from "./drill.ts";
+
+/** How long (real time) a station may take to catch up or settle its relay before the drill goes on without it. */
+const RELAY_SETTLE_MS = 10_000;
+
+export interface DrillStationsOptions {
+  /** The stations replicate through an in-process broker. */
+  relay?: boolean;
+  /** The scenario's modem preset (the scheduler's time on air). */
+  preset?: string;
+}
+
+/** One station's relay in the drill: its client, whether its link is cut, and its state. */
+interface RelayMember {
+  name: string;
+  relay: Relay;
+  replica: ReplicaStore;
+  client: MqttClient;
+  cut: boolean;
+}
 
 /**
  * Base stations for a drill: meshaid's Station on a LevelDB in a temporary folder per base (kept
  * across a restart, removed by `remove()`), its RadioConnection reconnecting quickly (the drill's
- * clock waits for it), logs discarded, nothing sent on the air (no scheduler).
+ * clock waits for it), logs discarded. The scheduler sends as soon as it is asked (its pacing runs
+ * on real timers, which a virtual clock cannot wait for): the operators' own pace and the radio's
+ * rate limit and TX queue pace the air. A send the radio refuses is not retried by the station.
  */
-export function drillStations(config: FieldConfig): { factory: DrillStationFactory; root: string; remove(): void } {
+export function drillStations(config: FieldConfig, options: DrillStationsOptions = {}): { factory: DrillStationFactory; root: string; remove(): Promise<void> } {
   // Throwaway databases: in memory-backed /dev/shm where there is one (synced writes cost nothing there).
   const root = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "meshaid-drill-"));
   const logger = pino({ level: "silent" });
+  const lora = presetParams(options.preset ?? "LONG_FAST");
+  const trust = new Map<string, Uint8Array>();
+  const keys = new Map<string, { secretKey: Uint8Array; publicKey: Uint8Array }>();
+  const members = new Map<string, RelayMember>();
+  let broker: Aedes | undefined;
+
+  /**
+   * Whether a station's relay has handed over and taken in everything its reachable peers hold:
+   * read from the replicas themselves (what each relay last heard of the others can be stale
+   * right after a reconnect).
+   */
+  const relayIdle = (member: RelayMember): boolean => {
+    if (member.cut) return true;
+    if (member.relay.state().link !== "up" || member.replica.acked < member.replica.head) return false;
+    for (const other of members.values()) {
+      if (other === member || other.cut) continue;
+      if (member.replica.held(other.name) < other.replica.head || other.replica.held(member.name) < member.replica.head) return false;
+    }
+    return true;
+  };
+
+  const startRelay = async (name: string, db: Level<string, Uint8Array>, store: RecordStore, station: Station): Promise<RelayMember> => {
+    broker ??= await Aedes.createBroker();
+    const own = keys.get(name) ?? signingKeyPair();
+    keys.set(name, own);
+    trust.set(name, own.publicKey);
+    const member: Partial<RelayMember> & { cut: boolean } = { name, cut: false };
+    // An in-memory connection to the broker; while the link is cut every attempt fails at once, as a refused TCP connection would.
+    const connect = () => {
+      const [clientEnd, brokerEnd] = duplexPair();
+      if (member.cut) {
+        setImmediate(() => clientEnd.destroy(new Error("drill: internet link lost")));
+        return clientEnd;
+      }
+      broker?.handle(brokerEnd);
+      return clientEnd;
+    };
+    const client = new MqttClient(connect, { clientId: `meshaid-drill-${name}`, clean: false, manualConnect: true, reconnectPeriod: 20, connectTimeout: 5_000, keepalive: 0, protocolVersion: 4 });
+    client.on("error", () => undefined); // the relay logs link errors itself
+    const replica = await ReplicaStore.open(db);
+    const relay = new Relay({
+      client,
+      broker: "drill broker (in process)",
+      coalition: "drill",
+      station: name,
+      secretKey: own.secretKey,
+      trust,
+      store,
+      replica,
+      accept: (records, from) => station.acceptRelayed(records, from),
+      logger,
+      stallMs: 200,
+    });
+    Object.assign(member, { relay, client, replica });
+    members.set(name, member as RelayMember);
+    await relay.start();
+    return member as RelayMember;
+  };
+
+  const waitFor = async (condition: () => boolean, limitMs: number): Promise<boolean> => {
+    const deadline = performance.now() + limitMs;
+    while (!condition()) {
+      if (performance.now() > deadline) return false;
+      await new Promise<void>((resolve) => setTimeout(resolve, 1));
+    }
+    return true;
+  };
+
   const factory: DrillStationFactory = async (base, port, stored) => {
     const path = join(root, base.id);
+    const db = new Level<string, Uint8Array>(path, { valueEncoding: "view" });
     let store: RecordStore;
     try {
-      store = await RecordStore.open(new Level<string, Uint8Array>(path, { valueEncoding: "view" }), config.codebook);
+      store = await RecordStore.open(db, config.codebook);
     } catch (error) {
       const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
       throw new DrillStationError(`cannot open the drill database of base ${base.id} in ${path}: ${cause} (is the temporary folder full? try --radio-only)`);
     }
-    // What the station handed to the store and is not on disk yet, so the drill can wait for it.
+    // What the station handed to the store and is not on disk yet, so the drill can wait for it;
+    // and which records arrived from a peer over the relay.
     const inFlight = new Set<Promise<AppendResult>>();
+    const viaInternet = new Set<string>();
     const tracked = new Proxy(store, {
       get(target, property, receiver) {
         if (property !== "append") return Reflect.get(target, property, receiver) as unknown;
         return (...args: Parameters<RecordStore["append"]>) => {
           const appended = target.append(...args);
           inFlight.add(appended);
-          const done = (): void => void inFlight.delete(appended);
-          appended.then(done, done);
+          const [record, appendOptions] = args;
+          const done = (result?: AppendResult): void => {
+            inFlight.delete(appended);
+            if (result?.stored === true && appendOptions?.via !== undefined) viaInternet.add(`${record.id.origin}:${record.id.seq}`);
+          };
+          appended.then(done, () => done());
           return appended;
         };
       },
     });
-    const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50 });
-    const station = new Station({ name: base.id, radio, store: tracked, presets: config.presets, codebook: config.codebook, site: config.site, logger, origin: base.num });
+    // The send queue paces texts on the drill's clock (the radio takes one per 2 s of simulated time).
+    const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50, sending: { now: base.now } });
+    const roster = await RosterStore.open(db, { now: base.now });
+    const unsubscribeRoster = radio.subscribe((event) => void roster.apply(event).catch(() => undefined));
+    const audit = await AuditTrail.open(db);
+    // Sends as soon as asked (see above); what is queued and not yet taken by the radio is waited for.
+    const sending = new Set<number>();
+    const scheduler = new TransmitScheduler({ sender: radio, now: base.now, minIntervalMs: 0, dutyCycle: 1, airtimeMs: (bytes) => loraAirtimeMs(bytes + 16, lora) });
+    const unsubscribeScheduler = scheduler.subscribe((event) => void sending.delete(event.item.id));
+    const enqueue = scheduler.enqueue.bind(scheduler);
+    scheduler.enqueue = (...args) => {
+      const id = enqueue(...args);
+      sending.add(id);
+      return id;
+    };
+    const station = new Station({
+      name: base.id,
+      radio,
+      store: tracked,
+      presets: config.presets,
+      codebook: config.codebook,
+      site: config.site,
+      logger,
+      origin: base.num,
+      now: base.now,
+      roster,
+      ...(config.rights ? { rights: config.rights } : {}),
+      audit,
+      scheduler,
+      delivery: { maxAttempts: 1 },
+    });
     const unsubscribe = station.subscribe((event) => {
-      if (event.type === "record") stored(event.record.id.origin, event.record.id.seq);
+      if (event.type !== "record") return;
+      const { id, body } = event.record;
+      stored(id.origin, id.seq, { kind: body.kind, via: viaInternet.has(`${id.origin}:${id.seq}`) ? "internet" : "air" });
     });
     await station.start();
     await radio.start();
+    const member = options.relay === true ? await startRelay(base.id, db, tracked, station) : undefined;
     let stopped = false;
     const handle: DrillStation = {
       get connected() {
         return radio.status === "connected";
       },
       async settled() {
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
-        await station.idle(); // shown (and so reported) in the order heard
+        for (;;) {
+          while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+          await station.idle(); // shown (and so reported) in the order heard
+          if (sending.size > 0 || (radio.queued > 0 && radio.status === "connected")) {
+            await new Promise<void>((resolve) => setTimeout(resolve, 1));
+            continue;
+          }
+          if (member) await member.replica.absorb(tracked); // what was just stored is numbered into its log
+          if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
+          if (inFlight.size === 0 && sending.size === 0 && (radio.queued === 0 || radio.status !== "connected")) return;
+        }
       },
+      async act(verb, target, actor, etaMin): Promise<DrillActOutcome> {
+        const outcome = await station.act({ verb, actor, target, ...(verb === "dispatch" ? { etaMin } : {}) });
+        if (!outcome.ok) return { refused: outcome.reason };
+        return outcome.record ? { record: outcome.record } : { refused: "the action wrote no record" };
+      },
+      async internet(up) {
+        if (!member) return undefined;
+        if (!up) {
+          member.cut = true;
+          member.client.stream.destroy();
+          return undefined;
+        }
+        const before = viaInternet.size;
+        const started = performance.now();
+        member.cut = false;
+        member.client.reconnect();
+        await member.replica.absorb(tracked);
+        await waitFor(() => relayIdle(member) && inFlight.size === 0, RELAY_SETTLE_MS);
+        return { records: viaInternet.size - before, wallMs: performance.now() - started };
+      },
+      rosterSize: () => roster.list().length,
       async kill() {
         if (stopped) return;
         stopped = true;
         unsubscribe();
+        unsubscribeScheduler();
+        unsubscribeRoster();
+        if (member) {
+          members.delete(base.id);
+          await member.relay.stop();
+        }
+        scheduler.close();
         await station.stop();
         await radio.close();
         await Promise.allSettled([...inFlight]);
@@ -72,5 +245,9 @@ export function drillStations(config: FieldConfig): { factory: DrillStationFacto
     };
     return handle;
   };
-  return { factory, root, remove: () => rmSync(root, { recursive: true, force: true }) };
+  const remove = async (): Promise<void> => {
+    if (broker) await new Promise<void>((resolve) => broker?.close(() => resolve()));
+    rmSync(root, { recursive: true, force: true });
+  };
+  return { factory, root, remove };
 }

@@ -4,6 +4,8 @@
 // over an in-process USB port: delivered means stored by every base station. With --radio-only,
 // delivery is counted at the base radios instead (faster; no station in the loop).
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DecisionRightsError, parseDecisionRights, type DecisionRights } from "../station/index.ts";
 import {
   ScenarioError,
   drillJson,
@@ -17,12 +19,16 @@ import {
 } from "../sim/index.ts";
 import { payloadForText, type Codebook, type PresetTable, type SitePlan } from "../wire/index.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, DEFAULT_SITE_FILE, readCodebook, readPresetTable, readSitePlan } from "./field-config.ts";
-import { DEFAULT_PRESETS_FILE } from "./paths.ts";
+import { DEFAULT_PRESETS_FILE, PACKAGE_ROOT } from "./paths.ts";
+
+const DEFAULT_RIGHTS_FILE = join(PACKAGE_ROOT, "firmware-config", "decision-rights.yaml");
 
 export interface FieldConfig {
   codebook: Codebook;
   site: SitePlan;
   presets: PresetTable;
+  /** Who may act from which station (the operators' actions); default firmware-config/decision-rights.yaml. */
+  rights?: DecisionRights;
 }
 
 /** A drill's station could not be started: the message names the base and what to try. */
@@ -76,7 +82,7 @@ export async function runDrillCommand(file: string, options: DrillOptions): Prom
     else process.stdout.write(formatDrillReport(results));
     return 0;
   } catch (error) {
-    if (error instanceof ScenarioError || error instanceof ConfigFileError || error instanceof DrillStationError) return fail(error.message);
+    if (error instanceof ScenarioError || error instanceof ConfigFileError || error instanceof DrillStationError || error instanceof DecisionRightsError) return fail(error.message);
     throw error;
   }
 }
@@ -92,11 +98,12 @@ export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, c
   };
   if (config.radioOnly === true) return runDrill(scenario, format, { encodeRecords });
   const { drillStations } = await import("./drill-stations.ts");
-  const stations = drillStations(config);
+  const rights = config.rights ?? parseDecisionRights(readFileSync(DEFAULT_RIGHTS_FILE, "utf8"), config.codebook);
+  const stations = drillStations({ ...config, rights }, { relay: scenario.relay, preset: scenario.preset });
   try {
     return await runStationDrill(scenario, format, { encodeRecords, stations: stations.factory });
   } finally {
-    stations.remove();
+    await stations.remove();
   }
 }
 

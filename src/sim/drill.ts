@@ -1,23 +1,25 @@
 // Drills: a scenario run on a SimNet under a virtual clock, measured, and reported. What counts
 // as delivered: every base station's radio decoded the record (what its station would ingest).
-import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, encodeUser, parseAirHeader } from "../radio/index.ts";
+import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, parseAirHeader } from "../radio/index.ts";
 import type { ChannelStats, Position } from "./channel.ts";
 import { VirtualClock } from "./clock.ts";
+import { decodeAirPayload } from "./air.ts";
 import { SimUsbPort } from "./in-process.ts";
 import { SimNet } from "./net.ts";
 import { PERIODIC_RETRY_MS, type PeriodicTraffic } from "./gates.ts";
 import { EVICTING_PORTS, TO_PHONE_QUEUE_SIZE } from "./phone-api.ts";
 import type { SimNode } from "./node.ts";
-import { userOf } from "./node.ts";
 import { mulberry32 } from "./random.ts";
 import { emptyRouterStats, type RouterStats } from "./router.ts";
-import type { Scenario, ScenarioNode, TrafficFormat } from "./scenario.ts";
+import type { OperatorVerb, Scenario, ScenarioNode, ScenarioOperator, TrafficFormat } from "./scenario.ts";
 
 /** After the last traffic, the drill runs this long so what is in flight can land. */
 export const DRAIN_MS = 120_000;
 /** The brief's bar: urgent records reach every base station within 2 minutes. */
 export const DEADLINE_MS = 120_000;
 const SAMPLE_MS = 10_000;
+/** An operator takes one action at a time, at least this far apart (and the radio takes one text per 2 s). */
+export const OPERATOR_GAP_MS = 2_500;
 const MOVE_STEP_MS = 5_000;
 
 export interface KindStats {
@@ -78,6 +80,19 @@ export interface DrillResult {
   deliveredAt: "station" | "radio";
   /** The traffic's transmissions per record sent: originals, the originators' retransmissions, relays. */
   transmissionsPerRecord: { originals: number; retransmissions: number; relays: number };
+  /** Per base: how many of the drill's other nodes its radio holds a NodeInfo for at the end (the roster its station gets). */
+  rosters: Record<string, { known: number; of: number }>;
+  /** NodeInfo frames on the air (broadcasts, greetings of new nodes, replies) and their airtime. */
+  nodeInfo: { frames: number; airtimeMs: number };
+  /**
+   * Station mode: what the operators' actions put on the air (status records to the other bases,
+   * replies to the handheld that asked), also per kind in `kinds`; the top-level figures are the
+   * handhelds' traffic only.
+   */
+  downlink: KindStats & { refused: number };
+  /** Station mode with the relay: how records reached base stations (record x base), and each internet outage's catch-up. */
+  paths: { air: number; internet: number };
+  outages: Array<{ station: string; fromS: number; forS: number | null; caughtUp: number; catchUpWallMs: number | null }>;
 }
 
 interface Message {
@@ -91,6 +106,9 @@ interface Message {
   transmitted: boolean;
   failure?: string;
 }
+
+/** An operator's action for a base's station: the record it wrote, or why it was refused. */
+export type DrillActOutcome = { record: { origin: number; seq: number } } | { refused: string };
 
 export interface RunDrillOptions {
   /**
@@ -109,13 +127,25 @@ export interface DrillStation {
   settled(): Promise<void>;
   /** Stops it as kill -9 would: what is on disk stays, nothing else does. */
   kill(): Promise<void>;
+  /** An operator acts on a handheld's supply request (Station.act); the station puts the status record and the reply on the air. */
+  act?(verb: OperatorVerb, target: { origin: number; seq: number }, actor: { role: string; callsign: string }, etaMin: number): Promise<DrillActOutcome>;
+  /** Cuts (false) or restores (true) its internet link; restoring resolves once it caught up, with how many records came and the wall time it took. */
+  internet?(up: boolean): Promise<{ records: number; wallMs: number } | undefined>;
+  /** Nodes in its roster (what its radio told it of the mesh). */
+  rosterSize?(): number;
+}
+
+/** Where a record a base station stored came from: its radio, or a peer over the internet relay. */
+export interface StoredDetail {
+  kind: string;
+  via: "air" | "internet";
 }
 
 /**
  * Starts (or, after a kill, starts again on the same database) the station of base `base` on its
  * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk.
  */
-export type DrillStationFactory = (base: { id: string; num: number }, port: SimUsbPort, stored: (origin: number, seq: number) => void) => Promise<DrillStation>;
+export type DrillStationFactory = (base: { id: string; num: number; now: () => number }, port: SimUsbPort, stored: (origin: number, seq: number, detail: StoredDetail) => void) => Promise<DrillStation>;
 
 export interface StationDrillOptions extends RunDrillOptions {
   stations: DrillStationFactory;
@@ -133,9 +163,14 @@ interface PreparedDrill {
   /** Station mode: bumped by every write of a base radio to its station and every record stored. */
   activity: { count: number };
   /** Station mode: a base station stored a record. */
-  stored(base: number, origin: number, seq: number): void;
-  /** Station mode: what the fault timers do to a base's station (runStationDrill sets them). */
-  control: { kill(num: number): void; restart(num: number): void };
+  stored(base: number, origin: number, seq: number, detail: StoredDetail): void;
+  /** Station mode: what the fault timers and operators do to a base's station (runStationDrill sets them). */
+  control: {
+    kill(num: number): void;
+    restart(num: number): void;
+    act(num: number, verb: OperatorVerb, target: { origin: number; seq: number }, operator: ScenarioOperator): Promise<DrillActOutcome>;
+    internet(num: number, up: boolean): Promise<{ records: number; wallMs: number } | undefined>;
+  };
   finish(wallSeconds: number): DrillResult;
 }
 
@@ -162,7 +197,7 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   const startStation = async (base: ScenarioNode): Promise<void> => {
     const port = ports.get(base.num);
     if (!port) return;
-    const station = await options.stations({ id: base.id, num: base.num }, port, (origin, seq) => drill.stored(base.num, origin, seq));
+    const station = await options.stations({ id: base.id, num: base.num, now: () => clock.now() }, port, (origin, seq, detail) => drill.stored(base.num, origin, seq, detail));
     stations.set(base.num, station);
   };
   const settle = async (): Promise<void> => {
@@ -197,6 +232,13 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   };
   drill.control.kill = kill;
   drill.control.restart = restart;
+  drill.control.act = async (num, verb, target, operator) => {
+    const station = stations.get(num);
+    if (!station?.act) return { refused: "the station is down" };
+    const base = bases.find((b) => b.num === num);
+    return station.act(verb, target, { role: operator.role, callsign: `${base?.shortName ?? "OP"}-OP` }, operator.etaMin);
+  };
+  drill.control.internet = async (num, up) => stations.get(num)?.internet?.(up);
 
   const wallStart = performance.now();
   let seen = -1;
@@ -233,12 +275,15 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     region: scenario.region,
     pathLoss: scenario.pathLoss,
     linkLoss: scenario.linkLoss,
+    nodeInfoExchange: scenario.background.nodeInfoExchange,
   });
   const simNodes = new Map<string, SimNode>();
   const byNum = new Map<number, ScenarioNode>();
+  for (const n of scenario.nodes) simNodes.set(n.id, { num: n.num, longName: n.id, shortName: n.shortName, role: n.role, hwModel: 9 });
+  const everyone = [...simNodes.values()];
+  const knownNodes = scenario.background.knownNodes === "all" ? () => everyone : () => [];
   for (const n of scenario.nodes) {
-    const node: SimNode = { num: n.num, longName: n.id, shortName: n.shortName, role: n.role, hwModel: 9 };
-    simNodes.set(n.id, node);
+    const node = simNodes.get(n.id) as SimNode;
     byNum.set(n.num, n);
     net.addNode({
       node,
@@ -246,7 +291,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       txPowerDbm: n.txPowerDbm,
       ...(n.rebroadcastMode !== undefined ? { rebroadcastMode: n.rebroadcastMode } : {}),
       favorites: n.favorites.map((id) => scenario.nodes.find((other) => other.id === id)?.num ?? 0).filter((num) => num !== 0),
-      radio: { idleTimeoutMs: 0 },
+      radio: { idleTimeoutMs: 0, knownNodes },
     });
   }
   const bases = scenario.nodes.filter((n) => n.base);
@@ -255,11 +300,31 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   const offline = new Set<string>();
   let airtimeMs = 0;
   const onAir = { originals: 0, retransmissions: 0, relays: 0 };
+  const nodeInfo = { frames: 0, airtimeMs: 0 };
+  /** Each packet's port, decoded once from its first frame (relays carry the same packet). */
+  const portOf = new Map<string, number | undefined>();
+  /** Station mode: what an operator's action put on the air, waiting for its first frame: per base, status records, and replies per handheld. */
+  const awaitingAir = new Map<number, { status: Message[]; replies: Map<number, Message[]> }>();
 
   net.channel.onTransmission((transmission) => {
     airtimeMs += transmission.airtimeMs;
     const header = parseAirHeader(transmission.frame);
-    const message = messages.get(`${header.from}:${header.id}`);
+    const key = `${header.from}:${header.id}`;
+    let message = messages.get(key);
+    if (!portOf.has(key) && transmission.sender === header.from) {
+      const data = decodeAirPayload(transmission.frame, header, [net.primary]);
+      portOf.set(key, data?.portnum);
+      const waiting = awaitingAir.get(header.from);
+      if (!message && waiting && data) {
+        if (data.portnum === DEFAULT_RECORD_PORT) message = waiting.status.shift();
+        else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) message = waiting.replies.get(header.to)?.shift();
+        if (message) messages.set(key, message);
+      }
+    }
+    if (portOf.get(key) === PortNum.NODEINFO_APP) {
+      nodeInfo.frames++;
+      nodeInfo.airtimeMs += transmission.airtimeMs;
+    }
     if (message) {
       message.airtimeMs += transmission.airtimeMs;
       if (transmission.sender !== header.from) onAir.relays++;
@@ -281,6 +346,11 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   if (stationMode) {
     for (const base of bases) ports.set(base.num, new SimUsbPort(net.radio(base.num), { onDeviceWrite: () => void activity.count++ }));
   }
+  // Station mode: a reply reached the handheld it was for.
+  if (stationMode) net.onDelivery((receiver, packet) => {
+    if (packet.to !== receiver || packet.decoded.portnum !== PortNum.TEXT_MESSAGE_APP) return;
+    reachStation(messages.get(`${packet.from}:${packet.id}`), receiver);
+  });
   if (!stationMode) net.onDelivery((receiver, packet) => {
     const message = messages.get(`${packet.from}:${packet.id}`);
     const held = heldForStation.get(receiver);
@@ -362,7 +432,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const node = simNodes.get(n.id);
     if (scenario.background.nodeInfo && node) {
       clock.setTimer(bgRandom() * 60_000, () =>
-        periodic(n, "nodeinfo", () => radio.originate({ portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(node)) }, { hopLimit: scenario.hopLimit })),
+        periodic(n, "nodeinfo", () => radio.sendOwnNodeInfo(BROADCAST_NUM, false, scenario.hopLimit)),
       );
     }
     const every = (interval: number, kind: PeriodicTraffic, send: () => void): void => {
@@ -450,12 +520,93 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   };
   clock.setTimer(SAMPLE_MS, sample);
 
-  const control = { kill: (_num: number): void => undefined, restart: (_num: number): void => undefined };
-  const stored = (base: number, origin: number, seq: number): void => {
-    activity.count++;
-    reachStation(byRecord.get(`${origin}:${seq}`), base);
+  const actions: Array<() => Promise<void>> = [];
+  const control: PreparedDrill["control"] = {
+    kill: () => undefined,
+    restart: () => undefined,
+    act: () => Promise.resolve({ refused: "no station" }),
+    internet: () => Promise.resolve(undefined),
   };
-  return { clock, end: start + trafficEnd + DRAIN_MS, ports, actions: [], activity, stored, control, finish: (wallSeconds) => {
+
+  // ---------------------------------------------------------------- operators (station mode)
+  const baseNums = new Set(bases.map((b) => b.num));
+  /** Station mode: what the operators' actions put on the air (status records, replies). */
+  const downlinkMessages: Message[] = [];
+  let refused = 0;
+  /** Supply requests an operator took (the first base with an operator to store one takes it). */
+  const taken = new Set<string>();
+  /** When each base's operator is free for the next action. */
+  const operatorFree = new Map<number, number>();
+  const act = async (base: ScenarioNode, operator: ScenarioOperator, verb: OperatorVerb, target: { origin: number; seq: number }): Promise<void> => {
+    const sentAt = clock.now();
+    const handheld = byNum.get(target.origin);
+    const outcome = await control.act(base.num, verb, target, operator);
+    const status: Message = { key: "", from: base, kind: `status:${verb}`, sentAt, pending: new Set([...baseNums].filter((num) => num !== base.num)), latest: sentAt, airtimeMs: 0, transmitted: false };
+    downlinkMessages.push(status);
+    if ("refused" in outcome) {
+      refused++;
+      status.failure = `the station refused the action: ${outcome.refused}`;
+      return;
+    }
+    byRecord.set(`${outcome.record.origin}:${outcome.record.seq}`, status);
+    const waiting = awaitingAir.get(base.num) ?? { status: [], replies: new Map<number, Message[]>() };
+    awaitingAir.set(base.num, waiting);
+    waiting.status.push(status);
+    if (!handheld) return;
+    const reply: Message = { key: "", from: base, kind: "reply", sentAt, pending: new Set([handheld.num]), latest: sentAt, airtimeMs: 0, transmitted: false };
+    downlinkMessages.push(reply);
+    waiting.replies.set(handheld.num, [...(waiting.replies.get(handheld.num) ?? []), reply]);
+  };
+  const operate = (base: number, origin: number, seq: number, detail: StoredDetail): void => {
+    if (detail.kind !== "supply_request" || baseNums.has(origin)) return;
+    const operator = scenario.operators.find((o) => o.stations.some((id) => byNum.get(base)?.id === id));
+    const key = `${origin}:${seq}`;
+    const at = byNum.get(base);
+    if (!operator || !at || taken.has(key)) return;
+    taken.add(key);
+    const arrived = clock.now();
+    for (const step of operator.steps) {
+      const when = Math.max(arrived + step.afterMs, operatorFree.get(base) ?? 0);
+      operatorFree.set(base, when + OPERATOR_GAP_MS);
+      clock.setTimer(when - arrived, () => actions.push(() => act(at, operator, step.verb, { origin, seq })));
+    }
+  };
+
+  // ---------------------------------------------------------------- the internet relay (station mode)
+  const paths = { air: 0, internet: 0 };
+  const outages: DrillResult["outages"] = [];
+  if (stationMode) {
+    for (const fault of scenario.faults) {
+      if (fault.type !== "internet_lost") continue;
+      const base = scenario.nodes.find((n) => n.id === fault.node);
+      if (!base) continue;
+      const outage = { station: base.id, fromS: Math.round(fault.atMs / 1000), forS: fault.forMs === undefined ? null : Math.round(fault.forMs / 1000), caughtUp: 0, catchUpWallMs: null as number | null };
+      outages.push(outage);
+      clock.setTimer(fault.atMs, () => actions.push(async () => void (await control.internet(base.num, false))));
+      if (fault.forMs !== undefined) {
+        clock.setTimer(fault.atMs + fault.forMs, () =>
+          actions.push(async () => {
+            const caught = await control.internet(base.num, true);
+            if (caught) {
+              outage.caughtUp = caught.records;
+              outage.catchUpWallMs = Math.round(caught.wallMs);
+            }
+          }),
+        );
+      }
+    }
+  }
+
+  const stored = (base: number, origin: number, seq: number, detail: StoredDetail): void => {
+    activity.count++;
+    const message = byRecord.get(`${origin}:${seq}`);
+    if (message?.pending.has(base)) paths[detail.via]++;
+    reachStation(message, base);
+    operate(base, origin, seq, detail);
+  };
+  return { clock, end: start + trafficEnd + DRAIN_MS, ports, actions, activity, stored, control, finish: (wallSeconds) => {
+  const rosters: Record<string, { known: number; of: number }> = {};
+  for (const base of bases) rosters[base.id] = { known: net.radio(base.num).knownUsers(), of: scenario.nodes.length - 1 };
   net.close();
 
   // ---------------------------------------------------------------- measure
@@ -463,19 +614,23 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   const kinds: Record<string, KindStats> = {};
   const byKind = new Map<string, Message[]>();
   for (const message of allMessages) byKind.set(message.kind, [...(byKind.get(message.kind) ?? []), message]);
+  for (const message of downlinkMessages) byKind.set(message.kind, [...(byKind.get(message.kind) ?? []), message]);
   for (const [kind, list] of byKind) kinds[kind] = stats(list);
   const overall = stats(allMessages);
   const failures: Record<string, number> = {};
   const examples: Undelivered[] = [];
-  for (const message of allMessages) {
+  for (const message of [...allMessages, ...downlinkMessages]) {
     if (message.pending.size === 0 && message.failure === undefined) continue;
+    const reply = message.kind === "reply";
     const reason =
       message.failure ??
       (!message.transmitted
         ? "never transmitted (duty-cycle limit or radio off)"
-        : message.pending.size < bases.filter((b) => b.num !== message.from.num).length
-          ? "reached only some base stations"
-          : "lost on the air (range, collisions, jamming)");
+        : reply
+          ? "reply lost on the air (the handheld never decoded it)"
+          : message.pending.size < bases.filter((b) => b.num !== message.from.num).length
+            ? "reached only some base stations"
+            : "lost on the air (range, collisions, jamming)");
     failures[reason] = (failures[reason] ?? 0) + 1;
     if (examples.length < 10) {
       examples.push({
@@ -526,6 +681,11 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       retransmissions: round2(onAir.retransmissions / Math.max(1, allMessages.length)),
       relays: round2(onAir.relays / Math.max(1, allMessages.length)),
     },
+    rosters,
+    nodeInfo: { frames: nodeInfo.frames, airtimeMs: Math.round(nodeInfo.airtimeMs) },
+    downlink: { ...stats(downlinkMessages), refused },
+    paths,
+    outages,
   };
   } };
 }

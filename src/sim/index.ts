@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { DeviceRole } from "../radio/index.ts";
 import { SimMesh } from "./mesh.ts";
 
-export { SimRadio, SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS } from "./radio.ts";
+export { SimRadio, SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS, NODEINFO_MIN_INTERVAL_MS, NODEINFO_REPLY_SUPPRESS_MS } from "./radio.ts";
 export type { SimRadioOptions, AttachOptions } from "./radio.ts";
 export { SimMesh } from "./mesh.ts";
 export type { SimMeshOptions, HandheldSpec, SendFromOptions, AirListener } from "./mesh.ts";
@@ -87,10 +87,10 @@ export function createDemoMesh(options: DemoMeshOptions): SimMesh {
     ...(options.consoleLogs !== undefined ? { consoleLogs: options.consoleLogs } : {}),
   });
 }
-export { parseScenario, parseDuration, ScenarioError } from "./scenario.ts";
-export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat } from "./scenario.ts";
-export { runDrill, runStationDrill, percentile, DRAIN_MS, DEADLINE_MS } from "./drill.ts";
-export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory } from "./drill.ts";
+export { parseScenario, parseDuration, ScenarioError, OPERATOR_VERBS } from "./scenario.ts";
+export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat, ScenarioOperator, OperatorVerb } from "./scenario.ts";
+export { runDrill, runStationDrill, percentile, DRAIN_MS, DEADLINE_MS, OPERATOR_GAP_MS } from "./drill.ts";
+export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory, DrillActOutcome, StoredDetail } from "./drill.ts";
 export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
 export { formatDrillReport, drillJson, plot } from "./report.ts";
 export { SimAdmin, MemorySettingsStore, FileSettingsStore } from "./admin.ts";

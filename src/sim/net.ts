@@ -26,6 +26,8 @@ export interface SimNetOptions {
   /** Extra probability that a receiver misses a decodable frame (default 0). */
   linkLoss?: number;
   captureDb?: number;
+  /** Every radio runs the firmware's NodeInfo exchange (default off). */
+  nodeInfoExchange?: boolean;
   /** Primary channel (default LongFast with the default key). */
   channel?: AirChannel;
   logger?: Logger;
@@ -76,6 +78,7 @@ export class SimNet {
   readonly seed: number;
   readonly primary: AirChannel;
   readonly dutyCyclePercent: number;
+  private readonly nodeInfoExchange: boolean;
   private readonly nodes = new Map<number, NetNode>();
   private readonly frameListeners = new Set<(frame: AirFrame) => void>();
   private readonly deliveryListeners = new Set<DeliveryListener>();
@@ -90,6 +93,7 @@ export class SimNet {
     const duty = REGION_DUTY_CYCLE[region];
     if (duty === undefined) throw new RangeError(`unknown region "${region}" (known: ${Object.keys(REGION_DUTY_CYCLE).join(", ")})`);
     this.dutyCyclePercent = duty;
+    this.nodeInfoExchange = options.nodeInfoExchange ?? false;
     this.primary = options.channel ?? defaultChannel(presetChannelName(this.params));
     this.logger = options.logger?.child({ component: "sim-net" });
     this.channel = new SimChannel({
@@ -134,6 +138,7 @@ export class SimNet {
         for (const listener of this.deliveryListeners) listener(num, packet);
       },
       heardOwn: (packet) => holder.radio?.deliver(packet),
+      overheard: (packet) => holder.radio?.overhear(packet),
       ackAgain: (packet) => holder.radio?.acknowledge(packet),
       airtimeSpent: (ms, exceptId) => holder.radio?.extendRetransmissions(ms, exceptId),
     });
@@ -145,6 +150,7 @@ export class SimNet {
       ...(spec.radio?.idleTimeoutMs !== undefined ? { idleTimeoutMs: spec.radio.idleTimeoutMs } : {}),
       ...(spec.radio?.firmwareVersion !== undefined ? { firmwareVersion: spec.radio.firmwareVersion } : {}),
       knownNodes: spec.radio?.knownNodes ?? (() => []),
+      nodeInfoExchange: this.nodeInfoExchange,
       ...(this.logger ? { logger: this.logger } : {}),
       air: { send: (packet, done) => router.sendLocal(packet, done), cancel: (id) => router.cancelLocal(id), free: () => router.queueFree() },
       loraParams: this.params,

@@ -43,6 +43,7 @@ export interface SimPacket {
 
 /** MeshPacket.Priority values the firmware assigns (MeshPacketQueue.cpp fixPriority). */
 export const Priority = {
+  BACKGROUND: 10,
   DEFAULT: 64,
   RELIABLE: 70,
   RESPONSE: 80,

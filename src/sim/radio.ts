@@ -14,6 +14,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import {
   BROADCAST_NUM,
+  DeviceRole,
   PortNum,
   decodeToRadio,
   decodeUser,
@@ -26,7 +27,7 @@ import {
   type MeshPacket,
   type ToRadio,
 } from "../radio/index.ts";
-import { MODEM_PRESETS, ON_AIR_HEADER_BYTES, airtimeMs as loraAirtimeMs, csmaDelayMs, retransmissionMs, type LoraParams } from "./airtime.ts";
+import { MODEM_PRESETS, ON_AIR_HEADER_BYTES, airtimeMs as loraAirtimeMs, type LoraParams } from "./airtime.ts";
 import { formatConsoleLine, type ConsoleLevel } from "./console-log.ts";
 import {
   DEFAULT_HOP_LIMIT,
@@ -39,11 +40,11 @@ import {
   type HeardInfo,
 } from "./device-config.ts";
 import { FirmwareStreamParser } from "./firmware-parser.ts";
-import { periodicAllowed, type PeriodicTraffic } from "./gates.ts";
+import { isTxAllowedChannelUtil, periodicAllowed, type PeriodicTraffic } from "./gates.ts";
 import { lastByte, userId, userOf, type SimNode } from "./node.ts";
 import {
+  Priority,
   RoutingError,
-  copyPacket,
   dataEncodedSize,
   fixPriority,
   hex32,
@@ -56,7 +57,6 @@ import { createPacketIdGenerator } from "./random.ts";
 import {
   RECENT_TO_RADIO_IDS,
   QUEUE_STATUS_QUEUE_SIZE,
-  NUM_RELIABLE_RETX,
   NODENUM_BROADCAST_NO_LORA,
   HOP_MAX,
   Errno,
@@ -74,10 +74,14 @@ import {
 } from "./phone-api.ts";
 import { realClock, type SimClock, type SimTimer } from "./clock.ts";
 import { SimAdmin, type SimAdminOptions } from "./admin.ts";
+import { RadioTransmitter, type RadioAir, type TxItem } from "./radio-air.ts";
 
+export type { RadioAir } from "./radio-air.ts";
 export { SPECIAL_NONCE_ONLY_CONFIG, SPECIAL_NONCE_ONLY_NODES, MAX_TX_QUEUE, TO_PHONE_QUEUE_SIZE, IDLE_TIMEOUT_MS } from "./phone-api.ts";
 
 export interface SimRadioOptions {
+  /** The firmware's NodeInfo exchange: greet nodes heard without a NodeInfo, answer NodeInfo requests (default off: unit tests count frames). */
+  nodeInfoExchange?: boolean;
   node: SimNode;
   /** The other nodes this radio's NodeDB holds (the mesh adds the ones it hears). */
   knownNodes?: () => SimNode[];
@@ -121,18 +125,6 @@ export interface SimRadioOptions {
   };
 }
 
-/** What the radio needs from the air below it. */
-export interface RadioAir {
-  /**
-   * Queues `packet` in the radio's TX queue (by priority, beside the relays); false when the queue
-   * is full. Then `done()` once it went out, `done(routingError)` if it will not (duty cycle, powered off).
-   */
-  send(packet: SimPacket, done: (error?: number) => void): boolean;
-  /** Drops a packet of ours still waiting to go (its ACK came while it waited). */
-  cancel(id: number): void;
-  /** Room left in the TX queue (for QueueStatus). */
-  free(): number;
-}
 
 /** A packet a node's own firmware originates (a canned message picked on the handheld, a drill's traffic). */
 export interface OriginateOptions {
@@ -140,7 +132,18 @@ export interface OriginateOptions {
   channel?: number;
   wantAck?: boolean;
   hopLimit?: number;
+  /** MeshPacket.Priority when the module sets its own (default: the firmware's fixPriority). */
+  priority?: number;
 }
+
+/** NodeInfoModule: our NodeInfo goes to the mesh at most this often (allocReply; its scaling with the mesh's size is not modelled). */
+export const NODEINFO_MIN_INTERVAL_MS = 10 * 60_000;
+/** NodeInfoModule: a node that asked for our NodeInfo gets no new reply for this long. */
+export const NODEINFO_REPLY_SUPPRESS_MS = 12 * 3_600_000;
+/** Roles the firmware counts as preferred rebroadcasters: they do not greet new nodes (MeshService::handleFromRadio). */
+const PREFERRED_REBROADCASTERS = new Set<number>([DeviceRole.ROUTER, 11 /* ROUTER_LATE */, DeviceRole.CLIENT_BASE]);
+/** Roles whose NodeInfo never asks for a reply. */
+const NO_REPLY_ROLES = new Set<number>([DeviceRole.TRACKER, 6 /* SENSOR */]);
 
 export interface AttachOptions {
   /** Overrides the radio's consoleLogs for this connection (TCP never carries console text). */
@@ -169,21 +172,6 @@ interface Session {
 /** How often the firmware logs its own device telemetry on the console. */
 const TELEMETRY_LOG_INTERVAL_MS = 60_000;
 
-interface TxItem {
-  packet: SimPacket;
-  /** want_ack from the phone: retransmit until an ACK, then MAX_RETRANSMIT. */
-  reliable: boolean;
-  retransmission: boolean;
-}
-
-interface PendingAck {
-  item: TxItem;
-  retriesLeft: number;
-  timer: SimTimer | undefined;
-  /** When the next retransmission is due (ms). */
-  dueAt: number;
-}
-
 interface QueueStatusInit {
   res: number;
   free: number;
@@ -209,14 +197,14 @@ export class SimRadio {
 
   private toPhoneQueue: SimPacket[] = [];
   private queueStatusQueue: QueueStatusInit[] = [];
-  private txQueue: TxItem[] = [];
-  private txBusy = false;
-  /** Time on air spent transmitting since boot (for the console's air_util_tx). */
-  private txAirtimeMs = 0;
-  private readonly pendingAcks = new Map<number, PendingAck>();
+  /** The on-air side: the TX queue, time on air, want_ack retransmissions. */
+  private readonly transmitter: RadioTransmitter;
   private readonly heardUsers = new Map<number, SimNode>();
   private readonly heardInfo = new Map<number, HeardInfo>();
   private readonly rxHistory: string[] = [];
+  /** NodeInfoModule: when our NodeInfo last went to the mesh, and when each node last asked for ours. */
+  private lastNodeInfoSentAt: number | undefined;
+  private readonly nodeInfoAskedAt = new Map<number, number>();
   /** Settings and admin messages (provisioning). */
   readonly admin: SimAdmin;
   /** Until when (clock ms) the device is still booting and refuses hosts. */
@@ -233,6 +221,22 @@ export class SimRadio {
     this.airtime = options.airtimeMs ?? ((bytes) => loraAirtimeMs(bytes, this.lora));
     this.nextPacketId = createPacketIdGenerator(this.random);
     this.bootAtMs = this.now();
+    this.transmitter = new RadioTransmitter({
+      node: this.node,
+      air: options.air,
+      log: this.log,
+      lora: this.lora,
+      now: this.now,
+      random: this.random,
+      airtime: this.airtime,
+      later: (ms, callback) => this.later(ms, callback),
+      cancel: (timer) => this.cancel(timer),
+      onTransmit: (packet) => this.options.onTransmit?.(packet),
+      toPhone: (error, requestId, channel) => this.toPhone(this.localRouting(error, requestId, channel)),
+      queueSpaceFreed: () => this.sendQueueStatus(Errno.OK, 0),
+      consoleLog: (level, thread, message) => this.consoleLog(level, thread, message),
+      channelUtilization: () => this.airStats().channelUtilization,
+    });
     this.admin = new SimAdmin(options.node, this.now, { ...options.admin, ...(this.log ? { logger: this.log } : {}) });
   }
 
@@ -340,7 +344,7 @@ export class SimRadio {
     const { decoded } = packet;
     if (packet.from === this.node.num) {
       // Someone rebroadcast our packet: an implicit ACK if we are still waiting for one.
-      if (this.pendingAcks.has(packet.id)) {
+      if (this.transmitter.awaitsAck(packet.id)) {
         this.consoleLog("DEBUG", "Router", `Rx someone rebroadcasting for us (id=${hex32(packet.id)})`);
         this.stopRetransmission(packet.id);
         this.toPhone(this.localRouting(RoutingError.NONE, packet.id, packet.channel ?? 0));
@@ -361,6 +365,7 @@ export class SimRadio {
       snr: packet.rxSnr ?? 0,
       hopsAway: Math.max(0, hopStart - hopLimit),
     });
+    const knewSender = this.options.nodeInfoExchange !== true || (decoded.portnum !== PortNum.NODEINFO_APP && this.knows(packet.from));
     if (decoded.portnum === PortNum.NODEINFO_APP) this.learnUser(packet.from, decoded.payload);
 
     if (this.options.rxDuplicateFilter === true) {
@@ -375,6 +380,7 @@ export class SimRadio {
 
     const toUs = packet.to === this.node.num;
     if (!toUs && packet.to !== BROADCAST_NUM) return; // not ours: only relays care
+    if (this.options.nodeInfoExchange === true) this.exchangeNodeInfo(packet, knewSender);
     if (toUs && decoded.portnum === PortNum.ROUTING_APP && (decoded.requestId ?? 0) !== 0) {
       this.stopRetransmission(decoded.requestId ?? 0);
     }
@@ -386,6 +392,11 @@ export class SimRadio {
       this.consoleLog("INFO", "Router", `Received text msg from=${hex32(packet.from)}, id=${hex32(packet.id)}, msg=${text}`);
     }
     this.toPhone(packet);
+  }
+
+  /** A NodeInfo for another node, overheard: the NodeDB learns its sender (NodeInfoModule is promiscuous). */
+  overhear(packet: SimPacket): void {
+    if (packet.decoded.portnum === PortNum.NODEINFO_APP && packet.from !== this.node.num) this.learnUser(packet.from, packet.decoded.payload);
   }
 
   /**
@@ -411,8 +422,30 @@ export class SimRadio {
       priority: fixPriority(data, wantAck),
       decoded: { ...data, payload: data.payload.slice(), bitfield: data.bitfield ?? 0 },
     };
+    if (options.priority !== undefined) packet.priority = options.priority;
     const res = this.enqueueTx({ packet, reliable: wantAck, retransmission: false });
     return res === Errno.OK ? packet.id : undefined;
+  }
+
+  /**
+   * NodeInfoModule::sendOurNodeInfo: our User to `to` (a broadcast asking for replies goes zero
+   * hops), at background priority; skipped above 40 % channel utilisation and within 10 minutes
+   * of the last one. Returns the packet id, or undefined when skipped or the TX queue is full.
+   */
+  sendOwnNodeInfo(to: number = BROADCAST_NUM, wantReplies = false, hopLimit?: number): number | undefined {
+    const nowMs = this.now();
+    if (!isTxAllowedChannelUtil(this.airStats().channelUtilization, false)) return undefined;
+    if (this.lastNodeInfoSentAt !== undefined && nowMs - this.lastNodeInfoSentAt < NODEINFO_MIN_INTERVAL_MS) return undefined;
+    const wantResponse = wantReplies && !NO_REPLY_ROLES.has(this.node.role);
+    this.lastNodeInfoSentAt = nowMs;
+    const data: SimData = { portnum: PortNum.NODEINFO_APP, payload: encodeUser(userOf(this.node)), wantResponse, bitfield: wantResponse ? 2 : 0 };
+    const hops = wantResponse && to === BROADCAST_NUM ? 0 : hopLimit;
+    return this.originate(data, { to, priority: Priority.BACKGROUND, ...(hops !== undefined ? { hopLimit: hops } : {}) });
+  }
+
+  /** Nodes whose User this radio holds (its NodeDB): for a drill's report, the roster the radio hands its station. */
+  knownUsers(): number {
+    return this.nodeList().length;
   }
 
   /** ACKs a want_ack packet addressed to us once more (its originator retransmitted: our ACK got lost). */
@@ -424,7 +457,7 @@ export class SimRadio {
   /** Channel utilisation and TX airtime as the device reports them (percent). */
   airStats(): { channelUtilization: number; airUtilTx: number } {
     if (this.options.airtimeStats) return this.options.airtimeStats();
-    const own = (100 * this.txAirtimeMs) / Math.max(1, this.now() - this.bootAtMs);
+    const own = (100 * this.transmitter.airtimeSpentMs) / Math.max(1, this.now() - this.bootAtMs);
     return { channelUtilization: own, airUtilTx: own };
   }
 
@@ -456,13 +489,13 @@ export class SimRadio {
     this.timers.clear();
     this.toPhoneQueue = [];
     this.queueStatusQueue = [];
-    this.txQueue = [];
-    this.txBusy = false;
-    this.pendingAcks.clear();
+    this.transmitter.reset();
     this.rxHistory.length = 0;
+    this.lastNodeInfoSentAt = undefined;
+    this.nodeInfoAskedAt.clear();
     this.rebootCount++;
     this.bootAtMs = this.now();
-    this.txAirtimeMs = 0;
+    this.transmitter.airtimeSpentMs = 0;
     this.nextPacketId = createPacketIdGenerator(this.random);
     this.log?.info({ rebootCount: this.rebootCount }, "rebooted");
     const session = this.session;
@@ -483,9 +516,7 @@ export class SimRadio {
     if (this.session) this.endSession(this.session, "radio closed");
     for (const timer of this.timers) this.clock.clearTimer(timer);
     this.timers.clear();
-    this.txQueue = [];
-    this.txBusy = false;
-    this.pendingAcks.clear();
+    this.transmitter.reset();
   }
 
   // ---------------------------------------------------------------- host side
@@ -731,7 +762,7 @@ export class SimRadio {
   }
 
   private queueStatus(res: number, meshPacketId: number): QueueStatusInit {
-    const free = this.options.air ? this.options.air.free() : MAX_TX_QUEUE - this.txQueue.length;
+    const free = this.options.air ? this.options.air.free() : MAX_TX_QUEUE - this.transmitter.queued;
     return { res, free, maxlen: MAX_TX_QUEUE, meshPacketId };
   }
 
@@ -799,139 +830,24 @@ export class SimRadio {
     this.originate(data, { to, channel });
   }
 
-  // ---------------------------------------------------------------- towards the air
+  // ---------------------------------------------------------------- towards the air (radio-air.ts)
 
   private enqueueTx(item: TxItem): number {
-    const air = this.options.air;
-    if (air) return this.sendOnAir(air, item);
-    if (this.txQueue.length >= MAX_TX_QUEUE) {
-      this.log?.warn({ id: item.packet.id }, "TX queue full");
-      return Errno.UNKNOWN;
-    }
-    this.txQueue.push(item);
-    this.pumpTx();
-    return Errno.OK;
+    return this.transmitter.enqueue(item);
   }
 
-  /**
-   * Into the air's TX queue, which orders it by priority beside the relays and times it. A
-   * want_ack packet's retransmission timer starts now, as ReliableRouter::send starts it, not
-   * once the packet is on the air; a packet the air refuses is not retried.
-   */
-  private sendOnAir(air: RadioAir, item: TxItem): number {
-    const { packet } = item;
-    if (item.reliable) this.armRetransmission(item, ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded));
-    const accepted = air.send(copyPacket(packet), (error) => {
-      if (error === undefined) {
-        this.options.onTransmit?.(copyPacket(packet));
-        return;
-      }
-      this.log?.debug({ id: packet.id, error }, "not transmitted");
-      if (item.retransmission) return;
-      this.forgetRetransmission(packet.id);
-      if (packet.from === this.node.num && item.reliable) this.toPhone(this.localRouting(error, packet.id, packet.channel ?? 0));
-    });
-    if (!accepted) {
-      this.log?.warn({ id: packet.id }, "TX queue full");
-      if (!item.retransmission) this.forgetRetransmission(packet.id);
-    }
-    return accepted ? Errno.OK : Errno.UNKNOWN;
-  }
-
-  private forgetRetransmission(id: number): void {
-    const pending = this.pendingAcks.get(id);
-    if (pending?.timer) this.cancel(pending.timer);
-    this.pendingAcks.delete(id);
-  }
-
-  /** Without an air below it: a CSMA wait with the packet still queued, then its time on air. */
-  private pumpTx(): void {
-    if (this.txBusy || this.txQueue.length === 0) return;
-    this.txBusy = true;
-    this.later(csmaDelayMs(this.random, this.lora), () => {
-      const wasFull = this.txQueue.length >= MAX_TX_QUEUE;
-      const item = this.txQueue.shift();
-      if (!item) {
-        this.txBusy = false;
-        return;
-      }
-      if (wasFull) this.sendQueueStatus(Errno.OK, 0); // space freed up
-      const { packet } = item;
-      const onAirBytes = ON_AIR_HEADER_BYTES + dataEncodedSize(packet.decoded);
-      this.consoleLog(
-        "DEBUG",
-        "RadioIf",
-        `Started Tx (id=${hex32(packet.id)} fr=${hex32(packet.from)} to=${hex32(packet.to)}, WantAck=${packet.wantAck ? 1 : 0}, ` +
-          `HopLim=${packet.hopLimit ?? 0} Ch=${channelLabel(packet.channel ?? 0)} Portnum=${packet.decoded.portnum} priority=${packet.priority ?? 0})`,
-      );
-      const airtime = this.airtime(onAirBytes);
-      this.txAirtimeMs += airtime;
-      this.later(airtime, () => {
-        this.txBusy = false;
-        this.log?.debug({ id: packet.id, to: packet.to, portnum: packet.decoded.portnum }, "transmitted");
-        if (item.reliable) this.armRetransmission(item, onAirBytes);
-        this.options.onTransmit?.(copyPacket(packet));
-        this.pumpTx();
-      });
-    });
-  }
-
-  private armRetransmission(item: TxItem, onAirBytes: number): void {
-    const id = item.packet.id;
-    let pending = this.pendingAcks.get(id);
-    if (!pending) {
-      if (item.retransmission) return; // ACKed while this copy was queued
-      pending = { item, retriesLeft: NUM_RELIABLE_RETX - 1, timer: undefined, dueAt: 0 };
-      this.pendingAcks.set(id, pending);
-    }
-    pending.dueAt = this.now() + retransmissionMs(onAirBytes, this.lora, this.airStats().channelUtilization);
-    this.scheduleRetransmission(id, pending);
-  }
-
-  /**
-   * ReliableRouter: while a retransmission is pending, the airtime of every packet this radio
-   * receives or sends (`exceptId` excepted: the packet itself) is added to its timer, because an
-   * ACK cannot arrive meanwhile. The air below calls this.
-   */
+  /** ReliableRouter: the airtime of every packet received or sent meanwhile is added to a pending retransmission's timer (radio-air.ts). */
   extendRetransmissions(ms: number, exceptId?: number): void {
-    for (const [id, pending] of this.pendingAcks) {
-      if (id === exceptId || !pending.timer) continue;
-      pending.dueAt += ms;
-      this.scheduleRetransmission(id, pending);
-    }
-  }
-
-  private scheduleRetransmission(id: number, entry: PendingAck): void {
-    if (entry.timer) this.cancel(entry.timer);
-    entry.timer = this.later(entry.dueAt - this.now(), () => {
-      entry.timer = undefined;
-      if (this.pendingAcks.get(id) !== entry) return;
-      if (entry.retriesLeft > 0) {
-        entry.retriesLeft--;
-        this.log?.debug({ id, retriesLeft: entry.retriesLeft }, "no ACK yet: retransmitting");
-        this.enqueueTx({ ...entry.item, retransmission: true });
-        return;
-      }
-      this.pendingAcks.delete(id);
-      this.consoleLog("INFO", "Router", `Reliable send failed, returning a nak for fr=${hex32(this.node.num)},id=${hex32(id)}`);
-      this.toPhone(this.localRouting(RoutingError.MAX_RETRANSMIT, id, entry.item.packet.channel ?? 0));
-    });
+    this.transmitter.extendRetransmissions(ms, exceptId);
   }
 
   private stopRetransmission(id: number): void {
-    const pending = this.pendingAcks.get(id);
-    if (!pending) return;
-    if (pending.timer) this.cancel(pending.timer);
-    this.pendingAcks.delete(id);
-    this.txQueue = this.txQueue.filter((item) => !(item.retransmission && item.packet.id === id));
-    this.options.air?.cancel(id);
+    this.transmitter.stopRetransmission(id);
   }
 
   /** A real ACK for a want_ack packet addressed to us (ReliableRouter::sniffReceived). */
   private sendAckOverAir(packet: SimPacket): void {
-    const hopStart = packet.hopStart ?? 0;
-    const hopsUsed = Math.max(0, hopStart - (packet.hopLimit ?? 0));
-    const hopLimit = hopStart === 0 ? 0 : Math.min(hopsUsed + 2, DEFAULT_HOP_LIMIT);
+    const hopLimit = this.responseHopLimit(packet);
     const data: SimData = {
       portnum: PortNum.ROUTING_APP,
       payload: routingPayload(RoutingError.NONE),
@@ -939,6 +855,45 @@ export class SimRadio {
       bitfield: 0,
     };
     this.originate(data, { to: packet.from, channel: packet.channel ?? 0, hopLimit });
+  }
+
+  /**
+   * The firmware's NodeInfo exchange. A NodeInfo asking for a reply (to us, or broadcast by a
+   * direct neighbour) gets ours unless that node asked within 12 hours (NodeInfoModule); a packet
+   * from a node we hold no User for makes a node that is not a preferred rebroadcaster send it
+   * ours, asking for a reply, below 25 % channel utilisation and within hop_limit + 2 hops
+   * (MeshService::handleFromRadio). Both go through sendOwnNodeInfo's rate limit.
+   */
+  private exchangeNodeInfo(packet: SimPacket, knewSender: boolean): void {
+    const { decoded } = packet;
+    const hopsUsed = Math.max(0, (packet.hopStart ?? 0) - (packet.hopLimit ?? 0));
+    if (decoded.portnum === PortNum.NODEINFO_APP) {
+      if (decoded.wantResponse !== true) return;
+      const nowMs = this.now();
+      const asked = this.nodeInfoAskedAt.get(packet.from);
+      this.nodeInfoAskedAt.set(packet.from, nowMs);
+      if (asked !== undefined && nowMs - asked < NODEINFO_REPLY_SUPPRESS_MS) return;
+      const direct = packet.to === BROADCAST_NUM && hopsUsed === 0;
+      if (packet.to !== this.node.num && !direct) return;
+      this.sendOwnNodeInfo(packet.from, false, direct ? 0 : this.responseHopLimit(packet));
+      return;
+    }
+    if (knewSender || PREFERRED_REBROADCASTERS.has(this.node.role)) return;
+    if (decoded.portnum === PortNum.TELEMETRY_APP && (decoded.requestId ?? 0) !== 0) return;
+    if (!isTxAllowedChannelUtil(this.airStats().channelUtilization, true)) return;
+    if (hopsUsed > DEFAULT_HOP_LIMIT + 2) return;
+    this.sendOwnNodeInfo(packet.from, true);
+  }
+
+  /** MeshModule::getResponseHopLimit: as many hops as the request used, plus two, at most the default. */
+  private responseHopLimit(packet: SimPacket): number {
+    const hopStart = packet.hopStart ?? 0;
+    const hopsUsed = Math.max(0, hopStart - (packet.hopLimit ?? 0));
+    return hopStart === 0 ? 0 : Math.min(hopsUsed + 2, DEFAULT_HOP_LIMIT);
+  }
+
+  private knows(num: number): boolean {
+    return this.heardUsers.has(num) || (this.options.knownNodes?.() ?? []).some((node) => node.num === num);
   }
 
   private broadcastOwnNodeInfo(): void {

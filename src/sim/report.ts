@@ -48,6 +48,31 @@ export function formatDrillReport(results: readonly DrillResult[]): string {
     }
   }
   lines.push(...table(kindRows).map((line) => `  ${line}`));
+  if (results.some((r) => r.downlink.sent > 0)) {
+    lines.push("");
+    lines.push("From the base stations (operators' actions: status records to the other bases, replies to the handheld that asked):");
+    for (const r of results) {
+      const d = r.downlink;
+      lines.push(`  ${FORMAT_LABEL[r.format] ?? r.format}: ${d.sent} sent, ${d.delivered} delivered (${pct(d.deliveryRatio)}), p95 ${ms(d.latencyP95Ms)}, ${ms(d.airtimePerRecordMs)} airtime each${d.refused > 0 ? `; ${d.refused} actions refused by the station` : ""}`);
+    }
+  }
+  if (results.some((r) => r.paths.internet > 0 || r.outages.length > 0)) {
+    lines.push("");
+    lines.push("The internet relay between the stations:");
+    for (const r of results) {
+      lines.push(`  ${FORMAT_LABEL[r.format] ?? r.format}: records reached base stations ${r.paths.air} times over the air, ${r.paths.internet} over the internet`);
+      for (const o of r.outages) {
+        const back = o.forS === null ? "never came back" : `back after ${formatDuration(o.forS * 1000)}: ${o.caughtUp} records caught up in ${o.catchUpWallMs ?? "?"} ms (real time; the drill's clock waits)`;
+        lines.push(`    ${o.station} lost its internet link at ${formatDuration(o.fromS * 1000)}, ${back}`);
+      }
+    }
+  }
+  lines.push("");
+  lines.push(`Rosters (nodes each base radio holds a NodeInfo for, of ${first.nodes - 1}); NodeInfo on the air:`);
+  for (const r of results) {
+    const rosters = Object.entries(r.rosters).map(([base, roster]) => `${base} ${roster.known}`).join(", ");
+    lines.push(`  ${FORMAT_LABEL[r.format] ?? r.format}: ${rosters}; ${r.nodeInfo.frames} NodeInfo frames, ${ms(r.nodeInfo.airtimeMs)} of airtime`);
+  }
   for (const r of results) {
     lines.push("");
     lines.push(`Channel utilisation, ${FORMAT_LABEL[r.format] ?? r.format} (highest any node reported, per minute; peak ${r.peakChannelUtilization.toFixed(1)} %):`);

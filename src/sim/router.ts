@@ -8,7 +8,7 @@
 // priority-ordered TX queue (tx-queue.ts) and one transmit timer that every reception and every
 // transmission restarts with a fresh contention delay (SNR-weighted for a relay), listen before
 // talk, time on air and half duplex.
-import { BROADCAST_NUM, DeviceRole } from "../radio/index.ts";
+import { BROADCAST_NUM, DeviceRole, PortNum } from "../radio/index.ts";
 import {
   HEADER_BYTES,
   decodeAirPayload,
@@ -74,6 +74,8 @@ export interface RouterOptions {
   relayIsFavoriteRouter?: (relayByte: number) => boolean;
   /** A packet this node decoded for the first time, for us or broadcast: the phone side (SimRadio.deliver). */
   deliver: (packet: SimPacket) => void;
+  /** A NodeInfo addressed to someone else, decoded here (NodeInfoModule is promiscuous: it updates the NodeDB from what it overhears). */
+  overheard?: (packet: SimPacket) => void;
   /** Our own packet heard again (someone relayed it: the implicit ACK). */
   heardOwn: (packet: SimPacket) => void;
   /** A want_ack packet for us retransmitted by its originator (our ACK got lost): ACK it again. */
@@ -255,6 +257,8 @@ export class SimRouter implements ChannelPort {
     if (header.id !== 0) this.remember(key, header.hopLimit);
     if (data && (header.to === this.num || header.to === BROADCAST_NUM)) {
       this.options.deliver(this.packetOf(header, data, reception));
+    } else if (data && data.portnum === PortNum.NODEINFO_APP) {
+      this.options.overheard?.(this.packetOf(header, data, reception));
     }
     this.perhapsRebroadcast(header, data, frame, snr);
   }

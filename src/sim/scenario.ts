@@ -52,7 +52,28 @@ export type ScenarioFault =
   | { type: "unplugged"; node: string; atMs: number; forMs?: number }
   /** A base station killed (kill -9) and started again `forMs` later on the same database. */
   | { type: "station_restart"; node: string; atMs: number; forMs: number }
-  | { type: "jammer"; atMs: number; forMs?: number; position: Position; powerDbm: number };
+  | { type: "jammer"; atMs: number; forMs?: number; position: Position; powerDbm: number }
+  /** A base station's internet link cut (the relay's broker unreachable) and, `forMs` later, back. */
+  | { type: "internet_lost"; node: string; atMs: number; forMs?: number };
+
+/** The actions an operator verb takes on a supply request (Station.act). */
+export const OPERATOR_VERBS = ["acknowledge", "dispatch", "deliver", "cancel"] as const;
+export type OperatorVerb = (typeof OPERATOR_VERBS)[number];
+
+/**
+ * Coordinators at base stations: each supply request from a handheld is taken by the first base
+ * with an operator that stores it, who acts on it (`Station.act`) these delays after it arrived.
+ */
+export interface ScenarioOperator {
+  /** Base node ids. */
+  stations: string[];
+  /** The role in decision-rights.yaml the operator acts as (default coordinator). */
+  role: string;
+  /** Verb -> delay after the request reached the station (ms). */
+  steps: Array<{ verb: OperatorVerb; afterMs: number }>;
+  /** dispatch: minutes until it arrives (the handheld's reply says "ETA n"). */
+  etaMin: number;
+}
 
 export interface Scenario {
   name: string;
@@ -66,10 +87,13 @@ export interface Scenario {
   /** What the traffic is carried as: meshaid's records, plain text, or both side by side. */
   formats: TrafficFormat[];
   /** Background chatter per node (0 = none). */
-  background: { positionEveryMs: number; telemetryEveryMs: number; nodeInfo: boolean };
+  background: { positionEveryMs: number; telemetryEveryMs: number; nodeInfo: boolean; nodeInfoExchange: boolean; knownNodes: "none" | "all" };
   nodes: ScenarioNode[];
   traffic: ScenarioTraffic[];
   faults: ScenarioFault[];
+  operators: ScenarioOperator[];
+  /** The stations replicate their logs to each other over the internet relay (an in-process MQTT broker). */
+  relay: boolean;
 }
 
 export class ScenarioError extends Error {
@@ -153,7 +177,7 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     throw new ScenarioError(`${file}: not valid YAML: ${(error as Error).message}`);
   }
   const raw = record(doc, file);
-  only(raw, ["name", "seed", "duration", "preset", "region", "site", "hop_limit", "format", "background", "nodes", "traffic", "faults"], file);
+  only(raw, ["name", "seed", "duration", "preset", "region", "site", "hop_limit", "format", "background", "nodes", "traffic", "faults", "operators", "relay"], file);
   const seed = num(raw["seed"], `${file}: seed`, 1) >>> 0;
   const random = mulberry32(seed ^ 0x5ce7a210);
   const preset = str(raw["preset"], `${file}: preset`, "LONG_FAST");
@@ -179,11 +203,15 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   if (formats.length === 0) throw new ScenarioError(`${file}: format must be meshaid, text or both`);
 
   const bg = raw["background"] === undefined ? {} : record(raw["background"], `${file}: background`);
-  only(bg, ["position_every", "telemetry_every", "nodeinfo"], `${file}: background`);
-  const background = {
+  only(bg, ["position_every", "telemetry_every", "nodeinfo", "nodeinfo_exchange", "known_nodes"], `${file}: background`);
+  const knownNodes = bg["known_nodes"] ?? "none";
+  if (knownNodes !== "none" && knownNodes !== "all") throw new ScenarioError(`${file}: background.known_nodes must be none (radios start with empty node lists) or all (they already know each other)`);
+  const background: Scenario["background"] = {
     positionEveryMs: bg["position_every"] === undefined ? 0 : parseDuration(bg["position_every"], `${file}: background.position_every`),
     telemetryEveryMs: bg["telemetry_every"] === undefined ? 0 : parseDuration(bg["telemetry_every"], `${file}: background.telemetry_every`),
     nodeInfo: bg["nodeinfo"] === undefined ? true : bg["nodeinfo"] === true,
+    nodeInfoExchange: bg["nodeinfo_exchange"] === undefined ? true : bg["nodeinfo_exchange"] === true,
+    knownNodes: knownNodes === "all" ? "all" : "none",
   };
 
   const taken = new Set<number>();
@@ -311,9 +339,14 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     const forMs = f["for"] === undefined ? undefined : parseDuration(f["for"], `${where}.for`);
     const type = str(f["type"], `${where}.type`);
     const timing = { atMs, ...(forMs !== undefined ? { forMs } : {}) };
-    if (type === "offline" || type === "out_of_range" || type === "unplugged" || type === "station_restart") {
+    if (type === "offline" || type === "out_of_range" || type === "unplugged" || type === "station_restart" || type === "internet_lost") {
       const node = str(f["node"], `${where}.node`);
       if (!byId.has(node)) throw new ScenarioError(`${where}: no node "${node}"`);
+      if (type === "internet_lost") {
+        if (byId.get(node)?.base !== true) throw new ScenarioError(`${where}: internet_lost needs a base node (one with base: true); "${node}" is not`);
+        if (raw["relay"] !== true) throw new ScenarioError(`${where}: internet_lost needs the stations' relay: add "relay: true" to the scenario`);
+        return { type, node, ...timing };
+      }
       if (type === "unplugged" || type === "station_restart") {
         if (byId.get(node)?.base !== true) throw new ScenarioError(`${where}: ${type} needs a base node (one with base: true); "${node}" is not`);
         if (type === "station_restart") return { type, node, atMs, forMs: forMs ?? 10_000 }; // default: 10 s of downtime
@@ -324,8 +357,22 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     if (type === "jammer") {
       return { type, ...timing, position: position(f["position"], `${where}.position`), powerDbm: num(f["power"], `${where}.power`, 20) };
     }
-    throw new ScenarioError(`${where}: type "${type}" is not one of offline, out_of_range, unplugged, station_restart, jammer`);
+    throw new ScenarioError(`${where}: type "${type}" is not one of offline, out_of_range, unplugged, station_restart, jammer, internet_lost`);
   });
+
+  const bases = nodes.filter((n) => n.base).map((n) => n.id);
+  const operators = list(raw["operators"], `${file}: operators`).map((entry, index): ScenarioOperator => {
+    const where = `${file}: operators[${index}]`;
+    const o = record(entry, where);
+    only(o, ["station", "role", "eta_min", ...OPERATOR_VERBS], where);
+    const station = o["station"] ?? "*";
+    const stations = station === "*" ? bases : (Array.isArray(station) ? station : [station]).map((id, i) => str(id, `${where}.station[${i}]`));
+    for (const id of stations) if (!bases.includes(id)) throw new ScenarioError(`${where}: "${id}" is not a base node (one with base: true)`);
+    const steps = OPERATOR_VERBS.filter((verb) => o[verb] !== undefined).map((verb) => ({ verb, afterMs: parseDuration(o[verb], `${where}.${verb}`) }));
+    if (steps.length === 0) throw new ScenarioError(`${where}: say what the operator does: ${OPERATOR_VERBS.join(", ")} (each with a delay, e.g. acknowledge: 30s)`);
+    return { stations, role: str(o["role"], `${where}.role`, "coordinator"), steps: steps.sort((a, b) => a.afterMs - b.afterMs), etaMin: num(o["eta_min"], `${where}.eta_min`, 10) };
+  });
+  if (raw["relay"] !== undefined && typeof raw["relay"] !== "boolean") throw new ScenarioError(`${file}: relay must be true or false`);
 
   const hopLimit = num(raw["hop_limit"], `${file}: hop_limit`, 3);
   if (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > 7) throw new ScenarioError(`${file}: hop_limit must be 0..7`);
@@ -343,6 +390,8 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
     nodes,
     traffic,
     faults,
+    operators,
+    relay: raw["relay"] === true,
   };
 }
 

@@ -26,7 +26,7 @@ const corpus: CorpusLine[] = readFileSync(new URL("../fixtures/corpus/field-traf
   .map((line) => JSON.parse(line) as CorpusLine);
 
 /** YAML for a drill whose handhelds send the corpus lines round robin, each line at `everyMin` per sender. */
-function scenarioYaml(options: { name: string; nodes: string; handhelds: string[]; linkLoss: number; everyMin: number; background: boolean }): string {
+function scenarioYaml(options: { name: string; nodes: string; handhelds: string[]; linkLoss: number; everyMin: number; background: boolean; knownNodes?: "all" | "none" }): string {
   const traffic = corpus.map((line, i) => {
     const from = options.handhelds[i % options.handhelds.length]!;
     return `  - { from: ${from}, text: ${JSON.stringify(line.text)}, kind: ${line.kind}, every: ${options.everyMin}m }`;
@@ -39,7 +39,7 @@ function scenarioYaml(options: { name: string; nodes: string; handhelds: string[
     "region: US",
     "format: both",
     `site: { link_loss: ${options.linkLoss} }`,
-    options.background ? "background: { position_every: 15m, telemetry_every: 30m }" : "background: { nodeinfo: true }",
+    `background: { ${options.background ? "position_every: 15m, telemetry_every: 30m" : "nodeinfo: true"}, known_nodes: ${options.knownNodes ?? "none"} }`,
     "nodes:",
     options.nodes,
     "traffic:",
@@ -59,14 +59,15 @@ function speedScenario(): Scenario {
   return parseScenario(scenarioYaml({ name: "bench: 50 nodes, 3 hops, 1 h", nodes, handhelds, linkLoss: 0, everyMin: 9, background: true }), "sim.bench speed");
 }
 
-function referenceScenario(): Scenario {
+/** The reference net: radios handed out at the check-in table already know each other (`cold`: they start with empty node lists and exchange NodeInfo as the firmware does). */
+function referenceScenario(cold = false): Scenario {
   const nodes = [
     "  - { id: BASE-1, role: CLIENT_BASE, base: true, at: [0, 0] }",
     "  - { id: BASE-2, role: CLIENT_BASE, base: true, at: [1500, 500] }",
     "  - { group: h, count: 28, area: { center: [750, 250], radius: 1500 } }",
   ].join("\n");
   const handhelds = Array.from({ length: 28 }, (_, i) => `h-${String(i + 1).padStart(2, "0")}`);
-  return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false }), "sim.bench reference");
+  return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false, knownNodes: cold ? "none" : "all" }), "sim.bench reference");
 }
 
 const fieldConfig = (name: string): string => readFileSync(new URL(`../../firmware-config/${name}`, import.meta.url), "utf8");
@@ -94,6 +95,7 @@ export async function run(): Promise<BenchResult[]> {
   const reference = referenceScenario();
   const meshaid = await runFieldDrill(reference, "meshaid", config);
   const text = await runFieldDrill(reference, "text", config);
+  const cold = await runFieldDrill(referenceScenario(true), "meshaid", config);
   return [
     result("sim", "speedup", speed.speedup, "x real time (50 nodes, 3 hops, 1 h, real stations)"),
     result("sim", "speedupRadioOnly", radioOnly.speedup, "x real time (the same drill counted at the base radios)"),
@@ -101,6 +103,7 @@ export async function run(): Promise<BenchResult[]> {
     result("sim", "deliveredWithin2Min", meshaid.deliveredWithin2MinRatio, "fraction", text.deliveredWithin2MinRatio),
     result("sim", "latencyP95Ms", meshaid.latencyP95Ms ?? Number.NaN, "ms", text.latencyP95Ms),
     result("sim", "airtimePerRecordMs", meshaid.airtimePerRecordMs ?? Number.NaN, "ms per delivered record", text.airtimePerRecordMs),
+    result("sim", "deliveryRatioColdStart", cold.deliveryRatio, "fraction (the reference with empty node lists: the NodeInfo exchange at start)", meshaid.deliveryRatio),
     result("sim", "transmissionsPerRecord", transmissions(meshaid), "frames on the air per record sent (original, retransmissions, relays)", transmissions(text)),
   ];
 }

@@ -39,7 +39,7 @@ describe("drills with the real station", () => {
     const scenario = parseScenario(BUSY, "busy");
     for (const format of ["meshaid", "text"] as const) {
       const stations = drillStations(config);
-      cleanups.push(stations.remove);
+      cleanups.push(() => void stations.remove());
       const encodeRecords = (line: string, seq: number): Uint8Array | undefined => {
         const payload = payloadForText(line, config, seq);
         return payload.ok ? payload.value : undefined;
