@@ -2,6 +2,8 @@
 // `start` reads to run the relay.
 //
 //   <data dir>/keys/channel.key   the mesh channel key: base64 of 32 random bytes, a newline
+//   <data dir>/keys/coalition.key optional: the coalition secret that authenticates base-station
+//                                 records on the air (base64 of 32 bytes); the channel key without it
 //   <data dir>/keys/station.key   this station's Ed25519 signing key (secret): base64, a newline
 //   <data dir>/keys/station.pub   its public key, for peers' trust lists: base64, a newline
 //   <data dir>/trust.yaml         stations whose relayed records this station accepts
@@ -91,6 +93,19 @@ function decodeKey(text: string, where: string): Uint8Array {
   const bytes = Buffer.from(text, "base64");
   if (bytes.length !== 32 || bytes.toString("base64") !== text) throw new KeyError(`${where} is not base64 of 32 bytes: regenerate it (meshaid keygen --force) or copy it again`);
   return new Uint8Array(bytes);
+}
+
+/**
+ * The secret that authenticates base-station records on the air (src/wire/auth.ts):
+ * keys/coalition.key, else keys/channel.key, else none (nothing is tagged or checked).
+ */
+export function readCoalitionSecret(dataDir: string): { secret: Uint8Array; file: string } | undefined {
+  const paths = keyPaths(dataDir);
+  const coalition = join(paths.dir, "coalition.key");
+  for (const [file, what] of [[coalition, "the coalition key"], [paths.channel, "the channel key"]] as const) {
+    if (existsSync(file)) return { secret: readKeyFile(file, what), file };
+  }
+  return undefined;
 }
 
 /** This station's signing key pair (the public key is derived from the secret and checked against station.pub). */

@@ -7,14 +7,14 @@ import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTranspor
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
 import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
-import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
+import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
 import type { RelayStatus } from "../ui/index.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
-import { KeyError } from "./keys.ts";
+import { KeyError, readCoalitionSecret } from "./keys.ts";
 import { askHidden, storeCipher } from "./store-key.ts";
 import { ControlSocketError, listenControl } from "./control.ts";
 
@@ -100,7 +100,10 @@ export async function runStart(options: StartOptions): Promise<number> {
     cleanups.push(() => scheduler.close());
     const sends = await SendLog.open(db);
     const peers = await PeerLog.open(db);
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), logger });
+    const coalition = readCoalitionSecret(dataDir);
+    const auth = coalition ? coalitionAuthKey(coalition.secret) : undefined;
+    if (coalition && auth) logger.info({ file: coalition.file, key: auth.fingerprint }, "base-station records are authenticated with the coalition key");
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), ...(auth ? { auth } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.

@@ -5,6 +5,7 @@
 // travels as field 40 (`auth`) of the payload's last record, so a decoder that does not check it
 // simply skips it, and the protocol version stays 1. Stock handhelds cannot add one.
 import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import type { FieldRecord, RecordBody } from "./types.ts";
 
 /** Bytes of the truncated HMAC: 64 bits, forging one takes ~2^63 tries over a slow radio. */
 export const AUTH_TAG_BYTES = 8;
@@ -58,4 +59,20 @@ export function verifyAuthTrailer(auth: AuthKey, origin: number, bytes: Uint8Arr
   if (!endsWithAuthTrailer(bytes)) return false;
   const expected = authTag(auth, origin, bytes.subarray(0, bytes.length - AUTH_TRAILER_BYTES));
   return timingSafeEqual(expected, bytes.subarray(bytes.length - AUTH_TAG_BYTES));
+}
+
+/** Kinds that change shared state (a request's status, who is on shift, an incident closed or acknowledged). */
+const STATE_CHANGING_KINDS = new Set<RecordBody["kind"]>(["supply_status", "shift", "ack"]);
+
+export function changesSharedState(body: RecordBody): boolean {
+  return STATE_CHANGING_KINDS.has(body.kind);
+}
+
+/**
+ * Whether a record moves the boards: everything does, except a state change in a meshaid payload
+ * whose coalition tag was missing or wrong (anyone with the channel key could have sent it under
+ * a base station's number). It stays in the log and on the feed, marked.
+ */
+export function appliesToBoards(record: Pick<FieldRecord, "auth" | "body">): boolean {
+  return !(record.auth === "none" && changesSharedState(record.body));
 }
