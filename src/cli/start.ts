@@ -85,20 +85,22 @@ export async function runStart(options: StartOptions): Promise<number> {
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
-    const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"));
+    // With --encrypt every value that may name someone (roster, audit, outbox, sends) is sealed too.
+    const sealed = cipher ? { cipher } : {};
+    const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"), sealed);
     const radio = new RadioConnection({ open: await radioOpener(options, presets, logger, cleanups), logger: radioLog, outbox, ...(recordPort ? { sending: { recordPort } } : {}) });
     cleanups.push(() => radio.close());
-    const roster = await RosterStore.open(db);
+    const roster = await RosterStore.open(db, sealed);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const audit = await AuditTrail.open(db);
+    const audit = await AuditTrail.open(db, sealed);
     const scheduler = new TransmitScheduler({
       sender: radio,
       airtimeMs: (bytes) => airtimeMs(bytes + 16),
       onError: (error, item) => radioLog.error({ err: error, priority: item.priority }, "send refused by the radio link; dropped"),
     });
     cleanups.push(() => scheduler.close());
-    const sends = await SendLog.open(db);
+    const sends = await SendLog.open(db, sealed);
     const peers = await PeerLog.open(db);
     const coalition = readCoalitionSecret(dataDir);
     const auth = coalition ? coalitionAuthKey(coalition.secret) : undefined;
