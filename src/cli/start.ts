@@ -154,7 +154,7 @@ export async function runStart(options: StartOptions): Promise<number> {
 class StartError extends Error {}
 
 /** The relay's state as the console's header shows it: the link, peers heard, records not yet acknowledged. */
-function consoleRelayStatus(state: RelayState): RelayStatus {
+export function consoleRelayStatus(state: RelayState): RelayStatus {
   const lastSyncAt = Math.max(0, ...state.peers.map((peer) => peer.lastSeenAt ?? 0));
   return {
     link: state.link,

@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { Aedes } from "aedes";
 import { Level } from "level";
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import pino, { type Logger } from "pino";
 import { Relay, signingKeyPair, type RelayOptions } from "../../src/relay/index.ts";
 import { Station } from "../../src/station/index.ts";
@@ -72,6 +72,8 @@ export interface RigOptions {
   protocolVersion?: 4 | 5;
   logger?: Logger;
   relay?: Partial<RelayOptions>;
+  /** mqtt.js options over the defaults (keepalive, timeouts). */
+  client?: Partial<IClientOptions>;
 }
 
 /** Opens (or reopens) a station with its relay on `dir`, connecting to `url`. */
@@ -94,6 +96,7 @@ export async function startRig(options: RigOptions): Promise<RelayRig> {
     ...(options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 100,
     connectTimeout: 5000,
+    ...options.client,
   });
   const trust = new Map([...options.keys].filter(([name]) => (options.trusted ?? [...options.keys.keys()]).includes(name)).map(([name, k]) => [name, k.publicKey]));
   const relay = new Relay({
