@@ -20,38 +20,37 @@ const OUTAGE_MS = 20_000;
 class BlackholeProxy {
   blackholed = false;
   dropped = 0;
+  url = "";
   private readonly sockets = new Set<Socket>();
-  readonly server: Server;
-  readonly url: string;
-  private constructor(server: Server, url: string) {
-    this.server = server;
-    this.url = url;
-  }
+  private readonly server: Server;
 
-  static async start(upstreamPort: number): Promise<BlackholeProxy> {
-    const port = await freePort();
-    let proxy: BlackholeProxy | undefined;
-    const server = createServer((client) => {
+  private constructor(upstreamPort: number) {
+    this.server = createServer((client) => {
       const upstream = createConnection({ host: "127.0.0.1", port: upstreamPort });
       for (const [from, to] of [
         [client, upstream],
         [upstream, client],
       ] as const) {
-        proxy!.sockets.add(from);
+        this.sockets.add(from);
         from.on("data", (chunk: Buffer) => {
-          if (proxy!.blackholed) proxy!.dropped += chunk.length;
+          if (this.blackholed) this.dropped += chunk.length;
           else to.write(chunk);
         });
         // A socket ends only when its side ends it: the blackhole itself closes nothing.
         from.on("close", () => {
-          proxy!.sockets.delete(from);
+          this.sockets.delete(from);
           to.destroy();
         });
         from.on("error", () => to.destroy());
       }
     });
-    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", () => resolve()));
-    proxy = new BlackholeProxy(server, `mqtt://127.0.0.1:${port}`);
+  }
+
+  static async start(upstreamPort: number): Promise<BlackholeProxy> {
+    const proxy = new BlackholeProxy(upstreamPort);
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.server.listen(port, "127.0.0.1", () => resolve()));
+    proxy.url = `mqtt://127.0.0.1:${port}`;
     return proxy;
   }
 
