@@ -65,6 +65,13 @@ export class NodeWatch {
     return [...this.flagged];
   }
 
+  /** What was known of a node before this run (the roster on disk), without flagging anything. */
+  remember(num: number, known: { hwModel?: number; role?: number }): void {
+    const history = this.of(num);
+    if (known.hwModel !== undefined) history.hwModel = known.hwModel;
+    if (known.role !== undefined) history.role = known.role;
+  }
+
   /** NODEINFO: hardware, role and public key should not change under one node number. */
   node(node: RadioNode, at: number): void {
     const history = this.of(node.num);

@@ -240,6 +240,8 @@ export class Station implements StationBoardsView {
     }
     await this.loadOwnSeq();
     this.peerExchange.loaded();
+    // What the roster remembers of each node is its history: a restart does not forget who was who.
+    for (const entry of this.roster?.list() ?? []) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();

@@ -141,6 +141,21 @@ describe("a station with the coalition key", () => {
     await close();
   });
 
+  it("remembers each node's hardware from the roster across a restart", async () => {
+    const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const roster = { list: () => [{ num: MEDIC, userId: "!2a6f1c02", callsign: "M1", hwModel: 43, role: 0 }] };
+    const radio = new ScriptedRadio();
+    const station = new Station({ name: "Base", radio, store, roster, presets, codebook, site, logger, now: () => now, auth: key });
+    const events: StationEvent[] = [];
+    station.subscribe((event) => events.push(event));
+    await station.start();
+    radio.emit({ type: "node", node: { num: MEDIC, userId: "!2a6f1c02", longName: "", shortName: "M1", role: 0, hwModel: 9 } });
+    expect(events.flatMap((event) => (event.type === "suspect" ? [event.flag.detail] : []))).toEqual(["hardware model 43 is now 9"]);
+    await station.stop();
+    await store.close();
+  });
+
   it("without a key, checks nothing and applies everything as before", async () => {
     const { station, radio, events, close } = await open(false);
     radio.hear(MEDIC, 0x100, "NEED WATER");
