@@ -1,7 +1,6 @@
 // The coalition key: keygen makes one when the station has none, keeps one copied from another
 // base station, and start reads only it (never the channel key, which every handheld holds).
 import { existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateKeys, KeyError, keyPaths, readCoalitionSecret } from "../../src/cli/keys.ts";
 import { useTempDir } from "../helpers/tmp.ts";
