@@ -194,6 +194,11 @@ function statusLines(status: StationStatus): string[] {
   for (const gap of status.gaps?.asking ?? []) lines.push(`gap       asking ${gap.callsign} to resend ${gap.seqs.length} record(s) (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}), ${gap.requests} request(s) so far`);
   for (const gap of status.gaps?.gaveUp ?? []) lines.push(`gap       gave up on ${gap.seqs.length} record(s) of ${gap.callsign} (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}): they may come through the relay`);
   if (status.gaps && status.gaps.resent > 0) lines.push(`resent    ${status.gaps.resent} of our records on request`);
+  if (status.auth) {
+    const a = status.auth;
+    lines.push(`auth      coalition key ${a.key}; ${a.records} records unauthenticated, ${a.notApplied} state changes not applied; ${a.suspects.length} flags`);
+    for (const flag of a.suspects.slice(-5)) lines.push(`  !${hex8(flag.num)} ${flag.reason}: ${flag.detail}`);
+  }
   return lines;
 }
 

@@ -14,6 +14,7 @@ import {
   runDrill,
   runStationDrill,
   type DrillResult,
+  type StationDrillOptions,
   type Scenario,
   type TrafficFormat,
 } from "../sim/index.ts";
@@ -91,7 +92,7 @@ export async function runDrillCommand(file: string, options: DrillOptions): Prom
  * Runs one drill with meshaid's records as their real wire bytes (each line read with the
  * coalition's codebook and site plan), the stations real unless `radioOnly`.
  */
-export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, config: FieldConfig & { radioOnly?: boolean }): Promise<DrillResult> {
+export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, config: FieldConfig & { radioOnly?: boolean; sample?: StationDrillOptions["sample"] }): Promise<DrillResult> {
   const encodeRecords = (line: string, seq: number): Uint8Array | undefined => {
     const payload = payloadForText(line, { codebook: config.codebook, site: config.site }, seq);
     return payload.ok ? payload.value : undefined;
@@ -101,7 +102,7 @@ export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, c
   const rights = config.rights ?? parseDecisionRights(readFileSync(DEFAULT_RIGHTS_FILE, "utf8"), config.codebook);
   const stations = drillStations({ ...config, rights }, { relay: scenario.relay, preset: scenario.preset });
   try {
-    return await runStationDrill(scenario, format, { encodeRecords, stations: stations.factory });
+    return await runStationDrill(scenario, format, { encodeRecords, stations: stations.factory, ...(config.sample ? { sample: config.sample } : {}) });
   } finally {
     await stations.remove();
   }

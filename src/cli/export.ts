@@ -3,15 +3,18 @@
 // the procurement log), and a printable Markdown situation report with the shift roster, the audit
 // trail, the procurement log, an after-action report and an ICS-309-style communications log.
 // Reads the database a stopped station wrote (a running one holds its lock: the error says so).
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Level } from "level";
-import { AuditTrail, RecordStore, type AuditEntry } from "../store/index.ts";
+import { AuditTrail, RecordStore, type AuditEntry, type RecordCipher } from "../store/index.ts";
 import type { RecordView } from "../station/index.ts";
 import { describePlace, describeRecord, labelledRecord, labelOf, type Codebook, type FieldRecord, type SitePlan } from "../wire/index.ts";
 import type { BoardRows } from "../ui/index.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { defaultDataDir } from "./paths.ts";
+import { KeyError } from "./keys.ts";
+import { askHidden, storeCipher, storeKeyPath } from "./store-key.ts";
 
 export const EXPORT_FORMATS = ["json", "csv", "md", "hxl"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -27,6 +30,8 @@ export interface ExportOptions {
   language?: string;
   name?: string;
   table?: string;
+  /** For an encrypted store: a file whose first line is the passphrase (else MESHAID_PASSPHRASE or a prompt). */
+  keyFile?: string;
 }
 
 export interface ExportContext {
@@ -389,13 +394,13 @@ async function readAudit(trail: AuditTrail): Promise<AuditEntry[]> {
   }
 }
 
-async function readRecords(dataDir: string, codebook: Codebook, warn: (line: string) => void): Promise<{ records: FieldRecord[]; audit: AuditEntry[] }> {
+async function readRecords(dataDir: string, codebook: Codebook, warn: (line: string) => void, cipher: RecordCipher | undefined): Promise<{ records: FieldRecord[]; audit: AuditEntry[] }> {
   const path = join(dataDir, "db");
   let store: RecordStore;
   const db = new Level<string, Uint8Array>(path, { valueEncoding: "view", createIfMissing: false });
   try {
     // createIfMissing: false, so a wrong --db says so instead of exporting an empty new database.
-    store = await RecordStore.open(db, codebook);
+    store = await RecordStore.open(db, codebook, cipher ? { cipher } : {});
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
     if (/lock/i.test(cause)) throw new ExportError(`the database ${path} is in use: stop the station first, or export from a copy (${cause})`);
@@ -404,7 +409,7 @@ async function readRecords(dataDir: string, codebook: Codebook, warn: (line: str
   }
   try {
     const newestFirst = await store.recent(store.count, (entry) => warn(`meshaid: log entry ${entry.key} does not decode (${entry.reason}); left out`));
-    const audit = await readAudit(await AuditTrail.open(db));
+    const audit = await readAudit(await AuditTrail.open(db, cipher ? { cipher } : {}));
     return { records: newestFirst.reverse(), audit };
   } finally {
     await store.close();
@@ -442,13 +447,17 @@ export async function runExport(options: ExportOptions, write: (text: string) =>
       throw new ExportError(`the codebook has no labels in "${options.language}"; it has: ${codebook.languages.join(", ")}`);
     }
     const dataDir = resolve(options.db ?? defaultDataDir());
-    const stored = await readRecords(dataDir, codebook, warn);
+    // An encrypted store opens only with its passphrase (nothing is exported half-readable).
+    const cipher = existsSync(storeKeyPath(dataDir))
+      ? await storeCipher(dataDir, { encrypt: true, ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, true)
+      : undefined;
+    const stored = await readRecords(dataDir, codebook, warn, cipher);
     const records = stored.records.map((record) => viewOf(record, site));
     const ctx: ExportContext = { codebook, name: options.name ?? "Base station", now: Date.now(), audit: stored.audit, ...(site ? { site } : {}), ...(options.language ? { language: options.language } : {}) };
     write(await exportText(records, options.format as ExportFormat, ctx, tableName as ExportTable));
     return 0;
   } catch (error) {
-    if (error instanceof ExportError || error instanceof ConfigFileError) {
+    if (error instanceof ExportError || error instanceof ConfigFileError || error instanceof KeyError) {
       warn(`meshaid: ${error.message}`);
       return 1;
     }

@@ -2,6 +2,9 @@
 // `start` reads to run the relay.
 //
 //   <data dir>/keys/channel.key   the mesh channel key: base64 of 32 random bytes, a newline
+//   <data dir>/keys/coalition.key the coalition secret that authenticates base-station records on
+//                                 the air (base64 of 32 bytes): the same at every base station,
+//                                 never on a handheld (which holds the channel key)
 //   <data dir>/keys/station.key   this station's Ed25519 signing key (secret): base64, a newline
 //   <data dir>/keys/station.pub   its public key, for peers' trust lists: base64, a newline
 //   <data dir>/trust.yaml         stations whose relayed records this station accepts
@@ -26,13 +29,14 @@ export class KeyError extends Error {
 export interface KeyPaths {
   dir: string;
   channel: string;
+  coalition: string;
   stationSecret: string;
   stationPublic: string;
 }
 
 export function keyPaths(dataDir: string): KeyPaths {
   const dir = join(dataDir, KEYS_FOLDER);
-  return { dir, channel: join(dir, "channel.key"), stationSecret: join(dir, "station.key"), stationPublic: join(dir, "station.pub") };
+  return { dir, channel: join(dir, "channel.key"), coalition: join(dir, "coalition.key"), stationSecret: join(dir, "station.key"), stationPublic: join(dir, "station.pub") };
 }
 
 export function defaultTrustFile(dataDir: string): string {
@@ -60,6 +64,8 @@ export function generateKeys(dataDir: string, options: { force?: boolean } = {})
   writePrivate(paths.channel, `${toBase64(randomBytes(32))}\n`);
   writePrivate(paths.stationSecret, `${toBase64(pair.secretKey)}\n`);
   writePrivate(paths.stationPublic, `${toBase64(pair.publicKey)}\n`);
+  // Kept when it exists: it is shared by every base station (copied from the first one), not per station.
+  if (!existsSync(paths.coalition)) writePrivate(paths.coalition, `${toBase64(randomBytes(32))}\n`);
   return { paths, publicKey: toBase64(pair.publicKey) };
 }
 
@@ -91,6 +97,16 @@ function decodeKey(text: string, where: string): Uint8Array {
   const bytes = Buffer.from(text, "base64");
   if (bytes.length !== 32 || bytes.toString("base64") !== text) throw new KeyError(`${where} is not base64 of 32 bytes: regenerate it (meshaid keygen --force) or copy it again`);
   return new Uint8Array(bytes);
+}
+
+/**
+ * The secret that authenticates base-station records on the air (src/wire/auth.ts):
+ * keys/coalition.key, or none (nothing is tagged or checked). Never the channel key: every
+ * handheld holds that, so anyone who takes one could forge tags with it.
+ */
+export function readCoalitionSecret(dataDir: string): { secret: Uint8Array; file: string } | undefined {
+  const file = keyPaths(dataDir).coalition;
+  return existsSync(file) ? { secret: readKeyFile(file, "the coalition key"), file } : undefined;
 }
 
 /** This station's signing key pair (the public key is derived from the secret and checked against station.pub). */
@@ -148,6 +164,7 @@ export function trustRemove(file: string, name: string): boolean {
 export function runKeygen(dataDir: string, options: { force?: boolean }, out: (line: string) => void): void {
   const { paths, publicKey } = generateKeys(dataDir, options);
   out(`channel key:        ${paths.channel}`);
+  out(`coalition key:      ${paths.coalition} (the same at every base station: copy it from the first; never onto a handheld)`);
   out(`station secret key: ${paths.stationSecret} (keep it here; never share it)`);
   out(`station public key: ${paths.stationPublic}`);
   out(`public key: ${publicKey}`);

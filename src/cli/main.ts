@@ -119,7 +119,8 @@ program
   .option("--language <code>", "labels in this language (en, es)")
   .option("--name <name>", "the station's name for the report", "Base station")
   .addOption(new Option("--table <table>", "for csv and hxl: the records, the audit trail or the procurement log").choices(["records", "audit", "procurement"]).default("records"))
-  .action(async (options: { db?: string; format: string; codebook?: string; site?: string; language?: string; name?: string; table?: string }) => {
+  .option("--key-file <file>", "an encrypted store's passphrase, the file's first line (else MESHAID_PASSPHRASE or a prompt)")
+  .action(async (options: { db?: string; format: string; codebook?: string; site?: string; language?: string; name?: string; table?: string; keyFile?: string }) => {
     const { runExport } = await import("./export.ts");
     process.exitCode = await runExport(options, (text) => void process.stdout.write(text), (line) => void process.stderr.write(`${line}\n`));
   });

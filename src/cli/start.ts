@@ -7,14 +7,14 @@ import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTranspor
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
 import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
-import { labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable, type RecordBody } from "../wire/index.ts";
+import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
 import type { RelayStatus } from "../ui/index.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
-import { KeyError } from "./keys.ts";
+import { KeyError, readCoalitionSecret } from "./keys.ts";
 import { askHidden, storeCipher } from "./store-key.ts";
 import { ControlSocketError, listenControl } from "./control.ts";
 
@@ -85,22 +85,27 @@ export async function runStart(options: StartOptions): Promise<number> {
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
-    const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"));
+    // With --encrypt every value that may name someone (roster, audit, outbox, sends) is sealed too.
+    const sealed = cipher ? { cipher } : {};
+    const outbox = new LevelOutbox(db, (key, reason) => radioLog.error({ key, reason }, "outbox entry kept on disk but not sent"), sealed);
     const radio = new RadioConnection({ open: await radioOpener(options, presets, logger, cleanups), logger: radioLog, outbox, ...(recordPort ? { sending: { recordPort } } : {}) });
     cleanups.push(() => radio.close());
-    const roster = await RosterStore.open(db);
+    const roster = await RosterStore.open(db, sealed);
     radio.subscribe((event) => void roster.apply(event).catch((error: unknown) => radioLog.error({ err: error }, "roster update failed")));
 
-    const audit = await AuditTrail.open(db);
+    const audit = await AuditTrail.open(db, sealed);
     const scheduler = new TransmitScheduler({
       sender: radio,
       airtimeMs: (bytes) => airtimeMs(bytes + 16),
       onError: (error, item) => radioLog.error({ err: error, priority: item.priority }, "send refused by the radio link; dropped"),
     });
     cleanups.push(() => scheduler.close());
-    const sends = await SendLog.open(db);
+    const sends = await SendLog.open(db, sealed);
     const peers = await PeerLog.open(db);
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), logger });
+    const coalition = readCoalitionSecret(dataDir);
+    const auth = coalition ? coalitionAuthKey(coalition.secret) : undefined;
+    if (coalition && auth) logger.info({ file: coalition.file, key: auth.fingerprint }, "base-station records are authenticated with the coalition key");
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), ...(auth ? { auth } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.
@@ -151,7 +156,7 @@ export async function runStart(options: StartOptions): Promise<number> {
 class StartError extends Error {}
 
 /** The relay's state as the console's header shows it: the link, peers heard, records not yet acknowledged. */
-function consoleRelayStatus(state: RelayState): RelayStatus {
+export function consoleRelayStatus(state: RelayState): RelayStatus {
   const lastSyncAt = Math.max(0, ...state.peers.map((peer) => peer.lastSeenAt ?? 0));
   return {
     link: state.link,

@@ -502,6 +502,7 @@ function radioNode(num: number, user: User): RadioNode {
     shortName: user.shortName,
     role: user.role,
     hwModel: user.hwModel,
+    ...(user.publicKey?.length ? { publicKey: Buffer.from(user.publicKey).toString("hex") } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface RadioNode {
   /** Config.DeviceConfig.Role number. */
   role: number;
   hwModel: number;
+  /** The node's public key (hex, 32 bytes) when its NODEINFO carries one (firmware 2.5+). */
+  publicKey?: string;
   /** When the node was last heard (device clock, ms since the epoch), when the radio knows. */
   lastHeardMs?: number;
 }

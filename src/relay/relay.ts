@@ -179,12 +179,19 @@ export class Relay {
         },
       );
     };
-    this.client.on("connect", (connack) => this.onConnect(connack.sessionPresent));
-    this.client.on("close", () => this.setLink("down", "connection closed"));
-    this.client.on("offline", () => this.setLink("down", "broker unreachable"));
-    this.client.on("reconnect", () => this.setLink("connecting", "reconnecting"));
+    // The last failure stays the reason while the link flaps between closed and reconnecting
+    // (a silent network shows as "Keepalive timeout", then "connack timeout" on every attempt).
+    let lastError: string | undefined;
+    this.client.on("connect", (connack) => {
+      lastError = undefined;
+      this.onConnect(connack.sessionPresent);
+    });
+    this.client.on("close", () => this.setLink("down", lastError ?? "connection closed"));
+    this.client.on("offline", () => this.setLink("down", lastError ?? "broker unreachable"));
+    this.client.on("reconnect", () => this.setLink("connecting", lastError ? `reconnecting after ${lastError}` : "reconnecting"));
     this.client.on("error", (error) => {
       this.log.warn({ err: error }, "relay link error");
+      lastError = error.message;
       this.reason = error.message;
       this.emit();
     });

@@ -151,6 +151,8 @@ export interface StationDrillOptions extends RunDrillOptions {
   stations: DrillStationFactory;
   /** Real time to wait for a station to reconnect after its radio is plugged back in, or to start (default 10 s). */
   connectTimeoutMs?: number;
+  /** Called every `everyMs` of simulated time (at 0 too), between timers, with the stations settled: a soak samples memory here. */
+  sample?: { everyMs: number; take: (simulatedMs: number) => void };
 }
 
 interface PreparedDrill {
@@ -242,6 +244,8 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
 
   const wallStart = performance.now();
   let seen = -1;
+  const startedAt = clock.now();
+  let nextSample = 0;
   try {
     for (;;) {
       while (drill.actions.length > 0) await drill.actions.shift()?.();
@@ -249,6 +253,11 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
       if (activity.count !== seen) {
         await settle();
         seen = activity.count;
+      }
+      // Out of band: sampling adds no timer, so the drill runs as it would without it.
+      while (options.sample && clock.now() - startedAt >= nextSample) {
+        options.sample.take(nextSample);
+        nextSample += options.sample.everyMs;
       }
       const next = clock.nextDue();
       if (next === undefined || next > drill.end) {

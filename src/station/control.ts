@@ -478,6 +478,7 @@ export class RemoteStation implements StationBoardsView {
         const data = event.data;
         if (data.type === "record") this.current = { ...this.current, recordCount: data.recordCount, recent: [data.record, ...this.current.recent].slice(0, this.feedSize) };
         else if (data.type === "radio") this.current = { ...this.current, radio: data.radio };
+        else if (data.type === "suspect") this.current = { ...this.current, suspects: [...(this.current.suspects ?? []), data.flag].slice(-200) };
         else if (data.type === "delivery") {
           const at = this.current.recent.findIndex((record) => record.id.origin === data.id.origin && record.id.seq === data.id.seq);
           if (at >= 0) {

@@ -12,7 +12,7 @@
 // the duty cycle), answers a record asked for again within a window once, and caps what it
 // queues, so a flood of requests costs a bounded share of the airtime.
 import type { Logger } from "pino";
-import { decodePayload, packControl, packRecords, type Codebook, type FieldRecord, type RecordBody, type RecordId, type StationControl } from "../wire/index.ts";
+import { decodePayload, packControl, packRecords, type AuthKey, type Codebook, type FieldRecord, type RecordBody, type RecordId, type StationControl } from "../wire/index.ts";
 import type { PriorityClass, SchedulerEvent, TransmitScheduler } from "./scheduler.ts";
 import type { SeqSet } from "./seq-set.ts";
 import type { GapStatus } from "./types.ts";
@@ -22,6 +22,8 @@ export interface GapRepairOptions {
   /** The log: the owner reads the records it resends from it. */
   store: { get(id: RecordId): Promise<FieldRecord | undefined> };
   codebook: Codebook;
+  /** The coalition key: records resent carry its tag, as when first sent. */
+  auth?: AuthKey;
   now: () => number;
   logger: Logger;
   self: () => number | undefined;
@@ -160,7 +162,7 @@ export class GapRepair {
       byClass.set(priority, [...(byClass.get(priority) ?? []), record]);
     }
     for (const [priority, group] of byClass) {
-      const packed = packRecords(group.map((record) => ({ seq: record.id.seq, body: record.body })), this.options.codebook);
+      const packed = packRecords(group.map((record) => ({ seq: record.id.seq, body: record.body })), this.options.codebook, this.options.auth ? { origin: self, auth: this.options.auth } : {});
       if (!packed.ok) {
         this.log.error({ err: packed.error }, "records asked for do not pack; not resent");
         for (const record of group) this.queuedSeqs.delete(record.id.seq);

@@ -2,6 +2,7 @@
 export { Station, replyText, placeDistance } from "./station.ts";
 export type { StationOptions, StationRoster } from "./station.ts";
 export type * from "./types.ts";
+export type { NodeFlag, SuspectReason } from "./node-watch.ts";
 export { parseDecisionRights, mayAct, DecisionRightsError } from "./rights.ts";
 export type { DecisionRights, Right } from "./rights.ts";
 export { boardsFrom, Boards, DEFAULT_CHECKIN_INTERVAL_MS } from "./boards/index.ts";

@@ -3,7 +3,7 @@
 // The station feeds it what it hears and stores; it keeps, per base station, the runs of that
 // station's seqs held here.
 import type { Logger } from "pino";
-import type { Codebook, DecodedPayload, FieldRecord, RecordBody, RecordId, SeqRun } from "../wire/index.ts";
+import type { AuthKey, Codebook, DecodedPayload, FieldRecord, RecordBody, RecordId, SeqRun } from "../wire/index.ts";
 import type { PeerLog } from "../store/index.ts";
 import { GroupDelivery, type GroupDeliveryOptions } from "./group-delivery.ts";
 import { GapRepair, type GapRepairOptions } from "./gap-repair.ts";
@@ -20,6 +20,8 @@ export interface PeerExchangeOptions {
   peers?: PeerLog;
   store: GapRepairOptions["store"];
   codebook: Codebook;
+  /** The coalition key (records resent carry its tag). */
+  auth?: AuthKey;
   now: () => number;
   logger: Logger;
   self: () => number | undefined;
@@ -55,6 +57,7 @@ export class PeerExchange {
       ...shared,
       store: options.store,
       codebook: options.codebook,
+      ...(options.auth ? { auth: options.auth } : {}),
       classOf: options.classOf,
       latestOf: (origin) => this.group.latestOf(origin),
       held: (id) => this.holdingOf(id.origin).add(id.seq),

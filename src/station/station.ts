@@ -21,8 +21,12 @@ import {
   type RecordBody,
   type SitePlan,
   type SupplyStatus,
+  type AuthKey,
+  appliesToBoards,
+  changesSharedState,
   WireError,
 } from "../wire/index.ts";
+import { NodeWatch } from "./node-watch.ts";
 import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
@@ -80,6 +84,12 @@ export interface StationOptions {
   peers?: PeerLog;
   /** Group delivery and gap repair: timings and bounds (defaults in group-delivery.ts, gap-repair.ts). */
   peerTuning?: Partial<PeerExchangeTuning>;
+  /**
+   * The coalition key: this station tags its payloads with it, and a state change from another
+   * base station without a valid tag is kept and shown but not applied to the boards. Without
+   * it nothing is checked (every record applies, none is marked).
+   */
+  auth?: AuthKey;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -117,6 +127,11 @@ export class Station implements StationBoardsView {
   private readonly codebookWarned = new Set<number>();
   private codebookSentAt: number | undefined;
   private readonly name: string;
+  private readonly authKey: AuthKey | undefined;
+  /** Nodes whose behaviour contradicts their history. */
+  private readonly watch: NodeWatch;
+  /** Records heard without authentication, and the state changes among them not applied. */
+  private readonly unauthenticated = { records: 0, notApplied: 0 };
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
   private readonly presets: PresetTable;
@@ -158,6 +173,11 @@ export class Station implements StationBoardsView {
     this.scheduler = options.scheduler;
     this.radioState = { status: options.radio.status, reason: "starting" };
     this.sendLog = options.sends;
+    this.authKey = options.auth;
+    this.watch = new NodeWatch((flag) => {
+      this.log.warn({ node: flag.num, reason: flag.reason, detail: flag.detail }, "node behaves unlike its history");
+      this.emit({ type: "suspect", flag });
+    });
     if (options.scheduler) {
       this.deliveries = new DeliveryTracker({
         scheduler: options.scheduler,
@@ -175,6 +195,7 @@ export class Station implements StationBoardsView {
       ...(options.peerTuning ? { tuning: options.peerTuning } : {}),
       store: options.store,
       codebook: options.codebook,
+      ...(options.auth ? { auth: options.auth } : {}),
       now: this.options.now,
       logger: this.log,
       self: () => this.origin,
@@ -217,12 +238,14 @@ export class Station implements StationBoardsView {
     await this.peerExchange.load();
     for await (const page of this.store.all(onCorrupt)) {
       for (const record of page) {
-        this.boardState.add(record);
+        if (appliesToBoards(record)) this.boardState.add(record);
         this.peerExchange.noteStored(record);
       }
     }
     await this.loadOwnSeq();
     this.peerExchange.loaded();
+    // What the roster remembers of each node is its history: a restart does not forget who was who.
+    for (const entry of this.roster?.list() ?? []) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();
@@ -286,7 +309,10 @@ export class Station implements StationBoardsView {
 
   snapshot(): StationSnapshot {
     const recent = this.feed.slice(-this.options.feedSize).reverse();
-    return { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: recent.map((view) => this.withDelivery(view)) };
+    const snapshot: StationSnapshot = { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: recent.map((view) => this.withDelivery(view)) };
+    const suspects = this.watch.flags();
+    if (suspects.length > 0) snapshot.suspects = suspects;
+    return snapshot;
   }
 
   /** The station at a glance: radio, records, transmitter, deliveries, boards. */
@@ -315,6 +341,7 @@ export class Station implements StationBoardsView {
     }
     status.stations = this.peerExchange.stations();
     status.gaps = this.peerExchange.gaps();
+    if (this.authKey) status.auth = { key: this.authKey.fingerprint, ...this.unauthenticated, suspects: this.watch.flags().slice(-20) };
     return status;
   }
 
@@ -379,6 +406,7 @@ export class Station implements StationBoardsView {
         this.emit({ type: "radio", radio: this.radioState });
         return;
       case "node":
+        this.watch.node(event.node, this.options.now());
         this.nodes.set(event.node.num, event.node);
         if (this.roster) this.boardsChanged(["roster"]);
         return;
@@ -388,6 +416,7 @@ export class Station implements StationBoardsView {
         if (this.roster) this.boardsChanged(["roster"]);
         return;
       case "position":
+        this.watch.position(event.from, event.position, this.options.now());
         if (this.roster) this.boardsChanged(["roster"]);
         return;
       case "packet":
@@ -473,7 +502,10 @@ export class Station implements StationBoardsView {
     // One text may say two things (an incident and a request): each gets its own id, the packet
     // id plus its position, which every station that hears the packet computes alike.
     const receivedAt = this.options.now();
-    return bodies.map((body, index): FieldRecord => ({ id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text }));
+    this.watch.text(packet.from);
+    // A stock handheld cannot authenticate: marked, and applied (the boards are for its reports).
+    const auth = this.authKey ? { auth: "handheld" as const } : {};
+    return bodies.map((body, index): FieldRecord => ({ id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text, ...auth }));
   }
 
   /** Text as records: a preset, typed text read confidently, or else a plain message (never a guess). */
@@ -491,7 +523,7 @@ export class Station implements StationBoardsView {
   }
 
   private readPayload(packet: ReceivedPacket): FieldRecord[] {
-    const decoded = decodePayload(packet.payload, this.codebook, packet.from);
+    const decoded = decodePayload(packet.payload, this.codebook, packet.from, this.authKey);
     if (!decoded.ok) {
       this.log.warn({ from: packet.from, code: decoded.error.code, err: decoded.error }, "meshaid payload does not decode; skipped");
       this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
@@ -504,7 +536,11 @@ export class Station implements StationBoardsView {
       this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)} uses codebook ${decoded.value.codebook ?? "?"}, this station ${this.codebook.hash}: its words may differ` });
     }
     const receivedAt = this.options.now();
-    return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
+    const tag = decoded.value.auth ?? "absent";
+    this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt);
+    if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
+    const auth = tag === "valid" ? "mac" : "none";
+    return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
   }
 
   private stored(record: FieldRecord, result: AppendResult, packet?: ReceivedPacket): void {
@@ -517,7 +553,12 @@ export class Station implements StationBoardsView {
     this.feed.push(view);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     this.emit({ type: "record", record: view, recordCount: result.count });
-    this.boardsChanged(this.boardState.add(record));
+    if (record.auth === "none" || record.auth === "handheld") this.unauthenticated.records += 1;
+    if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
+    else {
+      this.unauthenticated.notApplied += 1;
+      this.log.warn({ from: record.id.origin, seq: record.id.seq, kind: record.body.kind }, "a state change without a valid coalition tag; stored, not applied to the boards");
+    }
   }
 
   /**
@@ -667,7 +708,8 @@ export class Station implements StationBoardsView {
   private async writeOwn(bodies: RecordBody[], extra: { sender?: string; text?: string }): Promise<FieldRecord[]> {
     const first = await this.nextOwnSeq();
     const receivedAt = this.options.now();
-    const records = bodies.map((body, index): FieldRecord => ({ id: { origin: this.origin as number, seq: (first + index) >>> 0 }, receivedAt, body, ...extra }));
+    const auth = this.authKey ? { auth: "station" as const } : {};
+    const records = bodies.map((body, index): FieldRecord => ({ id: { origin: this.origin as number, seq: (first + index) >>> 0 }, receivedAt, body, ...extra, ...auth }));
     const results = await Promise.allSettled(records.map((record) => this.store.append(record)));
     // These numbers are spent even if a write failed: never give one to two records.
     this.ownSeq = (records.at(-1) as FieldRecord).id.seq;
@@ -689,7 +731,7 @@ export class Station implements StationBoardsView {
     const packed = packRecords(
       records.map((record) => ({ seq: record.id.seq, body: record.body })),
       this.codebook,
-      { withCodebookHash },
+      { withCodebookHash, ...(this.authKey ? { origin, auth: this.authKey } : {}) },
     );
     if (!packed.ok) return packed.error.message;
     if (withCodebookHash) this.codebookSentAt = now;

@@ -1,5 +1,6 @@
 import type { CheckinStatus, FieldRecord, Place, Priority, RecordBody, RecordId, Severity, SupplyLine, SupplyStatus } from "../wire/index.ts";
 import type { SchedulerState } from "./scheduler.ts";
+import type { NodeFlag } from "./node-watch.ts";
 import type { DeliveryState, LinkReason, LinkStatus } from "../radio/index.ts";
 
 /** A record with what the station knows about its sender, ready to show. */
@@ -65,6 +66,8 @@ export interface StationSnapshot {
   recordCount: number;
   /** Newest first, at most the station's feed size. */
   recent: RecordView[];
+  /** Nodes flagged as behaving unlike their history, oldest first (when any). */
+  suspects?: NodeFlag[];
 }
 
 export type StationEvent =
@@ -72,7 +75,9 @@ export type StationEvent =
   | { type: "radio"; radio: RadioState }
   /** One of this station's own records moved on the air. */
   | { type: "delivery"; id: RecordId; delivery: RecordDelivery }
-  | { type: "skipped"; reason: string };
+  | { type: "skipped"; reason: string }
+  /** A node whose behaviour contradicts its history (another hardware or key, an impossible move, a bad tag). */
+  | { type: "suspect"; flag: NodeFlag };
 
 /** What the console needs from a station: a snapshot to start from and the changes after it. */
 export interface StationView {
@@ -321,6 +326,8 @@ export interface StationStatus {
   stations?: PeerStationStatus[];
   /** Gap repair: what is being asked for, and what was given up on. */
   gaps?: GapStatus;
+  /** With a coalition key: its fingerprint, records heard unauthenticated, state changes not applied, the latest flagged nodes. */
+  auth?: { key: string; records: number; notApplied: number; suspects: NodeFlag[] };
   boards: {
     requests: Record<RequestState, number>;
     incidentsOpen: number;

@@ -5,6 +5,7 @@
 // Keys: the entry number, 16 digits. Values: AuditEntry as JSON.
 import type { RecordId } from "../wire/index.ts";
 import type { RecordDatabase } from "./record-store.ts";
+import { textValueEncoding, type RecordCipher } from "./cipher.ts";
 
 export interface AuditEntry {
   /** Its place in the trail (0, 1, 2 ...). */
@@ -34,15 +35,15 @@ export class AuditTrail {
   private next = 0;
   private writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: RecordDatabase) {
+  private constructor(db: RecordDatabase, cipher: RecordCipher | undefined) {
     this.db = db;
-    this.entries = db.sublevel<string, string>("audit", { valueEncoding: "utf8" });
+    this.entries = db.sublevel<string, string>("audit", { valueEncoding: textValueEncoding(cipher, "audit") });
   }
 
   /** Opens the trail in a database the caller opened (and closes). */
-  static async open(db: RecordDatabase): Promise<AuditTrail> {
+  static async open(db: RecordDatabase, options: { cipher?: RecordCipher } = {}): Promise<AuditTrail> {
     await db.open();
-    const trail = new AuditTrail(db);
+    const trail = new AuditTrail(db, options.cipher);
     for await (const key of trail.entries.keys({ reverse: true, limit: 1 })) trail.next = Number(key) + 1;
     return trail;
   }

@@ -128,3 +128,30 @@ export function logValueCodec(codebook: Codebook, cipher?: RecordCipher): { enco
     },
   };
 }
+
+/** What a text value reads as when it is sealed and does not open: not JSON, so each reader's corrupt-entry path takes it. */
+export const UNOPENED_VALUE = "\u0000sealed value does not open";
+
+/**
+ * The value encoding of a sublevel of JSON text (roster, audit trail, outboxes, sends): plain
+ * UTF-8, or, when the store is encrypted, sealed like the log (bound to the sublevel's name, so a
+ * value moved to another sublevel does not open). Their keys (node numbers, counters, ids) hold
+ * nothing personal and stay clear. A plain value written before encryption still reads.
+ */
+export function textValueEncoding(cipher: RecordCipher | undefined, sublevel: string): "utf8" | { name: string; format: "view"; encode: (text: string) => Uint8Array; decode: (bytes: Uint8Array) => string } {
+  if (!cipher) return "utf8";
+  const bound = `sublevel:${sublevel}`;
+  return {
+    name: `meshaid-sealed-${sublevel}`,
+    format: "view",
+    encode: (text) => cipher.seal(Buffer.from(text, "utf8"), bound),
+    decode: (bytes) => {
+      if (!isSealed(bytes)) return Buffer.from(bytes).toString("utf8");
+      try {
+        return Buffer.from(cipher.open(bytes, bound)).toString("utf8");
+      } catch {
+        return UNOPENED_VALUE;
+      }
+    },
+  };
+}

@@ -5,6 +5,7 @@
 // Keys: the entry id (16 digits, sortable). Values: JSON with the payload in base64.
 import type { OutboxEntry, OutboxStore } from "../radio/index.ts";
 import type { RecordDatabase } from "./record-store.ts";
+import { textValueEncoding, type RecordCipher } from "./cipher.ts";
 
 interface StoredEntry {
   id: string;
@@ -25,9 +26,9 @@ export class LevelOutbox implements OutboxStore {
    * Uses the sublevel "outbox" of a database the caller opened (and closes). Entries that no
    * longer decode are reported through `onCorrupt` and skipped by list(), never deleted.
    */
-  constructor(db: RecordDatabase, onCorrupt: (key: string, reason: string) => void = () => undefined) {
+  constructor(db: RecordDatabase, onCorrupt: (key: string, reason: string) => void = () => undefined, options: { cipher?: RecordCipher } = {}) {
     this.db = db;
-    this.entries = db.sublevel<string, string>("outbox", { valueEncoding: "utf8" });
+    this.entries = db.sublevel<string, string>("outbox", { valueEncoding: textValueEncoding(options.cipher, "outbox") });
     this.onCorrupt = onCorrupt;
   }
 

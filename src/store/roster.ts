@@ -5,6 +5,7 @@
 // Keys: node number as 8 hex digits. Values: RosterEntry as JSON.
 import type { RadioEvent } from "../radio/index.ts";
 import type { RecordDatabase } from "./record-store.ts";
+import { textValueEncoding, type RecordCipher } from "./cipher.ts";
 
 export interface RosterPosition {
   latitude: number;
@@ -87,14 +88,14 @@ export class RosterStore {
   private writes: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
 
-  private constructor(db: RecordDatabase, now: () => number) {
-    this.nodes = db.sublevel<string, string>("roster", { valueEncoding: "utf8" });
+  private constructor(db: RecordDatabase, now: () => number, cipher: RecordCipher | undefined) {
+    this.nodes = db.sublevel<string, string>("roster", { valueEncoding: textValueEncoding(cipher, "roster") });
     this.now = now;
   }
 
   /** Loads the roster from the sublevel "roster" of an open database (the caller closes it). */
-  static async open(db: RecordDatabase, options: { now?: () => number } = {}): Promise<RosterStore> {
-    const store = new RosterStore(db, options.now ?? Date.now);
+  static async open(db: RecordDatabase, options: { now?: () => number; cipher?: RecordCipher } = {}): Promise<RosterStore> {
+    const store = new RosterStore(db, options.now ?? Date.now, options.cipher);
     for await (const [key, value] of store.nodes.iterator()) {
       try {
         const entry = JSON.parse(value) as RosterEntry;

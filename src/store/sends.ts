@@ -7,6 +7,7 @@
 import type { DeliveryState } from "../radio/index.ts";
 import type { RecordId } from "../wire/index.ts";
 import type { RecordDatabase } from "./record-store.ts";
+import { textValueEncoding, type RecordCipher } from "./cipher.ts";
 
 export interface StoredSend {
   /** 16 digits, increasing. */
@@ -35,15 +36,15 @@ export class SendLog {
   private last = 0;
   private writes: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: RecordDatabase) {
+  private constructor(db: RecordDatabase, cipher: RecordCipher | undefined) {
     this.db = db;
-    this.entries = db.sublevel<string, string>("sends", { valueEncoding: "utf8" });
+    this.entries = db.sublevel<string, string>("sends", { valueEncoding: textValueEncoding(cipher, "sends") });
   }
 
   /** Opens the log in a database the caller opened (and closes). */
-  static async open(db: RecordDatabase): Promise<SendLog> {
+  static async open(db: RecordDatabase, options: { cipher?: RecordCipher } = {}): Promise<SendLog> {
     await db.open();
-    const log = new SendLog(db);
+    const log = new SendLog(db, options.cipher);
     for await (const key of log.entries.keys({ reverse: true, limit: 1 })) log.last = Number(key);
     return log;
   }

@@ -2,7 +2,7 @@
 // (windowed: only the rows that fit are rendered), an overlay when one is open, and the footer.
 import { Box, Text } from "ink";
 import type { RecordView } from "../station/index.ts";
-import { ACK_CODES, CHECKIN_STATUSES, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUPPLY_STATUSES } from "../wire/index.ts";
+import { ACK_CODES, appliesToBoards, CHECKIN_STATUSES, PRIORITIES, SEVERITIES, SHIFT_ACTIONS, SUPPLY_STATUSES } from "../wire/index.ts";
 import { isClosedRequest, type IncidentRow, type NodeRow, type RequestMatchRow, type RequestRow, type ShiftRow } from "./boards.ts";
 import { COMPOSE_MODES, composePreview, FIELDS, incidentNames, itemNames, roleNames, targetsFor, TEXT_LIMIT_BYTES, type ComposeContext, type ComposeForm } from "./compose.ts";
 import { clip, deliveryColor, deliveryLong, deliveryShort, detailParts, matchText, formatTime, kindLabel, radioColor, radioText, recordDetail, sanitize, senderLabel, type Labeller } from "./format.ts";
@@ -161,7 +161,8 @@ function FeedLine({ record, labels, selected, w, columns }: { record: RecordView
   const urgent = record.body.kind === "supply_request" && record.body.priority === "urgent";
   const delivery = record.delivery === undefined ? undefined : clip(deliveryShort(record.delivery, w), FEED_DELIVERY_CHARS);
   const sender = senderLabel(record);
-  const room = columns - 1 - 9 - 12 - (delivery === undefined ? 0 : 1 + cells(delivery)) - 2 - cells(sender);
+  const auth = authMark(record, w);
+  const room = columns - 1 - 9 - 12 - (delivery === undefined ? 0 : 1 + cells(delivery)) - (auth === undefined ? 0 : 1 + cells(auth.text)) - 2 - cells(sender);
   const lead = fit(detail.lead, room);
   const tail = fit(detail.tail, room - cells(lead));
   const main = fit(detail.main, room - cells(lead) - cells(tail));
@@ -188,10 +189,39 @@ function FeedLine({ record, labels, selected, w, columns }: { record: RecordView
           {delivery}
         </Text>
       )}
+      {auth === undefined ? null : (
+        <Text color={auth.color} bold={auth.bold} dimColor={!auth.bold}>
+          {" "}
+          {auth.text}
+        </Text>
+      )}
       {"  "}
       <Text bold>{sender}</Text>
     </Text>
   );
+}
+
+/** The mark of a record whose sender is not authenticated: a word, never colour alone. */
+function authMark(record: RecordView, w: Words): { text: string; color: string | undefined; bold: boolean } | undefined {
+  if (record.auth === "none") return { text: w.unauthMark, color: "red", bold: true };
+  if (record.auth === "handheld") return { text: w.handheldMark, color: undefined, bold: false };
+  return undefined;
+}
+
+/** How the record's sender was known, in words, for the detail view (nothing when not checked). */
+function authLine(record: RecordView, w: Words): string | undefined {
+  switch (record.auth) {
+    case "none":
+      return appliesToBoards(record) ? w.authNone : `${w.authNone} · ${w.authNotApplied}`;
+    case "handheld":
+      return w.authHandheld;
+    case "mac":
+      return w.authMac;
+    case "station":
+      return w.authStation;
+    case undefined:
+      return undefined;
+  }
 }
 
 /** One board row, as one Text: a marker, a status word (never colour alone), the time, the detail, the sender. */
@@ -309,6 +339,11 @@ function Detail({ state, view, height, labels, w }: { state: ConsoleState; view:
       <Text wrap="truncate">
         {senderLabel(record)} {formatTime(record.receivedAt)} {id} {record.text === undefined ? "" : `"${sanitize(record.text)}"`}
       </Text>
+      {authLine(record, w) === undefined ? null : (
+        <Text wrap="truncate" color={record.auth === "none" ? "red" : undefined} bold={record.auth === "none"}>
+          {authLine(record, w)}
+        </Text>
+      )}
       {record.delivery === undefined ? null : (
         <Text wrap="truncate" color={deliveryColor(record.delivery)}>
           {w.deliveryState}: {deliveryLong(record.delivery, w)} · {record.delivery.attempts} {w.attempts} · {formatTime(record.delivery.at)}
@@ -512,6 +547,13 @@ export function Screen({ state, view, rows, columns, now, labels, unsent, compos
           <Box flexGrow={1} flexShrink={1} marginLeft={3}>
             <Text bold wrap="truncate">
               {noticeText(w, view.notice)}
+            </Text>
+          </Box>
+        )}
+        {state.suspects[0] === undefined ? null : (
+          <Box flexGrow={1} flexShrink={1} marginLeft={3}>
+            <Text color="red" bold wrap="truncate">
+              {w.suspect} {state.suspects.length}: !{(state.suspects[0].num >>> 0).toString(16).padStart(8, "0")} {sanitize(state.suspects[0].detail)}
             </Text>
           </Box>
         )}

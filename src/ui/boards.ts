@@ -3,7 +3,7 @@
 // record at a time) and read through `boardRows`; when the station's boards land, the reducer
 // takes them from the snapshot instead and the screens stay as they are.
 import type { RecordView } from "../station/index.ts";
-import type { CheckinStatus, Priority, SupplyStatus } from "../wire/index.ts";
+import { appliesToBoards, type CheckinStatus, type Priority, type SupplyStatus } from "../wire/index.ts";
 import { PersistentMap, type MapDraft } from "./persistent-map.ts";
 
 export function keyOf(id: { origin: number; seq: number }): string {
@@ -115,6 +115,8 @@ function put(target: Mutable, record: RecordView): void {
     place: record.place ?? prior?.place,
     record: prior && prior.lastHeard > record.receivedAt ? prior.record : record,
   });
+  // As the station's own boards: an unauthenticated state change is shown on the feed, not applied.
+  if (!appliesToBoards(record)) return;
   switch (body.kind) {
     case "supply_request":
       target.requests.set(key, record);

@@ -1,10 +1,13 @@
 // The console's state and the pure reducer that folds station events into it.
-import type { BoardsSnapshot, RadioState, RecordView, StationEvent, StationSnapshot } from "../station/index.ts";
+import type { BoardsSnapshot, NodeFlag, RadioState, RecordView, StationEvent, StationSnapshot } from "../station/index.ts";
 import { addRecord, boardRows, boardsFrom, keyOf, type BoardRows, type Boards } from "./boards.ts";
 import { rowsFromStation } from "./station-boards.ts";
 
 /** How many records the console keeps for the feed by default; the screen shows as many as fit. */
 export const FEED_LIMIT = 1000;
+
+/** How many flagged nodes the console remembers. */
+const SUSPECTS_KEPT = 50;
 
 export interface SkippedState {
   /** How many inputs the station skipped since the console started. */
@@ -20,6 +23,8 @@ export interface ConsoleState {
   /** Newest first, at most `limit`, each record id at most once. */
   records: readonly RecordView[];
   skipped: SkippedState | undefined;
+  /** Nodes the station flagged as behaving unlike their history, newest first (at most SUSPECTS_KEPT). */
+  suspects: readonly NodeFlag[];
   /** Requests, incidents, shifts and nodes, derived from the records the console has seen. */
   boards: Boards;
   /** The station's own boards, once it has sent them (they replace the derived ones on screen). */
@@ -63,6 +68,7 @@ export function initialConsoleState(snapshot: StationSnapshot, limit: number = F
     recordCount: snapshot.recordCount,
     records,
     skipped: undefined,
+    suspects: [...(snapshot.suspects ?? [])].reverse().slice(0, SUSPECTS_KEPT),
     boards: boardsFrom([...unique].reverse()),
     station: undefined,
     limit,
@@ -97,6 +103,8 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
         ...state,
         skipped: { count: (state.skipped?.count ?? 0) + 1, lastReason: action.reason },
       };
+    case "suspect":
+      return { ...state, suspects: [action.flag, ...state.suspects].slice(0, SUSPECTS_KEPT) };
     case "snapshot":
       return { ...initialConsoleState(action.snapshot, state.limit), skipped: state.skipped, station: state.station };
     case "boards":

@@ -4,6 +4,7 @@ import protobuf from "protobufjs";
 import { fileURLToPath } from "node:url";
 import { codeOf, MAX_CODE, nameOf, type Codebook, type CodebookCategory } from "./codebook.ts";
 import { err, ok, WireError, type Result } from "./errors.ts";
+import { AUTH_TAG_BYTES, AUTH_TRAILER_BYTES, authTag, authTrailerPlaceholder, endsWithAuthTrailer, verifyAuthTrailer, type AuthKey } from "./auth.ts";
 import { MAX_LANDMARK } from "./site.ts";
 import {
   ACK_CODES,
@@ -15,6 +16,7 @@ import {
   type FieldRecord,
   type Holding,
   type Place,
+  type RecordAuth,
   type RecordBody,
   type RecordId,
   type RecordKind,
@@ -77,6 +79,8 @@ export interface RecordMessage {
   lat?: number;
   lon?: number;
   codebook?: number;
+  /** The payload's authentication tag (src/wire/auth.ts): only on the last record of a payload. */
+  auth?: Uint8Array;
 }
 
 /** A record to send: its per-origin sequence number and what it says. */
@@ -94,6 +98,11 @@ export interface DecodedPayload {
   codebook?: string;
   /** False when the sender's codebook differs from ours: its words may not be ours. */
   codebookMatches?: boolean;
+  /**
+   * When the payload carries an authentication tag: `valid` for the coalition key given, `invalid`
+   * (another key, or the bytes or the claimed origin were changed), `unchecked` (no key given).
+   */
+  auth?: "valid" | "invalid" | "unchecked";
 }
 
 class Invalid extends Error {}
@@ -413,6 +422,8 @@ export interface PackOptions {
   origin?: number;
   /** Attach the codebook hash (to the first payload only); a station does this now and then, e.g. with a check-in. */
   withCodebookHash?: boolean;
+  /** End every payload with an authentication tag for `origin` (required then) under this coalition key. */
+  auth?: AuthKey;
 }
 
 /**
@@ -420,7 +431,10 @@ export interface PackOptions {
  * fit in a payload even alone is refused with WIRE_TOO_LARGE: nothing is ever truncated.
  */
 export function packRecords(records: readonly OutgoingRecord[], codebook: Codebook, options: PackOptions = {}): Result<Uint8Array[]> {
-  const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES);
+  const auth = options.auth;
+  if (auth && options.origin === undefined) return err("WIRE_INVALID_RECORD", "authenticated payloads need the sender's node number (origin)");
+  // The tag's bytes are kept free in every payload.
+  const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES) - (auth ? AUTH_TRAILER_BYTES : 0);
   const messages: RecordMessage[] = [];
   for (const [index, record] of records.entries()) {
     if (!Number.isInteger(record.seq) || record.seq < 0 || record.seq > U32) return err("WIRE_INVALID_RECORD", `record ${index}: seq must be a whole number 0..${U32}`);
@@ -441,11 +455,15 @@ export function packRecords(records: readonly OutgoingRecord[], codebook: Codebo
     if (group.length === 0) return;
     const layout = (PROTOCOL_VERSION << 4) | (group.length > 1 ? SEVERAL : 0) | Math.min(firstKind, KIND_IN_RECORD);
     const out = [PROTOCOL_TAG, layout, ...varint(firstSeq)];
-    for (const part of group) {
-      if (group.length > 1) out.push(...varint(part.length));
-      out.push(...part);
+    for (const [index, part] of group.entries()) {
+      // The tag is the last field of the last record: its length prefix counts it.
+      const trailer = auth && index === group.length - 1 ? authTrailerPlaceholder() : [];
+      if (group.length > 1) out.push(...varint(part.length + trailer.length));
+      out.push(...part, ...trailer);
     }
-    payloads.push(Uint8Array.from(out));
+    const payload = Uint8Array.from(out);
+    if (auth) payload.set(authTag(auth, options.origin as number, payload.subarray(0, payload.length - AUTH_TRAILER_BYTES)), payload.length - AUTH_TAG_BYTES);
+    payloads.push(payload);
     group = [];
   };
   for (const [index, record] of records.entries()) {
@@ -492,8 +510,11 @@ export function isMeshaidPayload(bytes: Uint8Array): boolean {
   return bytes.length > 0 && bytes[0] === PROTOCOL_TAG;
 }
 
-/** Decodes a radio payload heard from `origin`. Never throws: a typed WireError names what is wrong. */
-export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: number): Result<DecodedPayload> {
+/**
+ * Decodes a radio payload heard from `origin`. Never throws: a typed WireError names what is wrong.
+ * With the coalition key, an authentication tag is checked (`auth` in the result).
+ */
+export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: number, auth?: AuthKey): Result<DecodedPayload> {
   if (bytes.length === 0 || bytes[0] !== PROTOCOL_TAG) {
     const first = bytes.length === 0 ? "an empty payload" : `first byte 0x${bytes[0]!.toString(16).padStart(2, "0")}`;
     return err("WIRE_FOREIGN", `not a meshaid payload (${first}, expected tag 0x${PROTOCOL_TAG.toString(16)})`);
@@ -523,6 +544,14 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
   for (const [index, part] of parts.entries()) {
     try {
       const message = decodeMessage(part);
+      if (message.auth !== undefined) {
+        // One encoding: the tag's own bytes, once, at the very end of the payload.
+        const last = index === parts.length - 1 && part.byteOffset + part.length === bytes.byteOffset + bytes.length;
+        if (!last || message.auth.length !== AUTH_TAG_BYTES || !endsWithAuthTrailer(part) || decodeMessage(part.subarray(0, part.length - AUTH_TRAILER_BYTES)).auth !== undefined) {
+          invalid("an authentication tag must be the last 8-byte field of the payload, once");
+        }
+        decoded.auth = auth ? (verifyAuthTrailer(auth, origin, bytes) ? "valid" : "invalid") : "unchecked";
+      }
       if (index > 0) seq = (seq + 1 + (message.seqSkip ?? 0)) % 2 ** 32;
       else if (message.seqSkip) invalid("the first record skips no sequence numbers");
       if (index === 0 && firstKind < KIND_IN_RECORD) {
@@ -680,7 +709,11 @@ interface LoggedRecordMessage {
   seq?: number;
   record?: RecordMessage;
   codebook?: number;
+  auth?: number;
 }
+
+/** How a record's sender was known, as the log stores it (0: not checked). */
+const AUTH_CODES: readonly (RecordAuth | undefined)[] = [undefined, "mac", "station", "handheld", "none"];
 
 /** Encodes a record for the station's log. Throws a WireError for a record the codebook cannot encode (nothing is written). */
 export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uint8Array {
@@ -690,6 +723,7 @@ export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uin
   if (record.id.seq) logged.seq = record.id.seq;
   if (record.text) logged.text = record.text;
   if (record.sender) logged.sender = record.sender;
+  if (record.auth !== undefined) logged.auth = AUTH_CODES.indexOf(record.auth);
   return LoggedRecordType.encode(logged).finish();
 }
 
@@ -724,6 +758,7 @@ export function decodeLoggedRecord(bytes: Uint8Array, codebook: Codebook): Resul
     const value: FieldRecord = { id: { origin, seq }, receivedAt: Number(message.receivedAt ?? 0), body };
     if (message.text) value.text = message.text;
     if (message.sender) value.sender = message.sender;
+    if (message.auth) value.auth = AUTH_CODES[message.auth] ?? unknownCode(`authentication code ${message.auth}`);
     return ok(value);
   } catch (cause) {
     return decodeFailure(cause, "not a meshaid log entry");

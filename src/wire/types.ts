@@ -146,6 +146,8 @@ export interface FieldRecord {
   text?: string;
   /** The sender's callsign, when the station knew it on arrival. */
   sender?: string;
+  /** How the station knew who sent it, when it checks (it holds a coalition key); see RecordAuth. */
+  auth?: RecordAuth;
 }
 
 /** A run of consecutive sequence numbers of one origin, both ends included. */
@@ -166,3 +168,12 @@ export interface Holding {
  * - `resend` (kind 8): please put these records on the air again (their origin answers).
  */
 export type StationControl = { kind: "held"; latest: number; holdings: Holding[] } | { kind: "resend"; latest: number; wanted: RecordId[] };
+
+/**
+ * How the sender of a record was known: `mac`, a base station's payload with a valid coalition
+ * tag; `station`, written by this station or a peer station whose relayed envelope was signed;
+ * `handheld`, text from a stock handheld (which cannot authenticate: anyone with the channel key
+ * could have sent it); `none`, a meshaid payload without a valid tag (not applied to the boards
+ * when it changes shared state).
+ */
+export type RecordAuth = "mac" | "station" | "handheld" | "none";

@@ -13,6 +13,7 @@ const BENCHES: Record<string, { description: string; load: () => Promise<{ run: 
   relay: { description: "catch-up of 100,000 records from one station to another through a local broker (aedes) after an outage vs raw publish of the same bytes", load: () => import("./relay.bench.ts") },
   sim: { description: "simulator speed (50 nodes, 3 hops, 1 h) and the reference drill (30 nodes, 20 % loss): meshaid records vs plain text", load: () => import("./sim.bench.ts") },
   peers: { description: "group delivery and gap repair: 3 stations, 200 records, 20 % loss per receiver: share held by all, airtime of held ACKs, resend requests and resends vs the first transmissions", load: () => import("./peers.bench.ts") },
+  soak: { description: "one simulated hour at high traffic with faults (offline, out of range, jammer, unplugged, kill -9): heap every 5 simulated minutes vs the first sample, delivery vs no faults", load: () => import("./soak.bench.ts") },
   setup: { description: "provisioning one radio (read, edit transaction, reboot, read-back) over TCP vs the configure handshake alone; canned-message bytes vs the firmware's 200", load: () => import("./setup.bench.ts") },
 };
 

@@ -7,6 +7,7 @@ import { logCodecHolds, payloadDecoderHolds, textReaderHolds } from "./wire.ts";
 import { configHolds } from "./config.ts";
 import { linkHolds } from "./link.ts";
 import { stationHolds } from "./station.ts";
+import { envelopeReadersHold, relayReceiveHolds } from "./relay.ts";
 
 const TARGETS: Record<string, (input: FuzzInput) => void | Promise<void>> = {
   framer: framerHolds,
@@ -20,6 +21,8 @@ const TARGETS: Record<string, (input: FuzzInput) => void | Promise<void>> = {
   retention: (input) => configHolds("retention", input),
   link: linkHolds,
   station: stationHolds,
+  "relay-envelope": envelopeReadersHold,
+  "relay-receive": relayReceiveHolds,
 };
 
 describe("fuzz regressions", () => {

@@ -73,6 +73,8 @@ export interface RigOptions {
   protocolVersion?: 4 | 5;
   logger?: Logger;
   relay?: Partial<RelayOptions>;
+  /** mqtt.js options over the defaults (keepalive, timeouts). */
+  client?: Partial<IClientOptions>;
 }
 
 /** Opens (or reopens) a station with its relay on `dir`, connecting to `url`. */
@@ -95,6 +97,7 @@ export async function startRig(options: RigOptions): Promise<RelayRig> {
     ...(options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 100,
     connectTimeout: 5000,
+    ...options.client,
   });
   const trust = new Map([...options.keys].filter(([name]) => (options.trusted ?? [...options.keys.keys()]).includes(name)).map(([name, k]) => [name, k.publicKey]));
   const relay = new Relay({

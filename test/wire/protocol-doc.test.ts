@@ -2,7 +2,7 @@
 // compare the bytes, decode the bytes and compare the records.
 import { expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { decodePayload, encodePayload, type OutgoingRecord } from "../../src/wire/index.ts";
+import { coalitionAuthKey, decodePayload, encodePayload, type OutgoingRecord } from "../../src/wire/index.ts";
 import { codebook } from "../helpers/records.ts";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
@@ -31,4 +31,28 @@ it("attaches the codebook's hash as the doc's check-in example shows: field 31, 
   const hash = Buffer.from(codebook.hash, "hex").reverse().toString("hex");
   expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(`7f1315fd01${hash}`);
   expect(doc).toContain("`7f 13 15 fd 01 ");
+});
+
+const authExamples = [...doc.matchAll(/```wire-auth-example\norigin: (0x[0-9a-f]+)\ncoalition secret: ([0-9a-f]+)\nrecords: (.+)\nhex: ([0-9a-f ]+)\n```/g)].map((match) => ({
+  origin: Number(match[1]),
+  key: coalitionAuthKey(Buffer.from(match[2]!, "hex")),
+  records: JSON.parse(match[3]!) as OutgoingRecord[],
+  hex: match[4]!.replaceAll(" ", ""),
+}));
+
+it("has worked examples of authenticated payloads, one with several records", () => {
+  expect(authExamples.length).toBeGreaterThanOrEqual(2);
+  expect(authExamples.some((example) => example.records.length > 1)).toBe(true);
+});
+
+it.each(authExamples.map((example) => [example.hex, example] as const))("authenticates %s as the doc says", (_hex, example) => {
+  const encoded = encodePayload(example.records, codebook, { origin: example.origin, auth: example.key });
+  expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(example.hex);
+  const bytes = Buffer.from(example.hex, "hex");
+  const records = example.records.map((record) => ({ id: { origin: example.origin, seq: record.seq }, body: record.body }));
+  expect(decodePayload(bytes, codebook, example.origin, example.key)).toEqual({ ok: true, value: { records, auth: "valid" } });
+  // Without the key the tag is skipped; from another node number it fails.
+  expect(decodePayload(bytes, codebook, example.origin)).toEqual({ ok: true, value: { records, auth: "unchecked" } });
+  const spoofed = decodePayload(bytes, codebook, example.origin + 1, example.key);
+  expect(spoofed.ok && spoofed.value.auth).toBe("invalid");
 });

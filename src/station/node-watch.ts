@@ -1,0 +1,129 @@
+// Nodes whose behaviour contradicts their history. Channel messages are not authenticated, so a
+// node number is only a claim: when the same number suddenly reports other hardware, another
+// public key or another role, a "handheld" starts sending base-station records, a payload's
+// coalition tag fails, or its positions jump farther than anyone can move, the console flags it.
+import type { RadioNode, NodePosition } from "../radio/index.ts";
+
+export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change";
+
+/** One observation that a node number may be used by someone else. */
+export interface NodeFlag {
+  num: number;
+  reason: SuspectReason;
+  /** What was seen, in words (no names: node numbers, codes, distances). */
+  detail: string;
+  /** When it was seen (the station's clock). */
+  at: number;
+}
+
+/** Faster than this between two fixes is no one on foot, on a bike or in a van in a crowd. */
+const MAX_SPEED_MPS = 70;
+/** Jumps shorter than this are GPS noise or coarse position precision, never flagged. */
+const MIN_JUMP_M = 1_000;
+/** Positions with fewer bits of precision are too coarse to judge (Meshtastic's default channel precision is 13-16 bits). */
+const MIN_PRECISION_BITS = 17;
+/** Flags kept per node, and nodes kept flagged, so a hostile node cannot grow memory. */
+const FLAGS_KEPT = 200;
+
+interface History {
+  hwModel?: number;
+  role?: number;
+  publicKey?: string;
+  lastFix?: { lat: number; lon: number; at: number };
+  texts: number;
+  payloads: number;
+}
+
+export class NodeWatch {
+  private readonly history = new Map<number, History>();
+  private readonly flagged: NodeFlag[] = [];
+
+  private readonly onFlag: (flag: NodeFlag) => void;
+
+  constructor(onFlag: (flag: NodeFlag) => void = () => undefined) {
+    this.onFlag = onFlag;
+  }
+
+  private of(num: number): History {
+    let history = this.history.get(num);
+    if (!history) {
+      history = { texts: 0, payloads: 0 };
+      this.history.set(num, history);
+    }
+    return history;
+  }
+
+  private flag(num: number, reason: SuspectReason, detail: string, at: number): void {
+    const flag = { num, reason, detail, at };
+    this.flagged.push(flag);
+    if (this.flagged.length > FLAGS_KEPT) this.flagged.splice(0, this.flagged.length - FLAGS_KEPT);
+    this.onFlag(flag);
+  }
+
+  /** The latest flags, oldest first. */
+  flags(): NodeFlag[] {
+    return [...this.flagged];
+  }
+
+  /** What was known of a node before this run (the roster on disk), without flagging anything. */
+  remember(num: number, known: { hwModel?: number; role?: number }): void {
+    const history = this.of(num);
+    if (known.hwModel !== undefined) history.hwModel = known.hwModel;
+    if (known.role !== undefined) history.role = known.role;
+  }
+
+  /** NODEINFO: hardware, role and public key should not change under one node number. */
+  node(node: RadioNode, at: number): void {
+    const history = this.of(node.num);
+    const changed = (was: number | string | undefined, now: number | string | undefined): boolean => was !== undefined && now !== undefined && was !== now;
+    if (changed(history.hwModel, node.hwModel)) this.flag(node.num, "identity-changed", `hardware model ${history.hwModel} is now ${node.hwModel}`, at);
+    if (changed(history.publicKey, node.publicKey)) this.flag(node.num, "identity-changed", `public key ${short(history.publicKey)} is now ${short(node.publicKey)}`, at);
+    if (changed(history.role, node.role)) this.flag(node.num, "role-changed", `device role ${history.role} is now ${node.role}`, at);
+    history.hwModel = node.hwModel;
+    history.role = node.role;
+    if (node.publicKey) history.publicKey = node.publicKey;
+  }
+
+  /** A position: flagged when it is farther from the last fix than anyone could have moved since. */
+  position(num: number, position: NodePosition, at: number): void {
+    if (position.precisionBits !== 0 && position.precisionBits < MIN_PRECISION_BITS) return;
+    const history = this.of(num);
+    const fix = { lat: position.latitude, lon: position.longitude, at: position.timeMs ?? at };
+    const last = history.lastFix;
+    history.lastFix = fix;
+    if (!last) return;
+    const metres = distanceM(last, fix);
+    if (metres < MIN_JUMP_M) return;
+    const seconds = Math.max(1, Math.abs(fix.at - last.at) / 1000);
+    if (metres / seconds > MAX_SPEED_MPS) this.flag(num, "impossible-move", `moved ${Math.round(metres)} m in ${Math.round(seconds)} s`, at);
+  }
+
+  /** Text from a stock handheld (presets, typed text). */
+  text(num: number): void {
+    this.of(num).texts += 1;
+  }
+
+  /**
+   * A meshaid payload (port 300), with what its coalition tag said when the station holds the key:
+   * `valid`, `invalid`, or `absent` (`stateChange`: it would have changed the boards).
+   */
+  payload(num: number, tag: "valid" | "invalid" | "absent" | "unchecked", stateChange: boolean, at: number): void {
+    const history = this.of(num);
+    if (history.payloads === 0 && history.texts > 0) this.flag(num, "handheld-sends-station-records", `sent ${history.texts} handheld text${history.texts === 1 ? "" : "s"}, now a base-station payload`, at);
+    history.payloads += 1;
+    if (tag === "invalid") this.flag(num, "bad-tag", "coalition tag does not verify", at);
+    else if (tag === "absent" && stateChange) this.flag(num, "untagged-state-change", "untagged state change (not applied)", at);
+  }
+}
+
+function short(key: string | undefined): string {
+  return key === undefined ? "?" : `${key.slice(0, 8)}…`;
+}
+
+function distanceM(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6_371_000 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
