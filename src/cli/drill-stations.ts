@@ -130,10 +130,28 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
     }
     // What the station handed to the store and is not on disk yet, so the drill can wait for it;
     // and which records arrived from a peer over the relay.
-    const inFlight = new Set<Promise<AppendResult>>();
+    const inFlight = new Set<Promise<unknown>>();
     const viaInternet = new Set<string>();
     const tracked = new Proxy(store, {
       get(target, property, receiver) {
+        if (property === "appendMany") {
+          // Records from a peer over the relay come in batches.
+          return (...args: Parameters<RecordStore["appendMany"]>) => {
+            const appended = target.appendMany(...args);
+            const settled = appended.then(() => undefined, () => undefined);
+            inFlight.add(settled);
+            const [records, appendOptions] = args;
+            const done = (results?: Array<AppendResult | Error>): void => {
+              inFlight.delete(settled);
+              results?.forEach((result, index) => {
+                const record = records[index];
+                if (record && !(result instanceof Error) && result.stored && appendOptions?.via !== undefined) viaInternet.add(`${record.id.origin}:${record.id.seq}`);
+              });
+            };
+            appended.then(done, () => done());
+            return appended;
+          };
+        }
         if (property !== "append") return Reflect.get(target, property, receiver) as unknown;
         return (...args: Parameters<RecordStore["append"]>) => {
           const appended = target.append(...args);
