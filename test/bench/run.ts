@@ -19,7 +19,8 @@ const BENCHES: Record<string, { description: string; load: () => Promise<{ run: 
 
 function format(n: number | null): string {
   if (n === null) return "-";
-  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+  // Four significant digits below 1: a fraction of 0.98969 must not print as a target of 0.990 met.
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(4);
 }
 
 function printTable(results: BenchResult[]): void {
