@@ -55,6 +55,8 @@ describe("people's names and positions", () => {
     const coordinator = { callsign: "C1", role: "coordinator" };
     expect((await station.act({ verb: "dispatch", actor: coordinator, target: { origin: MEDIC, seq: 0x100 }, etaMin: 5 })).ok).toBe(true);
     expect((await station.act({ verb: "assign_shift", actor: coordinator, shift: { callsign: CALLSIGN, role: "medic" } })).ok).toBe(true);
+    // The scheduler drains on timers: wait for the reply and the records before stopping.
+    await expect.poll(() => sent.length).toBeGreaterThanOrEqual(3);
     await station.stop();
     scheduler.close();
     await roster.flush();
