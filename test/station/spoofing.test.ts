@@ -112,6 +112,8 @@ describe("a station with the coalition key", () => {
     await station.idle();
     const outcome = await station.act({ verb: "dispatch", actor: { callsign: "C1", role: "coordinator" }, target: { origin: MEDIC, seq: 0x100 }, etaMin: 5 });
     expect(outcome.ok).toBe(true);
+    // The scheduler drains on timers: wait for the record to go out.
+    await expect.poll(() => sent.some((request) => request.record !== undefined)).toBe(true);
     const onAir = sent.find((request) => request.record !== undefined)?.record;
     expect(onAir).toBeDefined();
     const decoded = decodePayload(onAir!, codebook, HERE, key);
