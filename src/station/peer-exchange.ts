@@ -3,11 +3,10 @@
 // The station feeds it what it hears and stores; it keeps, per base station, the runs of that
 // station's seqs held here.
 import type { Logger } from "pino";
-import type { AuthKey, Codebook, DecodedPayload, FieldRecord, RecordBody, RecordId, SeqRun } from "../wire/index.ts";
+import type { DecodedPayload, FieldRecord, RecordId, SeqRun } from "../wire/index.ts";
 import type { PeerLog } from "../store/index.ts";
 import { GroupDelivery, type GroupDeliveryOptions } from "./group-delivery.ts";
 import { GapRepair, type GapRepairOptions } from "./gap-repair.ts";
-import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
 import { SeqSet } from "./seq-set.ts";
 import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
 
@@ -15,22 +14,12 @@ import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
 export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs"> &
   Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued">;
 
-export interface PeerExchangeOptions {
-  scheduler?: TransmitScheduler;
+/** What the gap repair needs is passed through to it as given. */
+export interface PeerExchangeOptions
+  extends Pick<GapRepairOptions, "scheduler" | "store" | "codebook" | "auth" | "now" | "logger" | "self" | "latestOwn" | "callsign" | "classOf" | "onGaveUp"> {
   peers?: PeerLog;
-  store: GapRepairOptions["store"];
-  codebook: Codebook;
-  /** The coalition key (records resent carry its tag). */
-  auth?: AuthKey;
-  now: () => number;
-  logger: Logger;
-  self: () => number | undefined;
-  latestOwn: () => number;
-  callsign: (num: number) => string;
-  classOf: (bodies: RecordBody[]) => PriorityClass;
   /** Another station now holds these runs of our seqs. */
   onHeld: (station: number, added: SeqRun[]) => void;
-  onGaveUp: (origin: number, seqs: number[]) => void;
   tuning?: Partial<PeerExchangeTuning>;
 }
 
