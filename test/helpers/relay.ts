@@ -7,6 +7,7 @@ import { Aedes } from "aedes";
 import { Level } from "level";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import pino, { type Logger } from "pino";
+import { afterEach } from "vitest";
 import { generateKeys, trustAdd } from "../../src/cli/keys.ts";
 import { openEnvelope, Relay, signingKeyPair, type RelayOptions, type VectorBody } from "../../src/relay/index.ts";
 import { Station } from "../../src/station/index.ts";
@@ -167,4 +168,45 @@ export async function watchVectors(url: string, coalition: string, keyBytes: Map
   });
   await watcher.subscribeAsync(`meshaid/${coalition}/vector/+`, { qos: 1 });
   return { held, close: () => watcher.endAsync() };
+}
+
+/**
+ * Brokers and stations for each test of the calling file, stopped after it (like `useTempDir`):
+ * `broker()` starts an aedes broker, `rig()` a station with its relay; `track()` takes a rig
+ * started otherwise. Stations stop first (in reverse order), then brokers.
+ */
+export function useRelayRigs(): {
+  broker: (port?: number) => Promise<EmbeddedBroker>;
+  rig: (options: RigOptions) => Promise<RelayRig>;
+  track: (rig: RelayRig) => RelayRig;
+} {
+  let brokers: EmbeddedBroker[] = [];
+  let rigs: RelayRig[] = [];
+  afterEach(async () => {
+    for (const rig of rigs.reverse()) await rig.stop().catch(() => undefined);
+    rigs = [];
+    for (const broker of brokers) await broker.close().catch(() => undefined);
+    brokers = [];
+  });
+  const track = (rig: RelayRig): RelayRig => {
+    // A rig stopped by the test itself (an outage) is not stopped again.
+    const stop = rig.stop;
+    let stopped: Promise<void> | undefined;
+    rig.stop = () => (stopped ??= stop());
+    rigs.push(rig);
+    return rig;
+  };
+  return {
+    broker: async (port?: number) => {
+      const started = await startAedes(port);
+      // A broker closed by the test itself (a restart) is not closed again.
+      let closed: Promise<void> | undefined;
+      const close = started.close;
+      started.close = () => (closed ??= close());
+      brokers.push(started);
+      return started;
+    },
+    rig: async (options) => track(await startRig(options)),
+    track,
+  };
 }

@@ -5,22 +5,14 @@
 import { Writable } from "node:stream";
 import mqtt from "mqtt";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openEnvelope, sealEnvelope } from "../../src/relay/index.ts";
-import { idsIn, keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
+import { idsIn, keysFor, useRelayRigs, type RelayRig } from "../helpers/relay.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-forward-");
-let broker: EmbeddedBroker | undefined;
-let rigs: RelayRig[] = [];
-
-afterEach(async () => {
-  for (const rig of rigs) await rig.stop().catch(() => undefined);
-  rigs = [];
-  await broker?.close();
-  broker = undefined;
-});
+const relays = useRelayRigs();
 
 function capturedLogger(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -39,21 +31,18 @@ async function writeOwn(rig: RelayRig, count: number, origin = 0x4001): Promise<
 
 describe("gap fill from anyone", () => {
   it("a peer fills a newcomer's gap in the owner's log while the owner is offline; forged forwarded batches are refused", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["north", "hub", "late", "mallory"]);
     const hubLog = capturedLogger();
     const lateLog = capturedLogger();
     const small = { batchRecords: 50 };
-    const north = await startRig({ name: "north", dir: dir.path, url: broker.url, keys, relay: small });
-    const hub = await startRig({ name: "hub", dir: dir.path, url: broker.url, keys, logger: hubLog.logger, relay: small });
-    rigs = [north, hub];
+    const north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys, relay: small });
+    const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys, logger: hubLog.logger, relay: small });
     await writeOwn(north, 420);
     await expect.poll(() => hub.replica.held("north"), { timeout: 20_000 }).toBe(420);
     // North goes offline for good; a station that never met it joins.
     await north.stop();
-    rigs = [hub];
-    const late = await startRig({ name: "late", dir: dir.path, url: broker.url, keys, logger: lateLog.logger, relay: small });
-    rigs.push(late);
+    const late = await relays.rig({ name: "late", dir: dir.path, url: broker.url, keys, logger: lateLog.logger, relay: small });
     await expect.poll(() => late.replica.held("north"), { timeout: 30_000 }).toBe(420);
     expect(late.store.count).toBe(420);
     expect(new Set(await idsIn(late.store)).size).toBe(420);
@@ -84,11 +73,10 @@ describe("gap fill from anyone", () => {
 
 describe("the outbox per peer", () => {
   it("how far each peer holds this station's log survives a restart, and the backlog drains when the peer returns", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["north", "south"]);
-    let north = await startRig({ name: "north", dir: dir.path, url: broker.url, keys });
-    let south = await startRig({ name: "south", dir: dir.path, url: broker.url, keys });
-    rigs = [north, south];
+    let north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys });
+    let south = await relays.rig({ name: "south", dir: dir.path, url: broker.url, keys });
     await writeOwn(north, 30);
     await expect.poll(() => north.replica.peerHolds("south"), { timeout: 20_000 }).toBe(30);
     expect(north.relay.state().peers.find((peer) => peer.station === "south")?.behind).toBe(0);
@@ -97,12 +85,10 @@ describe("the outbox per peer", () => {
     await expect.poll(() => north.replica.head, { timeout: 10_000 }).toBe(80);
     // North restarts while south is away: its backlog for south is known at once, from disk.
     await north.stop();
-    north = await startRig({ name: "north", dir: dir.path, url: broker.url, keys });
-    rigs = [north];
+    north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys });
     expect(north.replica.peerHolds("south")).toBe(30);
     expect(north.relay.state().peers.find((peer) => peer.station === "south")?.behind).toBe(50);
-    south = await startRig({ name: "south", dir: dir.path, url: broker.url, keys });
-    rigs.push(south);
+    south = await relays.rig({ name: "south", dir: dir.path, url: broker.url, keys });
     await expect.poll(() => south.replica.held("north"), { timeout: 20_000 }).toBe(80);
     await expect.poll(() => north.relay.state().peers.find((peer) => peer.station === "south")?.behind, { timeout: 20_000 }).toBe(0);
     expect(north.replica.peerHolds("south")).toBe(80);

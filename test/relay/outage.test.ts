@@ -5,28 +5,15 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import mqtt from "mqtt";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sealEnvelope, signingKeyPair } from "../../src/relay/index.ts";
-import { idsIn, keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
+import { idsIn, keysFor, useRelayRigs, type RelayRig } from "../helpers/relay.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-");
-let brokers: EmbeddedBroker[] = [];
-let rigs: RelayRig[] = [];
-
-afterEach(async () => {
-  for (const rig of rigs) await rig.stop().catch(() => undefined);
-  rigs = [];
-  for (const broker of brokers) await broker.close().catch(() => undefined);
-  brokers = [];
-});
-
-async function broker(port = 0): Promise<EmbeddedBroker> {
-  const started = await startAedes(port);
-  brokers.push(started);
-  return started;
-}
+const relays = useRelayRigs();
+const broker = relays.broker;
 
 function hear(rig: RelayRig, from: number, count: number, firstId = 1): void {
   for (let i = 0; i < count; i += 1) rig.radio.hear(from, firstId + i, i % 2 ? "NEED WATER" : "INJURED 1");
@@ -55,14 +42,12 @@ describe("relay outages", () => {
   it("a peer offline for the whole run gets everything from the owner when it joins", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south", "late"]);
-    const north = await startRig({ name: "north", dir: dir.path, url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url, keys });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url, keys });
     hear(north, 0x11, 40);
     hear(south, 0x22, 25);
     await expectSame([north, south], 65);
-    const late = await startRig({ name: "late", dir: dir.path, url, keys });
-    rigs.push(late);
+    const late = await relays.rig({ name: "late", dir: dir.path, url, keys });
     await expectSame([north, south, late], 65);
     hear(late, 0x33, 5);
     await expectSame([north, south, late], 70);
@@ -71,13 +56,11 @@ describe("relay outages", () => {
   it("a broker restart (sessions lost) loses nothing and stores nothing twice", async () => {
     const first = await broker();
     const keys = keysFor(["north", "south"]);
-    const north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url: first.url, keys });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url: first.url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url: first.url, keys });
     hear(north, 0x11, 20);
     await expectSame([north, south], 20);
     await first.close();
-    brokers = [];
     hear(north, 0x11, 30, 1000); // heard while the broker is down
     hear(south, 0x22, 10);
     await expect.poll(() => north.relay.state().link).toBe("down");
@@ -89,33 +72,28 @@ describe("relay outages", () => {
   it("a station stops promptly while the broker is down, and its outbox waits on disk", async () => {
     const first = await broker();
     const keys = keysFor(["north", "south"]);
-    let north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url: first.url, keys });
-    rigs = [south];
+    let north = await relays.rig({ name: "north", dir: dir.path, url: first.url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url: first.url, keys });
     await first.close();
-    brokers = [];
     await expect.poll(() => north.relay.state().link).toBe("down");
     hear(north, 0x11, 12);
     await north.station.idle();
     await north.stop(); // resolves: mqtt.js is not left waiting for acknowledgements that cannot come
     await broker(first.port);
-    north = await startRig({ name: "north", dir: dir.path, url: first.url, keys });
-    rigs.push(north);
+    north = await relays.rig({ name: "north", dir: dir.path, url: first.url, keys });
     await expectSame([north, south], 12);
   });
 
   it("a peer whose data was wiped starts a new log under the same name, and it is followed again", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south"]);
-    let north = await startRig({ name: "north", dir: dir.path, url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url, keys });
-    rigs = [south];
+    let north = await relays.rig({ name: "north", dir: dir.path, url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url, keys });
     hear(north, 0x11, 10);
     await expect.poll(() => south.store.count, { timeout: 10_000 }).toBe(10);
     await north.stop();
     await rm(join(dir.path, "north"), { recursive: true, force: true }); // meshaid wipe
-    north = await startRig({ name: "north", dir: dir.path, url, keys });
-    rigs.push(north);
+    north = await relays.rig({ name: "north", dir: dir.path, url, keys });
     hear(north, 0x11, 4, 500);
     await expect.poll(() => south.store.count, { timeout: 10_000 }).toBe(14);
     expect(south.replica.held("north")).toBe(4);
@@ -124,16 +102,13 @@ describe("relay outages", () => {
   it("a station restarted sends what the broker had not acknowledged, once", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south"]);
-    let north = await startRig({ name: "north", dir: dir.path, url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url, keys });
-    rigs = [north, south];
+    let north = await relays.rig({ name: "north", dir: dir.path, url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url, keys });
     hear(north, 0x11, 10);
     await expectSame([north, south], 10);
     await north.stop();
-    rigs = [south];
     // Its log and outbox are read back from disk: numbering continues, nothing is sent twice.
-    north = await startRig({ name: "north", dir: dir.path, url, keys });
-    rigs.push(north);
+    north = await relays.rig({ name: "north", dir: dir.path, url, keys });
     hear(north, 0x11, 15, 500);
     await expectSame([north, south], 25);
     expect(north.replica.head).toBe(25);
@@ -143,9 +118,8 @@ describe("relay outages", () => {
   it("link flapping mid-stream loses nothing and stores nothing twice", async () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south"]);
-    const north = await startRig({ name: "north", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
-    const south = await startRig({ name: "south", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
+    const south = await relays.rig({ name: "south", dir: dir.path, url, keys, relay: { batchRecords: 5, window: 2 } });
     for (let round = 0; round < 6; round += 1) {
       hear(north, 0x11, 20, round * 100);
       hear(south, 0x22, 5, round * 100);
@@ -160,9 +134,8 @@ describe("relay outages", () => {
     const { url } = await broker();
     const keys = keysFor(["north", "south", "east"]);
     const log = capturedLogger();
-    const north = await startRig({ name: "north", dir: dir.path, url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url, keys, logger: log.logger });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url, keys, logger: log.logger });
     const spy = await mqtt.connectAsync(url, { protocolVersion: 4 });
     const captured: Buffer[] = [];
     spy.on("message", (_topic, payload) => captured.push(payload));

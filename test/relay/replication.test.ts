@@ -1,18 +1,10 @@
 // Replication through a real broker (aedes in process, MQTT 3.1.1): two and three stations.
-import { afterEach, describe, expect, it } from "vitest";
-import { idsIn, keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
+import { describe, expect, it } from "vitest";
+import { idsIn, keysFor, useRelayRigs, type RelayRig } from "../helpers/relay.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-");
-let broker: EmbeddedBroker | undefined;
-let rigs: RelayRig[] = [];
-
-afterEach(async () => {
-  for (const rig of rigs) await rig.stop().catch(() => undefined);
-  rigs = [];
-  await broker?.close();
-  broker = undefined;
-});
+const relays = useRelayRigs();
 
 function hear(rig: RelayRig, from: number, count: number, firstId = 1): void {
   for (let i = 0; i < count; i += 1) rig.radio.hear(from, firstId + i, i % 2 ? "NEED WATER" : "INJURED 1");
@@ -24,11 +16,10 @@ async function sorted(rig: RelayRig): Promise<string[]> {
 
 describe("relay between stations through aedes", () => {
   it("two stations end with the same records, each once", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["north", "south"]);
-    const north = await startRig({ name: "north", dir: dir.path, url: broker.url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url: broker.url, keys });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url: broker.url, keys });
     hear(north, 0x1001, 30);
     hear(south, 0x2002, 20);
     await expect.poll(() => north.store.count, { timeout: 15_000 }).toBe(50);
@@ -40,10 +31,10 @@ describe("relay between stations through aedes", () => {
   });
 
   it("three stations: a record heard by two of them is stored once everywhere", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["a", "b", "c"]);
-    rigs = [];
-    for (const name of ["a", "b", "c"]) rigs.push(await startRig({ name, dir: dir.path, url: broker.url, keys }));
+    const rigs: RelayRig[] = [];
+    for (const name of ["a", "b", "c"]) rigs.push(await relays.rig({ name, dir: dir.path, url: broker.url, keys }));
     const [a, b, c] = rigs as [RelayRig, RelayRig, RelayRig];
     hear(a, 0x10, 10);
     hear(b, 0x10, 10); // the same handheld packets, heard by both a and b

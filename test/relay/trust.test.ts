@@ -3,31 +3,22 @@
 // trusted again, it is followed again.
 import { Writable } from "node:stream";
 import pino from "pino";
-import { afterEach, describe, expect, it } from "vitest";
-import { keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
+import { describe, expect, it } from "vitest";
+import { keysFor, useRelayRigs, type RelayRig } from "../helpers/relay.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-relay-trust-");
-let broker: EmbeddedBroker | undefined;
-let rigs: RelayRig[] = [];
-
-afterEach(async () => {
-  for (const rig of rigs) await rig.stop().catch(() => undefined);
-  rigs = [];
-  await broker?.close();
-  broker = undefined;
-});
+const relays = useRelayRigs();
 
 describe("trust list changes without a restart", () => {
   it("a removed station's envelopes are refused from then on; trusted again, it is caught up", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["north", "south"]);
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: "info" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split("\n").filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)), done()) }));
-    const north = await startRig({ name: "north", dir: dir.path, url: broker.url, keys });
-    const south = await startRig({ name: "south", dir: dir.path, url: broker.url, keys, logger });
-    rigs = [north, south];
+    const north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys });
+    const south = await relays.rig({ name: "south", dir: dir.path, url: broker.url, keys, logger });
     await north.store.append(presetRecord(0x11, 1));
     await expect.poll(() => south.replica.held("north"), { timeout: 10_000 }).toBe(1);
 
