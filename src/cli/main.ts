@@ -37,6 +37,8 @@ program
   .option("--relay-password <password>", "broker password (or in the URL; or MESHAID_RELAY_PASSWORD)")
   .option("--trust <file>", "the trust list of peer stations (default: <data folder>/trust.yaml)")
   .option("--redaction <file>", "what leaves the station (default: firmware-config/redaction.yaml)")
+  .option("--serves <landmarks>", "with --relay and --site: the landmarks this station's radio serves (labels, aliases or codes, comma-separated); peers' requests and incidents placed there go on the air")
+  .option("--serves-within <metres>", "with --serves: a place given as an offset or coordinates this close to a served landmark is served too", "150")
   .option("--retention <file>", "how long each kind of record is kept (default: firmware-config/retention.yaml)")
   .option("--encrypt", "store records encrypted with a key from a passphrase (from --key-file, MESHAID_PASSPHRASE or a prompt); required once a store is encrypted")
   .option("--key-file <file>", "with --encrypt: a file whose first line is the passphrase, for an unattended start")
@@ -311,6 +313,9 @@ export interface StartOptions {
   relayPassword?: string;
   trust?: string;
   redaction?: string;
+  /** The landmarks this station's radio serves (--serves), and the distance around them (--serves-within). */
+  serves?: string;
+  servesWithin?: string;
   /** Retention limits per record kind. */
   retention?: string;
   /** Records encrypted at rest. */

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, type DownlinkOptions, type RelayState } from "../relay/index.ts";
+import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, servedArea, type DownlinkOptions, type RelayState, type ServedArea } from "../relay/index.ts";
 import type { Station } from "../station/index.ts";
 import { ReplicaStore, type RecordDatabase, type RecordStore } from "../store/index.ts";
 import { parseYamlText, type SitePlan } from "../wire/index.ts";
@@ -45,6 +45,13 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   const coalition = options.coalition ?? "default";
   if (!isTopicLevel(name)) return `--name "${name}": with --relay the station's name is its name in the coalition: letters, digits, . _ - (at most 64), e.g. --name north-base`;
   if (!isTopicLevel(coalition)) return `--coalition "${coalition}": letters, digits, . _ - (at most 64)`;
+  let serves: ServedArea | undefined;
+  if (options.serves !== undefined) {
+    if (!context.site) return "--serves names landmarks of the site plan: give it with --site (e.g. --site firmware-config/site.yaml)";
+    const area = servedArea(context.site, options.serves.split(","), Number(options.servesWithin ?? "150"));
+    if (typeof area === "string") return area;
+    serves = area;
+  }
   let keys: { secretKey: Uint8Array };
   let trust: Map<string, Uint8Array>;
   const trustFile = options.trust ?? defaultTrustFile(dataDir);
@@ -149,7 +156,7 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
     accept: (records, from) => context.station.acceptRelayed(records, from),
     logger,
     redact,
-    ...(context.downlink ? { downlink: new Downlink({ ...context.downlink, store: context.store, logger }) } : {}),
+    ...(context.downlink ? { downlink: new Downlink({ ...context.downlink, store: context.store, logger, ...(serves ? { serves } : {}) }) } : {}),
   });
   await relay.start();
   closers.push(() => relay.stop());
@@ -171,6 +178,7 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   closers.push(() => Promise.resolve(unwatchFile(trustFile, reloadTrust)));
   if (trust.size === 0) say(`relay: no trusted peers in ${trustFile}: this station publishes its log but accepts none (meshaid trust add NAME PUBKEY)`);
   say(`relay: ${shown}, coalition ${coalition}, as ${name}, ${trust.size} trusted peer${trust.size === 1 ? "" : "s"}`);
+  if (serves) say(`relay: peers' requests and incidents at ${[...serves.landmarks].map((code) => context.site?.landmarks.find((landmark) => landmark.code === code)?.label ?? code).join(", ")} (and within ${serves.withinMetres} m) go on the air`);
   return { relay, state: () => relay.state(), close };
 }
 

@@ -113,6 +113,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
     let relayStatus: (() => RelayStatus) | undefined;
+    if (options.serves !== undefined && options.relay === undefined) throw new StartError("--serves says which peers' records go on the air here: it needs --relay (embedded or a broker URL)");
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
       // Status changes for base stations here go on the air as this station's own records (Station.send).

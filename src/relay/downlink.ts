@@ -8,6 +8,11 @@
 // as a meshaid record for the base stations here. On the air a record's origin is the node that
 // transmits it, so it goes as this station's own record (Station.send: its node, its next
 // sequence number) carrying the same body and reference; each (request, status) once.
+// A supply request or incident report from a peer placed where this station's radio serves (the
+// landmarks of the site plan it names, `meshaid start --serves`, or within a distance of one) goes
+// the same way, packed for the base stations here, once: the coordinators there dispatch from it.
+// It is not texted to handhelds: a broadcast text costs every handheld's airtime and nobody acts
+// on a request until a coordinator dispatches someone (whose reply then goes as a text).
 // Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), a record
 // whose origin is a node heard here (it was on this mesh already), records this station already
 // held, anything once the budget of the rolling window is spent.
@@ -15,7 +20,57 @@ import type { Logger } from "pino";
 import type { PriorityClass } from "../station/index.ts";
 import { replyText } from "../station/index.ts";
 import type { RecordStore } from "../store/index.ts";
-import { packRecords, type AckCode, type Codebook, type FieldRecord, type RecordBody } from "../wire/index.ts";
+import { landmarkByCode, packRecords, type AckCode, type Codebook, type FieldRecord, type Place, type RecordBody, type SitePlan } from "../wire/index.ts";
+
+/** The sender of a record the downlink put on the air for a peer: another station's downlink never sends it on again. */
+export const RELAY_SENDER = "RELAY";
+
+/** The part of the site this station's radio serves. */
+export interface ServedArea {
+  site: SitePlan;
+  /** Landmark codes of the site plan. */
+  landmarks: ReadonlySet<number>;
+  /** A place given as an offset or coordinates within this distance of a served landmark is served too. */
+  withinMetres: number;
+}
+
+const METRES_PER_DEGREE = 111_320;
+
+/**
+ * The served area from landmark names, aliases or codes (`--serves "North Gate,5"`), or a line
+ * saying which one the site plan does not have.
+ */
+export function servedArea(site: SitePlan, names: readonly string[], withinMetres = 150): ServedArea | string {
+  const landmarks = new Set<number>();
+  for (const raw of names) {
+    const name = raw.trim().toLowerCase();
+    if (name === "") continue;
+    const found = site.landmarks.find((landmark) => String(landmark.code) === name || landmark.label.toLowerCase() === name || landmark.aliases.some((alias) => alias.toLowerCase() === name));
+    if (!found) return `--serves "${raw.trim()}": the site plan "${site.name}" has no such landmark (give a label, an alias or a code: ${site.landmarks.map((landmark) => `${landmark.code} ${landmark.label}`).join(", ")})`;
+    landmarks.add(found.code);
+  }
+  if (landmarks.size === 0) return "--serves: name at least one landmark of the site plan";
+  if (!Number.isFinite(withinMetres) || withinMetres < 0) return `--serves-within ${withinMetres}: a distance in metres, 0 or more`;
+  return { site, landmarks, withinMetres };
+}
+
+/** Is this place in the served area? A landmark is served by code; an offset or coordinates by distance to a served landmark. */
+export function isServed(area: ServedArea, place: Place | undefined): boolean {
+  if (!place) return false;
+  if ("landmark" in place) return area.landmarks.has(place.landmark);
+  const { origin } = area.site;
+  const metresPerLon = METRES_PER_DEGREE * Math.cos((origin.lat * Math.PI) / 180);
+  // East and north of the site origin, in metres.
+  const at = "east" in place ? place : { east: (place.lon - origin.lon) * metresPerLon, north: (place.lat - origin.lat) * METRES_PER_DEGREE };
+  for (const code of area.landmarks) {
+    const landmark = landmarkByCode(area.site, code);
+    if (!landmark) continue;
+    const east = (landmark.lon - origin.lon) * metresPerLon;
+    const north = (landmark.lat - origin.lat) * METRES_PER_DEGREE;
+    if (Math.hypot(at.east - east, at.north - north) <= area.withinMetres) return true;
+  }
+  return false;
+}
 
 /** What a handheld reads for an acknowledgement of its report. */
 const ACK_WORDS: Record<AckCode, string> = { received: "ACK RECEIVED", wilco: "ACK WILCO", unable: "UNABLE", complete: "CLOSED" };
@@ -38,6 +93,8 @@ export interface DownlinkOptions {
    * only as texts to handhelds.
    */
   stations?: { codebook: Codebook; send: (body: RecordBody) => Promise<boolean> };
+  /** Where this station's radio serves: peers' requests and incidents placed there go on the air (with `stations`). */
+  serves?: ServedArea;
   /** Airtime the downlink may use per window, ms (default: 10 % of a 10 % duty cycle: 36 s an hour). */
   budgetMs?: number;
   windowMs?: number;
@@ -68,7 +125,7 @@ export class Downlink {
   private readonly used: Array<{ at: number; ms: number }> = [];
   private sent = 0;
   private withheld = 0;
-  /** (request, status) pairs already put on the air as records: two stations that both hear a base station never bounce one between them. */
+  /** (request, status) pairs and peers' records already put on the air as records: two stations that both hear a base station never bounce one between them. */
   private readonly reissued = new Set<string>();
 
   constructor(options: DownlinkOptions) {
@@ -124,6 +181,7 @@ export class Downlink {
    */
   private async sendsFor(record: FieldRecord): Promise<Send[]> {
     const body = record.body;
+    if (body.kind === "supply_request" || body.kind === "incident") return this.forThisSite(record);
     if (body.kind === "supply_status") {
       const ref = body.ref;
       if (!ref || ref.origin === record.id.origin || !this.options.heardHere(ref.origin)) return [];
@@ -148,5 +206,18 @@ export class Downlink {
       return [{ priority: "incident", request: { text, to: ref.origin }, bytes: Buffer.byteLength(text), batch: "ack" }];
     }
     return [];
+  }
+
+  /** A peer's request or incident placed where this station serves, packed for the base stations here (once; never another station's re-issue). */
+  private forThisSite(record: FieldRecord): Send[] {
+    const { stations, serves } = this.options;
+    const body = record.body;
+    if (!stations || !serves || record.sender === RELAY_SENDER || (body.kind !== "supply_request" && body.kind !== "incident")) return [];
+    if (!isServed(serves, body.place)) return [];
+    const once = `${record.id.origin}!${record.id.seq}`;
+    if (this.reissued.has(once)) return [];
+    const packed = packRecords([{ seq: 1, body }], stations.codebook);
+    if (!packed.ok || !packed.value[0]) return [];
+    return [{ priority: body.kind === "incident" ? "incident" : "request", record: body, once, bytes: packed.value[0].length }];
   }
 }

@@ -6,5 +6,5 @@ export type { Envelope, EnvelopeKind, BatchBody, VectorBody, WantBody, EnvelopeC
 export { Topics, isTopicLevel } from "./topics.ts";
 export { parseRedaction, redactor, RedactionError } from "./redaction.ts";
 export type { Redaction, RedactionRule, PlacePolicy } from "./redaction.ts";
-export { Downlink } from "./downlink.ts";
-export type { DownlinkOptions, DownlinkState, DownlinkScheduler } from "./downlink.ts";
+export { Downlink, servedArea, isServed, RELAY_SENDER } from "./downlink.ts";
+export type { DownlinkOptions, DownlinkState, DownlinkScheduler, ServedArea } from "./downlink.ts";

@@ -10,7 +10,7 @@ import pino, { type Logger } from "pino";
 import { afterEach } from "vitest";
 import { generateKeys, trustAdd } from "../../src/cli/keys.ts";
 import { openEnvelope, Relay, signingKeyPair, type RelayOptions, type VectorBody } from "../../src/relay/index.ts";
-import { Station } from "../../src/station/index.ts";
+import { Station, type StationOptions } from "../../src/station/index.ts";
 import { RecordStore, ReplicaStore } from "../../src/store/index.ts";
 import type { FieldRecord } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "./radio.ts";
@@ -76,6 +76,8 @@ export interface RigOptions {
   relay?: Partial<RelayOptions>;
   /** mqtt.js options over the defaults (keepalive, timeouts). */
   client?: Partial<IClientOptions>;
+  /** Station options over the defaults (a transmit scheduler, a site plan). */
+  station?: Partial<StationOptions>;
 }
 
 /** Opens (or reopens) a station with its relay on `dir`, connecting to `url`. */
@@ -85,7 +87,7 @@ export async function startRig(options: RigOptions): Promise<RelayRig> {
   const store = await RecordStore.open(db, codebook);
   const replica = await ReplicaStore.open(db);
   const radio = new ScriptedRadio();
-  const station = new Station({ name: options.name, radio, store, presets, codebook, logger });
+  const station = new Station({ name: options.name, radio, store, presets, codebook, logger, ...options.station });
   await station.start();
   const keys = options.keys.get(options.name);
   if (!keys) throw new Error(`no keys for ${options.name}`);

@@ -2,26 +2,21 @@
 // a flood from the internet does not get past it. Real station, store, scheduler and broker.
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
-import { Downlink } from "../../src/relay/index.ts";
+import { Downlink, isServed, RELAY_SENDER, servedArea, type ServedArea } from "../../src/relay/index.ts";
 import { TransmitScheduler } from "../../src/station/index.ts";
 import type { SendRequest } from "../../src/radio/index.ts";
-import { MESHAID_PORTNUM, packRecords, type FieldRecord, type RecordBody } from "../../src/wire/index.ts";
-import { keysFor, startAedes, startRig, type EmbeddedBroker, type RelayRig } from "../helpers/relay.ts";
-import { codebook, presetRecord } from "../helpers/records.ts";
+import { decodePayload, MESHAID_PORTNUM, packRecords, type FieldRecord, type Place, type RecordBody } from "../../src/wire/index.ts";
+import { keysFor, useRelayRigs } from "../helpers/relay.ts";
+import { codebook, presetRecord, site } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const dir = useTempDir("meshaid-downlink-");
-let broker: EmbeddedBroker | undefined;
-let rigs: RelayRig[] = [];
+const relays = useRelayRigs();
 let schedulers: TransmitScheduler[] = [];
 
-afterEach(async () => {
+afterEach(() => {
   for (const scheduler of schedulers) scheduler.close();
   schedulers = [];
-  for (const rig of rigs) await rig.stop().catch(() => undefined);
-  rigs = [];
-  await broker?.close();
-  broker = undefined;
 });
 
 const HANDHELD = 0x1234;
@@ -33,7 +28,7 @@ function status(seq: number, requestSeq: number, etaMin = 5): FieldRecord {
 
 describe("relay downlink", () => {
   it("sends a reply to a handheld heard here, nothing for others or for radio text, and holds its budget under a flood", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["here", "hub"]);
     const sent: SendRequest[] = [];
     const send = (request: SendRequest): Promise<string> => {
@@ -45,7 +40,7 @@ describe("relay downlink", () => {
     const enqueued: Array<{ text?: string; to?: number }> = [];
     const airtimeMs = (bytes: number): number => 400 + 8 * bytes;
     const late: { downlink?: Downlink } = {};
-    const here = await startRig({
+    const here = await relays.rig({
       name: "here",
       dir: dir.path,
       url: broker.url,
@@ -61,8 +56,7 @@ describe("relay downlink", () => {
       logger: pino({ level: "silent" }),
     });
     late.downlink = downlink;
-    const hub = await startRig({ name: "hub", dir: dir.path, url: broker.url, keys });
-    rigs = [here, hub];
+    const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
     here.radio.hear(HANDHELD, 100, "NEED WATER"); // a request heard here
     await expect.poll(() => hub.store.count, { timeout: 10_000 }).toBe(1);
 
@@ -86,11 +80,11 @@ describe("relay downlink", () => {
   });
 
   it("a status about a request a base station here radioed goes back on meshaid's port as a record, once per status, within the budget; never one from a node heard here", async () => {
-    broker = await startAedes();
+    const broker = await relays.broker();
     const keys = keysFor(["here", "hub"]);
     const NEIGHBOUR = 0x5555; // a base station this station hears on its radio
     const late: { downlink?: Downlink } = {};
-    const here = await startRig({ name: "here", dir: dir.path, url: broker.url, keys, relay: { downlink: { offer: (records, from) => late.downlink!.offer(records, from) } } });
+    const here = await relays.rig({ name: "here", dir: dir.path, url: broker.url, keys, relay: { downlink: { offer: (records, from) => late.downlink!.offer(records, from) } } });
     const offered: RecordBody[] = [];
     const texts: Array<{ text?: string; to?: number }> = [];
     const airtimeMs = (bytes: number): number => 400 + 8 * bytes;
@@ -103,8 +97,7 @@ describe("relay downlink", () => {
       stations: { codebook, send: (body) => (offered.push(body), Promise.resolve(true)) },
       logger: pino({ level: "silent" }),
     });
-    const hub = await startRig({ name: "hub", dir: dir.path, url: broker.url, keys });
-    rigs = [here, hub];
+    const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
     // The neighbour packs a supply request onto meshaid's port; this station hears it.
     const request = presetRecord(NEIGHBOUR, 7);
     const packed = packRecords([{ seq: 7, body: request.body }], codebook);
@@ -126,5 +119,89 @@ describe("relay downlink", () => {
     ]);
     expect(texts).toEqual([]); // a base station gets records, not texts
     expect(late.downlink.state().airtimeUsedMs).toBeLessThanOrEqual(3 * airtimeMs(40));
+  });
+});
+
+describe("relay downlink for this site", () => {
+  const NORTH_GATE = 1;
+  const PARK = 8;
+  const HERE_NODE = 0xba5e;
+  const HUB_NODE = 0x4b0b;
+
+  function request(seq: number, place: Place | undefined, extra: Partial<FieldRecord> = {}): FieldRecord {
+    return { id: { origin: HUB_NODE, seq }, receivedAt: 1_750_000_000_000 + seq, body: { kind: "supply_request", lines: [{ item: "water", quantity: 10 }], priority: "high", ...(place ? { place } : {}) }, ...extra };
+  }
+
+  it("servedArea reads labels, aliases and codes, and says which landmark the plan lacks", () => {
+    const area = servedArea(site, ["north gate", "tent a", "8"]) as ServedArea;
+    expect([...area.landmarks].sort((a, b) => a - b)).toEqual([1, 5, 8]);
+    expect(servedArea(site, ["Nowhere"])).toMatch(/^--serves "Nowhere": the site plan .* has no such landmark/);
+    expect(servedArea(site, [" "])).toMatch(/at least one landmark/);
+    // North Gate is ~345 m north and 40 m west of the origin; an offset 100 m from it is served, 400 m is not.
+    const gate = servedArea(site, ["North Gate"], 150) as ServedArea;
+    expect(isServed(gate, { landmark: 1 })).toBe(true);
+    expect(isServed(gate, { landmark: 2 })).toBe(false);
+    expect(isServed(gate, { east: -40, north: 250 })).toBe(true);
+    expect(isServed(gate, { east: -40, north: -60 })).toBe(false);
+    expect(isServed(gate, { lat: 45.5262, lon: -122.6772 })).toBe(true);
+    expect(isServed(gate, undefined)).toBe(false);
+  });
+
+  it("a peer's request for a landmark this station serves goes on the air once, packed, through the station's scheduler; one for elsewhere does not; the budget holds under a flood", async () => {
+    const broker = await relays.broker();
+    const keys = keysFor(["here", "hub"]);
+    const sent: SendRequest[] = [];
+    const scheduler = new TransmitScheduler({ sender: { send: (request) => (sent.push(request), Promise.resolve(String(sent.length))) }, minIntervalMs: 0, dutyCycle: 1 });
+    schedulers.push(scheduler);
+    const late: { downlink?: Downlink } = {};
+    const here = await relays.rig({ name: "here", dir: dir.path, url: broker.url, keys, station: { scheduler, site }, relay: { downlink: { offer: (records, from) => late.downlink!.offer(records, from) } } });
+    here.radio.emit({ type: "my-node", num: HERE_NODE });
+    const airtimeMs = (bytes: number): number => 400 + 8 * bytes;
+    const perRecord = airtimeMs(16); // a packed request is well under 16 bytes
+    const budgetMs = 10 * perRecord;
+    late.downlink = new Downlink({
+      scheduler,
+      store: here.store,
+      heardHere: () => false,
+      airtimeMs,
+      budgetMs,
+      serves: servedArea(site, ["North Gate"]) as ServedArea,
+      stations: { codebook, send: (body) => here.station.send({ bodies: [body], stations: true, sender: RELAY_SENDER }).then((outcome) => outcome.ok) },
+      logger: pino({ level: "silent" }),
+    });
+    const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
+
+    await hub.store.append(request(1, { landmark: NORTH_GATE })); // for here
+    await hub.store.append(request(2, { landmark: PARK })); // elsewhere
+    await hub.store.append(request(3, undefined)); // nowhere said
+    await hub.store.append(request(4, { landmark: NORTH_GATE }, { sender: RELAY_SENDER })); // another station's downlink put it on its air already
+    await hub.store.append({ id: { origin: HUB_NODE, seq: 5 }, receivedAt: 1_750_000_000_005, body: { kind: "incident", incident: "heat_illness", severity: "severe", casualties: 1, place: { east: -40, north: 300 } } }); // near the gate
+    await expect.poll(() => here.store.count, { timeout: 15_000 }).toBeGreaterThanOrEqual(5);
+    await expect.poll(() => late.downlink!.state().sent, { timeout: 10_000 }).toBe(2);
+
+    // What went on the air: two packets on meshaid's port, each one record of this station's own, the peer's body unchanged.
+    const onAir = (): FieldRecord["body"][] =>
+      sent.flatMap((request) => {
+        if (!request.record) return [];
+        const decoded = decodePayload(request.record, codebook, HERE_NODE);
+        return decoded.ok ? decoded.value.records.map((record) => record.body) : [];
+      });
+    await expect.poll(() => onAir().length, { timeout: 10_000 }).toBe(2);
+    expect(onAir()).toEqual([request(1, { landmark: NORTH_GATE }).body, { kind: "incident", incident: "heat_illness", severity: "severe", casualties: 1, place: { east: -40, north: 300 } }]);
+    // Written as this station's own records, marked as relayed (so no other station's downlink sends them again).
+    const own: FieldRecord[] = [];
+    for await (const page of here.store.all()) own.push(...page.filter((record) => record.id.origin === HERE_NODE));
+    expect(own.map((record) => record.sender)).toEqual([RELAY_SENDER, RELAY_SENDER]);
+
+    // A flood of 300 requests for the gate: the budget holds, what is over it stays off the air (stored all the same).
+    await Promise.all(Array.from({ length: 300 }, (_, i) => hub.store.append(request(100 + i, { landmark: NORTH_GATE }))));
+    await expect.poll(() => late.downlink!.state().sent + late.downlink!.state().withheld, { timeout: 30_000 }).toBe(302);
+    const state = late.downlink.state();
+    expect(state.airtimeUsedMs).toBeLessThanOrEqual(budgetMs);
+    expect(state.sent).toBeLessThanOrEqual(10);
+    expect(state.sent).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => onAir().length, { timeout: 10_000 }).toBe(state.sent);
+    expect(here.store.count).toBeGreaterThanOrEqual(305);
+    await here.station.idle();
   });
 });
