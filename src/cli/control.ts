@@ -5,7 +5,7 @@ import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
-import { ControlClient, ControlError, serveControl, type ControlTarget, type OutgoingRequest, type SchedulerState, type StationStatus } from "../station/index.ts";
+import { ControlClient, ControlError, serveControl, type ControlTarget, type OutgoingRequest, type RelayStatusReport, type SchedulerState, type StationStatus } from "../station/index.ts";
 import { defaultDataDir } from "./paths.ts";
 
 export const SOCKET_NAME = "meshaid.sock";
@@ -21,7 +21,7 @@ export class ControlSocketError extends Error {}
  * Listens on the data folder's control socket and serves each connection. A socket file left by
  * a station that was killed is replaced; one a running station answers on is not.
  */
-export async function listenControl(dataDir: string, target: ControlTarget, options: { logger: Logger; transmit?: () => SchedulerState | undefined }): Promise<{ path: string; close: () => Promise<void> }> {
+export async function listenControl(dataDir: string, target: ControlTarget, options: { logger: Logger; transmit?: () => SchedulerState | undefined; relay?: () => RelayStatusReport | undefined }): Promise<{ path: string; close: () => Promise<void> }> {
   const path = socketPath(dataDir);
   await removeStaleSocket(path, dataDir);
   const log = options.logger.child({ module: "control" });
@@ -29,7 +29,7 @@ export async function listenControl(dataDir: string, target: ControlTarget, opti
   const server = createServer((socket) => {
     connections.add(socket);
     socket.once("close", () => connections.delete(socket));
-    serveControl(socket, target, { logger: log, ...(options.transmit ? { transmit: options.transmit } : {}) });
+    serveControl(socket, target, { logger: log, ...(options.transmit ? { transmit: options.transmit } : {}), ...(options.relay ? { relay: options.relay } : {}) });
   });
   // Owner only, from the moment it exists: the socket can act and send as this station.
   const umask = process.umask(0o177);
@@ -194,6 +194,7 @@ function statusLines(status: StationStatus): string[] {
   for (const gap of status.gaps?.asking ?? []) lines.push(`gap       asking ${gap.callsign} to resend ${gap.seqs.length} record(s) (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}), ${gap.requests} request(s) so far`);
   for (const gap of status.gaps?.gaveUp ?? []) lines.push(`gap       gave up on ${gap.seqs.length} record(s) of ${gap.callsign} (seq ${gap.seqs.slice(0, 8).join(", ")}${gap.seqs.length > 8 ? " ..." : ""}): they may come through the relay`);
   if (status.gaps && status.gaps.resent > 0) lines.push(`resent    ${status.gaps.resent} of our records on request`);
+  if (status.relay) lines.push(...relayLines(status.relay, Date.now()));
   if (status.auth) {
     const a = status.auth;
     lines.push(`auth      coalition key ${a.key}; ${a.records} records unauthenticated, ${a.notApplied} state changes not applied; ${a.suspects.length} flags`);
@@ -204,4 +205,14 @@ function statusLines(status: StationStatus): string[] {
 
 function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, "0");
+}
+
+/** The relay's link, then one line per peer: what it still lacks of this station's log (its outbox) and when it was last heard. */
+function relayLines(relay: RelayStatusReport, now: number): string[] {
+  const lines = [`relay     ${relay.link}${relay.link !== "up" && relay.reason ? ` (${relay.reason})` : ""}, ${relay.broker}, ${relay.outboxPending} record(s) not yet acknowledged by the broker`];
+  for (const peer of relay.peers) {
+    const seen = peer.lastSeenAt === undefined ? "not heard yet" : `last heard ${Math.max(0, Math.round((now - peer.lastSeenAt) / 1000))} s ago`;
+    lines.push(`peer      ${peer.station}: lacks ${peer.behind} of our records, we lack ${peer.missing} of its; ${seen}`);
+  }
+  return lines;
 }

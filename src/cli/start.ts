@@ -109,7 +109,9 @@ export async function runStart(options: StartOptions): Promise<number> {
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.
-    const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state() });
+    // The relay starts after the socket; `meshaid status` shows it from then on.
+    let relayReport: (() => RelayState) | undefined;
+    const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state(), relay: () => relayReport?.() });
     cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
     let relayStatus: (() => RelayStatus) | undefined;
@@ -123,6 +125,7 @@ export async function runStart(options: StartOptions): Promise<number> {
       if (typeof relay === "string") throw new StartError(relay);
       cleanups.push(relay.close);
       relayStatus = () => consoleRelayStatus(relay.state());
+      relayReport = relay.state;
     }
 
     if (jsonLines || !process.stdin.isTTY) {

@@ -28,6 +28,7 @@ import {
   type StationBoardsView,
   type StationEvent,
   type StationSnapshot,
+  type RelayStatusReport,
   type StationStatus,
 } from "./types.ts";
 
@@ -162,6 +163,8 @@ export interface ServeControlOptions {
   /** The scheduler's state, sent to subscribers every `transmitEveryMs` when it changed. */
   transmit?: () => SchedulerState | undefined;
   transmitEveryMs?: number;
+  /** The internet relay's state, added to `status` replies when the station runs one. */
+  relay?: () => RelayStatusReport | undefined;
   /** Boards changes within this many ms go to a subscriber as one event with one snapshot. */
   boardsDelayMs?: number;
   /** A subscriber that has this much unread is cut off (it can reconnect and start from a snapshot). */
@@ -235,7 +238,10 @@ export function serveControl(stream: Duplex, target: ControlTarget, options: Ser
     try {
       switch (request.op) {
         case "status":
-          return write({ id, ok: true, status: target.status() });
+        {
+          const relay = options.relay?.();
+          return write({ id, ok: true, status: relay ? { ...target.status(), relay } : target.status() });
+        }
         case "boards":
           return write({ id, ok: true, boards: target.boards() });
         case "subscribe":

@@ -310,6 +310,25 @@ export type SendOutcome =
     }
   | { ok: false; reason: string };
 
+/** The internet relay at a glance: its link and, per peer, what it still lacks of this station's log. */
+export interface RelayStatusReport {
+  link: "off" | "connecting" | "up" | "down";
+  /** Where it connects (no credentials). */
+  broker: string;
+  reason?: string;
+  /** Records of this station's log the broker has not acknowledged yet. */
+  outboxPending: number;
+  peers: Array<{
+    station: string;
+    /** When that peer last signed anything this station heard (ms since the epoch). */
+    lastSeenAt?: number;
+    /** Records of this station's log the peer does not hold yet (its outbox, by its last signed vector). */
+    behind: number;
+    /** Records of the peer's log this station does not hold yet. */
+    missing: number;
+  }>;
+}
+
 /** The station at a glance (`meshaid status`). */
 export interface StationStatus {
   name: string;
@@ -328,6 +347,8 @@ export interface StationStatus {
   gaps?: GapStatus;
   /** With a coalition key: its fingerprint, records heard unauthenticated, state changes not applied, the latest flagged nodes. */
   auth?: { key: string; records: number; notApplied: number; suspects: NodeFlag[] };
+  /** With --relay: the internet relay (the cli adds src/relay's state; the station knows nothing of it). */
+  relay?: RelayStatusReport;
   boards: {
     requests: Record<RequestState, number>;
     incidentsOpen: number;

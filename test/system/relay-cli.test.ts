@@ -46,6 +46,28 @@ describe("meshaid start --relay", () => {
     }
   });
 
+  it("meshaid status shows the relay's link and each peer's backlog, as text and --json, through the control socket", async () => {
+    const { port, stations } = await hubAndField();
+    const vectors = await watchVectors(`mqtt://127.0.0.1:${port}`, "drill", stations.keyBytes);
+    try {
+      await expect.poll(() => vectors.held.get("field")?.held["hub"] ?? 0, { timeout: 45_000, interval: 500 }).toBeGreaterThan(0);
+    } finally {
+      await vectors.close();
+    }
+    type Report = { relay?: { link: string; broker: string; outboxPending: number; peers: Array<{ station: string; behind: number; missing: number; lastSeenAt?: number }> } };
+    const report = (): Report => JSON.parse(runMeshaid(["status", "--json", "--db", stations.dirOf("hub")]).stdout) as Report;
+    await expect.poll(() => report().relay?.peers.find((peer) => peer.station === "field")?.lastSeenAt, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+    const relay = report().relay!;
+    expect(relay.link).toBe("up");
+    expect(relay.broker).toBe(`embedded broker on port ${port}`);
+    const field = relay.peers.find((peer) => peer.station === "field")!;
+    expect(field.behind).toBeGreaterThanOrEqual(0);
+    expect(field.missing).toBeGreaterThanOrEqual(0);
+    const text = runMeshaid(["status", "--db", stations.dirOf("hub")]);
+    expect(text.stdout).toMatch(/^relay {5}up, embedded broker on port \d+, \d+ record\(s\) not yet acknowledged by the broker$/m);
+    expect(text.stdout).toMatch(/^peer {6}field: lacks \d+ of our records, we lack \d+ of its; last heard \d+ s ago$/m);
+  }, 180_000);
+
   it("a station removed from the trust list with meshaid trust remove is refused from then on, without a restart", async () => {
     const { hub, port, stations } = await hubAndField();
     const vectors = await watchVectors(`mqtt://127.0.0.1:${port}`, "drill", stations.keyBytes);
