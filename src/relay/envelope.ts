@@ -54,6 +54,8 @@ export interface WantBody {
   station: string;
   from: number;
   to: number;
+  /** On ask/<owner>: the one station asked to answer (the others stay silent); without it, anyone holding the range answers. */
+  by?: string;
 }
 
 export type Envelope =
@@ -225,7 +227,8 @@ function checkBody(kind: EnvelopeKind, body: unknown): BatchBody | VectorBody | 
     }
     case "want": {
       if (typeof b["station"] !== "string" || !isSeq(b["from"]) || !isSeq(b["to"]) || b["from"] < 1 || b["to"] < b["from"]) return "bad fill request";
-      return { station: b["station"], from: b["from"], to: b["to"] };
+      if (b["by"] !== undefined && (typeof b["by"] !== "string" || b["by"] === "")) return "bad fill request";
+      return { station: b["station"], from: b["from"], to: b["to"], ...(typeof b["by"] === "string" ? { by: b["by"] } : {}) };
     }
   }
 }

@@ -12,6 +12,7 @@
 // from the owner, who answers from its LevelDB on <root>/fill/<me>/<owner>. Each station
 // publishes its vector (retained) on connect and as it changes; a peer that is behind and makes
 // no progress for `stallMs` asks for the rest. Nothing depends on the broker keeping everything.
+import { createHash } from "node:crypto";
 import type { MqttClient, IPublishPacket } from "mqtt";
 import type { Logger } from "pino";
 import type { RecordStore, ReplicaStore } from "../store/index.ts";
@@ -129,6 +130,8 @@ export class Relay {
   private readonly lastSeen = new Map<string, number>();
   /** Peer -> records beyond a gap, waiting for it to be filled. */
   private readonly pending = new Map<string, Map<number, FieldRecord | null>>();
+  /** Peer -> how far it holds each station's log, by its last signed vector (who can answer an ask). */
+  private readonly peerHeld = new Map<string, Readonly<Record<string, number>>>();
   /** Peer -> what `held` was at the last stall check. */
   private readonly heldAtCheck = new Map<string, number>();
   /** Fill requests from peers, served one at a time per peer. */
@@ -245,6 +248,7 @@ export class Relay {
     const changed = [...trust.keys()].filter((station) => this.trust.has(station) && Buffer.compare(Buffer.from(trust.get(station) as Uint8Array), Buffer.from(this.trust.get(station) as Uint8Array)) !== 0);
     this.trust = trust;
     for (const station of [...removed, ...changed]) {
+      this.peerHeld.delete(station);
       this.pending.delete(station);
       this.heads.delete(station);
       this.heldAtCheck.delete(station);
@@ -426,7 +430,8 @@ export class Relay {
       case "want":
         if (!asking || envelope.body.station !== topic.station) return this.reject(packet.topic, "a fill request on the topic of another station");
         if (envelope.body.station === this.me) this.serve(envelope.station, envelope.body);
-        else if (topic.kind === "ask" && this.trust.has(envelope.body.station)) this.serve(envelope.station, envelope.body);
+        // An ask names the one station that answers (older stations name none: then anyone holding the range does).
+        else if (topic.kind === "ask" && this.trust.has(envelope.body.station) && (envelope.body.by === undefined || envelope.body.by === this.me)) this.serve(envelope.station, envelope.body);
         break;
     }
     this.emit();
@@ -501,14 +506,19 @@ export class Relay {
     // What a peer holds of a third station's log is a head too: with that station offline, the
     // gap is asked of anyone (ask/<owner>), and the peer that holds it answers.
     for (const [owner, seq] of Object.entries(body.held)) if (owner !== this.me && owner !== station && this.trust.has(owner)) this.noteHead(owner, seq);
+    this.peerHeld.set(station, body.held);
     // The peer's signed word on how far it holds this station's log: its outbox shrinks only by it.
     await this.replica.setPeerHolds(station, body.held[this.me] ?? 0);
   }
 
-  /** Asks `owner` (or, with "ask", anyone who holds its log) for its log entries `from`..`to`. */
-  private want(owner: string, from: number, to: number, whom: "want" | "ask" = "want"): void {
+  /**
+   * Asks `owner` for its log entries `from`..`to`; or, with `ask`, asks on ask/<owner> the
+   * station it names (anyone who holds the range when it names none).
+   */
+  private want(owner: string, from: number, to: number, ask?: { by: string | undefined }): void {
     if (!this.client.connected || to < from) return;
-    const body: WantBody = { station: owner, from, to };
+    const whom = ask ? "ask" : "want";
+    const body: WantBody = { station: owner, from, to, ...(ask?.by === undefined ? {} : { by: ask.by }) };
     const bytes = sealEnvelope({ kind: "want", coalition: this.coalition, station: this.me, body }, this.secretKey);
     // Not QoS 1 for ask: a request to whoever is there now is worth nothing later (it is asked again).
     this.client.publish(whom === "ask" ? this.topics.ask(owner) : this.topics.want(owner), Buffer.from(bytes), { qos: whom === "ask" ? 0 : 1 }, (error) => {
@@ -526,10 +536,26 @@ export class Relay {
         // The owner did not answer the last request either: ask anyone who holds its log.
         const stalls = (this.stalls.get(station) ?? 0) + 1;
         this.stalls.set(station, stalls);
-        if (stalls >= 2) this.want(station, held + 1, head, "ask");
+        if (stalls >= 2) this.want(station, held + 1, head, { by: this.answerer(station, held, stalls - 2) });
       } else this.stalls.delete(station);
       this.heldAtCheck.set(station, held);
     }
+  }
+
+  /**
+   * Which station answers an ask for `owner`'s log past `held`: one peer whose signed vector says
+   * it holds more of that log, so that one station sends the range rather than every holder.
+   * Peers are ranked by how much they hold, then by a hash of (owner, asker, peer), so different
+   * askers spread over the holders; each further ask without progress goes to the next in rank.
+   * Undefined when no peer is known to hold more: then anyone holding the range answers.
+   */
+  private answerer(owner: string, held: number, attempt: number): string | undefined {
+    const rank = (peer: string): string => createHash("sha256").update(`${owner}/${this.me}/${peer}`).digest("hex");
+    const holders = [...this.peerHeld]
+      .filter(([peer, vector]) => peer !== owner && peer !== this.me && this.trust.has(peer) && (vector[owner] ?? 0) > held)
+      .map(([peer, vector]) => ({ peer, holds: vector[owner] ?? 0, rank: rank(peer) }))
+      .sort((a, b) => b.holds - a.holds || (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+    return holders[attempt % Math.max(1, holders.length)]?.peer;
   }
 
   /**

@@ -14,7 +14,7 @@ const log = fc.stringMatching(/^[0-9a-f]{16}$/);
 const arbitraryEnvelope: fc.Arbitrary<Envelope> = fc.oneof(
   fc.record({ kind: fc.constant("batch" as const), coalition: name, station: fc.constant("north"), body: fc.record({ log, first: seq, records: fc.array(fc.option(arbitraryRecord, { nil: null, freq: 8 }), { minLength: 1, maxLength: 8 }) }) }),
   fc.record({ kind: fc.constant("vector" as const), coalition: name, station: fc.constant("north"), body: fc.record({ log, head: fc.nat(), held: fc.dictionary(name, fc.nat()) }) }),
-  fc.record({ kind: fc.constant("want" as const), coalition: name, station: fc.constant("north"), body: fc.tuple(name, seq, fc.nat({ max: 10_000 })).map(([station, from, more]) => ({ station, from, to: from + more })) }),
+  fc.record({ kind: fc.constant("want" as const), coalition: name, station: fc.constant("north"), body: fc.tuple(name, seq, fc.nat({ max: 10_000 }), fc.option(name, { nil: undefined })).map(([station, from, more, by]) => ({ station, from, to: from + more, ...(by === undefined ? {} : { by }) })) }),
 );
 
 /** JSON drops undefined fields: compare what JSON keeps. */

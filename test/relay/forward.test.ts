@@ -71,6 +71,39 @@ describe("gap fill from anyone", () => {
   });
 });
 
+describe("who answers an ask", () => {
+  it("with the owner away and two stations holding its log, one of them fills a newcomer's gap; the other stays silent", async () => {
+    const broker = await relays.broker();
+    const keys = keysFor(["north", "east", "west", "late"]);
+    const small = { batchRecords: 50 };
+    const north = await relays.rig({ name: "north", dir: dir.path, url: broker.url, keys, relay: small });
+    const holders = { east: capturedLogger(), west: capturedLogger() };
+    const east = await relays.rig({ name: "east", dir: dir.path, url: broker.url, keys, logger: holders.east.logger, relay: small });
+    const west = await relays.rig({ name: "west", dir: dir.path, url: broker.url, keys, logger: holders.west.logger, relay: small });
+    await writeOwn(north, 420);
+    await expect.poll(() => east.replica.held("north"), { timeout: 20_000 }).toBe(420);
+    await expect.poll(() => west.replica.held("north"), { timeout: 20_000 }).toBe(420);
+    await north.stop();
+    // Every copy of north's batches that goes to the newcomer, whoever forwards it.
+    const spy = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    let fills = 0;
+    spy.on("message", () => (fills += 1));
+    await spy.subscribeAsync("meshaid/test/fill/late/north", { qos: 1 });
+    try {
+      // A slower stall check on the newcomer: a fill that is flowing is never taken for a silent holder.
+      const late = await relays.rig({ name: "late", dir: dir.path, url: broker.url, keys, relay: { ...small, stallMs: 1000 } });
+      await expect.poll(() => late.replica.held("north"), { timeout: 30_000 }).toBe(420);
+      expect(late.store.count).toBe(420);
+      const forwarded = (logs: { lines: () => Array<Record<string, unknown>> }): boolean => logs.lines().some((line) => line["msg"] === "filling a peer's gap in another station's log with its signed batches" && line["owner"] === "north");
+      expect([forwarded(holders.east), forwarded(holders.west)].filter(Boolean)).toHaveLength(1);
+      // Each of north's 9 batches reached the newcomer once (two answering holders would send 18).
+      expect(fills).toBe(Math.ceil(420 / 50));
+    } finally {
+      await spy.endAsync();
+    }
+  });
+});
+
 describe("the outbox per peer", () => {
   it("how far each peer holds this station's log survives a restart, and the backlog drains when the peer returns", async () => {
     const broker = await relays.broker();
