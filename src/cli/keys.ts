@@ -109,6 +109,11 @@ export function readCoalitionSecret(dataDir: string): { secret: Uint8Array; file
   return existsSync(file) ? { secret: readKeyFile(file, "the coalition key"), file } : undefined;
 }
 
+/** The mesh channel key (keys/channel.key), 32 bytes: what the channel's packets are encrypted with on the air. */
+export function readChannelKey(dataDir: string): Uint8Array {
+  return readKeyFile(keyPaths(dataDir).channel, "the channel key");
+}
+
 /** This station's signing key pair (the public key is derived from the secret and checked against station.pub). */
 export function readStationKeys(dataDir: string): { secretKey: Uint8Array; publicKey: Uint8Array } {
   const paths = keyPaths(dataDir);

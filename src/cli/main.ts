@@ -39,6 +39,9 @@ program
   .option("--redaction <file>", "what leaves the station (default: firmware-config/redaction.yaml)")
   .option("--serves <landmarks>", "with --relay and --site: the landmarks this station's radio serves (labels, aliases or codes, comma-separated); peers' requests and incidents placed there go on the air")
   .option("--serves-within <metres>", "with --serves: a place given as an offset or coordinates this close to a served landmark is served too", "150")
+  .option("--msh-uplink <region>", "with --relay: also publish what the radio hears in Meshtastic's MQTT format (msh/REGION/2/e/CHANNEL/!node), for Meshtastic maps; off by default (privacy): only packets whose sender allows MQTT and that redaction would not change")
+  .option("--msh-channel <name>", "with --msh-uplink: the primary channel's name, as in the device profiles (its key: <data folder>/keys/channel.key)", "meshaid")
+  .option("--msh-decoded", "with --msh-uplink: publish packets decoded instead of encrypted with the channel key")
   .option("--retention <file>", "how long each kind of record is kept (default: firmware-config/retention.yaml)")
   .option("--encrypt", "store records encrypted with a key from a passphrase (from --key-file, MESHAID_PASSPHRASE or a prompt); required once a store is encrypted")
   .option("--key-file <file>", "with --encrypt: a file whose first line is the passphrase, for an unattended start")
@@ -316,6 +319,10 @@ export interface StartOptions {
   /** The landmarks this station's radio serves (--serves), and the distance around them (--serves-within). */
   serves?: string;
   servesWithin?: string;
+  /** Meshtastic-format uplink (--msh-uplink REGION, --msh-channel, --msh-decoded). */
+  mshUplink?: string;
+  mshChannel?: string;
+  mshDecoded?: boolean;
   /** Retention limits per record kind. */
   retention?: string;
   /** Records encrypted at rest. */

@@ -6,11 +6,12 @@ import { join } from "node:path";
 import { Aedes } from "aedes";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { Logger } from "pino";
-import { Downlink, isTopicLevel, parseRedaction, Relay, RedactionError, redactor, servedArea, type DownlinkOptions, type RelayState, type ServedArea } from "../relay/index.ts";
+import { expandChannelKey, PortNum, type RadioSource, type ReceivedPacket } from "../radio/index.ts";
+import { Downlink, isTopicLevel, MshUplink, parseRedaction, Relay, RedactionError, redactor, servedArea, type DownlinkOptions, type RelayState, type ServedArea } from "../relay/index.ts";
 import type { Station } from "../station/index.ts";
 import { ReplicaStore, type RecordDatabase, type RecordStore } from "../store/index.ts";
-import { parseYamlText, type SitePlan } from "../wire/index.ts";
-import { defaultTrustFile, KeyError, readStationKeys, readTrustList } from "./keys.ts";
+import { decodePayload, MESHAID_PORTNUM, parseYamlText, type Codebook, type FieldRecord, type SitePlan } from "../wire/index.ts";
+import { defaultTrustFile, KeyError, readChannelKey, readStationKeys, readTrustList } from "./keys.ts";
 import type { StartOptions } from "./main.ts";
 import { PACKAGE_ROOT } from "./paths.ts";
 
@@ -28,6 +29,10 @@ export interface RelayContext {
   store: RecordStore;
   station: Station;
   site?: SitePlan;
+  /** What the radio hears, for the Meshtastic-format uplink (--msh-uplink). */
+  radio?: RadioSource;
+  codebook?: Codebook;
+  recordPort?: number;
   logger: Logger;
   say: (line: string) => void;
 }
@@ -178,8 +183,62 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   closers.push(() => Promise.resolve(unwatchFile(trustFile, reloadTrust)));
   if (trust.size === 0) say(`relay: no trusted peers in ${trustFile}: this station publishes its log but accepts none (meshaid trust add NAME PUBKEY)`);
   say(`relay: ${shown}, coalition ${coalition}, as ${name}, ${trust.size} trusted peer${trust.size === 1 ? "" : "s"}`);
+  if (options.mshUplink !== undefined) {
+    const started = startMshUplink(context, client, redact);
+    if (typeof started === "string") {
+      await close();
+      return started;
+    }
+    closers.push(() => Promise.resolve(started()));
+  }
   if (serves) say(`relay: peers' requests and incidents at ${[...serves.landmarks].map((code) => context.site?.landmarks.find((landmark) => landmark.code === code)?.label ?? code).join(", ")} (and within ${serves.withinMetres} m) go on the air`);
   return { relay, state: () => relay.state(), close };
+}
+
+/**
+ * Publishes what the radio hears in Meshtastic's MQTT format on the relay's broker (src/relay/msh-uplink.ts).
+ * Returns what stops it, or a line for the user.
+ */
+function startMshUplink(context: RelayContext, client: MqttClient, redact: (record: FieldRecord) => FieldRecord | undefined): (() => void) | string {
+  const { options, radio, codebook, store, station } = context;
+  const region = options.mshUplink ?? "";
+  const channel = options.mshChannel ?? "meshaid";
+  if (!/^[A-Z0-9_]{2,16}$/.test(region)) return `--msh-uplink "${region}": a LoRa region as Meshtastic names it (US, EU_868, EU_433, ANZ, UK_868, ...)`;
+  if (!isTopicLevel(channel)) return `--msh-channel "${channel}": the channel's name as on the radios (letters, digits, . _ -)`;
+  if (!radio || !codebook) return "--msh-uplink needs the station's radio";
+  let key: Uint8Array;
+  try {
+    key = readChannelKey(context.dataDir);
+  } catch (error) {
+    if (error instanceof KeyError) return `--msh-uplink: ${error.message}`;
+    throw error;
+  }
+  const recordPort = context.recordPort ?? MESHAID_PORTNUM;
+  // The records the station read from a packet, once it stored them: text is one record keyed by the packet id; a meshaid payload carries its own ids.
+  const recordsOf = async (packet: ReceivedPacket): Promise<FieldRecord[]> => {
+    await station.idle();
+    const ids = packet.portnum === PortNum.TEXT_MESSAGE_APP ? [{ origin: packet.from, seq: packet.id }] : packet.portnum === recordPort ? (() => {
+      const decoded = decodePayload(packet.payload, codebook, packet.from);
+      return decoded.ok ? decoded.value.records.map((record) => record.id) : [];
+    })() : [];
+    const records = await Promise.all(ids.map((id) => store.get(id)));
+    return records.filter((record): record is FieldRecord => record !== undefined);
+  };
+  const uplink = new MshUplink({
+    client,
+    region,
+    channel: { name: channel, key: expandChannelKey(key) },
+    encrypted: !options.mshDecoded,
+    gateway: () => station.status().origin,
+    recordsOf,
+    redact,
+    logger: context.logger,
+  });
+  const log = context.logger.child({ module: "msh-uplink" });
+  context.say(`relay: also publishing what the radio hears in Meshtastic's format on msh/${region}/2/e/${channel}/!<node> (${options.mshDecoded ? "decoded" : "encrypted with the channel key"}; only packets whose sender allows MQTT and that redaction leaves whole)`);
+  return radio.subscribe((event) => {
+    if (event.type === "packet") uplink.offer(event.packet).catch((error: unknown) => log.warn({ err: error }, "a heard packet was not published in Meshtastic's format"));
+  });
 }
 
 /**

@@ -116,12 +116,13 @@ export async function runStart(options: StartOptions): Promise<number> {
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
     let relayStatus: (() => RelayStatus) | undefined;
     if (options.serves !== undefined && options.relay === undefined) throw new StartError("--serves says which peers' records go on the air here: it needs --relay (embedded or a broker URL)");
+    if (options.mshUplink !== undefined && options.relay === undefined) throw new StartError("--msh-uplink publishes on the relay's broker: it needs --relay (embedded or a broker URL)");
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
       // Status changes for base stations here go on the air as this station's own records (Station.send).
       const stations = { codebook, send: (body: RecordBody) => station.send({ bodies: [body], stations: true, sender: "RELAY" }).then((outcome) => outcome.ok) };
       const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16), stations };
-      const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), logger, say });
+      const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), radio, codebook, ...(recordPort ? { recordPort } : {}), logger, say });
       if (typeof relay === "string") throw new StartError(relay);
       cleanups.push(relay.close);
       relayStatus = () => consoleRelayStatus(relay.state());

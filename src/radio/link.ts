@@ -448,6 +448,9 @@ export class RadioLink implements RadioSource {
     };
     if (data.requestId) received.requestId = data.requestId;
     if (data.replyId) received.replyId = data.replyId;
+    if (data.wantResponse) received.wantResponse = true;
+    if (data.bitfield !== undefined) received.bitfield = data.bitfield;
+    if (packet.viaMqtt) received.viaMqtt = true;
     this.emit({ type: "packet", packet: received });
   }
 

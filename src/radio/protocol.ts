@@ -302,6 +302,22 @@ export function meshPacketToJson(bytes: Uint8Array): JsonValue {
   return toJson(Mesh.MeshPacketSchema, fromBinary(Mesh.MeshPacketSchema, bytes));
 }
 
+/** meshtastic.ServiceEnvelope: what a gateway publishes on MQTT (mqtt.proto). */
+export interface ServiceEnvelope {
+  packet?: MeshPacket;
+  channelId: string;
+  gatewayId: string;
+}
+
+/** A ServiceEnvelope from a MeshPacket given as its fields (payloadVariant encrypted or decoded). */
+export function encodeServiceEnvelope(envelope: { packet: ProtoInit; channelId: string; gatewayId: string }): Uint8Array {
+  return toBinary(Mqtt.ServiceEnvelopeSchema, create(Mqtt.ServiceEnvelopeSchema, envelope));
+}
+
+export function decodeServiceEnvelope(bytes: Uint8Array): ServiceEnvelope {
+  return fromBinary(Mqtt.ServiceEnvelopeSchema, bytes) as ServiceEnvelope;
+}
+
 export function serviceEnvelopeToJson(bytes: Uint8Array): JsonValue {
   return toJson(Mqtt.ServiceEnvelopeSchema, fromBinary(Mqtt.ServiceEnvelopeSchema, bytes));
 }

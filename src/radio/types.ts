@@ -60,6 +60,12 @@ export interface ReceivedPacket {
   requestId?: number;
   /** The id of the message this one replies to (a reaction or threaded reply). Absent when zero. */
   replyId?: number;
+  /** Data.want_response, when set. */
+  wantResponse?: boolean;
+  /** Data.bitfield, when the sender wrote one (bit 0: its owner allows it on MQTT, OK_TO_MQTT). */
+  bitfield?: number;
+  /** The radio got it from an MQTT broker (via_mqtt): never uploaded again. */
+  viaMqtt?: boolean;
 }
 
 /** How a packet reached us: the radio's receive metadata. */

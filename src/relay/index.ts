@@ -8,3 +8,5 @@ export { parseRedaction, redactor, RedactionError } from "./redaction.ts";
 export type { Redaction, RedactionRule, PlacePolicy } from "./redaction.ts";
 export { Downlink, servedArea, isServed, RELAY_SENDER } from "./downlink.ts";
 export type { DownlinkOptions, DownlinkState, DownlinkScheduler, ServedArea } from "./downlink.ts";
+export { MshUplink, gatewayId } from "./msh-uplink.ts";
+export type { MshUplinkOptions, MshUplinkState } from "./msh-uplink.ts";

@@ -4,7 +4,7 @@
 import { Writable } from "node:stream";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { keysFor, useRelayRigs, type RelayRig } from "../helpers/relay.ts";
+import { keysFor, useRelayRigs } from "../helpers/relay.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
