@@ -296,6 +296,21 @@ describe("RadioLink", () => {
     expect(r.events[1]?.type === "packet" && "requestId" in r.events[1].packet).toBe(false);
   });
 
+  it("passes want_response, the bitfield (OK_TO_MQTT) and via_mqtt through, for the Meshtastic-format uplink", async () => {
+    const r = (current = rig());
+    await r.link.start();
+    r.events.length = 0;
+    r.radio.sendPacket(MEDIC, PortNum.TEXT_MESSAGE_APP, Buffer.from("ok"), 0x61, { bitfield: 1, wantResponse: true });
+    r.radio.sendPacket(MEDIC, PortNum.TEXT_MESSAGE_APP, Buffer.from("old"), 0x62);
+    r.radio.send({ case: "packet", value: { from: MEDIC, to: BROADCAST_NUM, id: 0x63, channel: 0, hopLimit: 2, hopStart: 3, viaMqtt: true, payloadVariant: { case: "decoded", value: { portnum: PortNum.TEXT_MESSAGE_APP, payload: Buffer.from("mqtt"), bitfield: 0 } } } });
+    await expect.poll(() => r.events.length, pollOptions).toBe(3);
+    expect(r.events[0]).toMatchObject({ type: "packet", packet: { id: 0x61, bitfield: 1, wantResponse: true } });
+    expect(r.events[0]?.type === "packet" && "viaMqtt" in r.events[0].packet).toBe(false);
+    const plain = r.events[1];
+    expect(plain?.type === "packet" && ["bitfield", "wantResponse", "viaMqtt"].some((field) => field in plain.packet)).toBe(false);
+    expect(r.events[2]).toMatchObject({ type: "packet", packet: { id: 0x63, bitfield: 0, viaMqtt: true } });
+  });
+
   it("re-runs the handshake with a fresh nonce when the radio reboots", async () => {
     const r = (current = rig());
     await r.link.start();
