@@ -53,7 +53,9 @@ export async function startRelay(context: RelayContext): Promise<RunningRelay | 
   let serves: ServedArea | undefined;
   if (options.serves !== undefined) {
     if (!context.site) return "--serves names landmarks of the site plan: give it with --site (e.g. --site firmware-config/site.yaml)";
-    const area = servedArea(context.site, options.serves.split(","), Number(options.servesWithin ?? "150"));
+    const within = Number(options.servesWithin ?? "150");
+    if (!Number.isFinite(within) || within < 0) return `--serves-within "${options.servesWithin}": a distance in metres, 0 or more (e.g. 150)`;
+    const area = servedArea(context.site, options.serves.split(","), within);
     if (typeof area === "string") return area;
     serves = area;
   }
