@@ -13,12 +13,12 @@
 // Record bodies travel as JSON with the codebook's names, not codes, so stations whose codebooks
 // differ in version still read each other (a code unknown here stays "#57", as on the air).
 // The digest is Node's (native) SHA-512: a batch is ~160 KB, and hashing it in JavaScript inside
-// the signature cost more than storing its records. Keys are made and envelopes signed with
-// @noble/curves; a catch-up checks a hundred signatures a second, so they are verified by Node's
-// native Ed25519 (OpenSSL, the same RFC 8032 check), with noble's strict check as the fallback
-// where a key cannot be imported.
+// the signature cost more than storing its records. Keys are made with @noble/curves; a catch-up
+// signs and checks a hundred signatures a second, so they are signed and verified by Node's native
+// Ed25519 (OpenSSL, the same deterministic RFC 8032 signature and check), with noble's as the
+// fallback where a key cannot be imported.
 import { isUtf8 } from "node:buffer";
-import { createHash, createPublicKey, verify as nativeVerify, type KeyObject } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, sign as nativeSign, verify as nativeVerify, type KeyObject } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { FieldRecord } from "../wire/index.ts";
 
@@ -101,7 +101,7 @@ export function sealEnvelope(envelope: Envelope, secretKey: Uint8Array): Uint8Ar
   view.setUint32(at, body.length);
   at += 4;
   out.set(body, at);
-  out.set(ed25519.sign(signedMessage(out.subarray(0, signedLength)), secretKey), signedLength);
+  out.set(signBytes(signedMessage(out.subarray(0, signedLength)), secretKey), signedLength);
   return out;
 }
 
@@ -176,6 +176,23 @@ export function openEnvelope(bytes: Uint8Array, publicKeyOf: (station: string) =
   const checked = checkBody(header.kind, body);
   if (typeof checked === "string") return { ok: false, reason: checked };
   return { ok: true, envelope: { kind: header.kind, coalition: header.coalition, station: header.station, body: checked } as Envelope };
+}
+
+/** Native signing keys, by the secret key array the caller holds (never as text): importing one costs more than a signature. */
+const signingKeys = new WeakMap<Uint8Array, KeyObject | null>();
+
+function signBytes(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  let key = signingKeys.get(secretKey);
+  if (key === undefined) {
+    try {
+      const jwk = { kty: "OKP", crv: "Ed25519", d: Buffer.from(secretKey).toString("base64url"), x: Buffer.from(ed25519.getPublicKey(secretKey)).toString("base64url") };
+      key = createPrivateKey({ key: jwk, format: "jwk" });
+    } catch {
+      key = null; // not a key OpenSSL takes: noble signs
+    }
+    signingKeys.set(secretKey, key);
+  }
+  return key === null ? ed25519.sign(message, secretKey) : new Uint8Array(nativeSign(null, message, key));
 }
 
 /** Native key objects, by public key (base64url): importing one costs more than a check. */

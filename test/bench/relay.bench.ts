@@ -6,8 +6,10 @@
 // - baseline: the same bytes (north's envelopes, captured) published raw with QoS 1 through the
 //   same broker to an offline persistent subscriber, from its reconnect until it has them all.
 // The broker is aedes in process (the embedded broker of `meshaid start --relay embedded`).
+// The stations run with the relay's own stall check (2 s), not the tests' quick one (0.3 s): on a
+// loaded machine a 0.3 s pause mid catch-up has the owner fill the whole range again.
 import mqtt from "mqtt";
-import { keysFor, startAedes, startRig } from "../helpers/relay.ts";
+import { keysFor, startAedes, startRig as startStation, type RigOptions } from "../helpers/relay.ts";
 import { presetRecord } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { result, type BenchResult } from "./result.ts";
@@ -24,6 +26,7 @@ async function waitFor(condition: () => boolean, what: string, limitMs = 300_000
 
 async function relayCatchup(dir: string, url: string, captured: Buffer[]): Promise<number> {
   const keys = keysFor(["north", "south"]);
+  const startRig = (options: Omit<RigOptions, "relay">) => startStation({ ...options, relay: { stallMs: 2000 } });
   // South subscribes once (a persistent session), then goes offline.
   let south = await startRig({ name: "south", dir, url, keys });
   await waitFor(() => south.relay.state().link === "up", "south to connect");

@@ -85,6 +85,15 @@ describe("meshaid start --relay", () => {
     }
   }, 180_000); // two stations start as child processes: slow on a loaded machine
 
+  it("refuses --serves with a landmark the site plan lacks, in one line naming it", async () => {
+    const stations = stationDirs(dir.path, ["north"]);
+    const site = new URL("../../firmware-config/site.yaml", import.meta.url).pathname;
+    const station = spawnMeshaid(["start", "--db", stations.dirOf("north"), "--name", "north", "--relay", "embedded", "--relay-port", String(await freePort()), "--site", site, "--serves", "North Gate,Nowhere"]);
+    running.push(station);
+    expect(await station.exit).toBe(1);
+    expect(station.stderr()).toMatch(/^meshaid: --serves "Nowhere": the site plan "Example march, downtown" has no such landmark \(give a label, an alias or a code: 1 North Gate, /m);
+  });
+
   it("refuses to start the relay without keys, in one line", async () => {
     const station = spawnMeshaid(["start", "--db", dir.path, "--name", "north", "--relay", "embedded", "--relay-port", String(await freePort())]);
     running.push(station);
