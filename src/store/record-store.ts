@@ -45,6 +45,44 @@ function hex8(n: number): string {
 /** The most records one synced batch carries. */
 const MAX_BATCH = 4096;
 
+/** Log keys read a page at a time when the ids are listed (a key is about 25 bytes). */
+const KEY_PAGE = 10_000;
+/** classic-level ends a page at 16 KiB unless told (highWaterMarkBytes is its option). */
+const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 32 * KEY_PAGE };
+
+/**
+ * The ids stored: origin -> its sequence numbers. Numbers, not key strings (a few bytes an id,
+ * no string built to look one up); origin * 2^32 + seq would not fit a double exactly.
+ */
+class IdSet {
+  private readonly byOrigin = new Map<number, Set<number>>();
+
+  has(origin: number, seq: number): boolean {
+    return this.byOrigin.get(origin)?.has(seq) === true;
+  }
+
+  add(origin: number, seq: number): void {
+    let seqs = this.byOrigin.get(origin);
+    if (!seqs) this.byOrigin.set(origin, (seqs = new Set()));
+    seqs.add(seq);
+  }
+
+  delete(origin: number, seq: number): void {
+    this.byOrigin.get(origin)?.delete(seq);
+  }
+}
+
+/** A write being put together: the batch, the ids it adds, and the count and arrival number after it. */
+interface Staged {
+  write: ReturnType<RecordDatabase["batch"]>;
+  ids: IdSet;
+  added: RecordId[];
+  /** Arrival keys and values (log keys, with the peer of a relayed record), flat: written after the log entries. */
+  arrivals: string[];
+  count: number;
+  arrival: number;
+}
+
 /** One entry of the arrival order: its number, the record, and the peer it came from (relayed). */
 export interface Arrival {
   n: number;
@@ -82,11 +120,8 @@ export class RecordStore {
   private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
-  /**
-   * Every log key stored, loaded at the first appendMany (a catch-up checks 100,000 ids against
-   * the disk otherwise) and kept up to date by every write and purge from then on.
-   */
-  private storedKeys: Set<string> | undefined;
+  /** Every id stored (the dedup check), read at the first write: see storedIds. */
+  private ids: IdSet | undefined;
   private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
   /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
@@ -137,8 +172,8 @@ export class RecordStore {
    *
    * Group commit: appends that arrive while a batch is being written wait for the next one, and
    * each batch is one synced LevelDB write. Batches are written one at a time, in arrival order,
-   * so the dedup check (against the batch itself and, in one read, against the disk) is exact
-   * however many appends race. A record the wire cannot encode is refused alone (its append
+   * so the dedup check (against the ids in memory, which hold the batch's own) is exact however
+   * many appends race. A record the wire cannot encode is refused alone (its append
    * rejects); the rest of its batch is written.
    */
   append(record: FieldRecord, options: { via?: string } = {}): Promise<AppendResult> {
@@ -185,61 +220,28 @@ export class RecordStore {
   }
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
     await this.renewAfterFailure();
-    const keys = batch.map((entry) => recordKey(entry.record.id));
-    const onDisk = await this.log.getMany([...new Set(keys)]);
-    const known = new Set<string>();
-    for (const [index, key] of [...new Set(keys)].entries()) if (onDisk[index] !== undefined) known.add(key);
-    const logPuts: Array<{ key: string; value: Uint8Array }> = [];
-    const arrivalPuts: Array<{ key: string; value: string }> = [];
-    const outcomes: Array<{ entry: PendingAppend; stored: boolean; count: number }> = [];
-    let count = this.recordCount;
-    let arrival = this.nextArrival;
-    for (const [index, entry] of batch.entries()) {
-      const key = keys[index] as string;
-      if (known.has(key)) {
-        outcomes.push({ entry, stored: false, count: -1 });
-        continue;
-      }
-      let value: Uint8Array;
-      try {
-        value = this.values.encode(entry.record, key);
-      } catch (error) {
+    const staged = await this.stage();
+    const outcomes: Array<number | Error | undefined> = [];
+    for (const entry of batch) {
+      const outcome = this.put(staged, entry.record, entry.via);
+      // A record the wire cannot encode is refused alone: nothing is written for it.
+      if (outcome instanceof Error) {
         entry.settled = true;
-        entry.reject(error); // nothing is written for it
-        continue;
+        entry.reject(outcome);
       }
-      known.add(key);
-      count += 1;
-      logPuts.push({ key, value });
-      arrivalPuts.push({ key: arrivalKey(arrival), value: entry.via === undefined ? key : `${key}\n${entry.via}` });
-      arrival += 1;
-      outcomes.push({ entry, stored: true, count });
+      outcomes.push(outcome);
     }
-    if (logPuts.length > 0) {
-      // One chained batch on the root with the sublevels' prefixes written out: abstract-level's
-      // per-operation sublevel handling costs more than the write itself at this rate.
-      const write = this.db.batch();
-      for (const { key, value } of logPuts) write.put(this.logPrefix + key, value, { valueEncoding: "view" });
-      for (const { key, value } of arrivalPuts) write.put<string, string>(this.arrivalPrefix + key, value, { valueEncoding: "utf8" });
-      write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
-      write.put<string, string>(this.metaPrefix + "codebook", this.codebook.hash, { valueEncoding: "utf8" });
-      await write.write({ sync: true });
-    }
-    this.recordCount = count;
-    this.nextArrival = arrival;
-    if (this.storedKeys) for (const { key } of logPuts) this.storedKeys.add(key);
-    for (const { entry, stored, count: at } of outcomes) {
+    await this.commit(staged, batch.every((entry) => entry.via !== undefined));
+    for (const [index, entry] of batch.entries()) {
+      if (entry.settled) continue;
       entry.settled = true;
-      entry.resolve({ stored, count: stored ? at : this.recordCount });
-    }
-    if (logPuts.length > 0) {
-      const relayedOnly = batch.every((entry) => entry.via !== undefined);
-      for (const listener of this.arrivalListeners) listener({ first: arrival - logPuts.length, last: arrival - 1, relayedOnly });
+      const at = outcomes[index];
+      entry.resolve(typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount });
     }
   }
 
   /**
-   * Writes many records at once (a relayed batch): one dedup read for all their keys and one
+   * Writes many records at once (a relayed batch): dedup against the ids in memory and one
    * synced LevelDB write, with no per-record promise. Waits for the appends in progress, like a
    * purge, so the dedup stays exact. Resolves, per record in order, with its AppendResult, or the
    * error that refused it alone (a record the wire cannot encode); rejects if the write fails
@@ -268,63 +270,88 @@ export class RecordStore {
 
   private async writeMany(records: readonly FieldRecord[], via: string | undefined): Promise<Array<AppendResult | Error>> {
     await this.renewAfterFailure();
-    const keys = records.map((record) => recordKey(record.id));
-    const known = await this.loadStoredKeys();
-    const outcomes: Array<AppendResult | Error> = [];
-    const written = new Set<string>();
-    const write = this.db.batch();
-    let count = this.recordCount;
-    let arrival = this.nextArrival;
-    const suffix = via === undefined ? "" : `\n${via}`;
-    for (const [index, record] of records.entries()) {
-      const key = keys[index] as string;
-      if (known.has(key) || written.has(key)) {
-        outcomes.push({ stored: false, count: -1 });
-        continue;
-      }
-      let value: Uint8Array;
-      try {
-        value = this.values.encode(record, key);
-      } catch (error) {
-        outcomes.push(error instanceof Error ? error : new Error(String(error)));
-        continue;
-      }
-      count += 1;
-      written.add(key);
-      write.put(this.logPrefix + key, value);
-      write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), key + suffix, { valueEncoding: "utf8" });
-      arrival += 1;
-      outcomes.push({ stored: true, count });
-    }
-    if (written.size === 0) {
-      await write.close();
-      return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count: this.recordCount }));
-    }
-    write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
-    write.put<string, string>(this.metaPrefix + "codebook", this.codebook.hash, { valueEncoding: "utf8" });
-    await write.write({ sync: true });
-    this.recordCount = count;
-    this.nextArrival = arrival;
-    for (const key of written) known.add(key);
-    for (const listener of this.arrivalListeners) listener({ first: arrival - written.size, last: arrival - 1, relayedOnly: via !== undefined });
-    return outcomes.map((outcome) => (outcome instanceof Error || outcome.stored ? outcome : { stored: false, count }));
+    const staged = await this.stage();
+    const outcomes = records.map((record) => this.put(staged, record, via));
+    await this.commit(staged, via !== undefined);
+    return outcomes.map((at) => (at instanceof Error ? at : typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount }));
   }
 
-  private async loadStoredKeys(): Promise<Set<string>> {
-    if (this.storedKeys) return this.storedKeys;
-    const keys = new Set<string>();
-    const iterator = this.log.keys();
+  /** A new write: one chained batch on the root, with the ids known (read from the log at the first write). */
+  private async stage(): Promise<Staged> {
+    return { write: this.db.batch(), ids: await this.storedIds(), added: [], arrivals: [], count: this.recordCount, arrival: this.nextArrival };
+  }
+
+  /**
+   * Puts a record into a staged write unless its id is stored or already in this write: its
+   * count once written, undefined for a record stored before, or the error that refuses it (the
+   * wire cannot encode it). Two keys: the log entry and its place in the arrival order.
+   */
+  private put(staged: Staged, record: FieldRecord, via: string | undefined): number | Error | undefined {
+    const { origin, seq } = record.id;
+    if (staged.ids.has(origin, seq)) return undefined;
+    const key = recordKey(record.id);
+    let value: Uint8Array;
+    try {
+      value = this.values.encode(record, key);
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    // Into the set now, so a second copy later in this write is seen; taken out if the write fails.
+    staged.ids.add(origin, seq);
+    staged.added.push(record.id);
+    // The root's prefixes written out and values as bytes, without per-operation options:
+    // abstract-level's per-operation option and sublevel handling costs several times the write.
+    staged.write.put(this.logPrefix + key, value);
+    staged.arrivals.push(this.arrivalPrefix + arrivalKey(staged.arrival), via === undefined ? key : `${key}\n${via}`);
+    staged.arrival += 1;
+    staged.count += 1;
+    return staged.count;
+  }
+
+  /** Writes a staged write (synced) with the count, or forgets its ids again if it fails. */
+  private async commit(staged: Staged, relayedOnly: boolean): Promise<void> {
+    const written = staged.added.length;
+    try {
+      if (written === 0) {
+        await staged.write.close();
+        return;
+      }
+      // The arrival entries after all the log entries, as they always were: LevelDB numbers a
+      // batch's entries in order, so the same records make the same table files as before.
+      const arrivals = staged.arrivals;
+      for (let i = 0; i < arrivals.length; i += 2) staged.write.put(arrivals[i] as string, Buffer.from(arrivals[i + 1] as string, "utf8"));
+      staged.write.put(this.metaPrefix + "count", Buffer.from(String(staged.count), "utf8"));
+      staged.write.put(this.metaPrefix + "codebook", Buffer.from(this.codebook.hash, "utf8"));
+      await staged.write.write({ sync: true });
+    } catch (error) {
+      for (const id of staged.added) staged.ids.delete(id.origin, id.seq);
+      await staged.write.close().catch(() => undefined); // a no-op when write() got to close it
+      throw error;
+    }
+    this.recordCount = staged.count;
+    this.nextArrival = staged.arrival;
+    for (const listener of this.arrivalListeners) listener({ first: staged.arrival - written, last: staged.arrival - 1, relayedOnly });
+  }
+
+  /**
+   * Every id in the log, listed from its keys at the first write (the dedup check then runs in
+   * memory, not against the disk); every write and purge keeps it exact from then on.
+   */
+  private async storedIds(): Promise<IdSet> {
+    if (this.ids) return this.ids;
+    const ids = new IdSet();
+    const iterator = this.log.keys(KEY_PAGE_OPTIONS);
     try {
       for (;;) {
-        const page = await iterator.nextv(4096);
+        const page = await iterator.nextv(KEY_PAGE);
         if (page.length === 0) break;
-        for (const key of page) keys.add(key);
+        for (const key of page) ids.add(parseInt(key.slice(0, 8), 16), parseInt(key.slice(9, 17), 16));
       }
     } finally {
       await iterator.close();
     }
-    this.storedKeys = keys;
-    return keys;
+    this.ids = ids;
+    return ids;
   }
 
   /**
@@ -474,7 +501,7 @@ export class RecordStore {
         throw new StoreWriteError(this.db.location, error);
       }
       this.recordCount = count;
-      for (const key of doomed) this.storedKeys?.delete(key);
+      for (const key of doomed) this.ids?.delete(parseInt(key.slice(0, 8), 16), parseInt(key.slice(9, 17), 16));
       return doomed.size;
     } finally {
       this.flushing = false;
