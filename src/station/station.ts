@@ -141,8 +141,8 @@ export class Station implements StationBoardsView {
   /** The roster so far: node number -> what the radio told us about it. */
   private readonly nodes = new Map<number, RadioNode>();
   private radioState: RadioState = STATUS_AT_START;
-  /** The recent records, oldest first (trimmed to the feed size now and then, not on every record). */
-  private feed: RecordView[] = [];
+  /** The recent records, oldest first (trimmed to the feed size now and then, not on every record; views built when shown). */
+  private feed: FieldRecord[] = [];
   private unsubscribeRadio: (() => void) | undefined;
   /** Packets are ingested one at a time, in the order heard. */
   /** What was heard, in order, waiting to be shown: a record being stored, or an event. */
@@ -216,10 +216,10 @@ export class Station implements StationBoardsView {
 
   /** Another base station now holds these of our records: the feed's show it. */
   private heldElsewhere(added: Array<[number, number]>): void {
-    for (const view of this.feed) {
-      if (view.id.origin !== this.origin || !added.some(([from, to]) => view.id.seq >= from && view.id.seq <= to)) continue;
-      const delivery = this.deliveries?.delivery(view.id);
-      if (delivery) this.emit({ type: "delivery", id: view.id, delivery: this.withStations(view.id, delivery) });
+    for (const { id } of this.feed) {
+      if (id.origin !== this.origin || !added.some(([from, to]) => id.seq >= from && id.seq <= to)) continue;
+      const delivery = this.deliveries?.delivery(id);
+      if (delivery) this.emit({ type: "delivery", id, delivery: this.withStations(id, delivery) });
     }
   }
 
@@ -249,7 +249,7 @@ export class Station implements StationBoardsView {
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();
-    this.feed = stored.map((record) => this.view(record)).reverse();
+    this.feed = stored.reverse();
     if (this.store.codebookChangedFrom !== undefined) {
       this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
     }
@@ -309,7 +309,7 @@ export class Station implements StationBoardsView {
 
   snapshot(): StationSnapshot {
     const recent = this.feed.slice(-this.options.feedSize).reverse();
-    const snapshot: StationSnapshot = { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: recent.map((view) => this.withDelivery(view)) };
+    const snapshot: StationSnapshot = { name: this.name, radio: this.radioState, recordCount: this.store.count, recent: recent.map((record) => this.withDelivery(this.view(record))) };
     const suspects = this.watch.flags();
     if (suspects.length > 0) snapshot.suspects = suspects;
     return snapshot;
@@ -495,7 +495,7 @@ export class Station implements StationBoardsView {
       this.log.info({ from: packet.from, portnum: packet.portnum }, "packet on a port the station does not read yet; skipped");
       return [];
     }
-    const text = new TextDecoder().decode(packet.payload);
+    const text = UTF8.decode(packet.payload);
     const near = this.landmarkNear(packet.from);
     // A copy: a preset's body belongs to the preset table.
     const bodies = this.readText(text, packet.from).bodies.map((body): RecordBody => (near && PLACED_KINDS.has(body.kind) && !("place" in body && body.place) ? ({ ...body, place: near } as RecordBody) : body));
@@ -549,10 +549,10 @@ export class Station implements StationBoardsView {
       return;
     }
     this.peerExchange.stored(record);
-    const view = this.view(record);
-    this.feed.push(view);
+    this.feed.push(record);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
-    this.emit({ type: "record", record: view, recordCount: result.count });
+    // A view (callsign, place in words) only for someone listening: at 20,000 records/s it costs.
+    if (this.listeners.size > 0) this.emit({ type: "record", record: this.view(record), recordCount: result.count });
     if (record.auth === "none" || record.auth === "handheld") this.unauthenticated.records += 1;
     if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
     else {
@@ -861,6 +861,8 @@ function coordinates(site: SitePlan, place: Place): { lat: number; lon: number }
   if ("east" in place) return { lat: site.origin.lat + place.north / METRES_PER_DEGREE, lon: site.origin.lon + place.east / (METRES_PER_DEGREE * Math.cos((site.origin.lat * Math.PI) / 180)) };
   return { lat: place.lat, lon: place.lon };
 }
+
+const UTF8 = new TextDecoder();
 
 /** The longest text a handheld gets (the radio link's limit). */
 const MAX_TEXT_BYTES = 200;

@@ -116,8 +116,25 @@ function parseBody(value: unknown, codebook: Codebook, where: string, fail: (whe
 
 /** The record a handheld's text means, or undefined when it is not a preset. */
 export function readPreset(table: PresetTable, text: string): RecordBody | undefined {
-  const key = normalizePresetText(text);
-  return table.presets.find((preset) => normalizePresetText(preset.text) === key)?.body;
+  const index = presetIndex(table);
+  // Most texts are a canned message exactly as the table has it: no normalizing for those.
+  return index.get(text) ?? index.get(normalizePresetText(text));
+}
+
+/** Each table's bodies by normalized text and by text as written, built once: a station reads every text it hears. */
+const presetIndexes = new WeakMap<PresetTable["presets"], Map<string, RecordBody>>();
+
+function presetIndex(table: PresetTable): Map<string, RecordBody> {
+  // Keyed by the list, so a table given another list is indexed again.
+  let index = presetIndexes.get(table.presets);
+  if (!index) {
+    index = new Map();
+    // The first wins, as in table order (parsePresetTable refuses two that normalize alike).
+    for (const preset of table.presets) if (!index.has(normalizePresetText(preset.text))) index.set(normalizePresetText(preset.text), preset.body);
+    for (const preset of table.presets) if (!index.has(preset.text)) index.set(preset.text, index.get(normalizePresetText(preset.text)) as RecordBody);
+    presetIndexes.set(table.presets, index);
+  }
+  return index;
 }
 
 /** The preset texts a role's handheld shows, in table order. */

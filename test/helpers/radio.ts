@@ -1,5 +1,7 @@
 import { PortNum, type LinkStatus, type RadioEvent, type RadioListener, type RadioSource, type ReceivedPacket } from "../../src/radio/index.ts";
 
+const UTF8 = new TextEncoder();
+
 /** A radio link the test plays: it emits what a real RadioLink would. */
 export class ScriptedRadio implements RadioSource {
   status: LinkStatus = "connected";
@@ -12,7 +14,7 @@ export class ScriptedRadio implements RadioSource {
     for (const listener of this.listeners) listener(event);
   }
   hear(from: number, id: number, text: string, portnum: number = PortNum.TEXT_MESSAGE_APP): void {
-    this.hearBytes(from, id, new TextEncoder().encode(text), portnum);
+    this.hearBytes(from, id, UTF8.encode(text), portnum);
   }
   hearBytes(from: number, id: number, payload: Uint8Array, portnum: number): void {
     const packet: ReceivedPacket = {
