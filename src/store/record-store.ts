@@ -231,13 +231,14 @@ export class RecordStore {
       }
       outcomes.push(outcome);
     }
-    await this.commit(staged, batch.every((entry) => entry.via !== undefined));
+    await this.commit(staged);
     for (const [index, entry] of batch.entries()) {
       if (entry.settled) continue;
       entry.settled = true;
       const at = outcomes[index];
       entry.resolve(typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount });
     }
+    this.notify(staged, batch.every((entry) => entry.via !== undefined));
   }
 
   /**
@@ -272,13 +273,15 @@ export class RecordStore {
     await this.renewAfterFailure();
     const staged = await this.stage();
     const outcomes = records.map((record) => this.put(staged, record, via));
-    await this.commit(staged, via !== undefined);
+    await this.commit(staged);
+    this.notify(staged, via !== undefined);
     return outcomes.map((at) => (at instanceof Error ? at : typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount }));
   }
 
   /** A new write: one chained batch on the root, with the ids known (read from the log at the first write). */
   private async stage(): Promise<Staged> {
-    return { write: this.db.batch(), ids: await this.storedIds(), added: [], arrivals: [], count: this.recordCount, arrival: this.nextArrival };
+    const ids = await this.storedIds();
+    return { write: this.db.batch(), ids, added: [], arrivals: [], count: this.recordCount, arrival: this.nextArrival };
   }
 
   /**
@@ -309,7 +312,7 @@ export class RecordStore {
   }
 
   /** Writes a staged write (synced) with the count, or forgets its ids again if it fails. */
-  private async commit(staged: Staged, relayedOnly: boolean): Promise<void> {
+  private async commit(staged: Staged): Promise<void> {
     const written = staged.added.length;
     try {
       if (written === 0) {
@@ -330,6 +333,12 @@ export class RecordStore {
     }
     this.recordCount = staged.count;
     this.nextArrival = staged.arrival;
+  }
+
+  /** Tells the arrival listeners what a committed write stored (nothing for a write that stored nothing). */
+  private notify(staged: Staged, relayedOnly: boolean): void {
+    const written = staged.added.length;
+    if (written === 0) return;
     for (const listener of this.arrivalListeners) listener({ first: staged.arrival - written, last: staged.arrival - 1, relayedOnly });
   }
 
