@@ -27,7 +27,7 @@ import {
   WireError,
 } from "../wire/index.ts";
 import { NodeWatch } from "./node-watch.ts";
-import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
+import { StoreWriteError, type AppendReceiver, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -146,10 +146,18 @@ export class Station implements StationBoardsView {
   private unsubscribeRadio: (() => void) | undefined;
   /** Packets are ingested one at a time, in the order heard. */
   /** What was heard, in order, waiting to be shown: a record being stored, or an event. */
-  private pending: Array<{ record: FieldRecord; appended: Promise<AppendResult>; packet?: ReceivedPacket } | { event: StationEvent }> = [];
+  private pending: Array<PendingRecord | { event: StationEvent }> = [];
   private pendingHead = 0;
-  /** The loop that shows what was heard, in order, as it reaches the disk. */
-  private draining: Promise<void> | undefined;
+  /** A run of `showStored` is due (one per write that settles records, not one per record). */
+  private showScheduled = false;
+  /** Callers of idle() waiting for the queue to empty. */
+  private idleWaiters: Array<() => void> = [];
+  /** What a settled record calls: the queue is looked at again once this turn's work is done. */
+  private readonly wake = (): void => {
+    if (this.showScheduled) return;
+    this.showScheduled = true;
+    queueMicrotask(() => this.showStored());
+  };
 
   constructor(options: StationOptions) {
     this.name = options.name;
@@ -274,37 +282,45 @@ export class Station implements StationBoardsView {
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
   idle(): Promise<void> {
-    return this.draining ?? Promise.resolve();
+    if (this.pendingHead >= this.pending.length && !this.showScheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private enqueue(item: Station["pending"][number]): void {
     this.pending.push(item);
-    this.draining ??= this.drain();
+    this.wake();
   }
 
-  private async drain(): Promise<void> {
-    await Promise.resolve(); // `draining` is set before the loop can finish
+  /** Shows what was heard, in order, as far as it has reached the disk (a record still being written holds back what follows it). */
+  private showStored(): void {
+    this.showScheduled = false;
     while (this.pendingHead < this.pending.length) {
       const item = this.pending[this.pendingHead] as Station["pending"][number];
+      if (item instanceof PendingRecord && !item.settled) break;
       this.pendingHead += 1;
       if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
         this.pending = this.pending.slice(this.pendingHead);
         this.pendingHead = 0;
       }
-      if ("event" in item) {
-        this.emit(item.event);
-        continue;
-      }
-      const { record, appended, packet } = item;
+      const { record, packet } = item instanceof PendingRecord ? item : { record: undefined, packet: undefined };
       try {
-        this.stored(record, await appended, packet);
+        if (!(item instanceof PendingRecord)) this.emit(item.event);
+        else if (item.outcome) this.stored(item.record, item.outcome, item.packet);
+        else throw item.failure;
       } catch (error) {
+        if (!record) {
+          this.log.error({ err: error }, "a listener failed on a station event");
+          continue;
+        }
         this.log.error({ err: error, from: packet?.from ?? record.id.origin, id: packet?.id, seq: record.id.seq }, "ingest failed; record not stored");
         const why = error instanceof StoreWriteError ? `: ${error.message}` : "";
         this.emit({ type: "skipped", reason: `could not store a ${packet ? "packet" : "relayed record"} from ${this.callsign(packet?.from ?? record.id.origin)}${why}` });
       }
     }
-    this.draining = undefined;
+    if (this.pendingHead < this.pending.length) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   snapshot(): StationSnapshot {
@@ -454,9 +470,9 @@ export class Station implements StationBoardsView {
     for (const record of records) {
       const sender = this.nodes.get(packet.from)?.shortName;
       if (sender) record.sender = sender;
-      const appended = this.store.append(record);
-      appended.catch(() => undefined); // handled, in order, by drain()
-      this.enqueue({ record, appended, packet });
+      const pending = new PendingRecord(record, this.wake, packet);
+      this.enqueue(pending);
+      this.store.appendTo(record, pending); // shown, in order, by showStored()
     }
   }
 
@@ -470,16 +486,21 @@ export class Station implements StationBoardsView {
   async acceptRelayed(records: FieldRecord[], fromStation: string): Promise<FieldRecord[]> {
     // One store write for the whole batch (a catch-up brings 100,000 records).
     const written = this.store.appendMany(records, { via: fromStation });
-    written.catch(() => undefined); // shown (or logged), in order, by drain()
-    for (const [index, record] of records.entries()) {
-      const appended = written.then((outcomes) => {
-        const outcome = outcomes[index];
-        if (outcome === undefined || outcome instanceof Error) throw outcome ?? new Error("not stored");
-        return outcome;
-      });
-      appended.catch(() => undefined);
-      this.enqueue({ record, appended });
-    }
+    // Shown (or logged), in order, by showStored(): one reaction for the batch, none per record.
+    const pending = records.map((record) => new PendingRecord(record, this.wake));
+    for (const item of pending) this.enqueue(item);
+    written.then(
+      (outcomes) => {
+        for (const [index, item] of pending.entries()) {
+          const outcome = outcomes[index];
+          if (outcome === undefined || outcome instanceof Error) item.reject(outcome ?? new Error("not stored"));
+          else item.resolve(outcome);
+        }
+      },
+      (error: unknown) => {
+        for (const item of pending) item.reject(error);
+      },
+    );
     const fresh: FieldRecord[] = [];
     for (const [index, outcome] of (await written).entries()) {
       if (outcome instanceof Error && !(outcome instanceof WireError)) throw outcome;
@@ -819,6 +840,35 @@ export class Station implements StationBoardsView {
 
   private callsign(num: number): string {
     return this.nodes.get(num)?.shortName || `!${(num >>> 0).toString(16).padStart(8, "0")}`;
+  }
+}
+
+/** A record heard (or relayed) waiting in the station's queue for its write: the store tells it how the write ended. */
+class PendingRecord implements AppendReceiver {
+  outcome: AppendResult | undefined;
+  failure: unknown;
+  settled = false;
+
+  readonly record: FieldRecord;
+  readonly packet: ReceivedPacket | undefined;
+  private readonly wake: () => void;
+
+  constructor(record: FieldRecord, wake: () => void, packet?: ReceivedPacket) {
+    this.record = record;
+    this.wake = wake;
+    this.packet = packet;
+  }
+
+  resolve(result: AppendResult): void {
+    this.outcome = result;
+    this.settled = true;
+    this.wake();
+  }
+
+  reject(error: unknown): void {
+    this.failure = error;
+    this.settled = true;
+    this.wake();
   }
 }
 

@@ -1,7 +1,7 @@
 // The store: meshaid's LevelDB log of records (the source of truth) and, later, the projections
 // and durable outboxes built on it.
 export { RecordStore, recordKey } from "./record-store.ts";
-export type { RecordDatabase, AppendResult, CorruptEntry, RenewableDatabase } from "./record-store.ts";
+export type { RecordDatabase, AppendResult, AppendReceiver, CorruptEntry, RenewableDatabase } from "./record-store.ts";
 export { LevelOutbox } from "./outbox.ts";
 export { RosterStore, rosterPatch } from "./roster.ts";
 export type { RosterEntry, RosterPosition } from "./roster.ts";

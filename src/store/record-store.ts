@@ -91,11 +91,16 @@ export interface Arrival {
   via?: string;
 }
 
+/** Told how an append ended: stored or not (resolve), or refused or not written (reject). */
+export interface AppendReceiver {
+  resolve(result: AppendResult): void;
+  reject(error: unknown): void;
+}
+
 interface PendingAppend {
   record: FieldRecord;
   via?: string;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
+  receiver: AppendReceiver;
   settled?: boolean;
 }
 
@@ -177,13 +182,22 @@ export class RecordStore {
    * rejects); the rest of its batch is written.
    */
   append(record: FieldRecord, options: { via?: string } = {}): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.waiting.push({ record, resolve, reject, ...(options.via === undefined ? {} : { via: options.via }) });
-      if (!this.flushing) {
-        this.flushing = true;
-        this.queue = this.flushLoop();
-      }
-    });
+    return new Promise<AppendResult>((resolve, reject) => this.appendTo(record, { resolve, reject }, options));
+  }
+
+  /**
+   * Like append, telling `receiver` instead of returning a promise: for a caller that appends
+   * every record it hears (the station's ingest), a promise and its reactions per record cost
+   * more than the write. The receiver is told once the batch is on disk.
+   */
+  appendTo(record: FieldRecord, receiver: AppendReceiver, options: { via?: string } = {}): void {
+    const pending: PendingAppend = { record, receiver };
+    if (options.via !== undefined) pending.via = options.via;
+    this.waiting.push(pending);
+    if (!this.flushing) {
+      this.flushing = true;
+      this.queue = this.flushLoop();
+    }
   }
 
   private async flushLoop(): Promise<void> {
@@ -195,7 +209,7 @@ export class RecordStore {
         await this.writeBatch(batch);
       } catch (error) {
         const failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
-        for (const entry of batch) if (!entry.settled) entry.reject(failure);
+        for (const entry of batch) if (!entry.settled) entry.receiver.reject(failure);
         this.torn = true;
       }
     }
@@ -227,7 +241,7 @@ export class RecordStore {
       // A record the wire cannot encode is refused alone: nothing is written for it.
       if (outcome instanceof Error) {
         entry.settled = true;
-        entry.reject(outcome);
+        entry.receiver.reject(outcome);
       }
       outcomes.push(outcome);
     }
@@ -236,7 +250,7 @@ export class RecordStore {
       if (entry.settled) continue;
       entry.settled = true;
       const at = outcomes[index];
-      entry.resolve(typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount });
+      entry.receiver.resolve(typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount });
     }
     this.notify(staged, batch.every((entry) => entry.via !== undefined));
   }

@@ -71,6 +71,24 @@ describe("RecordStore dedup", () => {
     await store.close();
   });
 
+  it("tells a receiver (appendTo) how each append of a batch ended, once the batch is on disk", async () => {
+    const store = await open("receiver");
+    const told: string[] = [];
+    const receiver = (name: string) => ({
+      resolve: (result: { stored: boolean; count: number }) => told.push(`${name}: ${result.stored ? "stored" : "again"} ${result.count}`),
+      reject: (error: unknown) => told.push(`${name}: refused (${(error as Error).message.includes("unknown item") ? "unknown item" : String(error)})`),
+    });
+    const bad = presetRecord(7, 3);
+    bad.body = { kind: "supply_request", lines: [{ item: "unicorn", quantity: 1 }], priority: "normal" };
+    store.appendTo(presetRecord(7, 1), receiver("a"));
+    store.appendTo(bad, receiver("bad"));
+    store.appendTo(presetRecord(7, 1), receiver("a again"));
+    store.appendTo(presetRecord(7, 2), receiver("b"));
+    expect(told).toEqual([]); // nothing is told before the write
+    await store.close(); // waits for the write
+    expect(told).toEqual(["bad: refused (unknown item)", "a: stored 1", "a again: again 2", "b: stored 2"]);
+  });
+
   it("stores every id once over appends, relayed batches and reopens in any order", async () => {
     let run = 0;
     const id = fc.record({ origin: fc.integer({ min: 1, max: 3 }), seq: fc.integer({ min: 0, max: 20 }) });
