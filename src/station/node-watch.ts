@@ -4,7 +4,7 @@
 // coalition tag fails, or its positions jump farther than anyone can move, the console flags it.
 import type { RadioNode, NodePosition } from "../radio/index.ts";
 
-export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change";
+export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change" | "untagged-control";
 
 /** One observation that a node number may be used by someone else. */
 export interface NodeFlag {
@@ -107,13 +107,18 @@ export class NodeWatch {
    * A meshaid payload (port 300), with what its coalition tag said when the station holds the key:
    * `valid`, `invalid`, or `absent` (`stateChange`: it would have changed the boards).
    */
-  payload(num: number, tag: "valid" | "invalid" | "absent" | "unchecked", stateChange: boolean, at: number): void {
+  payload(num: number, tag: "valid" | "invalid" | "absent" | "unchecked", stateChange: boolean, at: number, control?: "held" | "resend"): void {
     const history = this.of(num);
     if (history.payloads === 0 && history.texts > 0) this.flag(num, "handheld-sends-station-records", `sent ${history.texts} handheld text${history.texts === 1 ? "" : "s"}, now a base-station payload`, at);
     history.payloads += 1;
-    if (tag === "invalid") this.flag(num, "bad-tag", "coalition tag does not verify", at);
+    if (tag === "invalid") this.flag(num, "bad-tag", `coalition tag does not verify${control ? ` (${controlName(control)} ignored)` : ""}`, at);
+    else if (tag === "absent" && control) this.flag(num, "untagged-control", `untagged ${controlName(control)} (ignored)`, at);
     else if (tag === "absent" && stateChange) this.flag(num, "untagged-state-change", "untagged state change (not applied)", at);
   }
+}
+
+function controlName(control: "held" | "resend"): string {
+  return control === "held" ? "held ACK" : "resend request";
 }
 
 function short(key: string | undefined): string {

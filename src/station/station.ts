@@ -537,7 +537,7 @@ export class Station implements StationBoardsView {
     }
     const receivedAt = this.options.now();
     const tag = decoded.value.auth ?? "absent";
-    this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt);
+    this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt, this.authKey ? decoded.value.control?.kind : undefined);
     if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
     const auth = tag === "valid" ? "mac" : "none";
     return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
