@@ -4,7 +4,7 @@
 // coalition tag fails, or its positions jump farther than anyone can move, the console flags it.
 import type { RadioNode, NodePosition } from "../radio/index.ts";
 
-export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change" | "untagged-control";
+export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change" | "untagged-control" | "id-preempted";
 
 /** One observation that a node number may be used by someone else. */
 export interface NodeFlag {
@@ -96,6 +96,11 @@ export class NodeWatch {
     if (metres < MIN_JUMP_M) return;
     const seconds = Math.max(1, Math.abs(fix.at - last.at) / 1000);
     if (metres / seconds > MAX_SPEED_MPS) this.flag(num, "impossible-move", `moved ${Math.round(metres)} m in ${Math.round(seconds)} s`, at);
+  }
+
+  /** An unauthenticated record had taken the id (origin, seq) of this base station's authenticated one (replaced since). */
+  preempted(num: number, seq: number, at: number): void {
+    this.flag(num, "id-preempted", `seq ${seq} was taken by an unauthenticated record (replaced by the tagged one, kept as evidence)`, at);
   }
 
   /** Text from a stock handheld (presets, typed text). */

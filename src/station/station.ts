@@ -102,7 +102,9 @@ const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "c
 
 export class Station implements StationBoardsView {
   private readonly options: Required<Pick<StationOptions, "now" | "feedSize">>;
-  private readonly boardState: Boards;
+  private boardState: Boards;
+  /** How the boards are built (again, when a forgery that moved them is replaced). */
+  private readonly boardOptions: ConstructorParameters<typeof Boards>[0];
   private readonly roster: StationRoster | undefined;
   private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
   private overdueTimer: ReturnType<typeof setInterval> | undefined;
@@ -131,7 +133,7 @@ export class Station implements StationBoardsView {
   /** Nodes whose behaviour contradicts their history. */
   private readonly watch: NodeWatch;
   /** Records heard without authentication, and the state changes among them not applied. */
-  private readonly unauthenticated = { records: 0, notApplied: 0 };
+  private readonly unauthenticated = { records: 0, notApplied: 0, replaced: 0 };
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
   private readonly presets: PresetTable;
@@ -162,10 +164,11 @@ export class Station implements StationBoardsView {
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
     const site = options.site;
-    this.boardState = new Boards({
+    this.boardOptions = {
       ...(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs }),
       ...(site ? { distance: (a: Place, b: Place) => placeDistance(site, a, b) } : {}),
-    });
+    };
+    this.boardState = new Boards(this.boardOptions);
     this.roster = options.roster;
     this.rights = options.rights;
     this.audit = options.audit;
@@ -297,7 +300,9 @@ export class Station implements StationBoardsView {
       }
       const { record, appended, packet } = item;
       try {
-        this.stored(record, await appended, packet);
+        const result = await appended;
+        if (!result.stored && packet && (await this.replacePreempted(record))) continue;
+        this.stored(record, result, packet);
       } catch (error) {
         this.log.error({ err: error, from: packet?.from ?? record.id.origin, id: packet?.id, seq: record.id.seq }, "ingest failed; record not stored");
         const why = error instanceof StoreWriteError ? `: ${error.message}` : "";
@@ -484,6 +489,8 @@ export class Station implements StationBoardsView {
     for (const [index, outcome] of (await written).entries()) {
       if (outcome instanceof Error && !(outcome instanceof WireError)) throw outcome;
       if (!(outcome instanceof Error) && outcome.stored) fresh.push(records[index] as FieldRecord);
+      // On disk before the relay acknowledges the batch.
+      else if (!(outcome instanceof Error)) await this.replacePreempted(records[index] as FieldRecord, fromStation);
     }
     return fresh;
   }
@@ -541,6 +548,40 @@ export class Station implements StationBoardsView {
     if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
     const auth = tag === "valid" ? "mac" : "none";
     return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
+  }
+
+  /**
+   * Sequence pre-emption: anyone with the channel key can send a record under a base station's
+   * number and its next seq before the station does, and the genuine record would then be
+   * dropped as a duplicate. An authenticated record (a valid coalition tag, this station's own,
+   * or relayed by a trusted peer) whose id holds an unauthenticated one replaces it: the store
+   * keeps the forgery as evidence, the audit trail says so, the boards and the feed show the
+   * genuine record, and the relay publishes it. True when it replaced one.
+   */
+  private async replacePreempted(record: FieldRecord, via?: string): Promise<boolean> {
+    if (!this.authKey || (record.auth !== "mac" && record.auth !== "station")) return false;
+    const replaced = await this.store.replace(record, (stored) => stored.auth === "none" || stored.auth === "handheld", via === undefined ? {} : { via });
+    if (!replaced) return false;
+    const at = this.options.now();
+    this.unauthenticated.replaced += 1;
+    this.log.warn({ origin: record.id.origin, seq: record.id.seq, kind: record.body.kind, forged: replaced.body.kind, via }, "an unauthenticated record had taken a base station's id; replaced by the authenticated one, kept as evidence");
+    this.watch.preempted(record.id.origin, record.id.seq, at);
+    await this.audit
+      ?.append({ at, station: this.name, actor: { callsign: this.name, role: "station" }, action: "replace_preempted", outcome: "done", target: record.id, detail: { forgedKind: replaced.body.kind, forgedAuth: replaced.auth, auth: record.auth, ...(via === undefined ? {} : { via }) } })
+      .catch((error: unknown) => this.log.error({ err: error, seq: record.id.seq }, "could not write the replacement to the audit trail"));
+    const view = this.view(record);
+    const index = this.feed.findIndex((shown) => shown.id.origin === record.id.origin && shown.id.seq === record.id.seq);
+    if (index >= 0) this.feed[index] = view;
+    else this.feed.push(view);
+    this.emit({ type: "record", record: view, recordCount: this.store.count, replaces: true });
+    if (appliesToBoards(replaced)) {
+      // The forgery moved the boards: they are built again from the log, which now holds the genuine record.
+      const boards = new Boards(this.boardOptions);
+      for await (const page of this.store.all()) for (const stored of page) if (appliesToBoards(stored)) boards.add(stored);
+      this.boardState = boards;
+      this.boardsChanged(["requests", "incidents", "shifts"]);
+    } else if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
+    return true;
   }
 
   private stored(record: FieldRecord, result: AppendResult, packet?: ReceivedPacket): void {
@@ -717,6 +758,7 @@ export class Station implements StationBoardsView {
     for (const [index, record] of records.entries()) {
       const result = results[index] as PromiseSettledResult<AppendResult>;
       if (result.status === "rejected") throw result.reason;
+      if (!result.value.stored && (await this.replacePreempted(record))) continue;
       this.stored(record, result.value);
     }
     return records;
