@@ -27,7 +27,7 @@ import {
   WireError,
 } from "../wire/index.ts";
 import { NodeWatch } from "./node-watch.ts";
-import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
+import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog, type WatchLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -90,6 +90,8 @@ export interface StationOptions {
    * it nothing is checked (every record applies, none is marked).
    */
   auth?: AuthKey;
+  /** Where the node watch keeps each node's history and the flags raised, across restarts. */
+  watchLog?: WatchLog;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -132,6 +134,7 @@ export class Station implements StationBoardsView {
   private readonly authKey: AuthKey | undefined;
   /** Nodes whose behaviour contradicts their history. */
   private readonly watch: NodeWatch;
+  private readonly watchLog: WatchLog | undefined;
   /** Records heard without authentication, and the state changes among them not applied. */
   private readonly unauthenticated = { records: 0, notApplied: 0, replaced: 0 };
   private readonly radio: RadioSource;
@@ -177,10 +180,12 @@ export class Station implements StationBoardsView {
     this.radioState = { status: options.radio.status, reason: "starting" };
     this.sendLog = options.sends;
     this.authKey = options.auth;
+    this.watchLog = options.watchLog;
+    const memory = options.watchLog ? { log: options.watchLog, onError: (error: unknown) => this.log.error({ err: error }, "could not keep a node's history; it is kept in memory") } : undefined;
     this.watch = new NodeWatch((flag) => {
       this.log.warn({ node: flag.num, reason: flag.reason, detail: flag.detail }, "node behaves unlike its history");
       this.emit({ type: "suspect", flag });
-    });
+    }, memory);
     if (options.scheduler) {
       this.deliveries = new DeliveryTracker({
         scheduler: options.scheduler,
@@ -247,8 +252,12 @@ export class Station implements StationBoardsView {
     }
     await this.loadOwnSeq();
     this.peerExchange.loaded();
-    // What the roster remembers of each node is its history: a restart does not forget who was who.
-    for (const entry of this.roster?.list() ?? []) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
+    // What the watch kept and the roster remembers of each node is its history: a restart does not forget who was who.
+    if (this.watchLog) {
+      const kept = await this.watchLog.load((key, reason) => this.log.error({ key, reason }, "a node's kept history does not read; the node starts without it"));
+      this.watch.restore(kept.nodes, kept.flags);
+    }
+    for (const entry of this.roster?.list() ?? []) if (!this.watch.knows(entry.num)) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();
@@ -273,6 +282,7 @@ export class Station implements StationBoardsView {
     await this.acting;
     await this.sendLog?.flush(); // the last delivery states, before the caller closes the database
     await this.peerLog?.flush();
+    await this.watchLog?.flush();
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
