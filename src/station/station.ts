@@ -27,7 +27,7 @@ import {
   WireError,
 } from "../wire/index.ts";
 import { NodeWatch } from "./node-watch.ts";
-import { StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog, type WatchLog } from "../store/index.ts";
+import { recordKey, StoreWriteError, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog, type WatchLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -496,11 +496,17 @@ export class Station implements StationBoardsView {
       this.enqueue({ record, appended });
     }
     const fresh: FieldRecord[] = [];
+    const held: FieldRecord[] = [];
     for (const [index, outcome] of (await written).entries()) {
       if (outcome instanceof Error && !(outcome instanceof WireError)) throw outcome;
       if (!(outcome instanceof Error) && outcome.stored) fresh.push(records[index] as FieldRecord);
-      // On disk before the relay acknowledges the batch.
-      else if (!(outcome instanceof Error)) await this.replacePreempted(records[index] as FieldRecord, fromStation);
+      else if (!(outcome instanceof Error) && this.authKey && isAuthentic(records[index] as FieldRecord)) held.push(records[index] as FieldRecord);
+    }
+    // Authenticated records already held: one read finds the few whose id a forgery took (a
+    // catch-up brings thousands heard on the air here too). Replaced before the relay acknowledges.
+    if (held.length > 0) {
+      const stored = await this.store.getKeys(held.map((record) => recordKey(record.id)));
+      for (const [index, record] of held.entries()) if (stored[index] && isUnauthenticated(stored[index])) await this.replacePreempted(record, fromStation);
     }
     return fresh;
   }
@@ -569,8 +575,11 @@ export class Station implements StationBoardsView {
    * genuine record, and the relay publishes it. True when it replaced one.
    */
   private async replacePreempted(record: FieldRecord, via?: string): Promise<boolean> {
-    if (!this.authKey || (record.auth !== "mac" && record.auth !== "station")) return false;
-    const replaced = await this.store.replace(record, (stored) => stored.auth === "none" || stored.auth === "handheld", via === undefined ? {} : { via });
+    if (!this.authKey || !isAuthentic(record)) return false;
+    // Most are simply heard again: a read, without the store's write lock, tells.
+    const current = await this.store.get(record.id);
+    if (!current || !isUnauthenticated(current)) return false;
+    const replaced = await this.store.replace(record, isUnauthenticated, via === undefined ? {} : { via });
     if (!replaced) return false;
     const at = this.options.now();
     this.unauthenticated.replaced += 1;
@@ -955,4 +964,14 @@ function clipUtf8(text: string, maxBytes: number): string {
     out += char;
   }
   return out || "?";
+}
+
+/** A record whose sender is known: a valid coalition tag, this station's own, or relayed by a trusted peer as its own. */
+function isAuthentic(record: FieldRecord): boolean {
+  return record.auth === "mac" || record.auth === "station";
+}
+
+/** A record heard without a valid coalition tag (a meshaid payload under anyone's number, or a handheld's text). */
+function isUnauthenticated(record: FieldRecord): boolean {
+  return record.auth === "none" || record.auth === "handheld";
 }
