@@ -197,7 +197,7 @@ function statusLines(status: StationStatus): string[] {
   if (status.relay) lines.push(...relayLines(status.relay, Date.now()));
   if (status.auth) {
     const a = status.auth;
-    lines.push(`auth      coalition key ${a.key}; ${a.records} records unauthenticated, ${a.notApplied} state changes not applied; ${a.suspects.length} flags`);
+    lines.push(`auth      coalition key ${a.key}; ${a.records} records unauthenticated, ${a.notApplied} state changes not applied, ${a.replaced ?? 0} forgeries replaced by the genuine record; ${a.suspects.length} flags`);
     for (const flag of a.suspects.slice(-5)) lines.push(`  !${hex8(flag.num)} ${flag.reason}: ${flag.detail}`);
   }
   return lines;

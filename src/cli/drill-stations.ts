@@ -214,13 +214,15 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         for (;;) {
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           await station.idle(); // shown (and so reported) in the order heard
-          if (sending.size > 0 || (radio.queued > 0 && radio.status === "connected")) {
+          // What waits in the radio's queue for the drill's clock to move (its transmit queue full, the text rate limit) is not waited for here.
+          const radioBusy = (): boolean => radio.queued > 0 && radio.status === "connected" && !radio.queueWaitsForTime;
+          if (sending.size > 0 || radioBusy()) {
             await new Promise<void>((resolve) => setTimeout(resolve, 1));
             continue;
           }
           if (member) await member.replica.absorb(tracked); // what was just stored is numbered into its log
           if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
-          if (inFlight.size === 0 && sending.size === 0 && (radio.queued === 0 || radio.status !== "connected")) return;
+          if (inFlight.size === 0 && sending.size === 0 && !radioBusy()) return;
         }
       },
       async act(verb, target, actor, etaMin): Promise<DrillActOutcome> {

@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
@@ -102,10 +102,11 @@ export async function runStart(options: StartOptions): Promise<number> {
     cleanups.push(() => scheduler.close());
     const sends = await SendLog.open(db, sealed);
     const peers = await PeerLog.open(db);
+    const watchLog = await WatchLog.open(db, sealed);
     const coalition = readCoalitionSecret(dataDir);
     const auth = coalition ? coalitionAuthKey(coalition.secret) : undefined;
     if (coalition && auth) logger.info({ file: coalition.file, key: auth.fingerprint }, "base-station records are authenticated with the coalition key");
-    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), ...(auth ? { auth } : {}), logger });
+    const station = new Station({ name: options.name, radio, store, roster, rights, audit, scheduler, sends, peers, watchLog, presets, codebook, ...(site ? { site } : {}), ...(recordPort ? { recordPort } : {}), ...(auth ? { auth } : {}), logger });
     await station.start();
     cleanups.push(() => station.stop());
     // `meshaid status`, `send` and `console` reach the station through its control socket.

@@ -105,6 +105,11 @@ export class RadioConnection implements RadioSource, RadioSender {
     return this.queue.queued;
   }
 
+  /** Whether the sends queued wait for time to pass (the radio's transmit queue full, or the text rate limit). */
+  get queueWaitsForTime(): boolean {
+    return this.queue.waitingForTime;
+  }
+
   subscribe(listener: RadioListener): () => void {
     this.listeners.add(listener);
     return () => {

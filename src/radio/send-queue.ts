@@ -158,6 +158,17 @@ export class SendQueue {
   }
 
   /**
+   * Whether what is queued waits for time to pass: the radio said its transmit queue is full, or
+   * the next text waits out the firmware's rate limit. (A simulation that waits for the queue
+   * to empty before moving its clock would wait for ever.)
+   */
+  get waitingForTime(): boolean {
+    const next = this.pending[0];
+    if (this.inFlight || !next) return false;
+    return this.radioFree === 0 || (next.portnum === PortNum.TEXT_MESSAGE_APP && this.lastTextAt + this.textIntervalMs > this.now());
+  }
+
+  /**
    * Validates and queues a send; resolves with its id once it is in the outbox (on disk).
    * Rejects with RADIO_BAD_REQUEST or RADIO_PAYLOAD_TOO_LARGE (nothing is queued then).
    */

@@ -22,7 +22,7 @@ export interface GapRepairOptions {
   /** The log: the owner reads the records it resends from it. */
   store: { get(id: RecordId): Promise<FieldRecord | undefined> };
   codebook: Codebook;
-  /** The coalition key: records resent carry its tag, as when first sent. */
+  /** The coalition key: records resent carry its tag, as when first sent, and so do resend requests. */
   auth?: AuthKey;
   now: () => number;
   logger: Logger;
@@ -256,7 +256,9 @@ export class GapRepair {
       this.options.onGaveUp(origin, seqs);
     }
     if (due.length > 0) {
-      const packed = packControl({ kind: "resend", latest: this.options.latestOwn(), wanted: due });
+      const self = this.options.self();
+      const signer = this.options.auth && self !== undefined ? { origin: self, auth: this.options.auth } : {};
+      const packed = packControl({ kind: "resend", latest: this.options.latestOwn(), wanted: due }, signer);
       if (packed.ok) for (const payload of packed.value) scheduler.enqueue("status", { record: payload, wantAck: false });
       else this.log.error({ err: packed.error }, "resend request does not pack; not sent");
       this.log.info({ wanted: due.length }, "asked base stations to resend missing records");

@@ -8,7 +8,7 @@
 // replaced by the newer in the scheduler (never two in the queue). What each station holds of
 // ours is kept in the store (PeerLog), so it survives a restart.
 import type { Logger } from "pino";
-import { packControl, type Holding, type SeqRun, type StationControl } from "../wire/index.ts";
+import { packControl, type AuthKey, type Holding, type SeqRun, type StationControl } from "../wire/index.ts";
 import type { PeerLog, StoredPeer } from "../store/index.ts";
 import type { TransmitScheduler } from "./scheduler.ts";
 import { SeqSet } from "./seq-set.ts";
@@ -27,6 +27,8 @@ export interface GroupDeliveryOptions {
   holdings: (origin: number) => SeqSet | undefined;
   /** A node's callsign for the console. */
   callsign: (num: number) => string;
+  /** The coalition key: held ACKs carry its tag, like records (a forged one could misstate who holds what). */
+  auth?: AuthKey;
   /** Another station now holds these of our records (runs of our seqs). */
   onHeld: (station: number, added: SeqRun[]) => void;
   /** How long after storing other stations' records the held ACK goes (default 30 s: one for everything stored meanwhile). */
@@ -174,7 +176,8 @@ export class GroupDelivery {
       const runs = this.options.holdings(num)?.runs(MAX_RUNS) ?? [];
       if (runs.length > 0) holdings.push({ origin: num, runs });
     }
-    const packed = packControl({ kind: "held", latest: this.options.latestOwn(), holdings });
+    const self = this.options.self() as number;
+    const packed = packControl({ kind: "held", latest: this.options.latestOwn(), holdings }, this.options.auth ? { origin: self, auth: this.options.auth } : {});
     if (!packed.ok) {
       this.log.error({ err: packed.error }, "held ACK does not pack; not sent");
       return;

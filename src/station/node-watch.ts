@@ -3,8 +3,9 @@
 // public key or another role, a "handheld" starts sending base-station records, a payload's
 // coalition tag fails, or its positions jump farther than anyone can move, the console flags it.
 import type { RadioNode, NodePosition } from "../radio/index.ts";
+import type { WatchedNode, WatchFlag } from "../store/index.ts";
 
-export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change";
+export type SuspectReason = "identity-changed" | "role-changed" | "impossible-move" | "handheld-sends-station-records" | "bad-tag" | "untagged-state-change" | "untagged-control" | "id-preempted";
 
 /** One observation that a node number may be used by someone else. */
 export interface NodeFlag {
@@ -25,13 +26,12 @@ const MIN_PRECISION_BITS = 17;
 /** Flags kept per node, and nodes kept flagged, so a hostile node cannot grow memory. */
 const FLAGS_KEPT = 200;
 
-interface History {
-  hwModel?: number;
-  role?: number;
-  publicKey?: string;
-  lastFix?: { lat: number; lon: number; at: number };
-  texts: number;
-  payloads: number;
+type History = WatchedNode;
+
+/** Where the watch keeps what it learns, so a restart forgets neither a node's history nor its flags (the store's WatchLog). */
+export interface NodeWatchMemory {
+  putNode(num: number, node: WatchedNode): Promise<void>;
+  putFlag(flag: WatchFlag): Promise<void>;
 }
 
 export class NodeWatch {
@@ -39,9 +39,24 @@ export class NodeWatch {
   private readonly flagged: NodeFlag[] = [];
 
   private readonly onFlag: (flag: NodeFlag) => void;
+  private readonly memory: NodeWatchMemory | undefined;
+  private readonly onMemoryError: (error: unknown) => void;
 
-  constructor(onFlag: (flag: NodeFlag) => void = () => undefined) {
+  constructor(onFlag: (flag: NodeFlag) => void = () => undefined, memory?: { log: NodeWatchMemory; onError: (error: unknown) => void }) {
     this.onFlag = onFlag;
+    this.memory = memory?.log;
+    this.onMemoryError = memory?.onError ?? (() => undefined);
+  }
+
+  /** What an earlier run learnt (the memory's contents), without flagging anything again. */
+  restore(nodes: ReadonlyArray<{ num: number; node: WatchedNode }>, flags: readonly WatchFlag[]): void {
+    for (const { num, node } of nodes) this.history.set(num, { ...node });
+    for (const flag of flags.slice(-FLAGS_KEPT)) this.flagged.push({ ...flag, reason: flag.reason as SuspectReason });
+  }
+
+  private keep(num: number): void {
+    const history = this.history.get(num);
+    if (history && this.memory) this.memory.putNode(num, history).catch(this.onMemoryError);
   }
 
   private of(num: number): History {
@@ -57,6 +72,7 @@ export class NodeWatch {
     const flag = { num, reason, detail, at };
     this.flagged.push(flag);
     if (this.flagged.length > FLAGS_KEPT) this.flagged.splice(0, this.flagged.length - FLAGS_KEPT);
+    this.memory?.putFlag(flag).catch(this.onMemoryError);
     this.onFlag(flag);
   }
 
@@ -72,6 +88,11 @@ export class NodeWatch {
     if (known.role !== undefined) history.role = known.role;
   }
 
+  /** Whether anything is known of a node (from the roster or an earlier run). */
+  knows(num: number): boolean {
+    return this.history.has(num);
+  }
+
   /** NODEINFO: hardware, role and public key should not change under one node number. */
   node(node: RadioNode, at: number): void {
     const history = this.of(node.num);
@@ -79,9 +100,11 @@ export class NodeWatch {
     if (changed(history.hwModel, node.hwModel)) this.flag(node.num, "identity-changed", `hardware model ${history.hwModel} is now ${node.hwModel}`, at);
     if (changed(history.publicKey, node.publicKey)) this.flag(node.num, "identity-changed", `public key ${short(history.publicKey)} is now ${short(node.publicKey)}`, at);
     if (changed(history.role, node.role)) this.flag(node.num, "role-changed", `device role ${history.role} is now ${node.role}`, at);
+    const before = `${history.hwModel}/${history.role}/${history.publicKey}`;
     history.hwModel = node.hwModel;
     history.role = node.role;
     if (node.publicKey) history.publicKey = node.publicKey;
+    if (`${history.hwModel}/${history.role}/${history.publicKey}` !== before) this.keep(node.num);
   }
 
   /** A position: flagged when it is farther from the last fix than anyone could have moved since. */
@@ -91,6 +114,7 @@ export class NodeWatch {
     const fix = { lat: position.latitude, lon: position.longitude, at: position.timeMs ?? at };
     const last = history.lastFix;
     history.lastFix = fix;
+    this.keep(num);
     if (!last) return;
     const metres = distanceM(last, fix);
     if (metres < MIN_JUMP_M) return;
@@ -98,22 +122,35 @@ export class NodeWatch {
     if (metres / seconds > MAX_SPEED_MPS) this.flag(num, "impossible-move", `moved ${Math.round(metres)} m in ${Math.round(seconds)} s`, at);
   }
 
+  /** An unauthenticated record had taken the id (origin, seq) of this base station's authenticated one (replaced since). */
+  preempted(num: number, seq: number, at: number): void {
+    this.flag(num, "id-preempted", `seq ${seq} was taken by an unauthenticated record (replaced by the tagged one, kept as evidence)`, at);
+  }
+
   /** Text from a stock handheld (presets, typed text). */
   text(num: number): void {
-    this.of(num).texts += 1;
+    const history = this.of(num);
+    history.texts += 1;
+    if (history.texts === 1) this.keep(num); // only whether any came before a payload matters
   }
 
   /**
    * A meshaid payload (port 300), with what its coalition tag said when the station holds the key:
    * `valid`, `invalid`, or `absent` (`stateChange`: it would have changed the boards).
    */
-  payload(num: number, tag: "valid" | "invalid" | "absent" | "unchecked", stateChange: boolean, at: number): void {
+  payload(num: number, tag: "valid" | "invalid" | "absent" | "unchecked", stateChange: boolean, at: number, control?: "held" | "resend"): void {
     const history = this.of(num);
     if (history.payloads === 0 && history.texts > 0) this.flag(num, "handheld-sends-station-records", `sent ${history.texts} handheld text${history.texts === 1 ? "" : "s"}, now a base-station payload`, at);
     history.payloads += 1;
-    if (tag === "invalid") this.flag(num, "bad-tag", "coalition tag does not verify", at);
+    if (history.payloads === 1) this.keep(num);
+    if (tag === "invalid") this.flag(num, "bad-tag", `coalition tag does not verify${control ? ` (${controlName(control)} ignored)` : ""}`, at);
+    else if (tag === "absent" && control) this.flag(num, "untagged-control", `untagged ${controlName(control)} (ignored)`, at);
     else if (tag === "absent" && stateChange) this.flag(num, "untagged-state-change", "untagged state change (not applied)", at);
   }
+}
+
+function controlName(control: "held" | "resend"): string {
+  return control === "held" ? "held ACK" : "resend request";
 }
 
 function short(key: string | undefined): string {

@@ -34,6 +34,8 @@ export class PeerExchange {
   private readonly repair: GapRepair;
   private readonly self: () => number | undefined;
   private readonly log: Logger;
+  /** With the coalition key, held ACKs and resend requests count only with a valid tag. */
+  private readonly authenticated: boolean;
 
   constructor(options: PeerExchangeOptions) {
     this.self = options.self;
@@ -41,7 +43,8 @@ export class PeerExchange {
     const tuning = options.tuning ?? {};
     const holdings = (origin: number): SeqSet | undefined => this.holdings.get(origin);
     const shared = { now: options.now, logger: options.logger, self: options.self, latestOwn: options.latestOwn, callsign: options.callsign, holdings, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
-    this.group = new GroupDelivery({ ...shared, ...(options.peers ? { peers: options.peers } : {}), onHeld: options.onHeld, ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]) });
+    this.authenticated = options.auth !== undefined;
+    this.group = new GroupDelivery({ ...shared, ...(options.auth ? { auth: options.auth } : {}), ...(options.peers ? { peers: options.peers } : {}), onHeld: options.onHeld, ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]) });
     this.repair = new GapRepair({
       ...shared,
       store: options.store,
@@ -79,13 +82,19 @@ export class PeerExchange {
   /**
    * A meshaid payload heard from `from`. A node that sends held ACKs or resend requests is a base
    * station (each announces itself soon after it starts); records alone do not make one (a phone
-   * app may send meshaid records too). Its control, if any, is handled here.
+   * app may send meshaid records too). Its control, if any, is handled here. With the coalition
+   * key, a control without a valid tag is ignored (anyone with the channel key could claim what a
+   * station holds, suppressing repair, or make a station spend airtime on resends): false then.
    */
-  heard(from: number, payload: DecodedPayload): void {
+  heard(from: number, payload: DecodedPayload): boolean {
     const control = payload.control;
+    if (control && this.authenticated && payload.auth !== "valid") {
+      this.log.warn({ from, control: control.kind, tag: payload.auth ?? "absent" }, "held ACK or resend request without a valid coalition tag; ignored");
+      return false;
+    }
     if (!control && !this.group.isStation(from)) {
       if (from !== this.self() && this.candidates.size < MAX_CANDIDATES) this.candidates.add(from);
-      return;
+      return true;
     }
     this.candidates.delete(from);
     let latest = control?.latest ?? 0;
@@ -94,6 +103,7 @@ export class PeerExchange {
     if (control?.kind === "held") this.group.onHeldAck(from, control);
     else if (control?.kind === "resend") this.repair.onResend(from, control).catch((error: unknown) => this.log.error({ err: error, from }, "resend request could not be answered"));
     if (control) this.repair.check(from);
+    return true;
   }
 
   /** A record was stored (heard, relayed, or asked for). */

@@ -27,7 +27,7 @@ import {
   WireError,
 } from "../wire/index.ts";
 import { NodeWatch } from "./node-watch.ts";
-import { StoreWriteError, type AppendReceiver, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog } from "../store/index.ts";
+import { recordKey, StoreWriteError, type AppendReceiver, type AppendResult, type AuditEntry, type AuditTrail, type PeerLog, type RecordStore, type RosterEntry, type SendLog, type WatchLog } from "../store/index.ts";
 import { Boards, idKey } from "./boards/index.ts";
 import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
@@ -90,6 +90,8 @@ export interface StationOptions {
    * it nothing is checked (every record applies, none is marked).
    */
   auth?: AuthKey;
+  /** Where the node watch keeps each node's history and the flags raised, across restarts. */
+  watchLog?: WatchLog;
 }
 
 /** How often the station looks for check-ins that fell overdue. */
@@ -102,7 +104,9 @@ const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "c
 
 export class Station implements StationBoardsView {
   private readonly options: Required<Pick<StationOptions, "now" | "feedSize">>;
-  private readonly boardState: Boards;
+  private boardState: Boards;
+  /** How the boards are built (again, when a forgery that moved them is replaced). */
+  private readonly boardOptions: ConstructorParameters<typeof Boards>[0];
   private readonly roster: StationRoster | undefined;
   private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
   private overdueTimer: ReturnType<typeof setInterval> | undefined;
@@ -130,8 +134,9 @@ export class Station implements StationBoardsView {
   private readonly authKey: AuthKey | undefined;
   /** Nodes whose behaviour contradicts their history. */
   private readonly watch: NodeWatch;
+  private readonly watchLog: WatchLog | undefined;
   /** Records heard without authentication, and the state changes among them not applied. */
-  private readonly unauthenticated = { records: 0, notApplied: 0 };
+  private readonly unauthenticated = { records: 0, notApplied: 0, replaced: 0 };
   private readonly radio: RadioSource;
   private readonly store: RecordStore;
   private readonly presets: PresetTable;
@@ -170,10 +175,11 @@ export class Station implements StationBoardsView {
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
     const site = options.site;
-    this.boardState = new Boards({
+    this.boardOptions = {
       ...(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs }),
       ...(site ? { distance: (a: Place, b: Place) => placeDistance(site, a, b) } : {}),
-    });
+    };
+    this.boardState = new Boards(this.boardOptions);
     this.roster = options.roster;
     this.rights = options.rights;
     this.audit = options.audit;
@@ -182,10 +188,12 @@ export class Station implements StationBoardsView {
     this.radioState = { status: options.radio.status, reason: "starting" };
     this.sendLog = options.sends;
     this.authKey = options.auth;
+    this.watchLog = options.watchLog;
+    const memory = options.watchLog ? { log: options.watchLog, onError: (error: unknown) => this.log.error({ err: error }, "could not keep a node's history; it is kept in memory") } : undefined;
     this.watch = new NodeWatch((flag) => {
       this.log.warn({ node: flag.num, reason: flag.reason, detail: flag.detail }, "node behaves unlike its history");
       this.emit({ type: "suspect", flag });
-    });
+    }, memory);
     if (options.scheduler) {
       this.deliveries = new DeliveryTracker({
         scheduler: options.scheduler,
@@ -252,8 +260,12 @@ export class Station implements StationBoardsView {
     }
     await this.loadOwnSeq();
     this.peerExchange.loaded();
-    // What the roster remembers of each node is its history: a restart does not forget who was who.
-    for (const entry of this.roster?.list() ?? []) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
+    // What the watch kept and the roster remembers of each node is its history: a restart does not forget who was who.
+    if (this.watchLog) {
+      const kept = await this.watchLog.load((key, reason) => this.log.error({ key, reason }, "a node's kept history does not read; the node starts without it"));
+      this.watch.restore(kept.nodes, kept.flags);
+    }
+    for (const entry of this.roster?.list() ?? []) if (!this.watch.knows(entry.num)) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
     this.overdueSeen = this.overdueKey();
     this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
     this.overdueTimer.unref();
@@ -278,6 +290,7 @@ export class Station implements StationBoardsView {
     await this.acting;
     await this.sendLog?.flush(); // the last delivery states, before the caller closes the database
     await this.peerLog?.flush();
+    await this.watchLog?.flush();
   }
 
   /** Resolves when everything heard so far has been ingested (for tests and shutdown). */
@@ -305,8 +318,20 @@ export class Station implements StationBoardsView {
       const { record, packet } = item instanceof PendingRecord ? item : { record: undefined, packet: undefined };
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
-        else if (item.outcome) this.stored(item.record, item.outcome, item.packet);
-        else throw item.failure;
+        else if (!item.outcome) throw item.failure;
+        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record)) {
+          // Heard again, or the genuine record whose id a forgery took: finding out reads the
+          // store, so what follows waits (still shown in the order heard; idle() waits too).
+          this.showScheduled = true;
+          const { record: heard, outcome, packet: from } = item;
+          this.replacePreempted(heard)
+            .then((replaced) => {
+              if (!replaced) this.stored(heard, outcome, from);
+            })
+            .catch((error: unknown) => this.log.error({ err: error, from: from.from, seq: heard.id.seq }, "could not replace a pre-empted record"))
+            .finally(() => this.showStored());
+          return;
+        } else this.stored(item.record, item.outcome, item.packet);
       } catch (error) {
         if (!record) {
           this.log.error({ err: error }, "a listener failed on a station event");
@@ -502,9 +527,17 @@ export class Station implements StationBoardsView {
       },
     );
     const fresh: FieldRecord[] = [];
+    const held: FieldRecord[] = [];
     for (const [index, outcome] of (await written).entries()) {
       if (outcome instanceof Error && !(outcome instanceof WireError)) throw outcome;
       if (!(outcome instanceof Error) && outcome.stored) fresh.push(records[index] as FieldRecord);
+      else if (!(outcome instanceof Error) && this.authKey && isAuthentic(records[index] as FieldRecord)) held.push(records[index] as FieldRecord);
+    }
+    // Authenticated records already held: one read finds the few whose id a forgery took (a
+    // catch-up brings thousands heard on the air here too). Replaced before the relay acknowledges.
+    if (held.length > 0) {
+      const stored = await this.store.getKeys(held.map((record) => recordKey(record.id)));
+      for (const [index, record] of held.entries()) if (stored[index] && isUnauthenticated(stored[index])) await this.replacePreempted(record, fromStation);
     }
     return fresh;
   }
@@ -558,10 +591,47 @@ export class Station implements StationBoardsView {
     }
     const receivedAt = this.options.now();
     const tag = decoded.value.auth ?? "absent";
-    this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt);
+    this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt, this.authKey ? decoded.value.control?.kind : undefined);
     if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
     const auth = tag === "valid" ? "mac" : "none";
     return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
+  }
+
+  /**
+   * Sequence pre-emption: anyone with the channel key can send a record under a base station's
+   * number and its next seq before the station does, and the genuine record would then be
+   * dropped as a duplicate. An authenticated record (a valid coalition tag, this station's own,
+   * or relayed by a trusted peer) whose id holds an unauthenticated one replaces it: the store
+   * keeps the forgery as evidence, the audit trail says so, the boards and the feed show the
+   * genuine record, and the relay publishes it. True when it replaced one.
+   */
+  private async replacePreempted(record: FieldRecord, via?: string): Promise<boolean> {
+    if (!this.authKey || !isAuthentic(record)) return false;
+    // Most are simply heard again: a read, without the store's write lock, tells.
+    const current = await this.store.get(record.id);
+    if (!current || !isUnauthenticated(current)) return false;
+    const replaced = await this.store.replace(record, isUnauthenticated, via === undefined ? {} : { via });
+    if (!replaced) return false;
+    const at = this.options.now();
+    this.unauthenticated.replaced += 1;
+    this.log.warn({ origin: record.id.origin, seq: record.id.seq, kind: record.body.kind, forged: replaced.body.kind, via }, "an unauthenticated record had taken a base station's id; replaced by the authenticated one, kept as evidence");
+    this.watch.preempted(record.id.origin, record.id.seq, at);
+    await this.audit
+      ?.append({ at, station: this.name, actor: { callsign: this.name, role: "station" }, action: "replace_preempted", outcome: "done", target: record.id, detail: { forgedKind: replaced.body.kind, forgedAuth: replaced.auth, auth: record.auth, ...(via === undefined ? {} : { via }) } })
+      .catch((error: unknown) => this.log.error({ err: error, seq: record.id.seq }, "could not write the replacement to the audit trail"));
+    const view = this.view(record);
+    const index = this.feed.findIndex((shown) => shown.id.origin === record.id.origin && shown.id.seq === record.id.seq);
+    if (index >= 0) this.feed[index] = view;
+    else this.feed.push(view);
+    this.emit({ type: "record", record: view, recordCount: this.store.count, replaces: true });
+    if (appliesToBoards(replaced)) {
+      // The forgery moved the boards: they are built again from the log, which now holds the genuine record.
+      const boards = new Boards(this.boardOptions);
+      for await (const page of this.store.all()) for (const stored of page) if (appliesToBoards(stored)) boards.add(stored);
+      this.boardState = boards;
+      this.boardsChanged(["requests", "incidents", "shifts"]);
+    } else if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
+    return true;
   }
 
   private stored(record: FieldRecord, result: AppendResult, packet?: ReceivedPacket): void {
@@ -738,6 +808,7 @@ export class Station implements StationBoardsView {
     for (const [index, record] of records.entries()) {
       const result = results[index] as PromiseSettledResult<AppendResult>;
       if (result.status === "rejected") throw result.reason;
+      if (!result.value.stored && (await this.replacePreempted(record))) continue;
       this.stored(record, result.value);
     }
     return records;
@@ -955,4 +1026,14 @@ function clipUtf8(text: string, maxBytes: number): string {
     out += char;
   }
   return out || "?";
+}
+
+/** A record whose sender is known: a valid coalition tag, this station's own, or relayed by a trusted peer as its own. */
+function isAuthentic(record: FieldRecord): boolean {
+  return record.auth === "mac" || record.auth === "station";
+}
+
+/** A record heard without a valid coalition tag (a meshaid payload under anyone's number, or a handheld's text). */
+function isUnauthenticated(record: FieldRecord): boolean {
+  return record.auth === "none" || record.auth === "handheld";
 }

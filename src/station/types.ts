@@ -71,7 +71,8 @@ export interface StationSnapshot {
 }
 
 export type StationEvent =
-  | { type: "record"; record: RecordView; recordCount: number }
+  /** `replaces`: the authenticated record that took the place of an unauthenticated one with its id (shown instead of it). */
+  | { type: "record"; record: RecordView; recordCount: number; replaces?: true }
   | { type: "radio"; radio: RadioState }
   /** One of this station's own records moved on the air. */
   | { type: "delivery"; id: RecordId; delivery: RecordDelivery }
@@ -345,8 +346,11 @@ export interface StationStatus {
   stations?: PeerStationStatus[];
   /** Gap repair: what is being asked for, and what was given up on. */
   gaps?: GapStatus;
-  /** With a coalition key: its fingerprint, records heard unauthenticated, state changes not applied, the latest flagged nodes. */
-  auth?: { key: string; records: number; notApplied: number; suspects: NodeFlag[] };
+  /**
+   * With a coalition key: its fingerprint, records heard unauthenticated, state changes not
+   * applied, forgeries replaced by the authenticated record with their id, the latest flagged nodes.
+   */
+  auth?: { key: string; records: number; notApplied: number; replaced: number; suspects: NodeFlag[] };
   /** With --relay: the internet relay (the cli adds src/relay's state; the station knows nothing of it). */
   relay?: RelayStatusReport;
   boards: {

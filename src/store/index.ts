@@ -20,4 +20,6 @@ export type { RetentionLimits } from "./retention.ts";
 export { SendLog } from "./sends.ts";
 export type { StoredSend } from "./sends.ts";
 export { PeerLog } from "./peers.ts";
+export { WatchLog } from "./watch.ts";
+export type { WatchedNode, WatchFlag } from "./watch.ts";
 export type { StoredPeer } from "./peers.ts";

@@ -84,8 +84,10 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
     const listed = new Set<string>();
     const stale: string[] = [];
     let nextArrival = 0;
-    for await (const [order, key] of arrival.iterator()) {
+    for await (const [order, value] of arrival.iterator()) {
       nextArrival = Number(order) + 1;
+      // A relayed record's entry is "<log key>\n<peer>": it stays as it is (the relay must not take it for this station's own).
+      const key = value.split("\n")[0] ?? value;
       if (good.has(key) && !listed.has(key)) listed.add(key);
       else stale.push(order);
     }

@@ -6,6 +6,8 @@
 // (followed by "\n" and a peer station's name for a record that came from that peer through the relay).
 // Key "meta" / "count": the number of records, written in the same batch as each record.
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
+// Keys (sublevel "evidence"): `<log key>!<16-digit arrival counter>` -> the LoggedRecord bytes a
+// `replace` took out of the log (sealed as they were), kept as evidence of a forgery.
 import type { Level } from "level";
 import { StoreWriteError } from "./errors.ts";
 import type { Codebook, FieldRecord, RecordId } from "../wire/index.ts";
@@ -109,6 +111,7 @@ export class RecordStore {
   private readonly log;
   private readonly arrival;
   private readonly meta;
+  private readonly evidenceLevel;
   private readonly codebook: Codebook;
   private readonly logPrefix: string;
   private readonly arrivalPrefix: string;
@@ -139,6 +142,7 @@ export class RecordStore {
     this.log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
     this.arrival = db.sublevel<string, string>("arrival", { valueEncoding: "utf8" });
     this.meta = db.sublevel<string, string>("meta", { valueEncoding: "utf8" });
+    this.evidenceLevel = db.sublevel<string, Uint8Array>("evidence", { valueEncoding: "view" });
     this.logPrefix = this.log.prefix;
     this.arrivalPrefix = this.arrival.prefix;
     this.metaPrefix = this.meta.prefix;
@@ -290,6 +294,68 @@ export class RecordStore {
     await this.commit(staged);
     this.notify(staged, via !== undefined);
     return outcomes.map((at) => (at instanceof Error ? at : typeof at === "number" ? { stored: true, count: at } : { stored: false, count: this.recordCount }));
+  }
+
+  /**
+   * Replaces the stored record with this id by `record` when `shouldReplace` says so of the stored
+   * one (checked under the write lock, so nothing changes in between): a genuine record whose id a
+   * forgery took first. In one synced batch the replaced bytes go to the "evidence" sublevel, the
+   * log holds `record`, and it takes a new place at the end of the arrival order (its old place
+   * goes: shown once, and the relay publishes the genuine record, from this station unless `via`).
+   * Resolves with the record replaced, or undefined when none was stored or it was kept.
+   */
+  async replace(record: FieldRecord, shouldReplace: (stored: FieldRecord) => boolean, options: { via?: string } = {}): Promise<FieldRecord | undefined> {
+    while (this.flushing) await (this.purging ?? this.queue).catch(() => undefined);
+    this.flushing = true;
+    let done!: () => void;
+    this.queue = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await this.renewAfterFailure();
+      const key = recordKey(record.id);
+      const bytes = await this.log.get(key);
+      const stored = bytes === undefined ? undefined : this.values.decode(bytes, key);
+      if (!bytes || !stored?.ok || !shouldReplace(stored.value)) return undefined;
+      const value = this.values.encode(record, key);
+      const write = this.db.batch();
+      // Its old place in the arrival order: a forgery is replaced soon after it came, so from the end.
+      for await (const [order, listed] of this.arrival.iterator({ reverse: true })) {
+        if ((listed.split("\n")[0] ?? listed) !== key) continue;
+        write.del(this.arrivalPrefix + order);
+        break;
+      }
+      const arrival = this.nextArrival;
+      write.put<string, Uint8Array>(`${key}!${arrivalKey(arrival)}`, bytes, { sublevel: this.evidenceLevel, valueEncoding: "view" });
+      write.put(this.logPrefix + key, value, { valueEncoding: "view" });
+      write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), options.via === undefined ? key : `${key}\n${options.via}`, { valueEncoding: "utf8" });
+      try {
+        await write.write({ sync: true });
+      } catch (error) {
+        this.torn = true;
+        throw new StoreWriteError(this.db.location, error);
+      }
+      this.nextArrival = arrival + 1;
+      for (const listener of this.arrivalListeners) listener({ first: arrival, last: arrival, relayedOnly: options.via !== undefined });
+      return stored.value;
+    } finally {
+      this.flushing = false;
+      done();
+      if (this.waiting.length > 0) {
+        this.flushing = true;
+        this.queue = this.flushLoop();
+      }
+    }
+  }
+
+  /** The records `replace` took out of the log, in the order replaced, with the log key they were under (undefined: no longer decodes). */
+  async evidence(): Promise<Array<{ key: string; record: FieldRecord | undefined }>> {
+    const out: Array<{ n: number; key: string; record: FieldRecord | undefined }> = [];
+    for await (const [key, bytes] of this.evidenceLevel.iterator()) {
+      const at = key.lastIndexOf("!");
+      const logKey = key.slice(0, at);
+      const decoded = this.values.decode(bytes, logKey);
+      out.push({ n: Number(key.slice(at + 1)), key: logKey, record: decoded.ok ? decoded.value : undefined });
+    }
+    return out.sort((a, b) => a.n - b.n).map(({ key, record }) => ({ key, record }));
   }
 
   /** A new write: one chained batch on the root, with the ids known (read from the log at the first write). */
@@ -515,6 +581,8 @@ export class RecordStore {
       // A relayed record's arrival value is "<key>\n<peer>".
       for await (const [order, value] of this.arrival.iterator()) if (doomed.has(value.split("\n")[0] ?? value)) write.del(this.arrivalPrefix + order);
       for (const key of doomed) write.del(this.logPrefix + key);
+      // Evidence of a replaced forgery goes with the record it was under.
+      for await (const key of this.evidenceLevel.keys()) if (doomed.has(key.slice(0, key.lastIndexOf("!")))) write.del(key, { sublevel: this.evidenceLevel });
       const count = this.recordCount - doomed.size;
       write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
       try {

@@ -80,6 +80,11 @@ export function consoleReducer(state: ConsoleState, action: ConsoleAction): Cons
     case "record": {
       const { origin, seq } = action.record.id;
       const known = state.records.some((record) => record.id.seq === seq && record.id.origin === origin);
+      if (known && action.replaces) {
+        // A forgery that took this id first: the genuine record is shown in its place.
+        const records = state.records.map((record) => (record.id.seq === seq && record.id.origin === origin ? action.record : record));
+        return { ...state, records, recordCount: action.recordCount, boards: addRecord(state.boards, action.record) };
+      }
       if (known) {
         // Shown once, however many times it is delivered; the count is still the station's.
         return action.recordCount === state.recordCount ? state : { ...state, recordCount: action.recordCount };

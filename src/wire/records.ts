@@ -655,21 +655,27 @@ function controlMessage(control: StationControl): RecordMessage {
   return { state: HELD_STATE, ...(acks.length > 0 ? { acks } : {}) };
 }
 
-function controlPayload(control: StationControl): Uint8Array {
+/** A control's one record, tagged like records (the trailer ends it) when `signer` is given. */
+function controlPayload(control: StationControl, signer?: { origin: number; auth: AuthKey }): Uint8Array {
   const message = controlMessage(control);
   const kind = control.kind === "resend" ? KIND_IN_RECORD : ACK_KIND;
   const body = RecordType.encode(control.kind === "resend" ? message : { ...message, kind: undefined }).finish();
-  return Uint8Array.from([PROTOCOL_TAG, (PROTOCOL_VERSION << 4) | kind, ...varint(whole(control.latest, "latest seq")), ...body]);
+  const payload = Uint8Array.from([PROTOCOL_TAG, (PROTOCOL_VERSION << 4) | kind, ...varint(whole(control.latest, "latest seq")), ...body, ...(signer ? authTrailerPlaceholder() : [])]);
+  if (signer) payload.set(authTag(signer.auth, signer.origin, payload.subarray(0, payload.length - AUTH_TRAILER_BYTES)), payload.length - AUTH_TAG_BYTES);
+  return payload;
 }
 
 /**
  * A held ACK or a RESEND as payloads (each travels alone): split across several when its
  * holdings or wanted records do not fit in one. A single holding too large even alone is refused
- * with WIRE_TOO_LARGE (the caller keeps fewer runs).
+ * with WIRE_TOO_LARGE (the caller keeps fewer runs). With the coalition key (and the sender's
+ * `origin`) each payload ends with the same tag as records (src/wire/auth.ts).
  */
-export function packControl(control: StationControl, options: { maxBytes?: number } = {}): Result<Uint8Array[]> {
+export function packControl(control: StationControl, options: { maxBytes?: number; origin?: number; auth?: AuthKey } = {}): Result<Uint8Array[]> {
   const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES);
   if (control.kind === "resend" && control.wanted.length === 0) return err("WIRE_INVALID_RECORD", "cannot encode a resend control: it names no records");
+  if (options.auth && options.origin === undefined) return err("WIRE_INVALID_RECORD", "an authenticated control needs the sender's node number (origin)");
+  const signer = options.auth ? { origin: options.origin as number, auth: options.auth } : undefined;
   try {
     const parts: StationControl[] =
       control.kind === "held" ? (control.holdings.length === 0 ? [control] : control.holdings.map((holding) => ({ ...control, holdings: [holding] }))) : control.wanted.map((id) => ({ ...control, wanted: [id] }));
@@ -679,7 +685,7 @@ export function packControl(control: StationControl, options: { maxBytes?: numbe
     for (const part of parts) {
       const joined: StationControl | undefined =
         current === undefined ? undefined : current.kind === "held" && part.kind === "held" ? { ...current, holdings: [...current.holdings, ...part.holdings] } : current.kind === "resend" && part.kind === "resend" ? { ...current, wanted: [...current.wanted, ...part.wanted] } : undefined;
-      const joinedBytes = joined ? controlPayload(joined) : undefined;
+      const joinedBytes = joined ? controlPayload(joined, signer) : undefined;
       if (joined && joinedBytes && joinedBytes.length <= maxBytes) {
         current = joined;
         currentBytes = joinedBytes;
@@ -687,7 +693,7 @@ export function packControl(control: StationControl, options: { maxBytes?: numbe
       }
       if (currentBytes) payloads.push(currentBytes);
       current = part;
-      currentBytes = controlPayload(part);
+      currentBytes = controlPayload(part, signer);
       if (currentBytes.length > maxBytes) return err("WIRE_TOO_LARGE", `a ${control.kind} control takes ${currentBytes.length} bytes for one origin; a payload holds ${maxBytes}: send fewer runs`);
     }
     if (currentBytes) payloads.push(currentBytes);

@@ -204,13 +204,17 @@ describe("SendQueue", () => {
     await s.queue.send({ text: "two" });
     await s.queue.send({ record: Uint8Array.of(3) });
     expect(s.writer.written).toHaveLength(1); // waiting for the first QueueStatus
+    expect(s.queue.waitingForTime).toBe(false); // waiting for the radio's answer, not for time
     s.queueStatus(0, s.writer.last().id, 0); // accepted, but the TX queue is now full
     expect(s.writer.written).toHaveLength(1);
+    expect(s.queue.waitingForTime).toBe(true); // only the radio transmitting (time) frees a slot
     s.queueStatus(0, 0, 4); // space freed (mesh_packet_id 0)
     expect(s.writer.written).toHaveLength(1); // the second text must wait for the rate limit
+    expect(s.queue.waitingForTime).toBe(true);
     await vi.advanceTimersByTimeAsync(2_099);
     expect(s.writer.written).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
+    expect(s.queue.waitingForTime).toBe(false);
     expect(s.writer.written.map((w) => new TextDecoder().decode(w.payload))).toEqual(["one", "two"]);
     s.queueStatus(0, s.writer.last().id);
     expect(s.writer.written).toHaveLength(3); // a record is not rate-limited

@@ -11,7 +11,7 @@ import pino from "pino";
 import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
 import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
 import type { SendRequest } from "../../src/radio/index.ts";
-import { MESHAID_PORTNUM, packControl, packRecords, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
+import { coalitionAuthKey, MESHAID_PORTNUM, packControl, packRecords, type AuthKey, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
 import { Air } from "../helpers/air.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, presets, site } from "../helpers/records.ts";
@@ -47,14 +47,14 @@ describe("group delivery and gap repair between base stations", () => {
     for (const node of open.splice(0)) await node.close();
   });
 
-  async function start(air: Air, num: number, options: { tuning?: object; scheduler?: { minIntervalMs?: number } } = {}): Promise<Node> {
+  async function start(air: Air, num: number, options: { tuning?: object; scheduler?: { minIntervalMs?: number }; auth?: AuthKey } = {}): Promise<Node> {
     const db: RecordDatabase = new Level<string, Uint8Array>(join(dir.path, num.toString(16)), { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
     const sends = await SendLog.open(db);
     const peers = await PeerLog.open(db);
     const radio = new ScriptedRadio();
     const scheduler = new TransmitScheduler({ sender: air.sender(num), minIntervalMs: options.scheduler?.minIntervalMs ?? 0, dutyCycle: 1 });
-    const station = new Station({ name: num.toString(16), radio, store, presets, codebook, site, logger, scheduler, sends, peers, origin: num, peerTuning: { ...FAST, ...options.tuning } });
+    const station = new Station({ name: num.toString(16), radio, store, presets, codebook, site, logger, scheduler, sends, peers, origin: num, peerTuning: { ...FAST, ...options.tuning }, ...(options.auth ? { auth: options.auth } : {}) });
     const events: StationEvent[] = [];
     station.subscribe((event) => events.push(event));
     await station.start();
@@ -152,6 +152,76 @@ describe("group delivery and gap repair between base stations", () => {
       [C, 1],
     ]);
     void b;
+  });
+
+  describe("with the coalition key", () => {
+    const key = coalitionAuthKey(Buffer.alloc(32, 3));
+    const wrongKey = coalitionAuthKey(Buffer.alloc(32, 4));
+
+    it("held ACKs and resend requests go tagged, and a lost record is still repaired", async () => {
+      const air = new Air();
+      const a = await start(air, A, { auth: key });
+      const b = await start(air, B, { auth: key });
+      let lost = 0;
+      air.lose = (from, to, decoded) => from === A && to === B && carries(decoded, 2) && lost++ === 0;
+      for (const quantity of [10, 20, 30]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+      await vi.waitFor(async () => expect(await holds(b, A, 2)).toBe(true), { timeout: 5000 });
+      await vi.waitFor(() => expect(a.station.status().stations?.map((station) => [station.num, station.holdsOurs])).toEqual([[B, 3]]), { timeout: 5000 });
+      const controls = [...a.sent, ...b.sent].filter((sent) => sent.decoded?.control !== undefined);
+      expect(controls.map((sent) => sent.decoded?.control?.kind)).toContain("resend");
+      expect(controls.map((sent) => sent.decoded?.control?.kind)).toContain("held");
+      // Air decodes without the key: every control carried a tag.
+      expect(controls.every((sent) => sent.decoded?.auth === "unchecked")).toBe(true);
+      expect([a, b].flatMap((node) => node.station.status().auth?.suspects ?? [])).toEqual([]);
+    });
+
+    it("ignores a forged resend request (no airtime spent) and a forged held ACK (who holds what unchanged), and flags the sender", async () => {
+      const air = new Air();
+      const a = await start(air, A, { auth: key });
+      for (const quantity of [1, 2, 3]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+      await a.station.idle();
+      const resend = { kind: "resend" as const, latest: 0, wanted: [{ origin: A, seq: 2 }] };
+      const held = { kind: "held" as const, latest: 0, holdings: [{ origin: A, runs: [[1, 3]] as Array<[number, number]> }] };
+      const forged = [packControl(resend), packControl(resend, { origin: B, auth: wrongKey }), packControl(held), packControl(held, { origin: B, auth: wrongKey }), packControl(held, { origin: C, auth: key })];
+      // The last is a genuine tag for C, replayed under B's number.
+      forged.forEach((packed, index) => {
+        if (!packed.ok) throw packed.error;
+        a.radio.hearBytes(B, 100 + index, packed.value[0]!, MESHAID_PORTNUM);
+      });
+      await a.station.idle();
+      await vi.waitFor(() => expect(a.scheduler.state().queued).toMatchObject({ request: 0 }));
+      const sentBefore = a.sent.length;
+      expect(a.station.status().stations).toEqual([]);
+      expect(a.station.status().gaps?.resent).toBe(0);
+      expect(a.sent.filter((sent) => carries(sent.decoded, 2))).toHaveLength(1); // the send, no resend
+      expect(a.station.status().auth?.suspects.map((flag) => [flag.num, flag.reason, flag.detail])).toEqual([
+        [B, "untagged-control", "untagged resend request (ignored)"],
+        [B, "bad-tag", "coalition tag does not verify (resend request ignored)"],
+        [B, "untagged-control", "untagged held ACK (ignored)"],
+        [B, "bad-tag", "coalition tag does not verify (held ACK ignored)"],
+        [B, "bad-tag", "coalition tag does not verify (held ACK ignored)"],
+      ]);
+      // The genuine station's tagged request is answered, and its held ACK counts.
+      const genuine = packControl(resend, { origin: B, auth: key });
+      const genuineHeld = packControl(held, { origin: B, auth: key });
+      if (!genuine.ok || !genuineHeld.ok) throw new Error("does not pack");
+      a.radio.hearBytes(B, 200, genuine.value[0]!, MESHAID_PORTNUM);
+      await vi.waitFor(() => expect(a.station.status().gaps?.resent).toBe(1));
+      expect(a.sent.slice(sentBefore).some((sent) => carries(sent.decoded, 2))).toBe(true);
+      a.radio.hearBytes(B, 201, genuineHeld.value[0]!, MESHAID_PORTNUM);
+      await a.station.idle();
+      expect(a.station.status().stations?.map((station) => [station.num, station.holdsOurs])).toEqual([[B, 3]]);
+    });
+
+    it("a station without the key still reads tagged controls (protocol version 1)", async () => {
+      const air = new Air();
+      const a = await start(air, A);
+      for (const quantity of [1, 2]) expect((await a.station.send({ bodies: [water(quantity)] })).ok).toBe(true);
+      const tagged = packControl({ kind: "resend", latest: 0, wanted: [{ origin: A, seq: 2 }] }, { origin: B, auth: key });
+      if (!tagged.ok) throw tagged.error;
+      a.radio.hearBytes(B, 100, tagged.value[0]!, MESHAID_PORTNUM);
+      await vi.waitFor(() => expect(a.station.status().gaps?.resent).toBe(1));
+    });
   });
 
   it("answers a record asked for again within the window once, and resends only its own records", async () => {

@@ -27,6 +27,23 @@ describe("checkStore", () => {
     await db.close();
   });
 
+  it("leaves a record relayed from a peer where it is, still marked as the peer's (the relay must not publish it as this station's)", async () => {
+    const store = await RecordStore.open(open(dir.path), codebook);
+    await store.append(presetRecord(0x100, 1));
+    await store.appendMany([presetRecord(0x200, 2)], { via: "north" });
+    const before = await store.arrivalKeysAfter(-1, 10);
+    await store.close();
+    for (const decode of [false, true]) {
+      const db = open(dir.path);
+      expect(await checkStore(db, codebook, { decode })).toEqual({ records: 2, quarantined: [], quarantinedBefore: 0, countWas: undefined, arrivalAdded: 0, arrivalRemoved: 0 });
+      await db.close();
+    }
+    const again = await RecordStore.open(open(dir.path), codebook);
+    expect(await again.arrivalKeysAfter(-1, 10)).toEqual(before);
+    expect(before[1]).toMatchObject({ via: "north" });
+    await again.close();
+  });
+
   it("moves an entry that no longer decodes to quarantine, with the reason, and the store reads the rest", async () => {
     await storeWith(dir.path, 20);
     const db = open(dir.path);

@@ -61,3 +61,27 @@ test("an untagged status under a base station's number is marked UNAUTH, explain
   await station.stop();
   await store.close();
 });
+
+test("the genuine base-station record that replaces a forgery with its id is shown in its place, once, and the sender flagged", async () => {
+  const store = await RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
+  const radio = new ScriptedRadio();
+  const station = new Station({ name: "Base", radio, store, presets, codebook, site, logger: pino({ level: "silent" }), now: () => at(2, 12, 0).getTime(), auth: key });
+  await station.start();
+  const app = render(<Console station={station} clock={() => at(2, 13, 0)} onQuit={() => {}} />);
+
+  radio.hear(MEDIC, 0x100, "NEED WATER");
+  const status = (state: "cancelled" | "en_route") => ({ seq: 1, body: { kind: "supply_status" as const, status: state, ref: { origin: MEDIC, seq: 0x100 } } });
+  const forged = packRecords([status("cancelled")], codebook, { origin: BASE });
+  const genuine = packRecords([status("en_route")], codebook, { origin: BASE, auth: key });
+  if (!forged.ok || !genuine.ok) throw new Error("does not pack");
+  radio.hearBytes(BASE, 1, forged.value[0]!, MESHAID_PORTNUM);
+  await station.idle();
+  await vi.waitFor(() => expect(line(app.lastFrame(), "cancelled")).toContain("UNAUTH"));
+  radio.hearBytes(BASE, 2, genuine.value[0]!, MESHAID_PORTNUM);
+  await station.idle();
+  await vi.waitFor(() => expect(app.lastFrame()).not.toContain("cancelled"));
+  expect(line(app.lastFrame(), "en route")).not.toContain("UNAUTH");
+  expect(line(app.lastFrame(), "suspect")).toContain("suspect 2: !ba5e0002 seq 1 was taken by an unauthenticated record");
+  await station.stop();
+  await store.close();
+});

@@ -2,7 +2,7 @@
 // compare the bytes, decode the bytes and compare the records.
 import { expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { coalitionAuthKey, decodePayload, encodePayload, type OutgoingRecord } from "../../src/wire/index.ts";
+import { coalitionAuthKey, decodePayload, encodePayload, packControl, type OutgoingRecord, type StationControl } from "../../src/wire/index.ts";
 import { codebook } from "../helpers/records.ts";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
@@ -53,6 +53,29 @@ it.each(authExamples.map((example) => [example.hex, example] as const))("authent
   expect(decodePayload(bytes, codebook, example.origin, example.key)).toEqual({ ok: true, value: { records, auth: "valid" } });
   // Without the key the tag is skipped; from another node number it fails.
   expect(decodePayload(bytes, codebook, example.origin)).toEqual({ ok: true, value: { records, auth: "unchecked" } });
+  const spoofed = decodePayload(bytes, codebook, example.origin + 1, example.key);
+  expect(spoofed.ok && spoofed.value.auth).toBe("invalid");
+});
+
+const authControlExamples = [...doc.matchAll(/```wire-auth-control-example\norigin: (0x[0-9a-f]+)\ncoalition secret: ([0-9a-f]+)\ncontrol: (.+)\nhex: ([0-9a-f ]+)\n```/g)].map((match) => ({
+  origin: Number(match[1]),
+  key: coalitionAuthKey(Buffer.from(match[2]!, "hex")),
+  control: JSON.parse(match[3]!) as StationControl,
+  hex: match[4]!.replaceAll(" ", ""),
+}));
+
+it("has worked examples of an authenticated held ACK and resend request", () => {
+  expect(authControlExamples.map((example) => example.control.kind).sort()).toEqual(["held", "resend"]);
+});
+
+it.each(authControlExamples.map((example) => [example.hex, example] as const))("authenticates the control %s as the doc says", (_hex, example) => {
+  const packed = packControl(example.control, { origin: example.origin, auth: example.key });
+  expect(packed.ok && packed.value.map((payload) => Buffer.from(payload).toString("hex"))).toEqual([example.hex]);
+  const bytes = Buffer.from(example.hex, "hex");
+  expect(decodePayload(bytes, codebook, example.origin, example.key)).toEqual({ ok: true, value: { records: [], control: example.control, auth: "valid" } });
+  // The untagged control is the doc's earlier example: the same bytes without the trailer.
+  expect(doc).toContain(`hex: ${example.hex.slice(0, -22).replace(/(..)(?!$)/g, "$1 ")}\n`);
+  expect(decodePayload(bytes, codebook, example.origin)).toEqual({ ok: true, value: { records: [], control: example.control, auth: "unchecked" } });
   const spoofed = decodePayload(bytes, codebook, example.origin + 1, example.key);
   expect(spoofed.ok && spoofed.value.auth).toBe("invalid");
 });
