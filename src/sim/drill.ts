@@ -2,7 +2,7 @@
 // as delivered: every base station's radio decoded the record (what its station would ingest).
 import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, parseAirHeader } from "../radio/index.ts";
 import type { ChannelStats, Position } from "./channel.ts";
-import { VirtualClock } from "./clock.ts";
+import { VirtualClock, type SimTimer } from "./clock.ts";
 import { decodeAirPayload } from "./air.ts";
 import { SimUsbPort } from "./in-process.ts";
 import { SimNet } from "./net.ts";
@@ -135,6 +135,12 @@ export interface DrillStation {
   rosterSize?(): number;
 }
 
+/** A station's timers on the drill's virtual clock. */
+export interface DrillTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
 /** Where a record a base station stored came from: its radio, or a peer over the internet relay. */
 export interface StoredDetail {
   kind: string;
@@ -143,9 +149,11 @@ export interface StoredDetail {
 
 /**
  * Starts (or, after a kill, starts again on the same database) the station of base `base` on its
- * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk.
+ * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk. `timers`
+ * is the drill's virtual clock: the station runs its pacing, retries, held ACKs and gap repair on
+ * it (the drill waits for what a timer sets off before the clock moves on).
  */
-export type DrillStationFactory = (base: { id: string; num: number; now: () => number }, port: SimUsbPort, stored: (origin: number, seq: number, detail: StoredDetail) => void) => Promise<DrillStation>;
+export type DrillStationFactory = (base: { id: string; num: number; now: () => number; timers: DrillTimers }, port: SimUsbPort, stored: (origin: number, seq: number, detail: StoredDetail) => void) => Promise<DrillStation>;
 
 export interface StationDrillOptions extends RunDrillOptions {
   stations: DrillStationFactory;
@@ -196,10 +204,21 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const stations = new Map<number, DrillStation>();
   const bases = scenario.nodes.filter((n) => n.base);
+  // A station timer that fires is activity: the drill waits for what it set off before moving on.
+  const timers: DrillTimers = {
+    setTimeout: (callback, ms) =>
+      clock.setTimer(ms, () => {
+        activity.count++;
+        callback();
+      }),
+    clearTimeout: (handle) => {
+      if (handle !== undefined) clock.clearTimer(handle as SimTimer);
+    },
+  };
   const startStation = async (base: ScenarioNode): Promise<void> => {
     const port = ports.get(base.num);
     if (!port) return;
-    const station = await options.stations({ id: base.id, num: base.num, now: () => clock.now() }, port, (origin, seq, detail) => drill.stored(base.num, origin, seq, detail));
+    const station = await options.stations({ id: base.id, num: base.num, now: () => clock.now(), timers }, port, (origin, seq, detail) => drill.stored(base.num, origin, seq, detail));
     stations.set(base.num, station);
   };
   const settle = async (): Promise<void> => {
