@@ -229,13 +229,13 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
       quiet = activity.count === before ? quiet + 1 : 0;
     }
   };
+  const allConnected = (): boolean => {
+    for (const [num, station] of stations) if (ports.get(num)?.plugged === true && !station.connected) return false;
+    return true;
+  };
   const connected = async (): Promise<void> => {
     const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const waiting = [...stations.entries()].filter(([num, station]) => ports.get(num)?.plugged === true && !station.connected);
-      if (waiting.length === 0 || performance.now() > deadline) return;
-      await new Promise<void>((resolve) => setTimeout(resolve, 2));
-    }
+    while (!allConnected() && performance.now() <= deadline) await new Promise<void>((resolve) => setTimeout(resolve, 2));
   };
   drill.actions.push(async () => {
     for (const base of bases) await startStation(base);
@@ -267,8 +267,9 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   let nextSample = 0;
   try {
     for (;;) {
+      // Steps that gave the stations nothing to do run back to back, without yielding.
       while (drill.actions.length > 0) await drill.actions.shift()?.();
-      await connected();
+      if (!allConnected()) await connected();
       if (activity.count !== seen) {
         await settle();
         seen = activity.count;
