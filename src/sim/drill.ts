@@ -117,6 +117,12 @@ export interface RunDrillOptions {
    * meshaid record is modelled as `record_bytes` random bytes on the private port.
    */
   encodeRecords?: (text: string, seq: number) => Uint8Array | undefined;
+  /**
+   * The seqs of the records a meshaid payload carries (none for a base station's held ACK or
+   * resend request), e.g. from wire's decodePayload: a station's frames on meshaid's port are
+   * matched to the operators' status records by it. Without it, they are matched in order.
+   */
+  recordSeqs?: (payload: Uint8Array) => number[];
 }
 
 /** A base station running on a drill's simulated radio (meshaid's real Station, composed by the cli). */
@@ -345,7 +351,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       portOf.set(key, data?.portnum);
       const waiting = awaitingAir.get(header.from);
       if (!message && waiting && data) {
-        if (data.portnum === DEFAULT_RECORD_PORT) message = waiting.status.shift();
+        if (data.portnum === DEFAULT_RECORD_PORT) message = takeStatus(waiting.status, header.from, data.payload);
         else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) message = waiting.replies.get(header.to)?.shift();
         if (message) messages.set(key, message);
       }
@@ -362,6 +368,13 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       message.transmitted = true;
     }
   });
+  /** The status record a base's frame on meshaid's port carries (by its seqs when they can be read; its held ACKs and resend requests carry none). */
+  const takeStatus = (waiting: Message[], from: number, payload: Uint8Array): Message | undefined => {
+    if (!options.recordSeqs) return waiting.shift();
+    const seqs = options.recordSeqs(payload);
+    const index = waiting.findIndex((message) => seqs.some((seq) => byRecord.get(`${from}:${seq}`) === message));
+    return index < 0 ? undefined : waiting.splice(index, 1)[0];
+  };
   /** Base radios whose station is away: what they hold for it (the firmware's to-phone queue). */
   const heldForStation = new Map<number, Array<Message | undefined>>();
   const reachStation = (message: Message | undefined, base: number): void => {
@@ -562,15 +575,17 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   /** Station mode: what the operators' actions put on the air (status records, replies). */
   const downlinkMessages: Message[] = [];
   let refused = 0;
-  /** Supply requests an operator took (the first base with an operator to store one takes it). */
+  /** Supply requests and incident reports an operator took (the first base with an operator for it to store one takes it). */
   const taken = new Set<string>();
+  const incidentsTaken = new Set<string>();
   /** When each base's operator is free for the next action. */
   const operatorFree = new Map<number, number>();
   const act = async (base: ScenarioNode, operator: ScenarioOperator, verb: OperatorVerb, target: { origin: number; seq: number }): Promise<void> => {
     const sentAt = clock.now();
     const handheld = byNum.get(target.origin);
     const outcome = await control.act(base.num, verb, target, operator);
-    const status: Message = { key: "", from: base, kind: `status:${verb}`, sentAt, pending: new Set([...baseNums].filter((num) => num !== base.num)), latest: sentAt, airtimeMs: 0, transmitted: false };
+    const incident = incidentsTaken.has(`${target.origin}:${target.seq}`);
+    const status: Message = { key: "", from: base, kind: `${incident ? "incident" : "status"}:${verb}`, sentAt, pending: new Set([...baseNums].filter((num) => num !== base.num)), latest: sentAt, airtimeMs: 0, transmitted: false };
     downlinkMessages.push(status);
     if ("refused" in outcome) {
       refused++;
@@ -581,20 +596,22 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const waiting = awaitingAir.get(base.num) ?? { status: [], replies: new Map<number, Message[]>() };
     awaitingAir.set(base.num, waiting);
     waiting.status.push(status);
-    if (!handheld) return;
+    if (!handheld || incident) return; // an incident report's acknowledgement is for the other bases: no text to the handheld
     const reply: Message = { key: "", from: base, kind: "reply", sentAt, pending: new Set([handheld.num]), latest: sentAt, airtimeMs: 0, transmitted: false };
     downlinkMessages.push(reply);
     waiting.replies.set(handheld.num, [...(waiting.replies.get(handheld.num) ?? []), reply]);
   };
   const operate = (base: number, origin: number, seq: number, detail: StoredDetail): void => {
-    if (detail.kind !== "supply_request" || baseNums.has(origin)) return;
-    const operator = scenario.operators.find((o) => o.stations.some((id) => byNum.get(base)?.id === id));
+    const incident = detail.kind === "incident";
+    if ((detail.kind !== "supply_request" && !incident) || baseNums.has(origin)) return;
+    const operator = scenario.operators.find((o) => o.stations.some((id) => byNum.get(base)?.id === id) && (incident ? o.incidentSteps : o.steps).length > 0);
     const key = `${origin}:${seq}`;
     const at = byNum.get(base);
     if (!operator || !at || taken.has(key)) return;
     taken.add(key);
+    if (incident) incidentsTaken.add(key);
     const arrived = clock.now();
-    for (const step of operator.steps) {
+    for (const step of incident ? operator.incidentSteps : operator.steps) {
       const when = Math.max(arrived + step.afterMs, operatorFree.get(base) ?? 0);
       operatorFree.set(base, when + OPERATOR_GAP_MS);
       clock.setTimer(when - arrived, () => actions.push(() => act(at, operator, step.verb, { origin, seq })));

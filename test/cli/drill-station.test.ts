@@ -102,6 +102,36 @@ faults:
     expect({ ...again, wallSeconds: 0, speedup: 0 }).toEqual({ ...result, wallSeconds: 0, speedup: 0 });
   });
 
+  it("operators acknowledge and close incident reports as they act on supply requests: the records reach the other base, no text goes to the handheld", async () => {
+    const scenario = parseScenario(
+      `
+seed: 2
+duration: 20m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+operators:
+  - { station: BASE, acknowledge: 30s, incidents: { acknowledge: 1m, close: 10m } }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 300] }
+  - { id: M1, at: [500, 0] }
+  - { id: M2, at: [0, 500] }
+traffic:
+  - { from: M1, text: INJURED 1, kind: incident, at: 2m }
+  - { from: M2, text: NEED WATER, kind: supply_request, at: 3m }
+`,
+      "incidents",
+    );
+    const result = await runFieldDrill(scenario, "meshaid", config);
+    expect(result.delivered).toBe(2);
+    expect(result.kinds["incident:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["incident:close"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["incident:close"]?.latencyP50Ms).toBeLessThan(2 * 60_000);
+    expect(result.kinds["status:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["reply"]).toMatchObject({ sent: 1, delivered: 1 }); // the supply request's only
+    expect(result.downlink).toMatchObject({ sent: 4, delivered: 4, refused: 0 });
+  });
+
   it("a radio unplugged for 30 minutes: its station reconnects when it is plugged back and gets the 32 packets the radio held", async () => {
     const clean = await runFieldDrill(parseScenario(BUSY, "clean"), "meshaid", config);
     const unplugged = await runFieldDrill(parseScenario(`${BUSY}faults:\n  - { type: unplugged, node: BASE, at: 5m, for: 30m }\n`, "unplugged"), "meshaid", config);
