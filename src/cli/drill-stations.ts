@@ -177,7 +177,8 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
             return appended;
           };
         }
-        if (property !== "append") return property === "get" ? reads.get : (Reflect.get(target, property, receiver) as unknown);
+        if (property === "get") return (id: Parameters<RecordStore["get"]>[0]) => reads.get(id); // a resend reads the log
+        if (property !== "append") return Reflect.get(target, property, receiver) as unknown;
         return (...args: Parameters<RecordStore["append"]>) => {
           const appended = target.append(...args);
           inFlight.add(appended);
