@@ -352,7 +352,13 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       const waiting = awaitingAir.get(header.from);
       if (!message && waiting && data) {
         if (data.portnum === DEFAULT_RECORD_PORT) message = takeStatus(waiting.status, header.from, data.payload);
-        else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) message = waiting.replies.get(header.to)?.shift();
+        else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) {
+          // The scheduler joins the replies waiting for one handheld into one text: this one carries them all.
+          const replies = waiting.replies.get(header.to) ?? [];
+          waiting.replies.delete(header.to);
+          message = replies[0];
+          if (replies.length > 1) joinedReplies.set(key, replies.slice(1));
+        }
         if (message) messages.set(key, message);
       }
     }
@@ -366,6 +372,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       else if (message.transmitted) onAir.retransmissions++;
       else onAir.originals++;
       message.transmitted = true;
+      for (const joined of joinedReplies.get(key) ?? []) joined.transmitted = true;
     }
   });
   /** The status record a base's frame on meshaid's port carries (by its seqs when they can be read; its held ACKs and resend requests carry none). */
@@ -375,6 +382,8 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const index = waiting.findIndex((message) => seqs.some((seq) => byRecord.get(`${from}:${seq}`) === message));
     return index < 0 ? undefined : waiting.splice(index, 1)[0];
   };
+  /** Station mode: replies that went in the same text as the reply its packet is counted for. */
+  const joinedReplies = new Map<string, Message[]>();
   /** Base radios whose station is away: what they hold for it (the firmware's to-phone queue). */
   const heldForStation = new Map<number, Array<Message | undefined>>();
   const reachStation = (message: Message | undefined, base: number): void => {
@@ -391,7 +400,9 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   // Station mode: a reply reached the handheld it was for.
   if (stationMode) net.onDelivery((receiver, packet) => {
     if (packet.to !== receiver || packet.decoded.portnum !== PortNum.TEXT_MESSAGE_APP) return;
-    reachStation(messages.get(`${packet.from}:${packet.id}`), receiver);
+    const key = `${packet.from}:${packet.id}`;
+    reachStation(messages.get(key), receiver);
+    for (const joined of joinedReplies.get(key) ?? []) reachStation(joined, receiver);
   });
   if (!stationMode) net.onDelivery((receiver, packet) => {
     const message = messages.get(`${packet.from}:${packet.id}`);
@@ -578,8 +589,17 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   /** Supply requests and incident reports an operator took (the first base with an operator for it to store one takes it). */
   const taken = new Set<string>();
   const incidentsTaken = new Set<string>();
-  /** When each base's operator is free for the next action. */
-  const operatorFree = new Map<number, number>();
+  /** When each base's operator is to act (what is past is forgotten). */
+  const operatorBusy = new Map<number, number[]>();
+  /** The first moment from `wanted` on when a base's operator has no other action within OPERATOR_GAP_MS (a close planned for later does not hold up an acknowledgement now). */
+  const operatorSlot = (base: number, wanted: number): number => {
+    const busy = (operatorBusy.get(base) ?? []).filter((at) => at > clock.now() - OPERATOR_GAP_MS);
+    operatorBusy.set(base, busy);
+    let when = wanted;
+    for (let clash = busy.find((at) => Math.abs(at - when) < OPERATOR_GAP_MS); clash !== undefined; clash = busy.find((at) => Math.abs(at - when) < OPERATOR_GAP_MS)) when = clash + OPERATOR_GAP_MS;
+    busy.push(when);
+    return when;
+  };
   const act = async (base: ScenarioNode, operator: ScenarioOperator, verb: OperatorVerb, target: { origin: number; seq: number }): Promise<void> => {
     const sentAt = clock.now();
     const handheld = byNum.get(target.origin);
@@ -612,8 +632,7 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     if (incident) incidentsTaken.add(key);
     const arrived = clock.now();
     for (const step of incident ? operator.incidentSteps : operator.steps) {
-      const when = Math.max(arrived + step.afterMs, operatorFree.get(base) ?? 0);
-      operatorFree.set(base, when + OPERATOR_GAP_MS);
+      const when = operatorSlot(base, arrived + step.afterMs);
       clock.setTimer(when - arrived, () => actions.push(() => act(at, operator, step.verb, { origin, seq })));
     }
   };

@@ -132,6 +132,31 @@ traffic:
     expect(result.downlink).toMatchObject({ sent: 4, delivered: 4, refused: 0 });
   });
 
+  it("an operator's action planned for later (closing an incident) does not hold up one due now", async () => {
+    const scenario = parseScenario(
+      `
+seed: 2
+duration: 10m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+operators:
+  - { station: BASE, acknowledge: 30s, incidents: { close: 12m } }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 300] }
+  - { id: M1, at: [500, 0] }
+  - { id: M2, at: [0, 500] }
+traffic:
+  - { from: M1, text: INJURED 1, kind: incident, at: 1m }
+  - { from: M2, text: NEED WATER, kind: supply_request, at: 3m }
+`,
+      "later",
+    );
+    const result = await runFieldDrill(scenario, "meshaid", config);
+    expect(result.kinds["incident:close"]).toBeUndefined(); // due after the drill's end
+    expect(result.kinds["status:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+  });
+
   it("a radio unplugged for 30 minutes: its station reconnects when it is plugged back and gets the 32 packets the radio held", async () => {
     const clean = await runFieldDrill(parseScenario(BUSY, "clean"), "meshaid", config);
     const unplugged = await runFieldDrill(parseScenario(`${BUSY}faults:\n  - { type: unplugged, node: BASE, at: 5m, for: 30m }\n`, "unplugged"), "meshaid", config);
