@@ -196,6 +196,13 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
     const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50, sending: { now: base.now } });
     const roster = await RosterStore.open(db, { now: base.now });
     const unsubscribeRoster = radio.subscribe((event) => void roster.apply(event).catch(() => undefined));
+    // A radio whose transmit queue is full takes the next packet only once it has sent one, which
+    // takes simulated time: what waits for that is not waited for.
+    let radioFull = false;
+    const unsubscribeFull = radio.subscribe((event) => {
+      if (event.type === "queue-status") radioFull = event.free === 0;
+    });
+    const radioTakes = (): boolean => radio.queued > 0 && radio.status === "connected" && !radioFull;
     const audit = await AuditTrail.open(db);
     // The scheduler as `meshaid start` builds it, on the drill's clock: what waits for its pacing
     // waits for a virtual timer; what it is handing to the radio is waited for.
@@ -246,13 +253,13 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         for (;;) {
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           await station.idle(); // shown (and so reported) in the order heard
-          if (sending.size > 0 || (radio.queued > 0 && radio.status === "connected")) {
+          if (sending.size > 0 || radioTakes()) {
             await new Promise<void>((resolve) => setTimeout(resolve, 1));
             continue;
           }
           if (member) await member.replica.absorb(tracked); // what was just stored is numbered into its log
           if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
-          if (inFlight.size === 0 && sending.size === 0 && (radio.queued === 0 || radio.status !== "connected")) return;
+          if (inFlight.size === 0 && sending.size === 0 && !radioTakes()) return;
         }
       },
       async act(verb, target, actor, etaMin): Promise<DrillActOutcome> {
@@ -281,6 +288,7 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         stopped = true;
         unsubscribe();
         unsubscribeRoster();
+        unsubscribeFull();
         if (member) {
           members.delete(base.id);
           await member.relay.stop();
