@@ -2,8 +2,10 @@
 // its simulated radio over an in-process USB port (`meshaid drill` without --radio-only). Loaded
 // only when a drill runs the stations: LevelDB and the station are the heavy imports.
 //
-// Stations act for the scenario's operators (Station.act: the status record to the other bases,
-// the reply to the handheld) through the real transmit scheduler, and with `relay: true` they
+// Each station runs as `meshaid start` composes it (transmit scheduler with its pacing and duty-cycle
+// budget, sends and peers logs, delivery retries, held ACKs and gap repair), its timers on the
+// drill's virtual clock. Stations act for the scenario's operators (Station.act: the status record
+// to the other bases, the reply to the handheld) through that scheduler, and with `relay: true` they
 // replicate through an in-process aedes broker (the `--relay embedded` broker), each over an
 // in-memory stream that a scenario's internet_lost fault cuts.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -17,7 +19,7 @@ import { RadioConnection } from "../radio/index.ts";
 import { Relay, signingKeyPair } from "../relay/index.ts";
 import { duplexPair, loraAirtimeMs, presetParams, type DrillActOutcome, type DrillStation, type DrillStationFactory } from "../sim/index.ts";
 import { Station, TransmitScheduler } from "../station/index.ts";
-import { AuditTrail, RecordStore, ReplicaStore, RosterStore, type AppendResult } from "../store/index.ts";
+import { AuditTrail, PeerLog, RecordStore, ReplicaStore, RosterStore, SendLog, type AppendResult } from "../store/index.ts";
 import { DrillStationError, type FieldConfig } from "./drill.ts";
 
 /** How long (real time) a station may take to catch up or settle its relay before the drill goes on without it. */
@@ -42,9 +44,8 @@ interface RelayMember {
 /**
  * Base stations for a drill: meshaid's Station on a LevelDB in a temporary folder per base (kept
  * across a restart, removed by `remove()`), its RadioConnection reconnecting quickly (the drill's
- * clock waits for it), logs discarded. The scheduler sends as soon as it is asked (its pacing runs
- * on real timers, which a virtual clock cannot wait for): the operators' own pace and the radio's
- * rate limit and TX queue pace the air. A send the radio refuses is not retried by the station.
+ * clock waits for it), logs discarded. The station's own timers (the scheduler's pacing, delivery
+ * retries, held ACKs, gap repair) run on the drill's virtual clock.
  */
 export function drillStations(config: FieldConfig, options: DrillStationsOptions = {}): { factory: DrillStationFactory; root: string; remove(): Promise<void> } {
   // Throwaway databases: in memory-backed /dev/shm where there is one (synced writes cost nothing there).
@@ -132,6 +133,30 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
     // and which records arrived from a peer over the relay.
     const inFlight = new Set<Promise<unknown>>();
     const viaInternet = new Set<string>();
+    /**
+     * Every call that returns a promise is waited for too (a resend reads the log, a send is kept
+     * in the sends log): the virtual clock must not move on while a station is still working on
+     * what the last step set off, or the drill would depend on how fast the disk is.
+     */
+    const waited = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, property) {
+          const value = Reflect.get(object, property, object) as unknown;
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]): unknown => {
+            const result = (value as (...a: unknown[]) => unknown).apply(object, args);
+            if (result instanceof Promise) {
+              const settled: Promise<void> = result.then(
+                () => void inFlight.delete(settled),
+                () => void inFlight.delete(settled),
+              );
+              inFlight.add(settled);
+            }
+            return result;
+          };
+        },
+      });
+    const reads = waited(store);
     const tracked = new Proxy(store, {
       get(target, property, receiver) {
         if (property === "appendMany") {
@@ -152,6 +177,7 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
             return appended;
           };
         }
+        if (property === "get") return (id: Parameters<RecordStore["get"]>[0]) => reads.get(id); // a resend reads the log
         if (property !== "append") return Reflect.get(target, property, receiver) as unknown;
         return (...args: Parameters<RecordStore["append"]>) => {
           const appended = target.append(...args);
@@ -170,17 +196,24 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
     const radio = new RadioConnection({ open: () => port.open(), logger, initialBackoffMs: 5, maxBackoffMs: 50, sending: { now: base.now } });
     const roster = await RosterStore.open(db, { now: base.now });
     const unsubscribeRoster = radio.subscribe((event) => void roster.apply(event).catch(() => undefined));
+    // What waits in the radio's queue for the drill's clock to move (its transmit queue full, the
+    // text rate limit) is not waited for: only the clock moving empties it.
+    const radioTakes = (): boolean => radio.queued > 0 && radio.status === "connected" && !radio.queueWaitsForTime;
     const audit = await AuditTrail.open(db);
-    // Sends as soon as asked (see above); what is queued and not yet taken by the radio is waited for.
-    const sending = new Set<number>();
-    const scheduler = new TransmitScheduler({ sender: radio, now: base.now, minIntervalMs: 0, dutyCycle: 1, airtimeMs: (bytes) => loraAirtimeMs(bytes + 16, lora) });
-    const unsubscribeScheduler = scheduler.subscribe((event) => void sending.delete(event.item.id));
-    const enqueue = scheduler.enqueue.bind(scheduler);
-    scheduler.enqueue = (...args) => {
-      const id = enqueue(...args);
-      sending.add(id);
-      return id;
+    // The scheduler as `meshaid start` builds it, on the drill's clock: what waits for its pacing
+    // waits for a virtual timer; what it is handing to the radio is waited for.
+    const sending = new Set<Promise<string>>();
+    const sender = {
+      send(request: Parameters<RadioConnection["send"]>[0]): Promise<string> {
+        const sent = radio.send(request);
+        const settledSend = sent.finally(() => sending.delete(settledSend)).catch(() => "");
+        sending.add(settledSend);
+        return sent;
+      },
     };
+    const scheduler = new TransmitScheduler({ sender, now: base.now, timers: base.timers, airtimeMs: (bytes) => loraAirtimeMs(bytes + 16, lora) });
+    const sends = waited(await SendLog.open(db));
+    const peers = waited(await PeerLog.open(db));
     const station = new Station({
       name: base.id,
       radio,
@@ -195,7 +228,9 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
       ...(config.rights ? { rights: config.rights } : {}),
       audit,
       scheduler,
-      delivery: { maxAttempts: 1 },
+      sends,
+      peers,
+      timers: base.timers,
     });
     const unsubscribe = station.subscribe((event) => {
       if (event.type !== "record") return;
@@ -214,15 +249,13 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         for (;;) {
           while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           await station.idle(); // shown (and so reported) in the order heard
-          // What waits in the radio's queue for the drill's clock to move (its transmit queue full, the text rate limit) is not waited for here.
-          const radioBusy = (): boolean => radio.queued > 0 && radio.status === "connected" && !radio.queueWaitsForTime;
-          if (sending.size > 0 || radioBusy()) {
+          if (sending.size > 0 || radioTakes()) {
             await new Promise<void>((resolve) => setTimeout(resolve, 1));
             continue;
           }
           if (member) await member.replica.absorb(tracked); // what was just stored is numbered into its log
           if (member && !relayIdle(member) && (await waitFor(() => relayIdle(member) || inFlight.size > 0, RELAY_SETTLE_MS)) && inFlight.size > 0) continue;
-          if (inFlight.size === 0 && sending.size === 0 && !radioBusy()) return;
+          if (inFlight.size === 0 && sending.size === 0 && !radioTakes()) return;
         }
       },
       async act(verb, target, actor, etaMin): Promise<DrillActOutcome> {
@@ -250,7 +283,6 @@ export function drillStations(config: FieldConfig, options: DrillStationsOptions
         if (stopped) return;
         stopped = true;
         unsubscribe();
-        unsubscribeScheduler();
         unsubscribeRoster();
         if (member) {
           members.delete(base.id);

@@ -18,7 +18,7 @@ import {
   type Scenario,
   type TrafficFormat,
 } from "../sim/index.ts";
-import { payloadForText, type Codebook, type PresetTable, type SitePlan } from "../wire/index.ts";
+import { decodePayload, payloadForText, type Codebook, type PresetTable, type SitePlan } from "../wire/index.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, DEFAULT_SITE_FILE, readCodebook, readPresetTable, readSitePlan } from "./field-config.ts";
 import { DEFAULT_PRESETS_FILE, PACKAGE_ROOT } from "./paths.ts";
 
@@ -97,12 +97,17 @@ export async function runFieldDrill(scenario: Scenario, format: TrafficFormat, c
     const payload = payloadForText(line, { codebook: config.codebook, site: config.site }, seq);
     return payload.ok ? payload.value : undefined;
   };
+  // The seqs a station's payload carries: its status records are told from its held ACKs and resend requests.
+  const recordSeqs = (payload: Uint8Array): number[] => {
+    const decoded = decodePayload(payload, config.codebook, 0);
+    return decoded.ok ? decoded.value.records.map((record) => record.id.seq) : [];
+  };
   if (config.radioOnly === true) return runDrill(scenario, format, { encodeRecords });
   const { drillStations } = await import("./drill-stations.ts");
   const rights = config.rights ?? parseDecisionRights(readFileSync(DEFAULT_RIGHTS_FILE, "utf8"), config.codebook);
   const stations = drillStations({ ...config, rights }, { relay: scenario.relay, preset: scenario.preset });
   try {
-    return await runStationDrill(scenario, format, { encodeRecords, stations: stations.factory, ...(config.sample ? { sample: config.sample } : {}) });
+    return await runStationDrill(scenario, format, { encodeRecords, recordSeqs, stations: stations.factory, ...(config.sample ? { sample: config.sample } : {}) });
   } finally {
     await stations.remove();
   }

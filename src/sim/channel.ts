@@ -156,6 +156,8 @@ export class SimChannel {
   private readonly ports = new Map<number, ChannelPort>();
   /** Per link (lower node number, then higher): its fixed shadowing in dB. */
   private readonly shadowing = new Map<number, Map<number, number>>();
+  /** Per link (sender, then receiver): the mean path loss and the position objects it was computed for (a node that moves gets a new one). */
+  private readonly losses = new Map<number, Map<number, { from: Position; to: Position; db: number }>>();
   /** Frames arriving at each receiver right now. */
   private readonly arriving = new Map<number, Pending[]>();
   /** When each node's current transmission ends. */
@@ -203,6 +205,20 @@ export class SimChannel {
   pathLossDb(a: ChannelPort, b: ChannelPort): number {
     const pa = a.position();
     const pb = b.position();
+    // Every frame asks for every link: the log and the shadowing lookup are done once per position.
+    let row = this.losses.get(a.num);
+    if (!row) {
+      row = new Map();
+      this.losses.set(a.num, row);
+    }
+    const known = row.get(b.num);
+    if (known && known.from === pa && known.to === pb) return known.db;
+    const db = this.meanPathLossDb(a, b, pa, pb);
+    row.set(b.num, { from: pa, to: pb, db });
+    return db;
+  }
+
+  private meanPathLossDb(a: ChannelPort, b: ChannelPort, pa: Position, pb: Position): number {
     const distance = Math.max(1, Math.hypot(pa.x - pb.x, pa.y - pb.y));
     return this.model.referenceLossDb + 10 * this.model.exponent * Math.log10(distance) + this.linkShadowing(a.num, b.num);
   }

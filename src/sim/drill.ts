@@ -2,7 +2,7 @@
 // as delivered: every base station's radio decoded the record (what its station would ingest).
 import { BROADCAST_NUM, DEFAULT_RECORD_PORT, PortNum, parseAirHeader } from "../radio/index.ts";
 import type { ChannelStats, Position } from "./channel.ts";
-import { VirtualClock } from "./clock.ts";
+import { VirtualClock, type SimTimer } from "./clock.ts";
 import { decodeAirPayload } from "./air.ts";
 import { SimUsbPort } from "./in-process.ts";
 import { SimNet } from "./net.ts";
@@ -117,6 +117,12 @@ export interface RunDrillOptions {
    * meshaid record is modelled as `record_bytes` random bytes on the private port.
    */
   encodeRecords?: (text: string, seq: number) => Uint8Array | undefined;
+  /**
+   * The seqs of the records a meshaid payload carries (none for a base station's held ACK or
+   * resend request), e.g. from wire's decodePayload: a station's frames on meshaid's port are
+   * matched to the operators' status records by it. Without it, they are matched in order.
+   */
+  recordSeqs?: (payload: Uint8Array) => number[];
 }
 
 /** A base station running on a drill's simulated radio (meshaid's real Station, composed by the cli). */
@@ -135,6 +141,12 @@ export interface DrillStation {
   rosterSize?(): number;
 }
 
+/** A station's timers on the drill's virtual clock. */
+export interface DrillTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
 /** Where a record a base station stored came from: its radio, or a peer over the internet relay. */
 export interface StoredDetail {
   kind: string;
@@ -143,9 +155,11 @@ export interface StoredDetail {
 
 /**
  * Starts (or, after a kill, starts again on the same database) the station of base `base` on its
- * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk.
+ * radio's USB `port`; it calls `stored(origin, seq)` for every record it puts on disk. `timers`
+ * is the drill's virtual clock: the station runs its pacing, retries, held ACKs and gap repair on
+ * it (the drill waits for what a timer sets off before the clock moves on).
  */
-export type DrillStationFactory = (base: { id: string; num: number; now: () => number }, port: SimUsbPort, stored: (origin: number, seq: number, detail: StoredDetail) => void) => Promise<DrillStation>;
+export type DrillStationFactory = (base: { id: string; num: number; now: () => number; timers: DrillTimers }, port: SimUsbPort, stored: (origin: number, seq: number, detail: StoredDetail) => void) => Promise<DrillStation>;
 
 export interface StationDrillOptions extends RunDrillOptions {
   stations: DrillStationFactory;
@@ -196,10 +210,21 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
   const stations = new Map<number, DrillStation>();
   const bases = scenario.nodes.filter((n) => n.base);
+  // A station timer that fires is activity: the drill waits for what it set off before moving on.
+  const timers: DrillTimers = {
+    setTimeout: (callback, ms) =>
+      clock.setTimer(ms, () => {
+        activity.count++;
+        callback();
+      }),
+    clearTimeout: (handle) => {
+      if (handle !== undefined) clock.clearTimer(handle as SimTimer);
+    },
+  };
   const startStation = async (base: ScenarioNode): Promise<void> => {
     const port = ports.get(base.num);
     if (!port) return;
-    const station = await options.stations({ id: base.id, num: base.num, now: () => clock.now() }, port, (origin, seq, detail) => drill.stored(base.num, origin, seq, detail));
+    const station = await options.stations({ id: base.id, num: base.num, now: () => clock.now(), timers }, port, (origin, seq, detail) => drill.stored(base.num, origin, seq, detail));
     stations.set(base.num, station);
   };
   const settle = async (): Promise<void> => {
@@ -210,13 +235,13 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
       quiet = activity.count === before ? quiet + 1 : 0;
     }
   };
+  const allConnected = (): boolean => {
+    for (const [num, station] of stations) if (ports.get(num)?.plugged === true && !station.connected) return false;
+    return true;
+  };
   const connected = async (): Promise<void> => {
     const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const waiting = [...stations.entries()].filter(([num, station]) => ports.get(num)?.plugged === true && !station.connected);
-      if (waiting.length === 0 || performance.now() > deadline) return;
-      await new Promise<void>((resolve) => setTimeout(resolve, 2));
-    }
+    while (!allConnected() && performance.now() <= deadline) await new Promise<void>((resolve) => setTimeout(resolve, 2));
   };
   drill.actions.push(async () => {
     for (const base of bases) await startStation(base);
@@ -248,8 +273,9 @@ export async function runStationDrill(scenario: Scenario, format: TrafficFormat,
   let nextSample = 0;
   try {
     for (;;) {
+      // Steps that gave the stations nothing to do run back to back, without yielding.
       while (drill.actions.length > 0) await drill.actions.shift()?.();
-      await connected();
+      if (!allConnected()) await connected();
       if (activity.count !== seen) {
         await settle();
         seen = activity.count;
@@ -325,8 +351,14 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       portOf.set(key, data?.portnum);
       const waiting = awaitingAir.get(header.from);
       if (!message && waiting && data) {
-        if (data.portnum === DEFAULT_RECORD_PORT) message = waiting.status.shift();
-        else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) message = waiting.replies.get(header.to)?.shift();
+        if (data.portnum === DEFAULT_RECORD_PORT) message = takeStatus(waiting.status, header.from, data.payload);
+        else if (data.portnum === PortNum.TEXT_MESSAGE_APP && header.to !== BROADCAST_NUM) {
+          // The scheduler joins the replies waiting for one handheld into one text: this one carries them all.
+          const replies = waiting.replies.get(header.to) ?? [];
+          waiting.replies.delete(header.to);
+          message = replies[0];
+          if (replies.length > 1) joinedReplies.set(key, replies.slice(1));
+        }
         if (message) messages.set(key, message);
       }
     }
@@ -340,8 +372,18 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
       else if (message.transmitted) onAir.retransmissions++;
       else onAir.originals++;
       message.transmitted = true;
+      for (const joined of joinedReplies.get(key) ?? []) joined.transmitted = true;
     }
   });
+  /** The status record a base's frame on meshaid's port carries (by its seqs when they can be read; its held ACKs and resend requests carry none). */
+  const takeStatus = (waiting: Message[], from: number, payload: Uint8Array): Message | undefined => {
+    if (!options.recordSeqs) return waiting.shift();
+    const seqs = options.recordSeqs(payload);
+    const index = waiting.findIndex((message) => seqs.some((seq) => byRecord.get(`${from}:${seq}`) === message));
+    return index < 0 ? undefined : waiting.splice(index, 1)[0];
+  };
+  /** Station mode: replies that went in the same text as the reply its packet is counted for. */
+  const joinedReplies = new Map<string, Message[]>();
   /** Base radios whose station is away: what they hold for it (the firmware's to-phone queue). */
   const heldForStation = new Map<number, Array<Message | undefined>>();
   const reachStation = (message: Message | undefined, base: number): void => {
@@ -358,7 +400,9 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   // Station mode: a reply reached the handheld it was for.
   if (stationMode) net.onDelivery((receiver, packet) => {
     if (packet.to !== receiver || packet.decoded.portnum !== PortNum.TEXT_MESSAGE_APP) return;
-    reachStation(messages.get(`${packet.from}:${packet.id}`), receiver);
+    const key = `${packet.from}:${packet.id}`;
+    reachStation(messages.get(key), receiver);
+    for (const joined of joinedReplies.get(key) ?? []) reachStation(joined, receiver);
   });
   if (!stationMode) net.onDelivery((receiver, packet) => {
     const message = messages.get(`${packet.from}:${packet.id}`);
@@ -542,15 +586,26 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
   /** Station mode: what the operators' actions put on the air (status records, replies). */
   const downlinkMessages: Message[] = [];
   let refused = 0;
-  /** Supply requests an operator took (the first base with an operator to store one takes it). */
+  /** Supply requests and incident reports an operator took (the first base with an operator for it to store one takes it). */
   const taken = new Set<string>();
-  /** When each base's operator is free for the next action. */
-  const operatorFree = new Map<number, number>();
+  const incidentsTaken = new Set<string>();
+  /** When each base's operator is to act (what is past is forgotten). */
+  const operatorBusy = new Map<number, number[]>();
+  /** The first moment from `wanted` on when a base's operator has no other action within OPERATOR_GAP_MS (a close planned for later does not hold up an acknowledgement now). */
+  const operatorSlot = (base: number, wanted: number): number => {
+    const busy = (operatorBusy.get(base) ?? []).filter((at) => at > clock.now() - OPERATOR_GAP_MS);
+    operatorBusy.set(base, busy);
+    let when = wanted;
+    for (let clash = busy.find((at) => Math.abs(at - when) < OPERATOR_GAP_MS); clash !== undefined; clash = busy.find((at) => Math.abs(at - when) < OPERATOR_GAP_MS)) when = clash + OPERATOR_GAP_MS;
+    busy.push(when);
+    return when;
+  };
   const act = async (base: ScenarioNode, operator: ScenarioOperator, verb: OperatorVerb, target: { origin: number; seq: number }): Promise<void> => {
     const sentAt = clock.now();
     const handheld = byNum.get(target.origin);
     const outcome = await control.act(base.num, verb, target, operator);
-    const status: Message = { key: "", from: base, kind: `status:${verb}`, sentAt, pending: new Set([...baseNums].filter((num) => num !== base.num)), latest: sentAt, airtimeMs: 0, transmitted: false };
+    const incident = incidentsTaken.has(`${target.origin}:${target.seq}`);
+    const status: Message = { key: "", from: base, kind: `${incident ? "incident" : "status"}:${verb}`, sentAt, pending: new Set([...baseNums].filter((num) => num !== base.num)), latest: sentAt, airtimeMs: 0, transmitted: false };
     downlinkMessages.push(status);
     if ("refused" in outcome) {
       refused++;
@@ -561,22 +616,23 @@ function prepareDrill(scenario: Scenario, format: TrafficFormat, options: RunDri
     const waiting = awaitingAir.get(base.num) ?? { status: [], replies: new Map<number, Message[]>() };
     awaitingAir.set(base.num, waiting);
     waiting.status.push(status);
-    if (!handheld) return;
+    if (!handheld || incident) return; // an incident report's acknowledgement is for the other bases: no text to the handheld
     const reply: Message = { key: "", from: base, kind: "reply", sentAt, pending: new Set([handheld.num]), latest: sentAt, airtimeMs: 0, transmitted: false };
     downlinkMessages.push(reply);
     waiting.replies.set(handheld.num, [...(waiting.replies.get(handheld.num) ?? []), reply]);
   };
   const operate = (base: number, origin: number, seq: number, detail: StoredDetail): void => {
-    if (detail.kind !== "supply_request" || baseNums.has(origin)) return;
-    const operator = scenario.operators.find((o) => o.stations.some((id) => byNum.get(base)?.id === id));
+    const incident = detail.kind === "incident";
+    if ((detail.kind !== "supply_request" && !incident) || baseNums.has(origin)) return;
+    const operator = scenario.operators.find((o) => o.stations.some((id) => byNum.get(base)?.id === id) && (incident ? o.incidentSteps : o.steps).length > 0);
     const key = `${origin}:${seq}`;
     const at = byNum.get(base);
     if (!operator || !at || taken.has(key)) return;
     taken.add(key);
+    if (incident) incidentsTaken.add(key);
     const arrived = clock.now();
-    for (const step of operator.steps) {
-      const when = Math.max(arrived + step.afterMs, operatorFree.get(base) ?? 0);
-      operatorFree.set(base, when + OPERATOR_GAP_MS);
+    for (const step of incident ? operator.incidentSteps : operator.steps) {
+      const when = operatorSlot(base, arrived + step.afterMs);
       clock.setTimer(when - arrived, () => actions.push(() => act(at, operator, step.verb, { origin, seq })));
     }
   };

@@ -87,10 +87,10 @@ export function createDemoMesh(options: DemoMeshOptions): SimMesh {
     ...(options.consoleLogs !== undefined ? { consoleLogs: options.consoleLogs } : {}),
   });
 }
-export { parseScenario, parseDuration, ScenarioError, OPERATOR_VERBS } from "./scenario.ts";
+export { parseScenario, parseDuration, ScenarioError, OPERATOR_VERBS, INCIDENT_VERBS } from "./scenario.ts";
 export type { Scenario, ScenarioNode, ScenarioTraffic, ScenarioFault, TrafficFormat, ScenarioOperator, OperatorVerb } from "./scenario.ts";
 export { runDrill, runStationDrill, percentile, DRAIN_MS, DEADLINE_MS, OPERATOR_GAP_MS } from "./drill.ts";
-export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory, DrillActOutcome, StoredDetail } from "./drill.ts";
+export type { RunDrillOptions, StationDrillOptions, DrillStation, DrillStationFactory, DrillActOutcome, DrillTimers, StoredDetail } from "./drill.ts";
 export type { DrillResult, KindStats, Undelivered } from "./drill.ts";
 export { formatDrillReport, drillJson, plot } from "./report.ts";
 export { SimAdmin, MemorySettingsStore, FileSettingsStore } from "./admin.ts";

@@ -77,6 +77,8 @@ export class SimNet {
   readonly random: () => number;
   readonly seed: number;
   readonly primary: AirChannel;
+  /** The channel set of every node without its own: one array, so a frame is decrypted once for all of them (the decode cache is keyed by it). */
+  private readonly primaryOnly: readonly AirChannel[];
   readonly dutyCyclePercent: number;
   private readonly nodeInfoExchange: boolean;
   private readonly nodes = new Map<number, NetNode>();
@@ -95,6 +97,7 @@ export class SimNet {
     this.dutyCyclePercent = duty;
     this.nodeInfoExchange = options.nodeInfoExchange ?? false;
     this.primary = options.channel ?? defaultChannel(presetChannelName(this.params));
+    this.primaryOnly = [this.primary];
     this.logger = options.logger?.child({ component: "sim-net" });
     this.channel = new SimChannel({
       clock: this.clock,
@@ -112,7 +115,7 @@ export class SimNet {
     const num = spec.node.num >>> 0;
     if (num <= 3 || num === BROADCAST_NUM) throw new RangeError(`node number ${hex32(num)} is reserved`);
     if (this.nodes.has(num)) throw new RangeError(`duplicate node number ${hex32(num)}`);
-    const channels = spec.channels ?? [this.primary];
+    const channels = spec.channels ?? this.primaryOnly;
     const holder: { radio?: SimRadio } = {};
     const favorites = new Set((spec.favorites ?? []).map((n) => n >>> 0));
     const router = new SimRouter({

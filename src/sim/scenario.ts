@@ -58,11 +58,14 @@ export type ScenarioFault =
 
 /** The actions an operator verb takes on a supply request (Station.act). */
 export const OPERATOR_VERBS = ["acknowledge", "dispatch", "deliver", "cancel"] as const;
-export type OperatorVerb = (typeof OPERATOR_VERBS)[number];
+/** The actions an operator takes on an incident report (Station.act): received, then closed. */
+export const INCIDENT_VERBS = ["acknowledge", "close"] as const;
+export type OperatorVerb = (typeof OPERATOR_VERBS)[number] | (typeof INCIDENT_VERBS)[number];
 
 /**
- * Coordinators at base stations: each supply request from a handheld is taken by the first base
- * with an operator that stores it, who acts on it (`Station.act`) these delays after it arrived.
+ * Coordinators at base stations: each supply request (and incident report) from a handheld is
+ * taken by the first base with an operator for it that stores it, who acts on it (`Station.act`)
+ * these delays after it arrived.
  */
 export interface ScenarioOperator {
   /** Base node ids. */
@@ -71,6 +74,8 @@ export interface ScenarioOperator {
   role: string;
   /** Verb -> delay after the request reached the station (ms). */
   steps: Array<{ verb: OperatorVerb; afterMs: number }>;
+  /** The same for incident reports (`incidents: { acknowledge: 1m, close: 20m }`). */
+  incidentSteps: Array<{ verb: OperatorVerb; afterMs: number }>;
   /** dispatch: minutes until it arrives (the handheld's reply says "ETA n"). */
   etaMin: number;
 }
@@ -364,13 +369,19 @@ export function parseScenario(text: string, file = "scenario"): Scenario {
   const operators = list(raw["operators"], `${file}: operators`).map((entry, index): ScenarioOperator => {
     const where = `${file}: operators[${index}]`;
     const o = record(entry, where);
-    only(o, ["station", "role", "eta_min", ...OPERATOR_VERBS], where);
+    only(o, ["station", "role", "eta_min", "incidents", ...OPERATOR_VERBS], where);
     const station = o["station"] ?? "*";
     const stations = station === "*" ? bases : (Array.isArray(station) ? station : [station]).map((id, i) => str(id, `${where}.station[${i}]`));
     for (const id of stations) if (!bases.includes(id)) throw new ScenarioError(`${where}: "${id}" is not a base node (one with base: true)`);
     const steps = OPERATOR_VERBS.filter((verb) => o[verb] !== undefined).map((verb) => ({ verb, afterMs: parseDuration(o[verb], `${where}.${verb}`) }));
-    if (steps.length === 0) throw new ScenarioError(`${where}: say what the operator does: ${OPERATOR_VERBS.join(", ")} (each with a delay, e.g. acknowledge: 30s)`);
-    return { stations, role: str(o["role"], `${where}.role`, "coordinator"), steps: steps.sort((a, b) => a.afterMs - b.afterMs), etaMin: num(o["eta_min"], `${where}.eta_min`, 10) };
+    const incidents = o["incidents"] === undefined ? {} : record(o["incidents"], `${where}.incidents`);
+    only(incidents, [...INCIDENT_VERBS], `${where}.incidents`);
+    const incidentSteps = INCIDENT_VERBS.filter((verb) => incidents[verb] !== undefined).map((verb) => ({ verb, afterMs: parseDuration(incidents[verb], `${where}.incidents.${verb}`) }));
+    if (steps.length === 0 && incidentSteps.length === 0) {
+      throw new ScenarioError(`${where}: say what the operator does: ${OPERATOR_VERBS.join(", ")} for supply requests, incidents: { ${INCIDENT_VERBS.join(", ")} } for incident reports (each with a delay, e.g. acknowledge: 30s)`);
+    }
+    const byDelay = (a: { afterMs: number }, b: { afterMs: number }): number => a.afterMs - b.afterMs;
+    return { stations, role: str(o["role"], `${where}.role`, "coordinator"), steps: steps.sort(byDelay), incidentSteps: incidentSteps.sort(byDelay), etaMin: num(o["eta_min"], `${where}.eta_min`, 10) };
   });
   if (raw["relay"] !== undefined && typeof raw["relay"] !== "boolean") throw new ScenarioError(`${file}: relay must be true or false`);
 

@@ -11,6 +11,7 @@ import type { SendLog, StoredSend } from "../store/index.ts";
 import type { RecordId } from "../wire/index.ts";
 import { idKey } from "./boards/index.ts";
 import type { PriorityClass, SchedulerEvent, TransmitScheduler } from "./scheduler.ts";
+import { every, processTimers, type StationTimers } from "./timers.ts";
 import type { RecordDelivery } from "./types.ts";
 
 export interface DeliveryOptions {
@@ -18,6 +19,8 @@ export interface DeliveryOptions {
   /** Where sends are kept across restarts; without it they are followed in memory only. */
   log?: SendLog;
   now: () => number;
+  /** Where its retry timers come from (default: the process's). */
+  timers?: StationTimers;
   logger: Logger;
   /** A record's delivery changed. */
   onChange: (id: RecordId, delivery: RecordDelivery) => void;
@@ -46,7 +49,7 @@ interface Send {
   settledNoted?: boolean;
   request: SendRequest;
   batch: string | undefined;
-  retryTimer?: ReturnType<typeof setTimeout> | undefined;
+  retryTimer?: unknown;
 }
 
 const RANK: Record<DeliveryState, number> = { failed: 0, unknown: 0, queued: 1, sent: 2, heard: 3, confirmed: 4 };
@@ -67,12 +70,14 @@ export class DeliveryTracker {
   /** Settled sends, oldest first: the memory (and the disk) keep only the newest `keepSettled`. */
   private readonly settled: Send[] = [];
   private readonly unsubscribe: () => void;
-  private staleTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly timers: StationTimers;
+  private stopStaleCheck: (() => void) | undefined;
   private memoryIds = 0;
 
   constructor(options: DeliveryOptions) {
     this.options = { maxAttempts: 3, retryBaseMs: 30_000, staleMs: 600_000, keepSettled: 2000, ...options };
     this.log = options.logger.child({ component: "delivery" });
+    this.timers = options.timers ?? processTimers;
     this.unsubscribe = options.scheduler.subscribe((event) => this.onScheduler(event));
   }
 
@@ -94,8 +99,7 @@ export class DeliveryTracker {
       // queued with a radio id: the radio's own outbox sends it again and its updates come here.
     }
     if (resumed > 0) this.log.info({ resumed }, "sends from before the restart taken up again");
-    this.staleTimer = setInterval(() => this.checkStale(), Math.min(60_000, this.options.staleMs));
-    this.staleTimer.unref?.();
+    this.stopStaleCheck = every(this.timers, Math.min(60_000, this.options.staleMs), () => this.checkStale());
   }
 
   /** Queues a transmission; its records' delivery starts as queued. Resolves once that is kept on disk. */
@@ -171,8 +175,8 @@ export class DeliveryTracker {
 
   close(): void {
     this.unsubscribe();
-    if (this.staleTimer) clearInterval(this.staleTimer);
-    for (const send of this.sends.values()) clearTimeout(send.retryTimer);
+    this.stopStaleCheck?.();
+    for (const send of this.sends.values()) this.timers.clearTimeout(send.retryTimer);
   }
 
   private add(stored: StoredSend, request: SendRequest, batch?: string): Send {
@@ -253,8 +257,8 @@ export class DeliveryTracker {
   }
 
   private retryAt(send: Send, at: number): void {
-    clearTimeout(send.retryTimer);
-    send.retryTimer = setTimeout(() => {
+    this.timers.clearTimeout(send.retryTimer);
+    send.retryTimer = this.timers.setTimeout(() => {
       send.retryTimer = undefined;
       delete send.stored.retryAt;
       this.unlinkRadioId(send);
@@ -262,7 +266,6 @@ export class DeliveryTracker {
       this.change(send, "queued", undefined);
       this.enqueue(send);
     }, Math.max(0, at - this.options.now()));
-    send.retryTimer.unref?.();
   }
 
   private checkStale(): void {

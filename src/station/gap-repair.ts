@@ -15,6 +15,7 @@ import type { Logger } from "pino";
 import { decodePayload, packControl, packRecords, type AuthKey, type Codebook, type FieldRecord, type RecordBody, type RecordId, type StationControl } from "../wire/index.ts";
 import type { PriorityClass, SchedulerEvent, TransmitScheduler } from "./scheduler.ts";
 import type { SeqSet } from "./seq-set.ts";
+import { processTimers, type StationTimers } from "./timers.ts";
 import type { GapStatus } from "./types.ts";
 
 export interface GapRepairOptions {
@@ -25,6 +26,8 @@ export interface GapRepairOptions {
   /** The coalition key: records resent carry its tag, as when first sent, and so do resend requests. */
   auth?: AuthKey;
   now: () => number;
+  /** Where its timers come from (default: the process's). */
+  timers?: StationTimers;
   logger: Logger;
   self: () => number | undefined;
   latestOwn: () => number;
@@ -74,7 +77,8 @@ export class GapRepair {
   private readonly gaveUp = new Map<string, { origin: number; seq: number }>();
   /** Per station first heard since start: below this is its history. */
   private readonly floors = new Map<number, number>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timers: StationTimers;
+  private timer: unknown;
   private timerAt = Infinity;
   /** Own seqs queued for a resend (scheduler item id -> seqs), and when each was last resent. */
   private readonly resendItems = new Map<number, number[]>();
@@ -87,12 +91,13 @@ export class GapRepair {
   constructor(options: GapRepairOptions) {
     this.options = { graceMs: 10_000, retryBaseMs: 30_000, maxRequests: 8, resendWindowMs: 20_000, backfill: 32, horizon: 256, maxWanted: 64, maxResendPerRequest: 32, maxResendQueued: 48, ...options };
     this.log = options.logger.child({ component: "gap-repair" });
+    this.timers = options.timers ?? processTimers;
     this.unsubscribe = options.scheduler?.subscribe((event) => this.onScheduler(event)) ?? (() => undefined);
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     this.unsubscribe();
   }
 
@@ -212,10 +217,9 @@ export class GapRepair {
     let next = Infinity;
     for (const entry of this.wanted.values()) next = Math.min(next, entry.nextAt);
     if (next === Infinity || next >= this.timerAt) return;
-    clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     this.timerAt = next;
-    this.timer = setTimeout(() => void this.ask().catch((error: unknown) => this.log.error({ err: error }, "could not ask for missing records")), Math.max(0, next - this.options.now()));
-    this.timer.unref?.();
+    this.timer = this.timers.setTimeout(() => void this.ask().catch((error: unknown) => this.log.error({ err: error }, "could not ask for missing records")), Math.max(0, next - this.options.now()));
   }
 
   /** Asks for what is due, gives up on what was asked for often enough. */

@@ -12,12 +12,15 @@ import { packControl, type AuthKey, type Holding, type SeqRun, type StationContr
 import type { PeerLog, StoredPeer } from "../store/index.ts";
 import type { TransmitScheduler } from "./scheduler.ts";
 import { SeqSet } from "./seq-set.ts";
+import { processTimers, type StationTimers } from "./timers.ts";
 import type { StationsHolding } from "./types.ts";
 
 export interface GroupDeliveryOptions {
   scheduler?: TransmitScheduler;
   peers?: PeerLog;
   now: () => number;
+  /** Where its timers come from (default: the process's). */
+  timers?: StationTimers;
   logger: Logger;
   /** This station's node number, once known. */
   self: () => number | undefined;
@@ -51,13 +54,15 @@ export class GroupDelivery {
   private readonly options: GroupDeliveryOptions & Required<Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs">>;
   private readonly log: Logger;
   private readonly peers = new Map<number, Peer>();
-  private heldTimer: ReturnType<typeof setTimeout> | undefined;
-  private announceTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timers: StationTimers;
+  private heldTimer: unknown;
+  private announceTimer: unknown;
   private closed = false;
 
   constructor(options: GroupDeliveryOptions) {
     this.options = { heldDelayMs: 30_000, announceMs: 600_000, firstAnnounceMs: 3000, ...options };
     this.log = options.logger.child({ component: "group-delivery" });
+    this.timers = options.timers ?? processTimers;
   }
 
   /** Takes up the stations known before a restart and starts announcing. */
@@ -69,8 +74,8 @@ export class GroupDelivery {
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.heldTimer);
-    clearTimeout(this.announceTimer);
+    this.timers.clearTimeout(this.heldTimer);
+    this.timers.clearTimeout(this.announceTimer);
   }
 
   /** Base stations known (not this one). */
@@ -130,11 +135,10 @@ export class GroupDelivery {
   /** One held ACK soon, for everything that happens meanwhile. */
   private scheduleHeld(): void {
     if (!this.options.scheduler || this.closed) return;
-    this.heldTimer ??= setTimeout(() => {
+    this.heldTimer ??= this.timers.setTimeout(() => {
       this.heldTimer = undefined;
       this.sendHeld("stored");
     }, this.options.heldDelayMs);
-    this.heldTimer.unref?.();
   }
 
   /** Which base stations hold one of our records (this one included). */
@@ -159,12 +163,11 @@ export class GroupDelivery {
   }
 
   private announceIn(ms: number): void {
-    clearTimeout(this.announceTimer);
-    this.announceTimer = setTimeout(() => {
+    this.timers.clearTimeout(this.announceTimer);
+    this.announceTimer = this.timers.setTimeout(() => {
       this.sendHeld("announce");
       this.announceIn(this.options.announceMs);
     }, ms);
-    this.announceTimer.unref?.();
   }
 
   /** What this station holds of every other base station's records, on the air. */

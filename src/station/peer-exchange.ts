@@ -16,7 +16,7 @@ export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "ann
 
 /** What the gap repair needs is passed through to it as given. */
 export interface PeerExchangeOptions
-  extends Pick<GapRepairOptions, "scheduler" | "store" | "codebook" | "auth" | "now" | "logger" | "self" | "latestOwn" | "callsign" | "classOf" | "onGaveUp"> {
+  extends Pick<GapRepairOptions, "scheduler" | "store" | "codebook" | "auth" | "now" | "timers" | "logger" | "self" | "latestOwn" | "callsign" | "classOf" | "onGaveUp"> {
   peers?: PeerLog;
   /** Another station now holds these runs of our seqs. */
   onHeld: (station: number, added: SeqRun[]) => void;
@@ -42,7 +42,7 @@ export class PeerExchange {
     this.log = options.logger;
     const tuning = options.tuning ?? {};
     const holdings = (origin: number): SeqSet | undefined => this.holdings.get(origin);
-    const shared = { now: options.now, logger: options.logger, self: options.self, latestOwn: options.latestOwn, callsign: options.callsign, holdings, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
+    const shared = { now: options.now, ...(options.timers ? { timers: options.timers } : {}), logger: options.logger, self: options.self, latestOwn: options.latestOwn, callsign: options.callsign, holdings, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
     this.authenticated = options.auth !== undefined;
     this.group = new GroupDelivery({ ...shared, ...(options.auth ? { auth: options.auth } : {}), ...(options.peers ? { peers: options.peers } : {}), onHeld: options.onHeld, ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]) });
     this.repair = new GapRepair({

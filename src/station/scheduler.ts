@@ -3,8 +3,9 @@
 // firmware's pacing (one packet from the client per `minIntervalMs`), the region's duty cycle over
 // a rolling window (with a reserve only life safety may use), back-off as the channel's
 // utilisation rises (the radio's telemetry), and acknowledgements to one handheld batched into
-// one text. Timers are global (fake timers drive them) and unref'd; the clock is injected.
+// one text. The clock and the timers are injected (default: the process's, which fake timers drive).
 import type { RadioSender, SendRequest } from "../radio/index.ts";
+import { processTimers, type StationTimers } from "./timers.ts";
 
 export type PriorityClass = "life_safety" | "incident" | "request" | "status" | "shift" | "checkin";
 export const PRIORITY_CLASSES: readonly PriorityClass[] = ["life_safety", "incident", "request", "status", "shift", "checkin"];
@@ -12,6 +13,8 @@ export const PRIORITY_CLASSES: readonly PriorityClass[] = ["life_safety", "incid
 export interface SchedulerOptions {
   sender: RadioSender;
   now?: () => number;
+  /** Where its timers come from (default: the process's; a drill passes its virtual clock's). */
+  timers?: StationTimers;
   /** The firmware takes one packet from its client per this many ms (text: 2000). */
   minIntervalMs?: number;
   /** The share of time the region allows on the air (EU868 g: 0.1 would be 10 %; 0.01 is 1 %). */
@@ -67,7 +70,8 @@ export class TransmitScheduler {
   private readonly sent: Array<{ at: number; ms: number }> = [];
   private lastSentAt = -Infinity;
   private utilization = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timers: StationTimers;
+  private timer: unknown;
   private sending = false;
   private nextId = 1;
   private closed = false;
@@ -76,6 +80,7 @@ export class TransmitScheduler {
   constructor(options: SchedulerOptions) {
     this.sender = options.sender;
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? processTimers;
     this.minIntervalMs = options.minIntervalMs ?? 2000;
     this.windowMs = options.windowMs ?? 3_600_000;
     this.budgetMs = (options.dutyCycle ?? 0.1) * this.windowMs;
@@ -131,7 +136,7 @@ export class TransmitScheduler {
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
@@ -178,13 +183,12 @@ export class TransmitScheduler {
 
   private schedule(): void {
     if (this.closed || this.sending) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timers.clearTimeout(this.timer);
     this.timer = undefined;
     const item = this.next();
     if (!item) return;
     const wait = this.waitFor(item);
-    this.timer = setTimeout(() => void this.fire(), wait);
-    this.timer.unref?.();
+    this.timer = this.timers.setTimeout(() => void this.fire(), wait);
   }
 
   private async fire(): Promise<void> {

@@ -33,6 +33,7 @@ import { mayAct, type DecisionRights } from "./rights.ts";
 import type { PriorityClass, TransmitScheduler } from "./scheduler.ts";
 import { DeliveryTracker, type DeliveryOptions } from "./delivery.ts";
 import { PeerExchange, type PeerExchangeTuning } from "./peer-exchange.ts";
+import { every, processTimers, type StationTimers } from "./timers.ts";
 import type {
   ActionOutcome,
   ActionRequest,
@@ -60,6 +61,8 @@ export interface StationOptions {
   site?: SitePlan;
   logger: Logger;
   now?: () => number;
+  /** Where its timers (retries, held ACKs, gap repair, overdue checks) come from: default the process's; a drill passes its virtual clock's. */
+  timers?: StationTimers;
   /** How many recent records the feed keeps in memory. */
   feedSize?: number;
   /** The roster (nodes heard) the roster board shows; a handheld's last position places its records that name no place. */
@@ -109,7 +112,8 @@ export class Station implements StationBoardsView {
   private readonly boardOptions: ConstructorParameters<typeof Boards>[0];
   private readonly roster: StationRoster | undefined;
   private readonly boardListeners = new Set<(event: BoardsEvent) => void>();
-  private overdueTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly timers: StationTimers;
+  private stopOverdueCheck: (() => void) | undefined;
   private overdueSeen = "";
   private readonly rights: DecisionRights | undefined;
   private readonly audit: AuditTrail | undefined;
@@ -174,6 +178,7 @@ export class Station implements StationBoardsView {
     this.site = options.site;
     this.log = options.logger.child({ module: "station" });
     this.options = { now: options.now ?? Date.now, feedSize: options.feedSize ?? 200 };
+    this.timers = options.timers ?? processTimers;
     const site = options.site;
     this.boardOptions = {
       ...(options.checkinIntervalMs === undefined ? {} : { checkinIntervalMs: options.checkinIntervalMs }),
@@ -200,6 +205,7 @@ export class Station implements StationBoardsView {
         ...(options.sends ? { log: options.sends } : {}),
         ...options.delivery,
         now: this.options.now,
+        timers: this.timers,
         logger: this.log,
         onChange: (id, delivery) => this.emit({ type: "delivery", id, delivery: this.withStations(id, delivery) }),
       });
@@ -213,6 +219,7 @@ export class Station implements StationBoardsView {
       codebook: options.codebook,
       ...(options.auth ? { auth: options.auth } : {}),
       now: this.options.now,
+      timers: this.timers,
       logger: this.log,
       self: () => this.origin,
       latestOwn: () => this.ownSeq ?? 0,
@@ -267,8 +274,7 @@ export class Station implements StationBoardsView {
     }
     for (const entry of this.roster?.list() ?? []) if (!this.watch.knows(entry.num)) this.watch.remember(entry.num, { ...(entry.hwModel !== undefined ? { hwModel: entry.hwModel } : {}), ...(entry.role !== undefined ? { role: entry.role } : {}) });
     this.overdueSeen = this.overdueKey();
-    this.overdueTimer = setInterval(() => this.checkOverdue(), OVERDUE_CHECK_MS);
-    this.overdueTimer.unref();
+    this.stopOverdueCheck = every(this.timers, OVERDUE_CHECK_MS, () => this.checkOverdue());
     this.feed = stored.reverse();
     if (this.store.codebookChangedFrom !== undefined) {
       this.log.warn({ was: this.store.codebookChangedFrom, now: this.codebook.hash }, "the codebook changed since the log was last written; older records read with the new one");
@@ -282,8 +288,8 @@ export class Station implements StationBoardsView {
   async stop(): Promise<void> {
     this.unsubscribeRadio?.();
     this.unsubscribeRadio = undefined;
-    if (this.overdueTimer) clearInterval(this.overdueTimer);
-    this.overdueTimer = undefined;
+    this.stopOverdueCheck?.();
+    this.stopOverdueCheck = undefined;
     this.deliveries?.close();
     this.peerExchange.close();
     await this.idle();

@@ -69,6 +69,94 @@ describe("drills with the real station", () => {
     expect({ ...again, wallSeconds: 0, speedup: 0 }).toEqual({ ...restarted, wallSeconds: 0, speedup: 0 });
   });
 
+  it("the stations' timers run on the drill's clock: a status record jammed at the other base is asked for again after the next announcement and arrives", async () => {
+    // BASE-2's operator acknowledges M1's request while a jammer next to BASE drowns everything
+    // there. Nothing more comes from BASE-2 until its announcement (every 10 simulated minutes):
+    // it says how far BASE-2's sequence reaches, BASE finds the gap, asks, and BASE-2 resends.
+    const jammed = parseScenario(
+      `
+seed: 3
+duration: 15m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+operators:
+  - { station: BASE-2, acknowledge: 30s }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 0] }
+  - { id: M1, at: [400, 100] }
+traffic:
+  - { from: M1, text: NEED WATER, kind: supply_request, at: 1m }
+faults:
+  - { type: jammer, at: 80s, for: 100s, position: [-10, 0], power: 30 }
+`,
+      "jammed",
+    );
+    const result = await runFieldDrill(jammed, "meshaid", config);
+    expect(result.delivered).toBe(1);
+    const status = result.kinds["status:acknowledge"];
+    expect(status?.sent).toBe(1);
+    expect(status?.delivered).toBe(1);
+    expect(status?.latencyP50Ms).toBeGreaterThan(8 * 60_000); // not on its first transmission: after the announcement
+    const again = await runFieldDrill(jammed, "meshaid", config);
+    expect({ ...again, wallSeconds: 0, speedup: 0 }).toEqual({ ...result, wallSeconds: 0, speedup: 0 });
+  });
+
+  it("operators acknowledge and close incident reports as they act on supply requests: the records reach the other base, no text goes to the handheld", async () => {
+    const scenario = parseScenario(
+      `
+seed: 2
+duration: 20m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+operators:
+  - { station: BASE, acknowledge: 30s, incidents: { acknowledge: 1m, close: 10m } }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 300] }
+  - { id: M1, at: [500, 0] }
+  - { id: M2, at: [0, 500] }
+traffic:
+  - { from: M1, text: INJURED 1, kind: incident, at: 2m }
+  - { from: M2, text: NEED WATER, kind: supply_request, at: 3m }
+`,
+      "incidents",
+    );
+    const result = await runFieldDrill(scenario, "meshaid", config);
+    expect(result.delivered).toBe(2);
+    expect(result.kinds["incident:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["incident:close"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["incident:close"]?.latencyP50Ms).toBeLessThan(2 * 60_000);
+    expect(result.kinds["status:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+    expect(result.kinds["reply"]).toMatchObject({ sent: 1, delivered: 1 }); // the supply request's only
+    expect(result.downlink).toMatchObject({ sent: 4, delivered: 4, refused: 0 });
+  });
+
+  it("an operator's action planned for later (closing an incident) does not hold up one due now", async () => {
+    const scenario = parseScenario(
+      `
+seed: 2
+duration: 10m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+operators:
+  - { station: BASE, acknowledge: 30s, incidents: { close: 12m } }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 300] }
+  - { id: M1, at: [500, 0] }
+  - { id: M2, at: [0, 500] }
+traffic:
+  - { from: M1, text: INJURED 1, kind: incident, at: 1m }
+  - { from: M2, text: NEED WATER, kind: supply_request, at: 3m }
+`,
+      "later",
+    );
+    const result = await runFieldDrill(scenario, "meshaid", config);
+    expect(result.kinds["incident:close"]).toBeUndefined(); // due after the drill's end
+    expect(result.kinds["status:acknowledge"]).toMatchObject({ sent: 1, delivered: 1 });
+  });
+
   it("a radio unplugged for 30 minutes: its station reconnects when it is plugged back and gets the 32 packets the radio held", async () => {
     const clean = await runFieldDrill(parseScenario(BUSY, "clean"), "meshaid", config);
     const unplugged = await runFieldDrill(parseScenario(`${BUSY}faults:\n  - { type: unplugged, node: BASE, at: 5m, for: 30m }\n`, "unplugged"), "meshaid", config);

@@ -57,6 +57,8 @@ describe("scenario files", () => {
     ["nodes:\n  - { id: A, base: true, at: [0, 0] }\n  - { id: B }\ntraffic:\n  - { from: B, text: HI, at: 1m }", /give a position/],
     ["nodes:\n  - { id: A, base: true, at: [0, 0] }\n  - { id: B, at: [1, 0] }\ntraffic:\n  - { from: B, text: HI, at: 1m, every: 2m }", /exactly one of at/],
     ["preset: VERY_FAST\nnodes: []", /preset "VERY_FAST"/],
+    ["nodes:\n  - { id: A, base: true, at: [0, 0] }\n  - { id: B, at: [1, 0] }\ntraffic:\n  - { from: B, text: HI, at: 1m }\noperators:\n  - { station: A, incidents: { dispatch: 1m } }", /operators\[0\]\.incidents: unknown key "dispatch"/],
+    ["nodes:\n  - { id: A, base: true, at: [0, 0] }\n  - { id: B, at: [1, 0] }\ntraffic:\n  - { from: B, text: HI, at: 1m }\noperators:\n  - { station: A }", /incidents: \{ acknowledge, close \}/],
   ])("rejects %j with a clear error", (text, message) => {
     expect(() => parseScenario(text, "bad.yaml")).toThrow(ScenarioError);
     expect(() => parseScenario(text, "bad.yaml")).toThrow(message);

@@ -37,6 +37,39 @@ describe("TransmitScheduler", () => {
     scheduler.close();
   });
 
+  it("paces on the clock and timers it is given (a drill's virtual clock), not the process's", async () => {
+    // A discrete clock: time moves only when the test runs the next timer.
+    let now = 0;
+    const due: Array<{ at: number; callback: () => void }> = [];
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => {
+        const entry = { at: now + ms, callback };
+        due.push(entry);
+        return entry;
+      },
+      clearTimeout: (handle: unknown) => {
+        const index = due.indexOf(handle as (typeof due)[number]);
+        if (index >= 0) due.splice(index, 1);
+      },
+    };
+    const runNext = async (): Promise<void> => {
+      due.sort((a, b) => a.at - b.at);
+      const next = due.shift();
+      if (!next) return;
+      now = next.at;
+      next.callback();
+      await vi.advanceTimersByTimeAsync(0); // the send's promise settles
+    };
+    const sentAt: number[] = [];
+    const scheduler = new TransmitScheduler({ sender: { send: () => Promise.resolve(String(sentAt.push(now))) }, now: () => now, timers, dutyCycle: 1 });
+    for (let i = 0; i < 3; i += 1) scheduler.enqueue("request", { text: `REQ ${i}` });
+    await vi.advanceTimersByTimeAsync(60_000); // the process's timers send nothing
+    expect(sentAt).toEqual([]);
+    for (let i = 0; i < 3; i += 1) await runNext();
+    expect(sentAt).toEqual([0, 2_000, 4_000]);
+    scheduler.close();
+  });
+
   it("never exceeds the duty-cycle budget, and keeps a reserve that only life safety may use", async () => {
     const sender = new RecordingSender();
     // 1 % of 100 s = 1000 ms of airtime; each packet costs 300 ms; 20 % reserve: 800 ms for the rest.
