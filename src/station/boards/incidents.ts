@@ -66,7 +66,7 @@ export class IncidentsBoard {
       const { origin, seq } = record.id;
       if (this.byReport.has(origin, seq)) return false;
       let bySender = this.entries.get(origin >>> 0);
-      if (!bySender) this.entries.set(origin >>> 0, (bySender = new Map()));
+      if (!bySender) this.entries.set(origin >>> 0, (bySender = new Map<string, Entry>()));
       let entry = bySender.get(body.incident);
       if (!entry) {
         const act = actOf(record, this.strings);

@@ -84,7 +84,7 @@ export class IdMap<V> {
 
   set(origin: number, seq: number, value: V): void {
     let seqs = this.byOrigin.get(origin >>> 0);
-    if (!seqs) this.byOrigin.set(origin >>> 0, (seqs = new Map()));
+    if (!seqs) this.byOrigin.set(origin >>> 0, (seqs = new Map<number, V>()));
     seqs.set(seq >>> 0, value);
   }
 

@@ -6,7 +6,7 @@
 // shows is kept.
 import type { CheckinStatus, FieldRecord, Place, ShiftBody } from "../../wire/index.ts";
 import type { HandoffCard, ShiftCard } from "../types.ts";
-import { Act, actOf, compareToAct, Interner, senderOf } from "./order.ts";
+import { actOf, compareToAct, Interner, senderOf, type Act } from "./order.ts";
 
 interface Turn {
   act: Act;
