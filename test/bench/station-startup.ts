@@ -5,7 +5,7 @@ import { Level } from "level";
 import pino from "pino";
 import { Station } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
-import { codebook, presets } from "../helpers/records.ts";
+import { codebook, presets } from "../helpers/config.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 
 const dir = process.argv[2];
