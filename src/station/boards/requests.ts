@@ -135,9 +135,12 @@ export class RequestsBoard {
     return [...this.sorted];
   }
 
-  /** Copies of the lines, their item names interned: a decoded record is not kept. */
+  /**
+   * Copies of the lines, their item names interned (a decoded record is not kept), frozen: every
+   * card of the request shares them.
+   */
   private lines(lines: readonly SupplyLine[]): SupplyLine[] {
-    return lines.map((line) => (line.quantity === undefined ? { item: this.strings.of(line.item) } : { item: this.strings.of(line.item), quantity: line.quantity }));
+    return Object.freeze(lines.map((line) => Object.freeze(line.quantity === undefined ? { item: this.strings.of(line.item) } : { item: this.strings.of(line.item), quantity: line.quantity }))) as SupplyLine[];
   }
 
   private cardOf(entry: Entry): RequestCard | undefined {
@@ -195,16 +198,24 @@ export class RequestsBoard {
   }
 }
 
+/** The history of a request no status refers to yet (shared, so frozen). */
+const NO_HISTORY: RequestCard["history"] = Object.freeze([]) as unknown as RequestCard["history"];
+
+/**
+ * A request's card. A station holds one per request (20,000 in a big log): the id, the lines and
+ * an empty history are shared, not copied.
+ */
 function card(request: Asked, statuses: readonly StatusStep[] | undefined): RequestCard {
   const act = request.act;
+  const id = { origin: act.origin, seq: act.seq };
   const out: RequestCard = {
-    id: { origin: act.origin, seq: act.seq },
+    id,
     key: act.key,
-    requested: act.view(),
-    lines: request.lines.map((line) => ({ ...line })),
+    requested: { id, by: act.by, at: act.at },
+    lines: request.lines,
     priority: request.priority,
     state: "open",
-    history: [],
+    history: statuses ? [] : NO_HISTORY,
   };
   if (request.place) out.place = request.place;
   if (request.needByMin !== undefined) out.needByMin = request.needByMin;
