@@ -2,12 +2,12 @@
 // pure function of the sorted set of its records, so it does not matter which arrived first (a
 // status may be heard before its request: it waits for it).
 //
-// Kept per request: its act, lines, priority, place and need-by, and each status as an act with
+// Kept per request: its act with its lines, priority, place and need-by, and each status as an act with
 // its status and ETA; cards are made when asked for (a rebuild makes none) and kept until the
 // request changes.
-import type { FieldRecord, Place, Priority, SupplyLine, SupplyStatus } from "../../wire/index.ts";
+import type { FieldRecord, Place, Priority, SupplyLine, SupplyRequestBody, SupplyStatus } from "../../wire/index.ts";
 import type { RequestCard, RequestMatch, RequestState } from "../types.ts";
-import { Act, actOf, IdMap, insertSorted, Interner, parseIdKey } from "./order.ts";
+import { Act, IdMap, insertSorted, Interner, parseIdKey } from "./order.ts";
 
 /**
  * How far along a status is. The furthest wins; between two of the same rank, the later (in the
@@ -16,13 +16,20 @@ import { Act, actOf, IdMap, insertSorted, Interner, parseIdKey } from "./order.t
  */
 const RANK: Record<SupplyStatus, number> = { acknowledged: 1, unable: 1, en_route: 2, delivered: 3, cancelled: 3 };
 
-/** What a supply request asked for. */
-interface Asked {
-  act: Act;
-  lines: SupplyLine[];
-  priority: Priority;
-  place: Place | undefined;
-  needByMin: number | undefined;
+/** A supply request: its act, and what it asked for. */
+class Asked extends Act {
+  readonly lines: SupplyLine[];
+  readonly priority: Priority;
+  readonly place: Place | undefined;
+  readonly needByMin: number | undefined;
+
+  constructor(record: FieldRecord, sender: string | undefined, lines: SupplyLine[], body: SupplyRequestBody) {
+    super(record.id.origin >>> 0, record.id.seq >>> 0, record.receivedAt, sender);
+    this.lines = lines;
+    this.priority = body.priority;
+    this.place = body.place;
+    this.needByMin = body.needByMin;
+  }
 }
 
 class StatusStep extends Act {
@@ -81,7 +88,7 @@ export class RequestsBoard {
       const entry = this.entry(record.id.origin, record.id.seq);
       if (entry.request) return false;
       const lines = this.lines(body.lines);
-      entry.request = { act: actOf(record, this.strings), lines, priority: body.priority, place: body.place, needByMin: body.needByMin };
+      entry.request = new Asked(record, this.strings.of(record.sender), lines, body);
       for (const line of lines) {
         let list = this.asking.get(line.item);
         if (!list) this.asking.set(line.item, (list = []));
@@ -206,12 +213,11 @@ const NO_HISTORY: RequestCard["history"] = Object.freeze([]) as unknown as Reque
  * an empty history are shared, not copied.
  */
 function card(request: Asked, statuses: readonly StatusStep[] | undefined): RequestCard {
-  const act = request.act;
-  const id = { origin: act.origin, seq: act.seq };
+  const id = { origin: request.origin, seq: request.seq };
   const out: RequestCard = {
     id,
-    key: act.key,
-    requested: { id, by: act.by, at: act.at },
+    key: request.key,
+    requested: { id, by: request.by, at: request.at },
     lines: request.lines,
     priority: request.priority,
     state: "open",
