@@ -257,14 +257,8 @@ export class Station implements StationBoardsView {
   async start(): Promise<void> {
     const onCorrupt = (entry: { key: string; reason: string }): void =>
       this.log.error({ key: entry.key, reason: entry.reason }, "stored record does not decode; kept on disk, not shown");
-    const stored = await this.store.recent(this.options.feedSize, onCorrupt);
-    await this.peerExchange.load();
-    for await (const page of this.store.all(onCorrupt)) {
-      for (const record of page) {
-        if (appliesToBoards(record)) this.boardState.add(record);
-        this.peerExchange.noteStored(record);
-      }
-    }
+    // The feed's records are read while the boards are rebuilt (LevelDB reads on its own thread).
+    const [stored] = await Promise.all([this.store.recent(this.options.feedSize, onCorrupt), this.replayLog(onCorrupt)]);
     await this.loadOwnSeq();
     this.peerExchange.loaded();
     // What the watch kept and the roster remembers of each node is its history: a restart does not forget who was who.
@@ -282,6 +276,17 @@ export class Station implements StationBoardsView {
     await this.deliveries?.load();
     this.unsubscribeRadio = this.radio.subscribe((event) => this.onRadioEvent(event));
     this.log.info({ records: this.store.count }, "station started");
+  }
+
+  /** Rebuilds the boards (and what other stations hold) from every record in the log. */
+  private async replayLog(onCorrupt: (entry: { key: string; reason: string }) => void): Promise<void> {
+    await this.peerExchange.load();
+    for await (const page of this.store.all(onCorrupt)) {
+      for (const record of page) {
+        if (appliesToBoards(record)) this.boardState.add(record);
+        this.peerExchange.noteStored(record);
+      }
+    }
   }
 
   /** Stops listening and waits for what is being ingested to be stored. */

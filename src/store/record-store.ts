@@ -503,10 +503,14 @@ export class RecordStore {
    */
   async *all(onCorrupt?: (entry: CorruptEntry) => void): AsyncGenerator<FieldRecord[]> {
     const iterator = this.log.iterator();
+    // The next page is read (on LevelDB's thread) while this one is decoded and folded.
+    let next: Promise<Array<[string, Uint8Array]>> | undefined;
     try {
+      next = iterator.nextv(2000);
       for (;;) {
-        const page = await iterator.nextv(1000);
+        const page = await next;
         if (page.length === 0) return;
+        next = iterator.nextv(2000);
         const records: FieldRecord[] = [];
         for (const [key, bytes] of page) {
           const decoded = this.values.decode(bytes, key);
@@ -516,6 +520,7 @@ export class RecordStore {
         yield records;
       }
     } finally {
+      await next?.catch(() => undefined); // a reader that stopped early leaves one read in flight
       await iterator.close();
     }
   }
@@ -541,9 +546,12 @@ export class RecordStore {
    */
   async recent(limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<FieldRecord[]> {
     const records: FieldRecord[] = [];
-    for await (const value of this.arrival.values({ reverse: true, limit })) {
-      const key = value.split("\n")[0] ?? value;
-      const bytes = await this.log.get(key);
+    const keys: string[] = [];
+    for await (const value of this.arrival.values({ reverse: true, limit })) keys.push(value.split("\n")[0] ?? value);
+    // One read for all of them (a get each waited on LevelDB's thread 200 times).
+    const values = await this.log.getMany(keys);
+    for (const [index, key] of keys.entries()) {
+      const bytes = values[index];
       if (bytes === undefined) {
         onCorrupt?.({ key, reason: "listed in arrival order but missing from the log" });
         continue;

@@ -1,13 +1,9 @@
 // The field configuration that ships in firmware-config/, and records to test with.
 import fc from "fast-check";
-import { readFileSync } from "node:fs";
 import {
   ACK_CODES,
   CHECKIN_STATUSES,
   MAX_CODE,
-  parseCodebook,
-  parsePresetTable,
-  parseSitePlan,
   PRIORITIES,
   SEVERITIES,
   SHIFT_ACTIONS,
@@ -19,10 +15,9 @@ import {
   type SupplyLine,
 } from "../../src/wire/index.ts";
 
-export const configText = (name: string): string => readFileSync(new URL(`../../firmware-config/${name}`, import.meta.url), "utf8");
-export const codebook = parseCodebook(configText("codebook.yaml"));
-export const site = parseSitePlan(configText("site.yaml"));
-export const presets = parsePresetTable(configText("presets.yaml"), codebook);
+import { codebook } from "./config.ts";
+
+export { configText, codebook, site, presets } from "./config.ts";
 
 /** A codebook name, or now and then a code this codebook does not know ("#1234"). */
 function name(category: CodebookCategory): fc.Arbitrary<string> {

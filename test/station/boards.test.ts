@@ -5,7 +5,7 @@ import pino from "pino";
 import { boardsFrom } from "../../src/station/boards/index.ts";
 import { Station, type BoardsEvent } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
-import { packRecords, MESHAID_PORTNUM, SUPPLY_STATUSES, type FieldRecord, type RecordBody, type RecordId } from "../../src/wire/index.ts";
+import { packRecords, MESHAID_PORTNUM, SUPPLY_STATUSES, type FieldRecord, type Place, type RecordBody, type RecordId } from "../../src/wire/index.ts";
 import { ScriptedRadio } from "../helpers/radio.ts";
 import { codebook, presets, site } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
@@ -31,7 +31,7 @@ const arbitraryLog: fc.Arbitrary<FieldRecord[]> = fc
       at: fc.integer({ min: 0, max: 5 }).map((n) => n * 60_000),
       ref: fc.record({ origin: fc.constantFrom(...ORIGINS), seq: fc.integer({ min: 1, max: 40 }) }),
       sender: fc.option(fc.constantFrom(...CALLSIGNS), { nil: undefined }),
-      kind: fc.integer({ min: 0, max: 7 }),
+      kind: fc.integer({ min: 0, max: 8 }),
       status: fc.constantFrom(...SUPPLY_STATUSES),
       n: fc.integer({ min: 0, max: 5 }),
       incident: fc.constantFrom("injury", "kettle"),
@@ -51,6 +51,8 @@ const arbitraryLog: fc.Arbitrary<FieldRecord[]> = fc
         { kind: "shift", action: "off" },
         { kind: "shift", action: "handoff", from: d.callsign, to: CALLSIGNS[(CALLSIGNS.indexOf(d.callsign) + 1) % 3]! },
         { kind: "checkin", status: "ok", battery: 50 + d.n },
+        // Offers match requests (a request's match must not depend on which arrived first either).
+        { kind: "supply_offer", lines: [{ item: "water", ...(d.n > 0 ? { quantity: d.n } : {}) }], ...(d.n % 2 ? { place: { landmark: d.n } } : {}) },
       ];
       // A record's id says one thing: the first draft for an id wins.
       const key = `${d.origin}:${d.seq}`;
@@ -66,7 +68,9 @@ describe("boards (pure)", () => {
         const shuffled = log.map((record, i) => ({ record, key: keys[i % Math.max(keys.length, 1)] ?? i, i })).sort((a, b) => a.key - b.key || b.i - a.i).map(({ record }) => record);
         const asOf = T0 + minutes * 60_000;
         // Heard twice (a relay, a reconnect) changes nothing either.
-        expect(boardsFrom([...shuffled, ...log]).snapshot(asOf)).toEqual(boardsFrom(log).snapshot(asOf));
+        // Offers are matched by distance: landmarks a number of hundreds of metres apart.
+        const distance = (a: Place, b: Place): number | undefined => ("landmark" in a && "landmark" in b ? Math.abs(a.landmark - b.landmark) * 100 : undefined);
+        expect(boardsFrom([...shuffled, ...log], { distance }).snapshot(asOf)).toEqual(boardsFrom(log, { distance }).snapshot(asOf));
       }),
       { numRuns: 300 },
     );

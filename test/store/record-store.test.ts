@@ -17,6 +17,27 @@ describe("RecordStore on LevelDB", () => {
     await store.close();
   });
 
+  it("reads every record once across its pages, and a reader that stops early leaves the store usable", async () => {
+    const store = await openStore();
+    // More than two pages (the next page is read while the last is handed out).
+    await store.appendMany(Array.from({ length: 4500 }, (_, i) => presetRecord(0x100 + (i % 3), i)));
+    const seen = new Set<string>();
+    let pages = 0;
+    for await (const page of store.all()) {
+      pages += 1;
+      for (const record of page) seen.add(`${record.id.origin}:${record.id.seq}`);
+    }
+    expect(seen.size).toBe(4500);
+    expect(pages).toBeGreaterThan(2);
+    for await (const page of store.all()) {
+      expect(page.length).toBeGreaterThan(0);
+      break; // a read of the next page is in flight
+    }
+    expect(await store.append(presetRecord(0x200, 1))).toEqual({ stored: true, count: 4501 });
+    expect((await store.recent(2)).map((record) => record.id.origin)).toEqual([0x200, 0x102]);
+    await store.close();
+  });
+
   it("deduplicates appends that race each other", async () => {
     const store = await openStore();
     const results = await Promise.all(Array.from({ length: 10 }, () => store.append(presetRecord(9, 42))));

@@ -7,7 +7,9 @@ import { IncidentsBoard } from "./incidents.ts";
 import { RequestsBoard, type PlaceDistance } from "./requests.ts";
 import { ShiftsBoard } from "./shifts.ts";
 
-export { compareRecords, idKey, senderOf } from "./order.ts";
+import { Interner } from "./order.ts";
+
+export { idKey, senderOf } from "./order.ts";
 export type { PlaceDistance } from "./requests.ts";
 
 export interface BoardsOptions {
@@ -21,12 +23,15 @@ export const DEFAULT_CHECKIN_INTERVAL_MS = 30 * 60_000;
 
 export class Boards {
   readonly requests: RequestsBoard;
-  readonly incidents = new IncidentsBoard();
+  readonly incidents: IncidentsBoard;
   readonly shifts: ShiftsBoard;
 
   constructor(options: BoardsOptions = {}) {
-    this.requests = new RequestsBoard(options.distance);
-    this.shifts = new ShiftsBoard(options.checkinIntervalMs ?? DEFAULT_CHECKIN_INTERVAL_MS);
+    // One copy of each callsign, item and hazard for all three boards.
+    const strings = new Interner();
+    this.requests = new RequestsBoard(options.distance, strings);
+    this.incidents = new IncidentsBoard(strings);
+    this.shifts = new ShiftsBoard(options.checkinIntervalMs ?? DEFAULT_CHECKIN_INTERVAL_MS, strings);
   }
 
   /** Folds one stored record into the boards; returns the boards it changed. */

@@ -2,67 +2,76 @@
 // shift record about them: "on"/"off" from their own radio, or a handoff naming them), the latest
 // check-in, and whether a check-in is overdue. Handoffs are listed with who confirmed them. Every
 // fold is "latest", "earliest" or a union, so the board is a pure function of the set of records
-// (and, for `overdue`, of the moment asked about).
-import type { CheckinBody, FieldRecord, ShiftBody } from "../../wire/index.ts";
+// (and, for `overdue`, of the moment asked about). Of each record only its act and what the card
+// shows is kept.
+import type { CheckinStatus, FieldRecord, Place, ShiftBody } from "../../wire/index.ts";
 import type { HandoffCard, ShiftCard } from "../types.ts";
-import { actOf, compareRecords, senderOf } from "./order.ts";
+import { actOf, compareToAct, Interner, senderOf, type Act } from "./order.ts";
 
-type Shift = FieldRecord & { body: ShiftBody };
+interface Turn {
+  act: Act;
+  on: boolean;
+  place: Place | undefined;
+}
 
 interface Person {
   /** The latest shift record that turns this callsign on or off (folds are "latest wins": order-independent). */
-  latest?: { record: Shift; on: boolean };
-  /** The latest of those that names a role. */
-  roled?: Shift;
-  lastCheckin?: FieldRecord & { body: CheckinBody };
+  latest?: Turn;
+  /** The latest of those that names a role, and the role. */
+  roled?: { act: Act; role: string };
+  lastCheckin?: { act: Act; status: CheckinStatus; battery: number | undefined };
 }
 
 interface Handoff {
-  first: Shift;
+  first: { act: Act; from: string; to: string; place: Place | undefined };
   /** The earliest that names a role. */
-  roled?: Shift;
+  roled?: { act: Act; role: string };
   senders: Set<string>;
 }
 
 export class ShiftsBoard {
   private readonly people = new Map<string, Person>();
   private readonly handoffs = new Map<string, Handoff>();
-
   private readonly checkinIntervalMs: number;
+  private readonly strings: Interner;
 
   /** `checkinIntervalMs`: how long someone on shift may go without a check-in. */
-  constructor(checkinIntervalMs: number) {
+  constructor(checkinIntervalMs: number, strings = new Interner()) {
     this.checkinIntervalMs = checkinIntervalMs;
+    this.strings = strings;
   }
 
   add(record: FieldRecord): boolean {
     const body = record.body;
     if (body.kind === "shift") {
-      const shift = record as FieldRecord & { body: ShiftBody };
       if (body.action === "handoff") {
         let changed = false;
-        if (body.from) changed = this.turn(body.from, shift, false) || changed;
-        if (body.to) changed = this.turn(body.to, shift, true) || changed;
+        if (body.from) changed = this.turn(body.from, record, body, false) || changed;
+        if (body.to) changed = this.turn(body.to, record, body, true) || changed;
         // Only from one callsign to another is a handoff; "to" alone is an assignment, "from" alone an end.
         if (!body.from || !body.to) return changed;
         const key = `${body.from}>${body.to}`;
-        const handoff = this.handoffs.get(key) ?? { first: shift, senders: new Set<string>() };
-        this.handoffs.set(key, handoff);
-        if (compareRecords(shift, handoff.first) < 0) handoff.first = shift;
-        if (body.role && (!handoff.roled || compareRecords(shift, handoff.roled) < 0)) handoff.roled = shift;
-        const sender = senderOf(record);
+        let handoff = this.handoffs.get(key);
+        if (!handoff) {
+          handoff = { first: { act: actOf(record, this.strings), from: this.strings.of(body.from), to: this.strings.of(body.to), place: body.place }, senders: new Set<string>() };
+          this.handoffs.set(key, handoff);
+        } else if (compareToAct(record, handoff.first.act) < 0) {
+          handoff.first = { act: actOf(record, this.strings), from: handoff.first.from, to: handoff.first.to, place: body.place };
+        }
+        if (body.role && (!handoff.roled || compareToAct(record, handoff.roled.act) < 0)) handoff.roled = { act: actOf(record, this.strings), role: this.strings.of(body.role) };
+        const sender = this.strings.of(senderOf(record));
         if (!handoff.senders.has(sender)) {
           handoff.senders.add(sender);
           changed = true;
         }
         return changed;
       }
-      return this.turn(senderOf(record), shift, body.action === "on");
+      return this.turn(senderOf(record), record, body, body.action === "on");
     }
     if (body.kind === "checkin") {
       const person = this.person(senderOf(record));
-      if (person.lastCheckin && compareRecords(person.lastCheckin, record) >= 0) return false;
-      person.lastCheckin = record as FieldRecord & { body: CheckinBody };
+      if (person.lastCheckin && compareToAct(record, person.lastCheckin.act) <= 0) return false;
+      person.lastCheckin = { act: actOf(record, this.strings), status: body.status, battery: body.battery };
       return true;
     }
     return false;
@@ -73,16 +82,15 @@ export class ShiftsBoard {
     for (const [callsign, person] of this.people) {
       const latest = person.latest;
       if (!latest) continue;
-      const card: ShiftCard = { callsign, onShift: latest.on, since: actOf(latest.record), overdue: false };
-      const role = person.roled?.body.role;
-      if (role) card.role = role;
-      if (latest.record.body.place) card.place = latest.record.body.place;
+      const card: ShiftCard = { callsign, onShift: latest.on, since: latest.act.view(), overdue: false };
+      if (person.roled) card.role = person.roled.role;
+      if (latest.place) card.place = latest.place;
       const checkin = person.lastCheckin;
       if (checkin) {
-        card.lastCheckin = { ...actOf(checkin), status: checkin.body.status };
-        if (checkin.body.battery !== undefined) card.lastCheckin.battery = checkin.body.battery;
+        card.lastCheckin = { ...checkin.act.view(), status: checkin.status };
+        if (checkin.battery !== undefined) card.lastCheckin.battery = checkin.battery;
       }
-      const lastSign = Math.max(latest.record.receivedAt, checkin?.receivedAt ?? 0);
+      const lastSign = Math.max(latest.act.at, checkin?.act.at ?? 0);
       card.overdue = card.onShift && asOf - lastSign > this.checkinIntervalMs;
       cards.push(card);
     }
@@ -92,27 +100,24 @@ export class ShiftsBoard {
   handoffCards(): HandoffCard[] {
     const cards: HandoffCard[] = [];
     for (const [key, { first, roled, senders }] of this.handoffs) {
-      const from = first.body.from ?? "?";
-      const to = first.body.to ?? "?";
       const confirmedBy = [...senders].sort();
-      const card: HandoffCard = { key, from, to, at: actOf(first), confirmedBy, confirmed: confirmedBy.includes(from) && confirmedBy.includes(to) };
-      const role = roled?.body.role;
-      if (role) card.role = role;
-      if (first.body.place) card.place = first.body.place;
+      const card: HandoffCard = { key, from: first.from, to: first.to, at: first.act.view(), confirmedBy, confirmed: confirmedBy.includes(first.from) && confirmedBy.includes(first.to) };
+      if (roled) card.role = roled.role;
+      if (first.place) card.place = first.place;
       cards.push(card);
     }
     return cards.sort((a, b) => b.at.at - a.at.at || a.key.localeCompare(b.key));
   }
 
-  private turn(callsign: string, record: Shift, on: boolean): boolean {
+  private turn(callsign: string, record: FieldRecord, body: ShiftBody, on: boolean): boolean {
     const person = this.person(callsign);
     let changed = false;
-    if (record.body.role && (!person.roled || compareRecords(record, person.roled) > 0)) {
-      person.roled = record;
+    if (body.role && (!person.roled || compareToAct(record, person.roled.act) > 0)) {
+      person.roled = { act: actOf(record, this.strings), role: this.strings.of(body.role) };
       changed = true;
     }
-    if (!person.latest || compareRecords(record, person.latest.record) > 0) {
-      person.latest = { record, on };
+    if (!person.latest || compareToAct(record, person.latest.act) > 0) {
+      person.latest = { act: actOf(record, this.strings), on, place: body.place };
       changed = true;
     }
     return changed;
@@ -122,7 +127,7 @@ export class ShiftsBoard {
     let person = this.people.get(callsign);
     if (!person) {
       person = {};
-      this.people.set(callsign, person);
+      this.people.set(this.strings.of(callsign), person);
     }
     return person;
   }
