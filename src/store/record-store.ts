@@ -266,17 +266,29 @@ export class RecordStore {
    * error that refused it alone (a record the wire cannot encode); rejects if the write fails
    * (then nothing of it was stored).
    */
-  async appendMany(records: readonly FieldRecord[], options: { via?: string } = {}): Promise<Array<AppendResult | Error>> {
+  appendMany(records: readonly FieldRecord[], options: { via?: string } = {}): Promise<Array<AppendResult | Error>> {
+    return this.exclusively(async () => {
+      try {
+        return await this.writeMany(records, options.via);
+      } catch (error) {
+        this.torn = true;
+        throw error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+      }
+    });
+  }
+
+  /**
+   * Runs `work` holding the write lock: after the appends in progress and any purge; appends that
+   * arrive meanwhile wait and are written after it.
+   */
+  private async exclusively<T>(work: () => Promise<T>): Promise<T> {
     // A purge holds `flushing` without replacing `queue`: wait for it by its own promise.
     while (this.flushing) await (this.purging ?? this.queue).catch(() => undefined);
     this.flushing = true;
     let done!: () => void;
     this.queue = new Promise<void>((resolve) => (done = resolve));
     try {
-      return await this.writeMany(records, options.via);
-    } catch (error) {
-      this.torn = true;
-      throw error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+      return await work();
     } finally {
       this.flushing = false;
       done();
@@ -304,12 +316,8 @@ export class RecordStore {
    * goes: shown once, and the relay publishes the genuine record, from this station unless `via`).
    * Resolves with the record replaced, or undefined when none was stored or it was kept.
    */
-  async replace(record: FieldRecord, shouldReplace: (stored: FieldRecord) => boolean, options: { via?: string } = {}): Promise<FieldRecord | undefined> {
-    while (this.flushing) await (this.purging ?? this.queue).catch(() => undefined);
-    this.flushing = true;
-    let done!: () => void;
-    this.queue = new Promise<void>((resolve) => (done = resolve));
-    try {
+  replace(record: FieldRecord, shouldReplace: (stored: FieldRecord) => boolean, options: { via?: string } = {}): Promise<FieldRecord | undefined> {
+    return this.exclusively(async () => {
       await this.renewAfterFailure();
       const key = recordKey(record.id);
       const bytes = await this.log.get(key);
@@ -336,14 +344,7 @@ export class RecordStore {
       this.nextArrival = arrival + 1;
       for (const listener of this.arrivalListeners) listener({ first: arrival, last: arrival, relayedOnly: options.via !== undefined });
       return stored.value;
-    } finally {
-      this.flushing = false;
-      done();
-      if (this.waiting.length > 0) {
-        this.flushing = true;
-        this.queue = this.flushLoop();
-      }
-    }
+    });
   }
 
   /** The records `replace` took out of the log, in the order replaced, with the log key they were under (undefined: no longer decodes). */
