@@ -463,8 +463,12 @@ export function packRecords(records: readonly OutgoingRecord[], codebook: Codebo
   let firstKind = 0;
   let group: Uint8Array[] = [];
   let previousSeq = 0;
+  // Without the tag (maxBytes leaves room for it), but with the length prefix it makes the last record's.
+  const trailerBytes = auth ? AUTH_TRAILER_BYTES : 0;
   const size = (parts: Uint8Array[]): number =>
-    2 + varint(firstSeq).length + (parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part) => sum + varint(part.length).length + part.length, 0));
+    2 +
+    varint(firstSeq).length +
+    (parts.length === 1 ? parts[0]!.length : parts.reduce((sum, part, index) => sum + varint(part.length + (index === parts.length - 1 ? trailerBytes : 0)).length + part.length, 0));
   const flush = (): void => {
     if (group.length === 0) return;
     const layout = (PROTOCOL_VERSION << 4) | (group.length > 1 ? SEVERAL : 0) | Math.min(firstKind, KIND_IN_RECORD);

@@ -28,6 +28,25 @@ describe("authenticated payloads", () => {
     );
   });
 
+  it("stays within the payload limit when the tag lengthens the last record's length prefix (a random run found 232 bytes)", () => {
+    // Two texts whose last record crosses 127 bytes only with the 11-byte trailer: its length prefix grows to 2 bytes.
+    for (let first = 40; first <= 110; first += 1) {
+      for (let last = 100; last <= 135; last += 1) {
+        const records = [
+          { seq: 1, body: { kind: "message" as const, text: "a".repeat(first) } },
+          { seq: 2, body: { kind: "message" as const, text: "b".repeat(last) } },
+        ];
+        const packed = packRecords(records, codebook, { origin: 7, auth: key });
+        expect(packed.ok).toBe(true);
+        for (const payload of packed.ok ? packed.value : []) {
+          expect(payload.length, `texts of ${first} and ${last} characters`).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+          const decoded = decodePayload(payload, codebook, 7, key);
+          expect(decoded.ok && decoded.value.auth).toBe("valid");
+        }
+      }
+    }
+  });
+
   it("fail the check when any byte changes, the sender is another node, or the key differs", () => {
     fc.assert(
       fc.property(origin, batch, fc.nat(), fc.integer({ min: 1, max: 255 }), (from, records, at, flip) => {
