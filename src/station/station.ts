@@ -330,7 +330,8 @@ export class Station implements StationBoardsView {
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
         else if (!item.outcome) throw item.failure;
-        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record)) {
+        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
+          // (A record with another origin's id, heard again, never replaces what the store holds: its original came through the relay.)
           // Heard again, or the genuine record whose id a forgery took: finding out reads the
           // store, so what follows waits (still shown in the order heard; idle() waits too).
           this.showScheduled = true;
@@ -605,7 +606,17 @@ export class Station implements StationBoardsView {
     this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt, this.authKey ? decoded.value.control?.kind : undefined);
     if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
     const auth = tag === "valid" ? "mac" : "none";
-    return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
+    const records: FieldRecord[] = [];
+    for (const { id, body } of decoded.value.records) {
+      if (id.origin === packet.from) records.push({ id, receivedAt, body, auth });
+      else if (tag === "valid") records.push({ id, receivedAt, body, auth: "station" }); // another origin's record, vouched for by the base station that put it on the air
+      else {
+        // Without a valid tag anyone could claim any node's id this way: not stored.
+        this.log.warn({ from: packet.from, origin: id.origin, seq: id.seq, tag }, "a record with another origin's id without a valid coalition tag; skipped");
+        this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: a record under !${(id.origin >>> 0).toString(16)}'s id without a valid coalition tag` });
+      }
+    }
+    return records;
   }
 
   /**
