@@ -745,6 +745,23 @@ export class Station implements StationBoardsView {
     return run;
   }
 
+  /**
+   * A peer's record put on the air as it is (the relay's downlink): packed for the base stations
+   * here with its own id (Record fields 32, 33) at chain place 0, tagged with the coalition key;
+   * nothing is written (the store holds it already). False when it cannot go.
+   */
+  async sendAsIs(record: FieldRecord): Promise<boolean> {
+    const deliveries = this.deliveries;
+    if (!deliveries || this.origin === undefined || record.id.origin === this.origin) return false;
+    const packed = packRecords([{ seq: 0, body: record.body, id: record.id }], this.codebook, { origin: this.origin, ...(this.authKey ? { auth: this.authKey } : {}) });
+    if (!packed.ok || packed.value.length !== 1) {
+      this.log.info({ record: record.id, reason: packed.ok ? "several payloads" : packed.error.message }, "peer's record does not pack; not put on the air");
+      return false;
+    }
+    await deliveries.transmit({ records: [record.id], priority: priorityOf([record.body]), request: { record: packed.value[0]!, wantAck: true } });
+    return true;
+  }
+
   private async runSend(request: OutgoingRequest): Promise<SendOutcome> {
     const refuse = (reason: string): SendOutcome => {
       this.log.info({ reason }, "send refused");
