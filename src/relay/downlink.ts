@@ -10,7 +10,8 @@
 // sequence number) carrying the same body and reference; each (request, status) once.
 // A supply request or incident report from a peer placed where this station's radio serves (the
 // landmarks of the site plan it names, `meshaid start --serves`, or within a distance of one) goes
-// the same way, packed for the base stations here, once: the coordinators there dispatch from it.
+// packed for the base stations here with its own id (Station.sendAsIs), once: the coordinators
+// there dispatch from it, and a station there that gets it through the relay too holds it once.
 // It is not texted to handhelds: a broadcast text costs every handheld's airtime and nobody acts
 // on a request until a coordinator dispatches someone (whose reply then goes as a text).
 // Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), a record
