@@ -7,7 +7,7 @@ import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTranspor
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
 import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
-import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type PresetTable, type RecordBody } from "../wire/index.ts";
+import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type FieldRecord, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
 import type { RelayStatus } from "../ui/index.ts";
@@ -121,7 +121,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     if (options.relay !== undefined) {
       // The internet relay (issue 8): its broker, client, keys and trust list are built in cli/relay.ts.
       // Status changes for base stations here go on the air as this station's own records (Station.send).
-      const stations = { codebook, send: (body: RecordBody) => station.send({ bodies: [body], stations: true, sender: "RELAY" }).then((outcome) => outcome.ok) };
+      const stations = { codebook, send: (body: RecordBody) => station.send({ bodies: [body], stations: true, sender: "RELAY" }).then((outcome) => outcome.ok), sendAsIs: (record: FieldRecord) => station.sendAsIs(record) };
       const downlink = { scheduler, heardHere: (node: number) => roster.get(node) !== undefined, airtimeMs: (bytes: number) => airtimeMs(bytes + 16), stations };
       const relay = await (await import("./relay.ts")).startRelay({ options, dataDir, db, store, station, downlink, ...(site ? { site } : {}), radio, codebook, ...(recordPort ? { recordPort } : {}), logger, say });
       if (typeof relay === "string") throw new StartError(relay);

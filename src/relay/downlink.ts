@@ -10,7 +10,8 @@
 // sequence number) carrying the same body and reference; each (request, status) once.
 // A supply request or incident report from a peer placed where this station's radio serves (the
 // landmarks of the site plan it names, `meshaid start --serves`, or within a distance of one) goes
-// the same way, packed for the base stations here, once: the coordinators there dispatch from it.
+// packed for the base stations here with its own id (Station.sendAsIs), once: the coordinators
+// there dispatch from it, and a station there that gets it through the relay too holds it once.
 // It is not texted to handhelds: a broadcast text costs every handheld's airtime and nobody acts
 // on a request until a coordinator dispatches someone (whose reply then goes as a text).
 // Never: anything a radio said (a peer's radio heard it; it is not re-sent to this mesh), a record
@@ -22,7 +23,7 @@ import { replyText } from "../station/index.ts";
 import type { RecordStore } from "../store/index.ts";
 import { landmarkByCode, packRecords, type AckCode, type Codebook, type FieldRecord, type Place, type RecordBody, type SitePlan } from "../wire/index.ts";
 
-/** The sender of a record the downlink put on the air for a peer: another station's downlink never sends it on again. */
+/** The sender of a record an older downlink re-issued for a peer under its own id: never sent on again. */
 export const RELAY_SENDER = "RELAY";
 
 /** The part of the site this station's radio serves. */
@@ -92,7 +93,12 @@ export interface DownlinkOptions {
    * (Station.send with stations: true); resolves whether it was queued. Without it, records go
    * only as texts to handhelds.
    */
-  stations?: { codebook: Codebook; send: (body: RecordBody) => Promise<boolean> };
+  stations?: {
+    codebook: Codebook;
+    send: (body: RecordBody) => Promise<boolean>;
+    /** Puts a peer's record on meshaid's port with its own id (Station.sendAsIs); resolves whether it was queued. */
+    sendAsIs: (record: FieldRecord) => Promise<boolean>;
+  };
   /** Where this station's radio serves: peers' requests and incidents placed there go on the air (with `stations`). */
   serves?: ServedArea;
   /** Airtime the downlink may use per window, ms (default: 10 % of a 10 % duty cycle: 36 s an hour). */
@@ -114,7 +120,8 @@ const HOUR = 3_600_000;
 
 type Send =
   | { priority: PriorityClass; request: { text: string; to: number }; bytes: number; batch: string }
-  | { priority: PriorityClass; record: RecordBody; once: string; bytes: number };
+  | { priority: PriorityClass; record: RecordBody; once: string; bytes: number }
+  | { priority: PriorityClass; asIs: FieldRecord; once: string; bytes: number };
 
 export class Downlink {
   private readonly options: DownlinkOptions;
@@ -156,7 +163,11 @@ export class Downlink {
       this.used.push({ at: this.now(), ms: cost });
       for (const send of sends) {
         if ("request" in send) this.options.scheduler.enqueue(send.priority, send.request, send.batch);
-        else {
+        else if ("asIs" in send) {
+          this.reissued.add(send.once);
+          const queued = await this.options.stations?.sendAsIs(send.asIs).catch((error: unknown) => (this.log.warn({ err: error, from, record: record.id }, "relayed record not put on the air"), false));
+          if (!queued) this.log.info({ from, record: record.id }, "relayed record refused by the station; not put on the air");
+        } else {
           this.reissued.add(send.once);
           const queued = await this.options.stations?.send(send.record).catch((error: unknown) => (this.log.warn({ err: error, from, record: record.id }, "relayed record not put on the air"), false));
           if (!queued) this.log.info({ from, record: record.id }, "relayed record refused by the station; not put on the air");
@@ -208,7 +219,12 @@ export class Downlink {
     return [];
   }
 
-  /** A peer's request or incident placed where this station serves, packed for the base stations here (once; never another station's re-issue). */
+  /**
+   * A peer's request or incident placed where this station serves, packed for the base stations
+   * here with its own id (so a station here that gets it through the relay too holds it once):
+   * once per id, and never an older downlink's re-issue. No loop: a station puts an id on the air
+   * at most once, and only one it did not hold before a peer relayed it (one heard here is held).
+   */
   private forThisSite(record: FieldRecord): Send[] {
     const { stations, serves } = this.options;
     const body = record.body;
@@ -216,8 +232,9 @@ export class Downlink {
     if (!isServed(serves, body.place)) return [];
     const once = `${record.id.origin}!${record.id.seq}`;
     if (this.reissued.has(once)) return [];
-    const packed = packRecords([{ seq: 1, body }], stations.codebook);
+    // Its size on the air (any sender number but its own: the sender's number is not in the payload).
+    const packed = packRecords([{ seq: 0, body, id: record.id }], stations.codebook, { origin: record.id.origin === 0 ? 1 : 0 });
     if (!packed.ok || !packed.value[0]) return [];
-    return [{ priority: body.kind === "incident" ? "incident" : "request", record: body, once, bytes: packed.value[0].length }];
+    return [{ priority: body.kind === "incident" ? "incident" : "request", asIs: record, once, bytes: packed.value[0].length }];
   }
 }

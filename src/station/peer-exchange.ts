@@ -98,7 +98,8 @@ export class PeerExchange {
     }
     this.candidates.delete(from);
     let latest = control?.latest ?? 0;
-    for (const record of payload.records) latest = Math.max(latest, record.id.seq);
+    // Only the sender's own records say how far its log goes (a record with its own id is another origin's).
+    for (const record of payload.records) if (record.id.origin === from) latest = Math.max(latest, record.id.seq);
     if (this.group.heard(from, latest)) this.repair.firstHeard(from, latest);
     if (control?.kind === "held") this.group.onHeldAck(from, control);
     else if (control?.kind === "resend") this.repair.onResend(from, control).catch((error: unknown) => this.log.error({ err: error, from }, "resend request could not be answered"));

@@ -330,7 +330,8 @@ export class Station implements StationBoardsView {
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
         else if (!item.outcome) throw item.failure;
-        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record)) {
+        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
+          // (A record with another origin's id, heard again, never replaces what the store holds: its original came through the relay.)
           // Heard again, or the genuine record whose id a forgery took: finding out reads the
           // store, so what follows waits (still shown in the order heard; idle() waits too).
           this.showScheduled = true;
@@ -605,7 +606,17 @@ export class Station implements StationBoardsView {
     this.watch.payload(packet.from, tag, decoded.value.records.some(({ body }) => changesSharedState(body)), receivedAt, this.authKey ? decoded.value.control?.kind : undefined);
     if (!this.authKey) return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body }));
     const auth = tag === "valid" ? "mac" : "none";
-    return decoded.value.records.map(({ id, body }): FieldRecord => ({ id, receivedAt, body, auth }));
+    const records: FieldRecord[] = [];
+    for (const { id, body } of decoded.value.records) {
+      if (id.origin === packet.from) records.push({ id, receivedAt, body, auth });
+      else if (tag === "valid") records.push({ id, receivedAt, body, auth: "station" }); // another origin's record, vouched for by the base station that put it on the air
+      else {
+        // Without a valid tag anyone could claim any node's id this way: not stored.
+        this.log.warn({ from: packet.from, origin: id.origin, seq: id.seq, tag }, "a record with another origin's id without a valid coalition tag; skipped");
+        this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: a record under !${(id.origin >>> 0).toString(16)}'s id without a valid coalition tag` });
+      }
+    }
+    return records;
   }
 
   /**
@@ -732,6 +743,23 @@ export class Station implements StationBoardsView {
     const run = this.acting.then(() => this.runSend(request));
     this.acting = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * A peer's record put on the air as it is (the relay's downlink): packed for the base stations
+   * here with its own id (Record fields 32, 33) at chain place 0, tagged with the coalition key;
+   * nothing is written (the store holds it already). False when it cannot go.
+   */
+  async sendAsIs(record: FieldRecord): Promise<boolean> {
+    const deliveries = this.deliveries;
+    if (!deliveries || this.origin === undefined || record.id.origin === this.origin) return false;
+    const packed = packRecords([{ seq: 0, body: record.body, id: record.id }], this.codebook, { origin: this.origin, ...(this.authKey ? { auth: this.authKey } : {}) });
+    if (!packed.ok || packed.value.length !== 1) {
+      this.log.info({ record: record.id, reason: packed.ok ? "several payloads" : packed.error.message }, "peer's record does not pack; not put on the air");
+      return false;
+    }
+    await deliveries.transmit({ records: [record.id], priority: priorityOf([record.body]), request: { record: packed.value[0]!, wantAck: true } });
+    return true;
   }
 
   private async runSend(request: OutgoingRequest): Promise<SendOutcome> {

@@ -85,6 +85,9 @@ export interface RecordMessage {
   lat?: number | null;
   lon?: number | null;
   codebook?: number;
+  /** The record's own id when its origin is not the sender's (both or neither). */
+  origOrigin?: number | null;
+  origSeq?: number | null;
   /** The payload's authentication tag (src/wire/auth.ts): only on the last record of a payload. */
   auth?: Uint8Array;
 }
@@ -93,6 +96,12 @@ export interface RecordMessage {
 export interface OutgoingRecord {
   seq: number;
   body: RecordBody;
+  /**
+   * The record's own id when its origin is not the sender's (a peer's record put on the air):
+   * carried in the record (fields 32, 33; needs PackOptions.origin). `seq` is then only its
+   * position in the payload's chain: the records after it go on from `seq`, not from this id.
+   */
+  id?: RecordId;
 }
 
 export interface DecodedPayload {
@@ -452,8 +461,20 @@ export function packRecords(records: readonly OutgoingRecord[], codebook: Codebo
   const messages: RecordMessage[] = [];
   for (const [index, record] of records.entries()) {
     if (!Number.isInteger(record.seq) || record.seq < 0 || record.seq > U32) return err("WIRE_INVALID_RECORD", `record ${index}: seq must be a whole number 0..${U32}`);
-    const message = recordMessage(record.body, codebook, options.origin);
+    // A reference to the record's own origin omits the origin: a record with its own id is read against that id.
+    const message = recordMessage(record.body, codebook, record.id?.origin ?? options.origin);
     if (!message.ok) return err("WIRE_INVALID_RECORD", `record ${index} (seq ${record.seq}): ${message.error.message}`);
+    const id = record.id;
+    if (id !== undefined) {
+      if (options.origin === undefined) return err("WIRE_INVALID_RECORD", `record ${index} (seq ${record.seq}): a record with its own id needs the sender's node number (origin)`);
+      if (!Number.isInteger(id.origin) || id.origin < 0 || id.origin > U32 || !Number.isInteger(id.seq) || id.seq < 0 || id.seq > U32) return err("WIRE_INVALID_RECORD", `record ${index}: its id must be whole numbers 0..${U32}`);
+      if (id.origin === options.origin) {
+        if (id.seq !== record.seq) return err("WIRE_INVALID_RECORD", `record ${index}: the sender's own record is sent at its own seq (${id.seq}), not ${record.seq}`);
+      } else {
+        message.value.origOrigin = id.origin;
+        message.value.origSeq = id.seq;
+      }
+    }
     messages.push(message.value);
   }
   if (options.withCodebookHash && messages[0]) messages[0].codebook = Number.parseInt(codebook.hash, 16);
@@ -581,12 +602,18 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
         decoded.codebook = (message.codebook >>> 0).toString(16).padStart(8, "0");
         decoded.codebookMatches = decoded.codebook === codebook.hash;
       }
+      const hasOrigOrigin = isSet(message.origOrigin);
+      if (hasOrigOrigin !== isSet(message.origSeq)) invalid("a record's own id gives both its origin and its seq");
       if (isControl(message)) {
         if (several) invalid("a held ACK or a RESEND travels alone in its payload");
+        if (hasOrigOrigin) invalid("a held ACK or a RESEND is the sender's own");
         decoded.control = controlFromMessage(message, seq);
         continue;
       }
-      decoded.records.push({ id: { origin, seq }, body: fromMessage(message, codebook, origin) });
+      // A record with its own id (another origin's, put on the air by this sender) keeps it; the chain goes on from `seq`.
+      const id: RecordId = hasOrigOrigin ? { origin: message.origOrigin! >>> 0, seq: message.origSeq! } : { origin, seq };
+      if (hasOrigOrigin && id.origin === origin) invalid("a record of the sender's own carries no id of its own");
+      decoded.records.push({ id, body: fromMessage(message, codebook, id.origin) });
     } catch (cause) {
       return decodeFailure(cause, `record ${index + 1} of the payload from !${(origin >>> 0).toString(16)}`);
     }

@@ -94,7 +94,7 @@ describe("relay downlink", () => {
       heardHere: (node) => node === NEIGHBOUR,
       airtimeMs,
       budgetMs: 3 * airtimeMs(40),
-      stations: { codebook, send: (body) => (offered.push(body), Promise.resolve(true)) },
+      stations: { codebook, send: (body) => (offered.push(body), Promise.resolve(true)), sendAsIs: () => Promise.resolve(false) },
       logger: pino({ level: "silent" }),
     });
     const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
@@ -166,7 +166,7 @@ describe("relay downlink for this site", () => {
       airtimeMs,
       budgetMs,
       serves: servedArea(site, ["North Gate"]) as ServedArea,
-      stations: { codebook, send: (body) => here.station.send({ bodies: [body], stations: true, sender: RELAY_SENDER }).then((outcome) => outcome.ok) },
+      stations: { codebook, send: (body) => here.station.send({ bodies: [body], stations: true, sender: RELAY_SENDER }).then((outcome) => outcome.ok), sendAsIs: (record) => here.station.sendAsIs(record) },
       logger: pino({ level: "silent" }),
     });
     const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
@@ -179,19 +179,24 @@ describe("relay downlink for this site", () => {
     await expect.poll(() => here.store.count, { timeout: 15_000 }).toBeGreaterThanOrEqual(5);
     await expect.poll(() => late.downlink!.state().sent, { timeout: 10_000 }).toBe(2);
 
-    // What went on the air: two packets on meshaid's port, each one record of this station's own, the peer's body unchanged.
-    const onAir = (): FieldRecord["body"][] =>
+    // What went on the air: two packets on meshaid's port, each the peer's record with its ORIGINAL id and body.
+    const onAirRecords = (): Array<{ id: FieldRecord["id"]; body: FieldRecord["body"] }> =>
       sent.flatMap((request) => {
         if (!request.record) return [];
         const decoded = decodePayload(request.record, codebook, HERE_NODE);
-        return decoded.ok ? decoded.value.records.map((record) => record.body) : [];
+        return decoded.ok ? decoded.value.records : [];
       });
+    const onAir = (): FieldRecord["body"][] => onAirRecords().map((record) => record.body);
     await expect.poll(() => onAir().length, { timeout: 10_000 }).toBe(2);
-    expect(onAir()).toEqual([request(1, { landmark: NORTH_GATE }).body, { kind: "incident", incident: "heat_illness", severity: "severe", casualties: 1, place: { east: -40, north: 300 } }]);
-    // Written as this station's own records, marked as relayed (so no other station's downlink sends them again).
+    // (In the scheduler's order: the incident may go first.)
+    expect(onAirRecords().sort((a, b) => a.id.seq - b.id.seq)).toEqual([
+      { id: { origin: HUB_NODE, seq: 1 }, body: request(1, { landmark: NORTH_GATE }).body },
+      { id: { origin: HUB_NODE, seq: 5 }, body: { kind: "incident", incident: "heat_illness", severity: "severe", casualties: 1, place: { east: -40, north: 300 } } },
+    ]);
+    // Nothing written as this station's own: no re-issue.
     const own: FieldRecord[] = [];
     for await (const page of here.store.all()) own.push(...page.filter((record) => record.id.origin === HERE_NODE));
-    expect(own.map((record) => record.sender)).toEqual([RELAY_SENDER, RELAY_SENDER]);
+    expect(own).toEqual([]);
 
     // A flood of 300 requests for the gate: the budget holds, what is over it stays off the air (stored all the same).
     await Promise.all(Array.from({ length: 300 }, (_, i) => hub.store.append(request(100 + i, { landmark: NORTH_GATE }))));
@@ -203,5 +208,56 @@ describe("relay downlink for this site", () => {
     await expect.poll(() => onAir().length, { timeout: 10_000 }).toBe(state.sent);
     expect(here.store.count).toBeGreaterThanOrEqual(305);
     await here.station.idle();
+  });
+
+  it.each(["relay first", "air first"] as const)("a second station on the same mesh that also gets the original through the relay stores and shows it once (%s)", async (order) => {
+    const broker = await relays.broker();
+    const keys = keysFor(["here", "hub", "next"]);
+    const sent: SendRequest[] = [];
+    const scheduler = new TransmitScheduler({ sender: { send: (request) => (sent.push(request), Promise.resolve(String(sent.length))) }, minIntervalMs: 0, dutyCycle: 1 });
+    schedulers.push(scheduler);
+    const late: { downlink?: Downlink } = {};
+    const here = await relays.rig({ name: "here", dir: dir.path, url: broker.url, keys, station: { scheduler, site }, relay: { downlink: { offer: (records, from) => late.downlink!.offer(records, from) } } });
+    here.radio.emit({ type: "my-node", num: HERE_NODE });
+    late.downlink = new Downlink({
+      scheduler,
+      store: here.store,
+      heardHere: () => false,
+      airtimeMs: () => 1,
+      serves: servedArea(site, ["North Gate"]) as ServedArea,
+      stations: { codebook, send: () => Promise.resolve(false), sendAsIs: (record) => here.station.sendAsIs(record) },
+      logger: pino({ level: "silent" }),
+    });
+    const hub = await relays.rig({ name: "hub", dir: dir.path, url: broker.url, keys });
+    const original = request(1, { landmark: NORTH_GATE });
+    const hear = async (next: Awaited<ReturnType<typeof relays.rig>>): Promise<void> => {
+      await expect.poll(() => sent.filter((request) => request.record).length, { timeout: 10_000 }).toBe(1);
+      next.radio.hearBytes(HERE_NODE, 900, sent.find((request) => request.record)!.record!, MESHAID_PORTNUM);
+      await next.station.idle();
+    };
+    let next: Awaited<ReturnType<typeof relays.rig>>;
+    if (order === "relay first") {
+      next = await relays.rig({ name: "next", dir: dir.path, url: broker.url, keys, station: { site } });
+      await hub.store.append(original);
+      await expect.poll(() => next.store.count, { timeout: 10_000 }).toBe(1);
+      await hear(next);
+    } else {
+      // A station that does not trust the hub yet: the air copy first, then the original as the relay hands it over.
+      next = await relays.rig({ name: "next", dir: dir.path, url: broker.url, keys, station: { site }, trusted: ["next"] });
+      await hub.store.append(original);
+      await hear(next);
+      expect(next.store.count).toBe(1);
+      expect(await next.station.acceptRelayed([original], "hub")).toEqual([]);
+    }
+    await next.station.idle();
+    expect(next.store.count).toBe(1);
+    expect(await next.store.get(original.id)).toMatchObject({ id: original.id, body: original.body });
+    expect(next.station.boards().requests.map((card) => card.id)).toEqual([original.id]);
+    // And it is never put on the air again: held already at every station that heard it.
+    // No loop: the same id offered again (another peer relays it on) does not go on the air twice.
+    await late.downlink.offer([original], "next");
+    await here.station.idle();
+    expect(late.downlink.state().sent).toBe(1);
+    expect(sent.filter((request) => request.record)).toHaveLength(1);
   });
 });

@@ -68,6 +68,30 @@ describe("a genuine base-station record whose id a forgery took first", () => {
     for (const dir of dirs) await dir.remove();
   });
 
+  it("a record under another origin's id, put on the air by a tagged base station, is stored once under that id, never replaces what the relay brought, and is skipped without a tag", async () => {
+    const first = await open(dirs[0]!.path);
+    const PEER = 0x4b0b;
+    const peerRequest: FieldRecord = { id: { origin: PEER, seq: 700 }, receivedAt: T0, body: fakeRequest(700).body, auth: "station" };
+    // Untagged: anyone could claim the peer's id this way, so it is not stored.
+    first.radio.hearBytes(OTHER_BASE, 1, payload([{ ...fakeRequest(5), id: peerRequest.id }], OTHER_BASE), MESHAID_PORTNUM);
+    await first.station.idle();
+    expect(first.store.count).toBe(0);
+    // Tagged, between two of the sender's own records: the sender's chain is unmoved.
+    first.radio.hearBytes(OTHER_BASE, 2, payload([incident(5), { ...fakeRequest(6), id: peerRequest.id }, status(7, "en_route")], OTHER_BASE, key), MESHAID_PORTNUM);
+    await first.station.idle();
+    expect(await first.store.get(peerRequest.id)).toMatchObject({ auth: "station", body: peerRequest.body });
+    expect(await first.store.get({ origin: OTHER_BASE, seq: 6 })).toBeUndefined();
+    expect(await first.store.get({ origin: OTHER_BASE, seq: 7 })).toMatchObject({ auth: "mac" });
+    // The original through the relay, and the air copy heard again: one request on the board.
+    expect(await first.station.acceptRelayed([peerRequest], "hub")).toEqual([]);
+    first.radio.hearBytes(OTHER_BASE, 3, payload([{ ...fakeRequest(8), id: peerRequest.id }], OTHER_BASE, key), MESHAID_PORTNUM);
+    await first.station.idle();
+    expect(first.station.boards().requests.map((card) => [card.id.origin, card.id.seq])).toEqual([[PEER, 700]]);
+    expect(first.store.count).toBe(3);
+    expect(await first.store.evidence()).toEqual([]);
+    await first.close();
+  });
+
   it("replaces the forgery in the log, the boards, the feed and the relay's order, keeps it as evidence, audits it, and holds after a restart", async () => {
     const first = await open(dirs[0]!.path);
     first.radio.hear(MEDIC, 0x100, "NEED WATER");

@@ -17,13 +17,15 @@ it("has worked examples of every record kind", () => {
     new Set(["supply_request", "supply_offer", "incident", "shift", "checkin", "supply_status", "ack", "message"]),
   );
   expect(examples.some((example) => example.records.length > 1)).toBe(true);
+  // One carries another origin's record with its own id (fields 32, 33), with a record after it.
+  expect(examples.some((example) => example.records.slice(0, -1).some((record) => record.id !== undefined && record.id.origin !== example.origin))).toBe(true);
 });
 
 it.each(examples.map((example) => [example.hex, example] as const))("encodes and decodes %s as the doc says", (_hex, example) => {
   const encoded = encodePayload(example.records, codebook, { origin: example.origin });
   expect(encoded.ok && Buffer.from(encoded.value).toString("hex")).toBe(example.hex);
   const decoded = decodePayload(Buffer.from(example.hex, "hex"), codebook, example.origin);
-  expect(decoded).toEqual({ ok: true, value: { records: example.records.map((record) => ({ id: { origin: example.origin, seq: record.seq }, body: record.body })) } });
+  expect(decoded).toEqual({ ok: true, value: { records: example.records.map((record) => ({ id: record.id ?? { origin: example.origin, seq: record.seq }, body: record.body })) } });
 });
 
 it("attaches the codebook's hash as the doc's check-in example shows: field 31, fixed32, little-endian", () => {
