@@ -281,10 +281,15 @@ export class Station implements StationBoardsView {
   /** Rebuilds the boards (and what other stations hold) from every record in the log. */
   private async replayLog(onCorrupt: (entry: { key: string; reason: string }) => void): Promise<void> {
     await this.peerExchange.load();
+    await this.foldLog(this.boardState, (record) => this.peerExchange.noteStored(record), onCorrupt);
+  }
+
+  /** Folds every record in the log into `boards` (those that apply to them), handing each to `each` too. */
+  private async foldLog(boards: Boards, each?: (record: FieldRecord) => void, onCorrupt?: (entry: { key: string; reason: string }) => void): Promise<void> {
     for await (const page of this.store.all(onCorrupt)) {
       for (const record of page) {
-        if (appliesToBoards(record)) this.boardState.add(record);
-        this.peerExchange.noteStored(record);
+        if (appliesToBoards(record)) boards.add(record);
+        each?.(record);
       }
     }
   }
@@ -649,7 +654,7 @@ export class Station implements StationBoardsView {
     if (appliesToBoards(replaced)) {
       // The forgery moved the boards: they are built again from the log, which now holds the genuine record.
       const boards = new Boards(this.boardOptions);
-      for await (const page of this.store.all()) for (const stored of page) if (appliesToBoards(stored)) boards.add(stored);
+      await this.foldLog(boards);
       this.boardState = boards;
       this.boardsChanged(["requests", "incidents", "shifts"]);
     } else if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
