@@ -225,5 +225,4 @@ function describe(report: IntegrityReport, path: string, notices: string[]): voi
   if (!integrityChanged(report)) return;
   if (report.quarantined.length > 0) notices.push(`${report.quarantined.length} stored record(s) in ${path} no longer decode: moved to quarantine (kept, not shown); their keys are in the log file`);
   if (report.countWas !== undefined && report.countWas > report.records) notices.push(`the database ${path} said it held ${report.countWas} records; ${report.records} are there: ${report.countWas - report.records} are missing`);
-  if (report.arrivalAdded > 0 || report.arrivalRemoved > 0) notices.push(`the order records were heard in was rebuilt (${report.arrivalAdded} added, ${report.arrivalRemoved} removed)`);
 }

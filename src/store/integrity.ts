@@ -1,14 +1,18 @@
 // The check a station runs on its log before it starts: every entry is read once; an entry that
-// no longer decodes is moved to the "quarantine" sublevel with the reason (never deleted, never
-// shown as a record); the arrival index and the record count are made to agree with the log.
-// LevelDB itself reporting corruption while reading is a StoreDamagedError: the caller (which
-// owns the files) keeps a copy of the folder and repairs it, then checks again.
+// no longer decodes, whose key is not of the log's layout, or that holds an id already stored at
+// an earlier place, is moved to the "quarantine" sublevel with the reason (never deleted, never
+// shown as a record); the record count is made to agree with the log. A store in the older
+// two-key layout is migrated first (migrate.ts). LevelDB itself reporting corruption while reading
+// is a StoreDamagedError: the caller (which owns the files) keeps a copy of the folder and repairs
+// it, then checks again.
 //
 // Keys (sublevel "quarantine"): the log key -> JSON { reason, hex, at }.
 import type { Codebook } from "../wire/index.ts";
 import { isSealed, logValueCodec, type RecordCipher } from "./cipher.ts";
 import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
+import { idKeyOf, parseLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { migrateLog } from "./migrate.ts";
 
 /** LevelDB found damaged blocks or tables while the log was read: the folder needs a repair. */
 export class StoreDamagedError extends Error {
@@ -35,15 +39,13 @@ export interface IntegrityReport {
   quarantinedBefore: number;
   /** The record count the log claimed before the check, when it differed from what is there. */
   countWas: number | undefined;
-  /** Records that were missing from the arrival order and were appended to it. */
-  arrivalAdded: number;
-  /** Arrival entries that named a record no longer in the log, removed. */
-  arrivalRemoved: number;
+  /** Records moved from the older two-key layout in this check (migrate.ts). */
+  migrated: number;
 }
 
 /** True when the report says the store had to be mended. */
 export function integrityChanged(report: IntegrityReport): boolean {
-  return report.quarantined.length > 0 || report.countWas !== undefined || report.arrivalAdded > 0 || report.arrivalRemoved > 0;
+  return report.quarantined.length > 0 || report.countWas !== undefined;
 }
 
 function isCorruption(error: unknown): boolean {
@@ -63,47 +65,38 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
   const now = options.now ?? Date.now;
   const values = logValueCodec(codebook, options.cipher);
   await db.open();
-  const log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
-  const arrival = db.sublevel<string, string>("arrival", { valueEncoding: "utf8" });
+  const log = db.sublevel<string, Uint8Array>(RECORDS_SUBLEVEL, { valueEncoding: "view" });
   const meta = db.sublevel<string, string>("meta", { valueEncoding: "utf8" });
   const quarantine = db.sublevel<string, string>("quarantine", { valueEncoding: "utf8" });
-  const report: IntegrityReport = { records: 0, quarantined: [], quarantinedBefore: 0, countWas: undefined, arrivalAdded: 0, arrivalRemoved: 0 };
+  const report: IntegrityReport = { records: 0, quarantined: [], quarantinedBefore: 0, countWas: undefined, migrated: 0 };
   try {
+    report.migrated = await migrateLog(db, { now });
+    // Id keys of the records that stay (the first place of each id).
     const good = new Set<string>();
-    const bad: Array<{ key: string; reason: string; bytes: Uint8Array }> = [];
+    const bad: Array<{ key: string; reason: string; bytes?: Uint8Array }> = [];
+    const take = (key: string, bytes: Uint8Array | undefined): void => {
+      if (!parseLogKey(key)) return void bad.push({ key, reason: "a log entry whose key is not <arrival>!<origin>!<seq>", ...(bytes ? { bytes } : {}) });
+      const id = idKeyOf(key);
+      if (good.has(id)) return void bad.push({ key, reason: `record ${id} is stored at an earlier place too`, ...(bytes ? { bytes } : {}) });
+      if (bytes) {
+        // An encrypted store opened without its key: nothing is quarantined, the caller is told.
+        if (!options.cipher && isSealed(bytes)) throw new StoreEncryptedError(db.location);
+        const decoded = values.decode(bytes, id);
+        if (!decoded.ok) return void bad.push({ key, reason: decoded.error.message, bytes });
+      }
+      good.add(id);
+    };
     // After a clean stop only the keys are read: LevelDB still reads every block (damage shows).
-    if (options.decode === false) for await (const key of log.keys()) good.add(key);
-    for await (const [key, bytes] of options.decode === false ? [] : log.iterator()) {
-      // An encrypted store opened without its key: nothing is quarantined, the caller is told.
-      if (!options.cipher && isSealed(bytes)) throw new StoreEncryptedError(db.location);
-      const decoded = values.decode(bytes, key);
-      if (decoded.ok) good.add(key);
-      else bad.push({ key, reason: decoded.error.message, bytes });
-    }
+    if (options.decode === false) for await (const key of log.keys()) take(key, undefined);
+    else for await (const [key, bytes] of log.iterator()) take(key, bytes);
     for await (const key of quarantine.keys()) if (key) report.quarantinedBefore += 1;
-    const listed = new Set<string>();
-    const stale: string[] = [];
-    let nextArrival = 0;
-    for await (const [order, value] of arrival.iterator()) {
-      nextArrival = Number(order) + 1;
-      // A relayed record's entry is "<log key>\n<peer>": it stays as it is (the relay must not take it for this station's own).
-      const key = value.split("\n")[0] ?? value;
-      if (good.has(key) && !listed.has(key)) listed.add(key);
-      else stale.push(order);
-    }
     const batch = db.batch();
     for (const { key, reason, bytes } of bad) {
-      batch.put<string, string>(`${quarantine.prefix}${key}`, JSON.stringify({ reason, hex: Buffer.from(bytes).toString("hex"), at: now() }), { valueEncoding: "utf8" });
+      // A key-only read (after a clean stop) fetches the few it moves.
+      const kept = bytes ?? (await log.get(key)) ?? new Uint8Array();
+      batch.put<string, string>(`${quarantine.prefix}${key}`, JSON.stringify({ reason, hex: Buffer.from(kept).toString("hex"), at: now() }), { valueEncoding: "utf8" });
       batch.del(`${log.prefix}${key}`);
       report.quarantined.push({ key, reason });
-    }
-    for (const order of stale) batch.del(`${arrival.prefix}${order}`);
-    report.arrivalRemoved = stale.length;
-    for (const key of good) {
-      if (listed.has(key)) continue;
-      batch.put<string, string>(`${arrival.prefix}${String(nextArrival).padStart(16, "0")}`, key, { valueEncoding: "utf8" });
-      nextArrival += 1;
-      report.arrivalAdded += 1;
     }
     report.records = good.size;
     const claimed = await meta.get("count");

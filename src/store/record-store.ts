@@ -1,17 +1,19 @@
-// The log of records: LevelDB is the source of truth, keyed by record id so that a record heard
-// twice is stored once. Everything a screen shows is rebuilt from it.
+// The log of records: LevelDB is the source of truth; a record heard twice is stored once (by its
+// id). Everything a screen shows is rebuilt from it.
 //
-// Keys (sublevel "log"): `<origin 8 hex>!<seq 8 hex>` -> LoggedRecord bytes.
-// Keys (sublevel "arrival"): `<16-digit arrival counter>` -> the log key, the order records were heard
-// (followed by "\n" and a peer station's name for a record that came from that peer through the relay).
+// Keys (sublevel "records"): one per record, in arrival order, with its id (layout.ts).
 // Key "meta" / "count": the number of records, written in the same batch as each record.
 // Key "meta" / "codebook": the hash of the codebook the codes in the log were written with.
-// Keys (sublevel "evidence"): `<log key>!<16-digit arrival counter>` -> the LoggedRecord bytes a
+// Keys (sublevel "evidence"): `<id key>!<16-digit arrival counter>` -> the LoggedRecord bytes a
 // `replace` took out of the log (sealed as they were), kept as evidence of a forgery.
 import type { Level } from "level";
 import { StoreWriteError } from "./errors.ts";
 import type { Codebook, FieldRecord, RecordId } from "../wire/index.ts";
 import { logValueCodec, type RecordCipher } from "./cipher.ts";
+import { arrivalKey, idKey, idKeyOf, logKey, parseLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { migrateLog } from "./migrate.ts";
+
+export { recordKey } from "./layout.ts";
 
 /** The LevelDB database (string keys, binary values) the composition root opened. */
 export type RecordDatabase = Level<string, Uint8Array>;
@@ -32,55 +34,74 @@ export interface CorruptEntry {
   reason: string;
 }
 
-export function recordKey(id: RecordId): string {
-  return `${hex8(id.origin)}!${hex8(id.seq)}`;
-}
-
-function arrivalKey(n: number): string {
-  return String(n).padStart(16, "0");
-}
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
-}
-
 /** The most records one synced batch carries. */
 const MAX_BATCH = 4096;
 
-/** Log keys read a page at a time when the ids are listed (a key is about 25 bytes). */
+/** Log keys read a page at a time when the ids are listed (a key is about 35 bytes). */
 const KEY_PAGE = 10_000;
 /** classic-level ends a page at 16 KiB unless told (highWaterMarkBytes is its option). */
-const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 32 * KEY_PAGE };
+const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 48 * KEY_PAGE };
+
+/** Peer names a place can point at (its index is packed with the arrival number). */
+const PEER_SLOTS = 2 ** 16;
 
 /**
- * The ids stored: origin -> its sequence numbers. Numbers, not key strings (a few bytes an id,
- * no string built to look one up); origin * 2^32 + seq would not fit a double exactly.
+ * Where each stored record is: origin -> seq -> its arrival number and the peer it came through,
+ * packed in one number (n * PEER_SLOTS + peer index, 0 for none). Numbers, not key strings (a
+ * few bytes a record, no string built to look one up); origin * 2^32 + seq would not fit a
+ * double exactly. With it the log needs no second key per record to find one by id.
  */
-class IdSet {
-  private readonly byOrigin = new Map<number, Set<number>>();
+class RecordIndex {
+  private readonly byOrigin = new Map<number, Map<number, number>>();
+  private readonly peers: string[] = [""];
+  private readonly peerIndex = new Map<string, number>();
 
   has(origin: number, seq: number): boolean {
     return this.byOrigin.get(origin)?.has(seq) === true;
   }
 
-  add(origin: number, seq: number): void {
+  set(origin: number, seq: number, n: number, via?: string): void {
     let seqs = this.byOrigin.get(origin);
-    if (!seqs) this.byOrigin.set(origin, (seqs = new Set()));
-    seqs.add(seq);
+    if (!seqs) this.byOrigin.set(origin, (seqs = new Map()));
+    seqs.set(seq, n * PEER_SLOTS + (via === undefined ? 0 : this.peer(via)));
   }
 
   delete(origin: number, seq: number): void {
     this.byOrigin.get(origin)?.delete(seq);
+  }
+
+  /** The log key of a stored record (without the sublevel's prefix), or undefined. */
+  keyOf(origin: number, seq: number): string | undefined {
+    const packed = this.byOrigin.get(origin)?.get(seq);
+    if (packed === undefined) return undefined;
+    const peer = packed % PEER_SLOTS;
+    return logKey((packed - peer) / PEER_SLOTS, origin, seq, peer === 0 ? undefined : this.peers[peer]);
+  }
+
+  lastSeq(origin: number): number | undefined {
+    let last: number | undefined;
+    for (const seq of this.byOrigin.get(origin)?.keys() ?? []) if (last === undefined || seq > last) last = seq;
+    return last;
+  }
+
+  private peer(via: string): number {
+    let index = this.peerIndex.get(via);
+    if (index === undefined) {
+      index = this.peers.length;
+      // More peer stations than any coalition has: refuse rather than mix up which peer sent what.
+      if (index >= PEER_SLOTS) throw new Error(`more than ${PEER_SLOTS - 1} peer stations relayed records to this store`);
+      this.peers.push(via);
+      this.peerIndex.set(via, index);
+    }
+    return index;
   }
 }
 
 /** A write being put together: the batch, the ids it adds, and the count and arrival number after it. */
 interface Staged {
   write: ReturnType<RecordDatabase["batch"]>;
-  ids: IdSet;
+  ids: RecordIndex;
   added: RecordId[];
-  /** Arrival keys and values (log keys, with the peer of a relayed record), flat: written after the log entries. */
-  arrivals: string[];
   count: number;
   arrival: number;
 }
@@ -88,6 +109,7 @@ interface Staged {
 /** One entry of the arrival order: its number, the record, and the peer it came from (relayed). */
 export interface Arrival {
   n: number;
+  /** The record's id key (recordKey): what `getKeys` reads it by. */
   key: string;
   record: FieldRecord;
   via?: string;
@@ -109,12 +131,10 @@ interface PendingAppend {
 export class RecordStore {
   private readonly db: RecordDatabase;
   private readonly log;
-  private readonly arrival;
   private readonly meta;
   private readonly evidenceLevel;
   private readonly codebook: Codebook;
   private readonly logPrefix: string;
-  private readonly arrivalPrefix: string;
   private readonly metaPrefix: string;
   private recordCount = 0;
   private previousCodebook: string | undefined;
@@ -128,8 +148,10 @@ export class RecordStore {
   private torn = false;
   /** The running flush loop (batches are written one at a time: dedup and write never interleave). */
   private queue: Promise<void> = Promise.resolve();
-  /** Every id stored (the dedup check), read at the first write: see storedIds. */
-  private ids: IdSet | undefined;
+  /** Where every stored record is (the dedup check, lookups by id), read at the first need: see storedIds. */
+  private ids: RecordIndex | undefined;
+  /** The read of the ids in progress (several readers may ask at once). */
+  private idsLoading: Promise<RecordIndex> | undefined;
   private readonly arrivalListeners = new Set<(written: { first: number; last: number; relayedOnly: boolean }) => void>();
 
   /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
@@ -139,27 +161,27 @@ export class RecordStore {
     this.values = logValueCodec(codebook, cipher);
     this.db = db;
     this.codebook = codebook;
-    this.log = db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
-    this.arrival = db.sublevel<string, string>("arrival", { valueEncoding: "utf8" });
+    this.log = db.sublevel<string, Uint8Array>(RECORDS_SUBLEVEL, { valueEncoding: "view" });
     this.meta = db.sublevel<string, string>("meta", { valueEncoding: "utf8" });
     this.evidenceLevel = db.sublevel<string, Uint8Array>("evidence", { valueEncoding: "view" });
     this.logPrefix = this.log.prefix;
-    this.arrivalPrefix = this.arrival.prefix;
     this.metaPrefix = this.meta.prefix;
   }
 
   /**
    * Opens the store on a database the caller created (and will close through this store). Codes
-   * in the log are read and written with `codebook`.
+   * in the log are read and written with `codebook`. A store written by an older meshaid (two keys
+   * a record) is rewritten to the current layout first (migrate.ts; crash-safe).
    */
   static async open(db: RecordDatabase, codebook: Codebook, options: { cipher?: RecordCipher } = {}): Promise<RecordStore> {
     await db.open();
+    await migrateLog(db);
     const store = new RecordStore(db, codebook, options.cipher);
     const previous = await store.meta.get("codebook");
     if (previous !== undefined && previous !== codebook.hash) store.previousCodebook = previous;
     const count = await store.meta.get("count");
     store.recordCount = count === undefined ? 0 : Number(count);
-    for await (const key of store.arrival.keys({ reverse: true, limit: 1 })) store.nextArrival = Number(key) + 1;
+    for await (const key of store.log.keys({ reverse: true, limit: 1 })) store.nextArrival = Number(key.slice(0, 16)) + 1;
     return store;
   }
 
@@ -319,28 +341,29 @@ export class RecordStore {
   replace(record: FieldRecord, shouldReplace: (stored: FieldRecord) => boolean, options: { via?: string } = {}): Promise<FieldRecord | undefined> {
     return this.exclusively(async () => {
       await this.renewAfterFailure();
-      const key = recordKey(record.id);
-      const bytes = await this.log.get(key);
+      const { origin, seq } = record.id;
+      const ids = await this.storedIds();
+      const old = ids.keyOf(origin, seq);
+      if (old === undefined) return undefined;
+      const key = idKey(origin, seq);
+      const bytes = await this.log.get(old);
       const stored = bytes === undefined ? undefined : this.values.decode(bytes, key);
       if (!bytes || !stored?.ok || !shouldReplace(stored.value)) return undefined;
       const value = this.values.encode(record, key);
-      const write = this.db.batch();
-      // Its old place in the arrival order: a forgery is replaced soon after it came, so from the end.
-      for await (const [order, listed] of this.arrival.iterator({ reverse: true })) {
-        if ((listed.split("\n")[0] ?? listed) !== key) continue;
-        write.del(this.arrivalPrefix + order);
-        break;
-      }
       const arrival = this.nextArrival;
+      // One synced batch: the old entry goes (its place in the arrival order with it), the
+      // evidence and the record at its new place come.
+      const write = this.db.batch();
+      write.del(this.logPrefix + old);
       write.put<string, Uint8Array>(`${key}!${arrivalKey(arrival)}`, bytes, { sublevel: this.evidenceLevel, valueEncoding: "view" });
-      write.put(this.logPrefix + key, value, { valueEncoding: "view" });
-      write.put<string, string>(this.arrivalPrefix + arrivalKey(arrival), options.via === undefined ? key : `${key}\n${options.via}`, { valueEncoding: "utf8" });
+      write.put(this.logPrefix + logKey(arrival, origin, seq, options.via), value);
       try {
         await write.write({ sync: true });
       } catch (error) {
         this.torn = true;
         throw new StoreWriteError(this.db.location, error);
       }
+      ids.set(origin, seq, arrival, options.via);
       this.nextArrival = arrival + 1;
       for (const listener of this.arrivalListeners) listener({ first: arrival, last: arrival, relayedOnly: options.via !== undefined });
       return stored.value;
@@ -362,31 +385,31 @@ export class RecordStore {
   /** A new write: one chained batch on the root, with the ids known (read from the log at the first write). */
   private async stage(): Promise<Staged> {
     const ids = await this.storedIds();
-    return { write: this.db.batch(), ids, added: [], arrivals: [], count: this.recordCount, arrival: this.nextArrival };
+    return { write: this.db.batch(), ids, added: [], count: this.recordCount, arrival: this.nextArrival };
   }
 
   /**
    * Puts a record into a staged write unless its id is stored or already in this write: its
    * count once written, undefined for a record stored before, or the error that refuses it (the
-   * wire cannot encode it). Two keys: the log entry and its place in the arrival order.
+   * wire cannot encode it). One key: its place in the arrival order, with its id.
    */
   private put(staged: Staged, record: FieldRecord, via: string | undefined): number | Error | undefined {
     const { origin, seq } = record.id;
     if (staged.ids.has(origin, seq)) return undefined;
-    const key = recordKey(record.id);
+    const key = logKey(staged.arrival, origin, seq, via);
     let value: Uint8Array;
     try {
-      value = this.values.encode(record, key);
+      // Sealed (with --encrypt) for its id key, which stays the same wherever the entry moves.
+      value = this.values.encode(record, idKeyOf(key));
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }
-    // Into the set now, so a second copy later in this write is seen; taken out if the write fails.
-    staged.ids.add(origin, seq);
+    // Into the index now, so a second copy later in this write is seen; taken out if the write fails.
+    staged.ids.set(origin, seq, staged.arrival, via);
     staged.added.push(record.id);
-    // The root's prefixes written out and values as bytes, without per-operation options:
+    // The root's prefix written out and values as bytes, without per-operation options:
     // abstract-level's per-operation option and sublevel handling costs several times the write.
     staged.write.put(this.logPrefix + key, value);
-    staged.arrivals.push(this.arrivalPrefix + arrivalKey(staged.arrival), via === undefined ? key : `${key}\n${via}`);
     staged.arrival += 1;
     staged.count += 1;
     return staged.count;
@@ -400,10 +423,6 @@ export class RecordStore {
         await staged.write.close();
         return;
       }
-      // The arrival entries after all the log entries, as they always were: LevelDB numbers a
-      // batch's entries in order, so the same records make the same table files as before.
-      const arrivals = staged.arrivals;
-      for (let i = 0; i < arrivals.length; i += 2) staged.write.put(arrivals[i] as string, Buffer.from(arrivals[i + 1] as string, "utf8"));
       staged.write.put(this.metaPrefix + "count", Buffer.from(String(staged.count), "utf8"));
       staged.write.put(this.metaPrefix + "codebook", Buffer.from(this.codebook.hash, "utf8"));
       await staged.write.write({ sync: true });
@@ -424,18 +443,26 @@ export class RecordStore {
   }
 
   /**
-   * Every id in the log, listed from its keys at the first write (the dedup check then runs in
-   * memory, not against the disk); every write and purge keeps it exact from then on.
+   * Where every record in the log is, read from its keys at the first need (the dedup check then
+   * runs in memory, not against the disk); every write, replace and purge keeps it exact.
    */
-  private async storedIds(): Promise<IdSet> {
-    if (this.ids) return this.ids;
-    const ids = new IdSet();
+  private storedIds(): Promise<RecordIndex> {
+    if (this.ids) return Promise.resolve(this.ids);
+    this.idsLoading ??= this.readIds().finally(() => {
+      this.idsLoading = undefined;
+    });
+    return this.idsLoading;
+  }
+
+  private async readIds(): Promise<RecordIndex> {
+    const ids = new RecordIndex();
     const iterator = this.log.keys(KEY_PAGE_OPTIONS);
     try {
       for (;;) {
         const page = await iterator.nextv(KEY_PAGE);
         if (page.length === 0) break;
-        for (const key of page) ids.add(parseInt(key.slice(0, 8), 16), parseInt(key.slice(9, 17), 16));
+        // Sliced, not matched: a start reads 100,000 of them (the check quarantined any other shape).
+        for (const key of page) ids.set(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16), Number(key.slice(0, 16)), key.length > 35 ? key.slice(35) : undefined);
       }
     } finally {
       await iterator.close();
@@ -458,29 +485,27 @@ export class RecordStore {
    * at most `limit`. Entries that no longer decode go to `onCorrupt` (and are skipped).
    */
   async arrivalsAfter(after: number, limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<Arrival[]> {
-    const listed = await this.arrivalKeysAfter(after, limit);
-    const values = await this.log.getMany(listed.map((entry) => entry.key));
     const out: Arrival[] = [];
-    for (const [index, entry] of listed.entries()) {
-      const bytes = values[index];
-      const decoded = bytes === undefined ? undefined : this.values.decode(bytes, entry.key);
-      if (decoded?.ok) out.push({ ...entry, record: decoded.value });
-      else onCorrupt?.({ key: entry.key, reason: decoded ? decoded.error.message : "listed in arrival order but missing from the log" });
+    for await (const [key, bytes] of this.log.iterator(after < 0 ? { limit } : { gte: arrivalKey(after + 1), limit })) {
+      const place = parseLogKey(key);
+      const decoded = this.values.decode(bytes, idKeyOf(key));
+      if (place && decoded.ok) out.push({ n: place.n, key: idKeyOf(key), record: decoded.value, ...(place.via === undefined ? {} : { via: place.via }) });
+      else onCorrupt?.({ key, reason: decoded.ok ? "not a key of this log" : decoded.error.message });
     }
     return out;
   }
 
-  /** Like arrivalsAfter, without reading the records: the arrival number, log key and peer. */
+  /** Like arrivalsAfter, without reading the records: the arrival number, id key and peer. */
   async arrivalKeysAfter(after: number, limit: number): Promise<Array<Omit<Arrival, "record">>> {
     const listed: Array<Omit<Arrival, "record">> = [];
-    const iterator = this.arrival.iterator(after < 0 ? { limit } : { gt: arrivalKey(after), limit });
+    const iterator = this.log.keys(after < 0 ? { limit } : { gte: arrivalKey(after + 1), limit });
     try {
       for (;;) {
         const page = await iterator.nextv(1000);
         if (page.length === 0) break;
-        for (const [n, value] of page) {
-          const [key = "", via] = value.split("\n");
-          listed.push({ n: Number(n), key, ...(via === undefined ? {} : { via }) });
+        for (const key of page) {
+          const via = key.length > 35 ? key.slice(35) : undefined;
+          listed.push({ n: Number(key.slice(0, 16)), key: idKeyOf(key), ...(via === undefined ? {} : { via }) });
         }
       }
     } finally {
@@ -489,18 +514,24 @@ export class RecordStore {
     return listed;
   }
 
-  /** The records stored under these log keys (undefined where none, or where it no longer decodes). */
+  /** The records stored under these id keys (recordKey; undefined where none, or where it no longer decodes). */
   async getKeys(keys: string[]): Promise<Array<FieldRecord | undefined>> {
-    const values = await this.log.getMany(keys);
-    return values.map((bytes, index) => {
-      const decoded = bytes === undefined ? undefined : this.values.decode(bytes, keys[index]!);
+    const ids = await this.storedIds();
+    const places = keys.map((key) => ids.keyOf(parseInt(key.slice(0, 8), 16), parseInt(key.slice(9, 17), 16)));
+    const found = places.filter((place) => place !== undefined);
+    const values = await this.log.getMany(found);
+    let next = 0;
+    return places.map((place) => {
+      if (place === undefined) return undefined;
+      const bytes = values[next++];
+      const decoded = bytes === undefined ? undefined : this.values.decode(bytes, idKeyOf(place));
       return decoded?.ok ? decoded.value : undefined;
     });
   }
 
   /**
-   * Every stored record, in key order (not arrival order), in pages: for projections that do not
-   * depend on order (the boards). Entries that no longer decode go to `onCorrupt`.
+   * Every stored record, in arrival order, in pages: for projections (the boards). Entries that
+   * no longer decode go to `onCorrupt`.
    */
   async *all(onCorrupt?: (entry: CorruptEntry) => void): AsyncGenerator<FieldRecord[]> {
     const iterator = this.log.iterator();
@@ -514,7 +545,7 @@ export class RecordStore {
         next = iterator.nextv(2000);
         const records: FieldRecord[] = [];
         for (const [key, bytes] of page) {
-          const decoded = this.values.decode(bytes, key);
+          const decoded = this.values.decode(bytes, idKeyOf(key));
           if (decoded.ok) records.push(decoded.value);
           else onCorrupt?.({ key, reason: decoded.error.message });
         }
@@ -528,16 +559,15 @@ export class RecordStore {
 
   /** The highest sequence number stored for `origin` (a station numbering its own records), or undefined. */
   async lastSeq(origin: number): Promise<number | undefined> {
-    const prefix = `${hex8(origin)}!`;
-    for await (const key of this.log.keys({ gte: prefix, lte: `${prefix}ffffffff`, reverse: true, limit: 1 })) return parseInt(key.slice(prefix.length), 16);
-    return undefined;
+    return (await this.storedIds()).lastSeq(origin);
   }
 
   async get(id: RecordId): Promise<FieldRecord | undefined> {
-    const key = recordKey(id);
+    const key = (await this.storedIds()).keyOf(id.origin, id.seq);
+    if (key === undefined) return undefined;
     const bytes = await this.log.get(key);
     if (bytes === undefined) return undefined;
-    const decoded = this.values.decode(bytes, key);
+    const decoded = this.values.decode(bytes, idKeyOf(key));
     return decoded.ok ? decoded.value : undefined;
   }
 
@@ -547,17 +577,8 @@ export class RecordStore {
    */
   async recent(limit: number, onCorrupt?: (entry: CorruptEntry) => void): Promise<FieldRecord[]> {
     const records: FieldRecord[] = [];
-    const keys: string[] = [];
-    for await (const value of this.arrival.values({ reverse: true, limit })) keys.push(value.split("\n")[0] ?? value);
-    // One read for all of them (a get each waited on LevelDB's thread 200 times).
-    const values = await this.log.getMany(keys);
-    for (const [index, key] of keys.entries()) {
-      const bytes = values[index];
-      if (bytes === undefined) {
-        onCorrupt?.({ key, reason: "listed in arrival order but missing from the log" });
-        continue;
-      }
-      const decoded = this.values.decode(bytes, key);
+    for await (const [key, bytes] of this.log.iterator({ reverse: true, limit })) {
+      const decoded = this.values.decode(bytes, idKeyOf(key));
       if (decoded.ok) records.push(decoded.value);
       else onCorrupt?.({ key, reason: decoded.error.message });
     }
@@ -580,19 +601,23 @@ export class RecordStore {
     while (this.flushing) await this.queue;
     this.flushing = true;
     try {
-      const doomed = new Set<string>();
+      const ids = await this.storedIds(); // read before the write, so it cannot miss what the purge deletes
+      // Log keys, and the id keys of the same records (their evidence goes with them).
+      const doomed: string[] = [];
+      const doomedIds = new Set<string>();
       for await (const [key, bytes] of this.log.iterator()) {
-        const decoded = this.values.decode(bytes, key);
-        if (decoded.ok && isExpired(decoded.value)) doomed.add(key);
+        const decoded = this.values.decode(bytes, idKeyOf(key));
+        if (decoded.ok && isExpired(decoded.value)) {
+          doomed.push(key);
+          doomedIds.add(idKeyOf(key));
+        }
       }
-      if (doomed.size === 0) return 0;
+      if (doomed.length === 0) return 0;
       const write = this.db.batch();
-      // A relayed record's arrival value is "<key>\n<peer>".
-      for await (const [order, value] of this.arrival.iterator()) if (doomed.has(value.split("\n")[0] ?? value)) write.del(this.arrivalPrefix + order);
       for (const key of doomed) write.del(this.logPrefix + key);
       // Evidence of a replaced forgery goes with the record it was under.
-      for await (const key of this.evidenceLevel.keys()) if (doomed.has(key.slice(0, key.lastIndexOf("!")))) write.del(key, { sublevel: this.evidenceLevel });
-      const count = this.recordCount - doomed.size;
+      for await (const key of this.evidenceLevel.keys()) if (doomedIds.has(key.slice(0, key.lastIndexOf("!")))) write.del(key, { sublevel: this.evidenceLevel });
+      const count = this.recordCount - doomed.length;
       write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
       try {
         await write.write({ sync: true });
@@ -601,8 +626,8 @@ export class RecordStore {
         throw new StoreWriteError(this.db.location, error);
       }
       this.recordCount = count;
-      for (const key of doomed) this.ids?.delete(parseInt(key.slice(0, 8), 16), parseInt(key.slice(9, 17), 16));
-      return doomed.size;
+      for (const key of doomed) ids.delete(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16));
+      return doomed.length;
     } finally {
       this.flushing = false;
       if (this.waiting.length > 0) {

@@ -138,14 +138,16 @@ describe("openDatabase", () => {
   it("after a clean stop reads the log without decoding it; after an unclean one it decodes and quarantines", async () => {
     await storeIn(db());
     const first = await openDatabase(db(), codebook);
-    await first.db.sublevel<string, Uint8Array>("log", { valueEncoding: "view" }).put("00000001!00000001", Uint8Array.of(0xff, 0xfe));
+    const log = first.db.sublevel<string, Uint8Array>("records", { valueEncoding: "view" });
+    const [damaged] = await log.keys({ limit: 1 }).all();
+    await log.put(damaged!, Uint8Array.of(0xff, 0xfe));
     await first.db.close();
     markCleanStop(first.db, db());
     const clean = await openDatabase(db(), codebook);
     expect(clean.report.quarantined).toEqual([]); // not decoded: the station reports it as it reads the log
     await clean.db.close(); // no clean-stop mark this time: as after a kill -9
     const unclean = await openDatabase(db(), codebook);
-    expect(unclean.report.quarantined.map((entry) => entry.key)).toEqual(["00000001!00000001"]);
+    expect(unclean.report.quarantined.map((entry) => entry.key)).toEqual([damaged]);
     await unclean.db.close();
   });
 });

@@ -79,15 +79,17 @@ describe("RecordStore on LevelDB", () => {
     await store.close();
 
     const raw = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
-    const log = raw.sublevel<string, Uint8Array>("log", { valueEncoding: "view" });
-    await log.put("00000001!00000001", new Uint8Array([0xff, 0xff, 0xff]));
+    const log = raw.sublevel<string, Uint8Array>("records", { valueEncoding: "view" });
+    const [first] = await log.keys({ limit: 1 }).all();
+    expect(first).toBe("0000000000000000!00000001!00000001"); // arrival 0, origin 1, seq 1
+    await log.put(first!, new Uint8Array([0xff, 0xff, 0xff]));
     await raw.close();
 
     const reopened = await openStore();
     const corrupt: string[] = [];
     const recent = await reopened.recent(10, (entry) => corrupt.push(entry.key));
     expect(recent.map((record) => record.id.seq)).toEqual([2]);
-    expect(corrupt).toEqual(["00000001!00000001"]);
+    expect(corrupt).toEqual([first]);
     await reopened.close();
   });
 

@@ -1,0 +1,65 @@
+// The log's keys. One key per record, in the order this station stored them:
+//
+//   sublevel "records": `<16-digit arrival number>!<origin 8 hex>!<seq 8 hex>` -> LoggedRecord bytes,
+//   followed by "\n" and a peer station's name for a record that came from that peer through the relay.
+//
+// The arrival number comes first, so the log reads in arrival order and the newest record is the
+// last key; the id follows, so the ids stored are read from the keys alone (the dedup set, at the
+// first write). A record's id key (`<origin>!<seq>`, recordKey) names it outside the store
+// (evidence, the relay's own log, the sealed value's additional data) and does not change when a
+// record moves. Stores written before meshaid kept one key per record in "log" (by id) and another
+// in "arrival" (by arrival number): migrate.ts rewrites them at open.
+import type { RecordId } from "../wire/index.ts";
+
+export const RECORDS_SUBLEVEL = "records";
+
+/** Where a stored record is: its arrival number, id and the peer it came through. */
+export interface LogPlace {
+  n: number;
+  origin: number;
+  seq: number;
+  via?: string;
+}
+
+const ZEROS = "0000000000000000";
+
+export function arrivalKey(n: number): string {
+  const digits = String(n);
+  return ZEROS.slice(digits.length) + digits;
+}
+
+function hex8(n: number): string {
+  const digits = (n >>> 0).toString(16);
+  return ZEROS.slice(8 + digits.length) + digits;
+}
+
+/** A record's id as a key: `<origin 8 hex>!<seq 8 hex>`. */
+export function recordKey(id: RecordId): string {
+  return idKey(id.origin, id.seq);
+}
+
+export function idKey(origin: number, seq: number): string {
+  return `${hex8(origin)}!${hex8(seq)}`;
+}
+
+/** The key of a record in the log (without the sublevel's prefix). */
+export function logKey(n: number, origin: number, seq: number, via?: string): string {
+  const key = `${arrivalKey(n)}!${hex8(origin)}!${hex8(seq)}`;
+  return via === undefined ? key : `${key}\n${via}`;
+}
+
+const LOG_KEY = /^(\d{16})!([0-9a-f]{8})!([0-9a-f]{8})(?:\n(.+))?$/s;
+
+/** Reads a log key; undefined for one that is not of this layout (the integrity check quarantines it). */
+export function parseLogKey(key: string): LogPlace | undefined {
+  const match = LOG_KEY.exec(key);
+  if (!match) return undefined;
+  const place: LogPlace = { n: Number(match[1]), origin: parseInt(match[2]!, 16), seq: parseInt(match[3]!, 16) };
+  if (match[4] !== undefined) place.via = match[4];
+  return place;
+}
+
+/** The id key inside a log key (what its value is sealed with). */
+export function idKeyOf(key: string): string {
+  return key.slice(17, 34);
+}
