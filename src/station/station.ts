@@ -509,10 +509,13 @@ export class Station implements StationBoardsView {
       this.emitInOrder({ type: "skipped", reason: `could not read a packet from ${this.callsign(packet.from)}` });
       return;
     }
+    if (records.length === 0) return;
+    // What showing it needs of the packet, not the packet: a burst of thousands waits for its write.
+    const heard = { from: packet.from, id: packet.id };
+    const sender = this.nodes.get(packet.from)?.shortName;
     for (const record of records) {
-      const sender = this.nodes.get(packet.from)?.shortName;
       if (sender) record.sender = sender;
-      const pending = new PendingRecord(record, this.wake, packet);
+      const pending = new PendingRecord(record, this.wake, heard);
       this.enqueue(pending);
       this.store.appendTo(record, pending); // shown, in order, by showStored()
     }
@@ -568,15 +571,22 @@ export class Station implements StationBoardsView {
     }
     const text = UTF8.decode(packet.payload);
     const near = this.landmarkNear(packet.from);
-    // A copy: a preset's body belongs to the preset table.
-    const bodies = this.readText(text, packet.from).bodies.map((body): RecordBody => (near && PLACED_KINDS.has(body.kind) && !("place" in body && body.place) ? ({ ...body, place: near } as RecordBody) : body));
-    // One text may say two things (an incident and a request): each gets its own id, the packet
-    // id plus its position, which every station that hears the packet computes alike.
+    const { bodies } = this.readText(text, packet.from);
     const receivedAt = this.options.now();
     this.watch.text(packet.from);
-    // A stock handheld cannot authenticate: marked, and applied (the boards are for its reports).
-    const auth = this.authKey ? { auth: "handheld" as const } : {};
-    return bodies.map((body, index): FieldRecord => ({ id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text, ...auth }));
+    // One loop, no copies: every text heard comes through here.
+    const records: FieldRecord[] = [];
+    for (const [index, read] of bodies.entries()) {
+      // A copy: a preset's body belongs to the preset table.
+      const body = near && PLACED_KINDS.has(read.kind) && !("place" in read && read.place) ? ({ ...read, place: near } as RecordBody) : read;
+      // One text may say two things (an incident and a request): each gets its own id, the packet
+      // id plus its position, which every station that hears the packet computes alike.
+      const record: FieldRecord = { id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text };
+      // A stock handheld cannot authenticate: marked, and applied (the boards are for its reports).
+      if (this.authKey) record.auth = "handheld";
+      records.push(record);
+    }
+    return records;
   }
 
   /** Text as records: a preset, typed text read confidently, or else a plain message (never a guess). */
@@ -661,7 +671,7 @@ export class Station implements StationBoardsView {
     return true;
   }
 
-  private stored(record: FieldRecord, result: AppendResult, packet?: ReceivedPacket): void {
+  private stored(record: FieldRecord, result: AppendResult, packet?: HeardPacket): void {
     if (!result.stored) {
       this.log.debug({ from: packet?.from, id: packet?.id, seq: record.id.seq }, "record heard again; already stored");
       return;
@@ -958,6 +968,9 @@ export class Station implements StationBoardsView {
   }
 }
 
+/** The packet a record was read from: its sender and packet id. */
+type HeardPacket = Pick<ReceivedPacket, "from" | "id">;
+
 /** A record heard (or relayed) waiting in the station's queue for its write: the store tells it how the write ended. */
 class PendingRecord implements AppendReceiver {
   outcome: AppendResult | undefined;
@@ -965,10 +978,10 @@ class PendingRecord implements AppendReceiver {
   settled = false;
 
   readonly record: FieldRecord;
-  readonly packet: ReceivedPacket | undefined;
+  readonly packet: HeardPacket | undefined;
   private readonly wake: () => void;
 
-  constructor(record: FieldRecord, wake: () => void, packet?: ReceivedPacket) {
+  constructor(record: FieldRecord, wake: () => void, packet?: HeardPacket) {
     this.record = record;
     this.wake = wake;
     this.packet = packet;
