@@ -42,45 +42,52 @@ const KEY_PAGE = 10_000;
 /** classic-level ends a page at 16 KiB unless told (highWaterMarkBytes is its option). */
 const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 48 * KEY_PAGE };
 
-/** Peer names a place can point at (its index is packed with the arrival number). */
-const PEER_SLOTS = 2 ** 16;
-
 /**
- * Where each stored record is: origin -> seq -> its arrival number and the peer it came through,
- * packed in one number (n * PEER_SLOTS + peer index, 0 for none). Numbers, not key strings (a
- * few bytes a record, no string built to look one up); origin * 2^32 + seq would not fit a
- * double exactly. With it the log needs no second key per record to find one by id.
+ * Where each stored record is: origin -> seq -> its arrival number, and the peer a relayed
+ * record came through (by arrival number). Numbers, not key strings: a few bytes a record and no
+ * string built to look one up. Origins and seqs are kept as int32 (`| 0`, read back with `>>> 0`)
+ * and arrival numbers as they are, so every key and value is a small integer V8 stores inline.
+ * With it the log needs no second key per record to find one by id.
  */
 class RecordIndex {
   private readonly byOrigin = new Map<number, Map<number, number>>();
-  private readonly peers: string[] = [""];
+  /** Arrival number -> index in `peers`, for the records that came through the relay. */
+  private readonly relayed = new Map<number, number>();
+  private readonly peers: string[] = [];
   private readonly peerIndex = new Map<string, number>();
 
   has(origin: number, seq: number): boolean {
-    return this.byOrigin.get(origin)?.has(seq) === true;
+    return this.byOrigin.get(origin | 0)?.has(seq | 0) === true;
   }
 
   set(origin: number, seq: number, n: number, via?: string): void {
-    let seqs = this.byOrigin.get(origin);
-    if (!seqs) this.byOrigin.set(origin, (seqs = new Map()));
-    seqs.set(seq, n * PEER_SLOTS + (via === undefined ? 0 : this.peer(via)));
+    let seqs = this.byOrigin.get(origin | 0);
+    if (!seqs) this.byOrigin.set(origin | 0, (seqs = new Map()));
+    const before = seqs.get(seq | 0);
+    if (before !== undefined) this.relayed.delete(before);
+    seqs.set(seq | 0, n);
+    if (via !== undefined) this.relayed.set(n, this.peer(via));
   }
 
   delete(origin: number, seq: number): void {
-    this.byOrigin.get(origin)?.delete(seq);
+    const seqs = this.byOrigin.get(origin | 0);
+    const n = seqs?.get(seq | 0);
+    if (n === undefined) return;
+    seqs?.delete(seq | 0);
+    this.relayed.delete(n);
   }
 
   /** The log key of a stored record (without the sublevel's prefix), or undefined. */
   keyOf(origin: number, seq: number): string | undefined {
-    const packed = this.byOrigin.get(origin)?.get(seq);
-    if (packed === undefined) return undefined;
-    const peer = packed % PEER_SLOTS;
-    return logKey((packed - peer) / PEER_SLOTS, origin, seq, peer === 0 ? undefined : this.peers[peer]);
+    const n = this.byOrigin.get(origin | 0)?.get(seq | 0);
+    if (n === undefined) return undefined;
+    const peer = this.relayed.get(n);
+    return logKey(n, origin, seq, peer === undefined ? undefined : this.peers[peer]);
   }
 
   lastSeq(origin: number): number | undefined {
     let last: number | undefined;
-    for (const seq of this.byOrigin.get(origin)?.keys() ?? []) if (last === undefined || seq > last) last = seq;
+    for (const key of this.byOrigin.get(origin | 0)?.keys() ?? []) if (last === undefined || key >>> 0 > last) last = key >>> 0;
     return last;
   }
 
@@ -88,8 +95,6 @@ class RecordIndex {
     let index = this.peerIndex.get(via);
     if (index === undefined) {
       index = this.peers.length;
-      // More peer stations than any coalition has: refuse rather than mix up which peer sent what.
-      if (index >= PEER_SLOTS) throw new Error(`more than ${PEER_SLOTS - 1} peer stations relayed records to this store`);
       this.peers.push(via);
       this.peerIndex.set(via, index);
     }
@@ -159,9 +164,12 @@ export class RecordStore {
 
   /** Log values: the wire's log codec, sealed when the store is encrypted (cipher.ts). */
   private readonly values: ReturnType<typeof logValueCodec>;
+  /** Values are sealed (bound to their id key). */
+  private readonly sealed: boolean;
 
   private constructor(db: RecordDatabase, codebook: Codebook, cipher?: RecordCipher) {
     this.values = logValueCodec(codebook, cipher);
+    this.sealed = cipher !== undefined;
     this.db = db;
     this.codebook = codebook;
     this.log = db.sublevel<string, Uint8Array>(RECORDS_SUBLEVEL, { valueEncoding: "view" });
@@ -408,8 +416,9 @@ export class RecordStore {
     const key = logKey(staged.arrival, origin, seq, via);
     let value: Uint8Array;
     try {
-      // Sealed (with --encrypt) for its id key, which stays the same wherever the entry moves.
-      value = this.values.encode(record, idKeyOf(key));
+      // Sealed (with --encrypt) for its id key, which stays the same wherever the entry moves
+      // (without a cipher the key is not used: no slice of it made).
+      value = this.values.encode(record, this.sealed ? idKeyOf(key) : key);
     } catch (error) {
       return error instanceof Error ? error : new Error(String(error));
     }

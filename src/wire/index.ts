@@ -8,6 +8,7 @@ export type { WireErrorCode, Result } from "./errors.ts";
 export {
   encodeLoggedRecord,
   decodeLoggedRecord,
+  shareBody,
   packRecords,
   encodePayload,
   decodePayload,

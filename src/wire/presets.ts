@@ -5,7 +5,7 @@ import { parseYamlText } from "./yaml.ts";
 import { RECORD_KINDS, type RecordBody, type RecordKind } from "./types.ts";
 import { isObject, type Codebook } from "./codebook.ts";
 import { WireError } from "./errors.ts";
-import { recordMessage } from "./records.ts";
+import { recordMessage, shareBody } from "./records.ts";
 
 /** The firmware's limits on a device's canned-message list (CannedMessageModule). */
 export const CANNED_MESSAGES_MAX_BYTES = 200;
@@ -59,7 +59,8 @@ export function parsePresetTable(yamlText: string, codebook: Codebook, source = 
       // An empty list: the station still reads the text (older handhelds), no handheld shows it.
       return fail(`${where} "${text}"`, "`roles` must be a list of role names");
     }
-    return { text: text.trim(), roles: roles, body: parseBody(entry["record"], codebook, `${where} "${text}"`, fail) };
+    // Shared by every record read from this preset: frozen, and its bytes kept by the log's encoder.
+    return { text: text.trim(), roles: roles, body: shareBody(parseBody(entry["record"], codebook, `${where} "${text}"`, fail)) };
   });
   const table: PresetTable = { version: 1, presets };
   for (const role of new Set(presets.flatMap((preset) => preset.roles))) {

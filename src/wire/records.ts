@@ -767,8 +767,59 @@ interface LoggedRecordMessage {
 /** How a record's sender was known, as the log stores it (0: not checked). */
 const AUTH_CODES: readonly (RecordAuth | undefined)[] = [undefined, "mac", "station", "handheld", "none"];
 
+/** Bodies marked shared (deep-frozen: a preset table's): their Record bytes are kept, by codebook. */
+const sharedBodies = new WeakSet<RecordBody>();
+const sharedBodyBytes = new WeakMap<RecordBody, { codebook: Codebook; bytes: Uint8Array }>();
+
+/**
+ * Marks a body that many records share and nobody changes (a preset table's): it is frozen, with
+ * everything in it, and the log's encoder keeps its Record bytes instead of encoding it again for
+ * every record (a station logs the same few presets all day). Returns the body.
+ */
+export function shareBody<T extends RecordBody>(body: T): T {
+  deepFreeze(body);
+  sharedBodies.add(body);
+  return body;
+}
+
+function deepFreeze(value: object): void {
+  for (const inner of Object.values(value)) if (typeof inner === "object" && inner !== null) deepFreeze(inner as object);
+  Object.freeze(value);
+}
+
+/** The Record bytes of a shared body, or undefined (not shared, refers to another record, or does not encode: the full path says why). */
+function sharedRecordBytes(body: RecordBody, codebook: Codebook): Uint8Array | undefined {
+  // A status's reference leaves out its origin when it is the sender's own: the bytes depend on the record.
+  if (!sharedBodies.has(body) || body.kind === "supply_status") return undefined;
+  const kept = sharedBodyBytes.get(body);
+  if (kept?.codebook === codebook) return kept.bytes;
+  const message = recordMessage(body, codebook);
+  if (!message.ok) return undefined;
+  const bytes = RecordType.encode(message.value).finish();
+  sharedBodyBytes.set(body, { codebook, bytes });
+  return bytes;
+}
+
 /** Encodes a record for the station's log. Throws a WireError for a record the codebook cannot encode (nothing is written). */
 export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uint8Array {
+  const shared = sharedRecordBytes(record.body, codebook);
+  if (shared) {
+    // The same bytes as LoggedRecordType.encode below: field by field in number order, zero
+    // scalars left out (proto3), the Record's bytes written as kept (a message field is its
+    // bytes, length first). A property test holds the two paths to the same bytes.
+    const writer = protobuf.Writer.create();
+    const hash = Number.parseInt(codebook.hash, 16);
+    const auth = record.auth === undefined ? 0 : AUTH_CODES.indexOf(record.auth);
+    if (record.id.origin) writer.uint32(13).fixed32(record.id.origin); // 1: origin
+    if (record.receivedAt) writer.uint32(24).uint64(record.receivedAt); // 3: received_at
+    if (record.text) writer.uint32(34).string(record.text); // 4: text
+    if (record.sender) writer.uint32(42).string(record.sender); // 5: sender
+    if (record.id.seq) writer.uint32(48).uint32(record.id.seq); // 6: seq
+    writer.uint32(58).bytes(shared); // 7: record
+    if (hash) writer.uint32(69).fixed32(hash); // 8: codebook
+    if (auth) writer.uint32(72).uint32(auth); // 9: auth
+    return writer.finish();
+  }
   const message = recordMessage(record.body, codebook, record.id.origin);
   if (!message.ok) throw message.error;
   const logged: LoggedRecordMessage = { origin: record.id.origin, receivedAt: record.receivedAt, record: message.value, codebook: Number.parseInt(codebook.hash, 16) };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import protobuf from "protobufjs";
-import { decodeLoggedRecord, encodeLoggedRecord, WireError } from "../../src/wire/index.ts";
+import { decodeLoggedRecord, encodeLoggedRecord, shareBody, WireError, type FieldRecord } from "../../src/wire/index.ts";
 import { arbitraryRecord, codebook, presetRecord } from "../helpers/records.ts";
 
 describe("log entries", () => {
@@ -13,6 +13,27 @@ describe("log entries", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("encode a record whose body is shared (a preset's, its bytes kept) to the same bytes as an unshared copy", () => {
+    const auth = fc.option(fc.constantFrom("mac", "station", "handheld", "none") as fc.Arbitrary<NonNullable<FieldRecord["auth"]>>, { nil: undefined });
+    fc.assert(
+      fc.property(arbitraryRecord, auth, fc.integer({ min: 1, max: 3 }), (record, tag, times) => {
+        if (tag !== undefined) record.auth = tag;
+        const expected = encodeLoggedRecord({ ...record, body: structuredClone(record.body) }, codebook);
+        const shared = { ...record, body: shareBody(structuredClone(record.body)) };
+        // The first encodes the body and keeps it; the next ones use what was kept.
+        for (let i = 0; i < times; i += 1) expect(Buffer.from(encodeLoggedRecord(shared, codebook)).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
+        expect(decodeLoggedRecord(encodeLoggedRecord(shared, codebook), codebook)).toEqual({ ok: true, value: { ...record, body: record.body } });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("freeze a shared body, and refuse one the codebook lacks as it would an unshared one", () => {
+    const body = shareBody({ kind: "supply_request" as const, lines: [{ item: "unicorn", quantity: 1 }], priority: "normal" as const });
+    expect(Object.isFrozen(body.lines[0])).toBe(true);
+    expect(() => encodeLoggedRecord({ ...presetRecord(1, 2), body }, codebook)).toThrow(/unknown item "unicorn"/);
   });
 
   it("never throw on arbitrary bytes: a typed error or a record", () => {
