@@ -422,8 +422,9 @@ export class Station implements StationBoardsView {
     for (const listener of this.boardListeners) listener(event);
   }
 
-  private boardsChanged(boards: BoardName[]): void {
-    if (boards.length > 0) this.emitBoards({ type: "boards", boards });
+  private boardsChanged(boards: readonly BoardName[]): void {
+    // A copy for the listeners: the boards answer with shared lists.
+    if (boards.length > 0 && this.boardListeners.size > 0) this.emitBoards({ type: "boards", boards: [...boards] });
   }
 
   /** Flags (and unflags) overdue check-ins as time passes, not only when records arrive. */
@@ -576,7 +577,8 @@ export class Station implements StationBoardsView {
     this.watch.text(packet.from);
     // One loop, no copies: every text heard comes through here.
     const records: FieldRecord[] = [];
-    for (const [index, read] of bodies.entries()) {
+    for (let index = 0; index < bodies.length; index += 1) {
+      const read = bodies[index] as RecordBody;
       // A copy: a preset's body belongs to the preset table.
       const body = near && PLACED_KINDS.has(read.kind) && !("place" in read && read.place) ? ({ ...read, place: near } as RecordBody) : read;
       // One text may say two things (an incident and a request): each gets its own id, the packet

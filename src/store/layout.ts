@@ -42,9 +42,21 @@ export function idKey(origin: number, seq: number): string {
   return `${hex8(origin)}!${hex8(seq)}`;
 }
 
+/** Origins in hex, for the few nodes a station hears (a key is made for every record stored). */
+const originHex = new Map<number, string>();
+
+function hexOfOrigin(origin: number): string {
+  let hex = originHex.get(origin);
+  if (hex === undefined) {
+    hex = hex8(origin);
+    if (originHex.size < 4096) originHex.set(origin, hex);
+  }
+  return hex;
+}
+
 /** The key of a record in the log (without the sublevel's prefix). */
 export function logKey(n: number, origin: number, seq: number, via?: string): string {
-  const key = `${arrivalKey(n)}!${hex8(origin)}!${hex8(seq)}`;
+  const key = arrivalKey(n) + "!" + hexOfOrigin(origin) + "!" + hex8(seq);
   return via === undefined ? key : `${key}\n${via}`;
 }
 

@@ -21,6 +21,11 @@ export interface BoardsOptions {
 
 export const DEFAULT_CHECKIN_INTERVAL_MS = 30 * 60_000;
 
+const NONE: readonly BoardName[] = Object.freeze([]);
+const REQUESTS: readonly BoardName[] = Object.freeze(["requests"]);
+const INCIDENTS: readonly BoardName[] = Object.freeze(["incidents"]);
+const SHIFTS: readonly BoardName[] = Object.freeze(["shifts"]);
+
 export class Boards {
   readonly requests: RequestsBoard;
   readonly incidents: IncidentsBoard;
@@ -35,20 +40,21 @@ export class Boards {
   }
 
   /** Folds one stored record into the boards; returns the boards it changed. */
-  add(record: FieldRecord): BoardName[] {
+  add(record: FieldRecord): readonly BoardName[] {
+    // The same few answers every time, not a new array for each record folded in.
     switch (record.body.kind) {
       case "supply_request":
       case "supply_status":
       case "supply_offer":
-        return this.requests.add(record) ? ["requests"] : [];
+        return this.requests.add(record) ? REQUESTS : NONE;
       case "incident":
       case "ack":
-        return this.incidents.add(record) ? ["incidents"] : [];
+        return this.incidents.add(record) ? INCIDENTS : NONE;
       case "shift":
       case "checkin":
-        return this.shifts.add(record) ? ["shifts"] : [];
+        return this.shifts.add(record) ? SHIFTS : NONE;
       case "message":
-        return [];
+        return NONE;
     }
   }
 
