@@ -127,6 +127,13 @@ interface Waiting {
   via: Array<string | undefined>;
 }
 
+/** A batch put together: its appends, its staged write, and each one's count (0: stored before). */
+interface Prepared {
+  batch: Waiting;
+  staged: Staged;
+  counts: number[];
+}
+
 /** Told how an append ended: stored or not (resolve), or refused or not written (reject). */
 export interface AppendReceiver {
   resolve(result: AppendResult): void;
@@ -237,22 +244,70 @@ export class RecordStore {
     }
   }
 
+  /**
+   * One batch is written (synced, on LevelDB's thread) while the next is put together here, so a
+   * burst costs the longer of its encoding and its writes, not both. The next batch is put
+   * together against the ids of the one being written; if that write fails, the next is taken
+   * apart and waits again (a record it took as stored already may not be).
+   */
   private async flushLoop(): Promise<void> {
     // Let the appends of this turn of the event loop gather into the first batch.
     await Promise.resolve();
-    while (this.waiting.records.length > 0) {
-      const { records, receivers, via } = this.waiting;
-      const batch = { records: records.splice(0, MAX_BATCH), receivers: receivers.splice(0, MAX_BATCH), via: via.splice(0, MAX_BATCH) };
-      try {
-        await this.writeBatch(batch);
-      } catch (error) {
-        const failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
-        // Those the batch refused alone were told already.
-        for (const [index, receiver] of batch.receivers.entries()) if (batch.records[index] !== undefined) receiver.reject(failure);
-        this.torn = true;
+    let writing: { prepared: Prepared; done: Promise<void> } | undefined;
+    for (;;) {
+      let next: Prepared | undefined;
+      if (this.waiting.records.length > 0) {
+        const batch = this.take();
+        try {
+          next = await this.prepare(batch, writing?.prepared.staged);
+        } catch (error) {
+          this.fail(batch, error);
+        }
       }
+      if (writing) {
+        try {
+          await writing.done;
+          this.settle(writing.prepared);
+        } catch (error) {
+          this.fail(writing.prepared.batch, error);
+          if (next) this.unstage(next);
+          next = undefined;
+        }
+      }
+      if (!next) {
+        writing = undefined;
+        if (this.waiting.records.length === 0) break;
+        continue;
+      }
+      const done = this.commit(next.staged);
+      done.catch(() => undefined); // awaited above once the next batch is put together
+      writing = { prepared: next, done };
     }
     this.flushing = false;
+  }
+
+  /** The next batch of waiting appends. */
+  private take(): Waiting {
+    const { records, receivers, via } = this.waiting;
+    return { records: records.splice(0, MAX_BATCH), receivers: receivers.splice(0, MAX_BATCH), via: via.splice(0, MAX_BATCH) };
+  }
+
+  /** Tells the appends of a batch whose write failed (those refused alone were told already). */
+  private fail(batch: Waiting, error: unknown): void {
+    const failure = error instanceof StoreWriteError ? error : new StoreWriteError(this.db.location, error);
+    for (const [index, receiver] of batch.receivers.entries()) if (batch.records[index] !== undefined) receiver.reject(failure);
+    this.torn = true;
+  }
+
+  /** Takes a batch put together behind a write that failed apart: its ids out again, its appends back at the front of the queue. */
+  private unstage(prepared: Prepared): void {
+    for (const id of prepared.staged.added) prepared.staged.ids.delete(id.origin, id.seq);
+    prepared.staged.write.close().catch(() => undefined);
+    const { records, receivers, via } = prepared.batch;
+    const again = records.flatMap((record, index) => (record === undefined ? [] : [index]));
+    this.waiting.records.unshift(...again.map((index) => records[index] as FieldRecord));
+    this.waiting.receivers.unshift(...again.map((index) => receivers[index] as AppendReceiver));
+    this.waiting.via.unshift(...again.map((index) => via[index]));
   }
 
   /**
@@ -271,10 +326,13 @@ export class RecordStore {
       throw new StoreWriteError(this.db.location, error);
     }
   }
-  /** Writes a batch of waiting appends and tells each receiver; a record refused alone is told at once and taken out of `batch.records`. */
-  private async writeBatch(batch: Waiting): Promise<void> {
+  /**
+   * Puts a batch of waiting appends into a staged write (after `after`, the one being written,
+   * if any). A record refused alone is told at once and taken out of `batch.records`.
+   */
+  private async prepare(batch: Waiting, after?: Staged): Promise<Prepared> {
     await this.renewAfterFailure();
-    const staged = await this.stage();
+    const staged = await this.stage(after);
     const { records, receivers, via } = batch;
     // Counts of the records stored (0 for one stored before), side by side with them.
     const counts: number[] = [];
@@ -287,7 +345,12 @@ export class RecordStore {
       }
       counts.push(typeof outcome === "number" ? outcome : 0);
     }
-    await this.commit(staged);
+    return { batch, staged, counts };
+  }
+
+  /** Tells each append of a written batch how it ended, then the arrival listeners. */
+  private settle({ batch, staged, counts }: Prepared): void {
+    const { records, receivers, via } = batch;
     const heardAgain: AppendResult = { stored: false, count: this.recordCount };
     for (const [index, receiver] of receivers.entries()) {
       if (records[index] === undefined) continue;
@@ -399,10 +462,10 @@ export class RecordStore {
     return out.sort((a, b) => a.n - b.n).map(({ key, record }) => ({ key, record }));
   }
 
-  /** A new write: one chained batch on the root, with the ids known (read from the log at the first write). */
-  private async stage(): Promise<Staged> {
+  /** A new write: one chained batch on the root, with the ids known (read from the log at the first write), after `after` if given. */
+  private async stage(after?: Staged): Promise<Staged> {
     const ids = await this.storedIds();
-    return { write: this.db.batch(), ids, added: [], count: this.recordCount, arrival: this.nextArrival };
+    return { write: this.db.batch(), ids, added: [], count: after?.count ?? this.recordCount, arrival: after?.arrival ?? this.nextArrival };
   }
 
   /**

@@ -161,4 +161,30 @@ describe("RecordStore group commit", () => {
     expect(await store.append(presetRecord(2, 1))).toEqual({ stored: true, count: 1 });
     await store.close();
   });
+
+  it("puts a batch made behind a write that fails together again: a copy of a record in the failed write is stored, not taken as stored", async () => {
+    const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    const store = await RecordStore.open(db, codebook);
+    const batch = db.batch.bind(db);
+    let fail = true;
+    db.batch = ((...args: Parameters<typeof db.batch>) => {
+      const chained = batch(...args);
+      if (fail) {
+        fail = false;
+        chained.write = () => Promise.reject(new Error("disk full"));
+      }
+      return chained;
+    }) as typeof db.batch;
+    // More than one batch holds (4096), appended at once: the second is made while the first is written.
+    const first = Array.from({ length: 4096 }, (_, i) => store.append(presetRecord(3, i)));
+    const again = store.append(presetRecord(3, 0));
+    const fresh = store.append(presetRecord(4, 1));
+    const outcomes = await Promise.allSettled(first);
+    expect(outcomes.every((outcome) => outcome.status === "rejected" && /disk full/.test(String(outcome.reason)))).toBe(true);
+    expect(await again).toEqual({ stored: true, count: 1 });
+    expect(await fresh).toEqual({ stored: true, count: 2 });
+    expect(await store.get({ origin: 3, seq: 0 })).toEqual(presetRecord(3, 0));
+    expect(await store.get({ origin: 3, seq: 1 })).toBeUndefined();
+    await store.close();
+  });
 });
