@@ -54,6 +54,9 @@ describe("migration from the two-key layout", () => {
     expect(arrivals.map((entry) => entry.via)).toEqual(written.map((entry) => entry.via));
     expect(arrivals.map((entry) => entry.key)).toEqual(written.map((entry) => twoKeyId(entry.record)));
     expect(await store.get(written[42]!.record.id)).toEqual(written[42]!.record);
+    // A relayed record's key holds its peer: found by id all the same.
+    expect(await store.get(written[3]!.record.id)).toEqual(written[3]!.record);
+    expect(await store.getKeys([twoKeyId(written[3]!.record), "0000abcd!00000001", twoKeyId(written[4]!.record)])).toEqual([written[3]!.record, undefined, written[4]!.record]);
     expect(await store.lastSeq(0x100)).toBe(1295);
     expect(await store.append(written[7]!.record)).toEqual({ stored: false, count: 300 });
     expect(await store.append(presetRecord(0x999, 1))).toEqual({ stored: true, count: 301 });
