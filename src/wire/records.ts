@@ -800,26 +800,99 @@ function sharedRecordBytes(body: RecordBody, codebook: Codebook): Uint8Array | u
   return bytes;
 }
 
+/**
+ * A LoggedRecord around a shared body's Record bytes, written straight into one buffer: the same
+ * bytes as LoggedRecordType.encode (fields in number order, zero scalars left out as proto3 does,
+ * the Record as its bytes, length first; a property test holds the two to the same bytes). A
+ * protobufjs Writer allocates an operation per field: on the path every heard preset takes, that
+ * was most of what encoding cost. Undefined for what only the Writer writes alike (ids or times
+ * that are not whole numbers in range, text with unpaired surrogates).
+ */
+function loggedAround(record: FieldRecord, body: Uint8Array, codebook: Codebook): Uint8Array | undefined {
+  const { origin, seq } = record.id;
+  const { receivedAt, text = "", sender = "" } = record;
+  if (!isUint32(origin) || !isUint32(seq) || !Number.isSafeInteger(receivedAt) || receivedAt < 0 || UNPAIRED_SURROGATE.test(text) || UNPAIRED_SURROGATE.test(sender)) return undefined;
+  const hash = Number.parseInt(codebook.hash, 16) >>> 0;
+  const auth = record.auth === undefined ? 0 : AUTH_CODES.indexOf(record.auth) >>> 0;
+  const utf8 = protobuf.util.utf8;
+  const textBytes = utf8.length(text);
+  const senderBytes = utf8.length(sender);
+  let size = 1 + varintSize(body.length) + body.length;
+  if (origin) size += 5;
+  if (receivedAt) size += 1 + varintSize(receivedAt);
+  if (textBytes) size += 1 + varintSize(textBytes) + textBytes;
+  if (senderBytes) size += 1 + varintSize(senderBytes) + senderBytes;
+  if (seq) size += 1 + varintSize(seq);
+  if (hash) size += 5;
+  if (auth) size += 1 + varintSize(auth);
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  if (origin) at = writeFixed32(out, writeTag(out, at, 13), origin); // 1: origin
+  if (receivedAt) at = writeVarint(out, writeVarint(out, at, 24), receivedAt); // 3: received_at
+  if (textBytes) {
+    at = writeVarint(out, writeVarint(out, at, 34), textBytes); // 4: text
+    at += utf8.write(text, out, at);
+  }
+  if (senderBytes) {
+    at = writeVarint(out, writeVarint(out, at, 42), senderBytes); // 5: sender
+    at += utf8.write(sender, out, at);
+  }
+  if (seq) at = writeVarint(out, writeVarint(out, at, 48), seq); // 6: seq
+  at = writeVarint(out, writeVarint(out, at, 58), body.length); // 7: record
+  out.set(body, at);
+  at += body.length;
+  if (hash) at = writeFixed32(out, writeTag(out, at, 69), hash); // 8: codebook
+  if (auth) writeVarint(out, writeVarint(out, at, 72), auth); // 9: auth
+  return out;
+}
+
+/** Writes a tag byte; the position after it. */
+function writeTag(out: Uint8Array, at: number, tag: number): number {
+  out[at] = tag;
+  return at + 1;
+}
+
+/** Writes a fixed32 little-endian; the position after it. */
+function writeFixed32(out: Uint8Array, at: number, value: number): number {
+  out[at] = value & 0xff;
+  out[at + 1] = (value >>> 8) & 0xff;
+  out[at + 2] = (value >>> 16) & 0xff;
+  out[at + 3] = value >>> 24;
+  return at + 4;
+}
+
+/** Writes a varint (a whole number up to 2^53); the position after it. */
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at] = (value % 0x80) | 0x80;
+    at += 1;
+    value = Math.floor(value / 0x80);
+  }
+  out[at] = value;
+  return at + 1;
+}
+
+/** In a `u` pattern a pair is one code point: this finds only a surrogate without its other half. */
+const UNPAIRED_SURROGATE = /\p{Surrogate}/u;
+
+function isUint32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= U32;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    size += 1;
+  }
+  return size;
+}
+
 /** Encodes a record for the station's log. Throws a WireError for a record the codebook cannot encode (nothing is written). */
 export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uint8Array {
   const shared = sharedRecordBytes(record.body, codebook);
-  if (shared) {
-    // The same bytes as LoggedRecordType.encode below: field by field in number order, zero
-    // scalars left out (proto3), the Record's bytes written as kept (a message field is its
-    // bytes, length first). A property test holds the two paths to the same bytes.
-    const writer = protobuf.Writer.create();
-    const hash = Number.parseInt(codebook.hash, 16);
-    const auth = record.auth === undefined ? 0 : AUTH_CODES.indexOf(record.auth);
-    if (record.id.origin) writer.uint32(13).fixed32(record.id.origin); // 1: origin
-    if (record.receivedAt) writer.uint32(24).uint64(record.receivedAt); // 3: received_at
-    if (record.text) writer.uint32(34).string(record.text); // 4: text
-    if (record.sender) writer.uint32(42).string(record.sender); // 5: sender
-    if (record.id.seq) writer.uint32(48).uint32(record.id.seq); // 6: seq
-    writer.uint32(58).bytes(shared); // 7: record
-    if (hash) writer.uint32(69).fixed32(hash); // 8: codebook
-    if (auth) writer.uint32(72).uint32(auth); // 9: auth
-    return writer.finish();
-  }
+  const around = shared && loggedAround(record, shared, codebook);
+  if (around) return around;
   const message = recordMessage(record.body, codebook, record.id.origin);
   if (!message.ok) throw message.error;
   const logged: LoggedRecordMessage = { origin: record.id.origin, receivedAt: record.receivedAt, record: message.value, codebook: Number.parseInt(codebook.hash, 16) };
