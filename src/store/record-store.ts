@@ -62,7 +62,7 @@ class RecordIndex {
 
   set(origin: number, seq: number, n: number, via?: string): void {
     let seqs = this.byOrigin.get(origin | 0);
-    if (!seqs) this.byOrigin.set(origin | 0, (seqs = new Map()));
+    if (!seqs) this.byOrigin.set(origin | 0, (seqs = new Map<number, number>()));
     const before = seqs.get(seq | 0);
     if (before !== undefined) this.relayed.delete(before);
     seqs.set(seq | 0, n);
