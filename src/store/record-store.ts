@@ -270,7 +270,7 @@ export class RecordStore {
           this.settle(writing.prepared);
         } catch (error) {
           this.fail(writing.prepared.batch, error);
-          if (next) this.unstage(next);
+          if (next) await this.unstage(next);
           next = undefined;
         }
       }
@@ -300,14 +300,15 @@ export class RecordStore {
   }
 
   /** Takes a batch put together behind a write that failed apart: its ids out again, its appends back at the front of the queue. */
-  private unstage(prepared: Prepared): void {
+  private async unstage(prepared: Prepared): Promise<void> {
     for (const id of prepared.staged.added) prepared.staged.ids.delete(id.origin, id.seq);
-    prepared.staged.write.close().catch(() => undefined);
     const { records, receivers, via } = prepared.batch;
     const again = records.flatMap((record, index) => (record === undefined ? [] : [index]));
     this.waiting.records.unshift(...again.map((index) => records[index] as FieldRecord));
     this.waiting.receivers.unshift(...again.map((index) => receivers[index] as AppendReceiver));
     this.waiting.via.unshift(...again.map((index) => via[index]));
+    // Closed before the database may be asked for a fresh write-ahead log (renewAfterFailure).
+    await prepared.staged.write.close().catch(() => undefined);
   }
 
   /**
