@@ -12,6 +12,8 @@ export interface OutboxEntry {
   /** Channel index 0..7. */
   channel: number;
   wantAck: boolean;
+  /** hop_limit asked for this packet (else the radio's). */
+  hopLimit?: number;
   /** When send() was called (ms since the epoch). */
   queuedAt: number;
 }

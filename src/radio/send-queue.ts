@@ -249,7 +249,9 @@ export class SendQueue {
       );
     }
     if (payload.length === 0) throw new RadioError("RADIO_BAD_REQUEST", "Nothing to send: the text or record is empty.");
-    return { id: this.newId(), portnum, payload, to, channel, wantAck: request.wantAck ?? direct, queuedAt: this.now() };
+    const hopLimit = request.hopLimit;
+    if (hopLimit !== undefined && (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > 7)) throw new RadioError("RADIO_BAD_REQUEST", `Hop limit ${hopLimit} is not a hop count (0..7).`);
+    return { id: this.newId(), portnum, payload, to, channel, wantAck: request.wantAck ?? direct, ...(hopLimit !== undefined ? { hopLimit } : {}), queuedAt: this.now() };
   }
 
   /** Sortable ids that keep increasing across restarts (microseconds, bumped past the last). */
@@ -291,7 +293,7 @@ export class SendQueue {
       to: entry.to,
       channel: entry.channel,
       id: packetId,
-      hopLimit: writer.hopLimit ?? this.hopLimit,
+      hopLimit: entry.hopLimit ?? writer.hopLimit ?? this.hopLimit,
       wantAck: entry.wantAck,
       payloadVariant: { case: "decoded", value: { portnum: entry.portnum, payload: entry.payload } },
     };

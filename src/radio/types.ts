@@ -158,6 +158,8 @@ export interface SendRequest {
   channel?: number;
   /** Ask for an ACK; default true for direct messages, false for broadcasts. */
   wantAck?: boolean;
+  /** hop_limit for this packet (0..7; 0: no node relays it), instead of the radio's configured one. Without want_ack only: the firmware raises 0 to its default for want_ack. */
+  hopLimit?: number;
 }
 
 /** A radio that sends: returns the id its `delivery` events carry. */

@@ -8,7 +8,8 @@
 // replaced by the newer in the scheduler (never two in the queue). What each station holds of
 // ours is kept in the store (PeerLog), so it survives a restart.
 import type { Logger } from "pino";
-import { packControl, type AuthKey, type Holding, type SeqRun, type StationControl } from "../wire/index.ts";
+import { packControl, type AuthKey, type Holding, type HoldingDigest, type SeqRun, type StationControl } from "../wire/index.ts";
+import type { SendRequest } from "../radio/index.ts";
 import type { PeerLog, StoredPeer } from "../store/index.ts";
 import type { TransmitScheduler } from "./scheduler.ts";
 import { SeqSet } from "./seq-set.ts";
@@ -34,6 +35,10 @@ export interface GroupDeliveryOptions {
   auth?: AuthKey;
   /** Another station now holds these of our records (runs of our seqs). */
   onHeld: (station: number, added: SeqRun[]) => void;
+  /** The holding digest each held ACK carries (holding-digest.ts). */
+  digest?: (sending: boolean) => HoldingDigest | undefined;
+  /** The hop limit that reaches the other base stations, when known (else the radio's). */
+  hopLimit?: () => number | undefined;
   /** How long after storing other stations' records the held ACK goes (default 30 s: one for everything stored meanwhile). */
   heldDelayMs?: number;
   /** How often a held ACK goes regardless (announcement, default 10 min). */
@@ -170,24 +175,49 @@ export class GroupDelivery {
     }, ms);
   }
 
+  /** A held ACK now, for the holding digest it carries. */
+  sendNow(): void {
+    this.sendHeld("digest");
+  }
+
   /** What this station holds of every other base station's records, on the air. */
-  private sendHeld(why: "stored" | "announce"): void {
+  private sendHeld(why: "stored" | "announce" | "digest"): void {
     const scheduler = this.options.scheduler;
     if (!scheduler || this.closed || this.options.self() === undefined) return;
+    const packed = this.composeHeld(false);
+    if (!packed) return;
+    // Each replaces a held ACK still waiting in the queue: the newer says all the older did. What
+    // it says is read again as it goes (what is held then; the digest's window ends then).
+    packed.forEach((payload, index) =>
+      scheduler.enqueue("status", this.heldRequest(payload), `held:${index}`, () => {
+        const now = this.composeHeld(index === 0)?.[index];
+        return now ? this.heldRequest(now) : undefined;
+      }),
+    );
+    this.log.debug({ why, payloads: packed.length }, "held ACK queued");
+  }
+
+  /** The held ACK's payloads now; `sending` when the first goes on the air now (its digest is then counted as sent). */
+  private composeHeld(sending: boolean): Uint8Array[] | undefined {
+    const self = this.options.self();
+    if (self === undefined) return undefined;
     const holdings: Holding[] = [];
     for (const num of this.stations()) {
       const runs = this.options.holdings(num)?.runs(MAX_RUNS) ?? [];
       if (runs.length > 0) holdings.push({ origin: num, runs });
     }
-    const self = this.options.self() as number;
-    const packed = packControl({ kind: "held", latest: this.options.latestOwn(), holdings }, this.options.auth ? { origin: self, auth: this.options.auth } : {});
+    const digest = this.options.digest?.(sending);
+    const packed = packControl({ kind: "held", latest: this.options.latestOwn(), holdings, ...(digest ? { digest } : {}) }, this.options.auth ? { origin: self, auth: this.options.auth } : {});
     if (!packed.ok) {
       this.log.error({ err: packed.error }, "held ACK does not pack; not sent");
-      return;
+      return undefined;
     }
-    // Each replaces a held ACK still waiting in the queue: the newer says all the older did.
-    packed.value.forEach((payload, index) => scheduler.enqueue("status", { record: payload, wantAck: false }, `held:${index}`));
-    this.log.debug({ why, origins: holdings.length, payloads: packed.value.length }, "held ACK queued");
+    return packed.value;
+  }
+
+  private heldRequest(payload: Uint8Array): SendRequest {
+    const hopLimit = this.options.hopLimit?.();
+    return { record: payload, wantAck: false, ...(hopLimit !== undefined ? { hopLimit } : {}) };
   }
 
   private persist(num: number): void {

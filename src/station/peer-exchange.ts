@@ -7,12 +7,16 @@ import type { DecodedPayload, FieldRecord, RecordId, SeqRun } from "../wire/inde
 import type { PeerLog } from "../store/index.ts";
 import { GroupDelivery, type GroupDeliveryOptions } from "./group-delivery.ts";
 import { GapRepair, type GapRepairOptions } from "./gap-repair.ts";
+import { HoldingDigests, type DigestOptions } from "./holding-digest.ts";
 import { SeqSet } from "./seq-set.ts";
 import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
 
 /** Timings and bounds of group delivery and gap repair (defaults in each file). */
 export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs"> &
-  Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued">;
+  Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued"> & {
+    /** Holding digests (holding-digest.ts): timings and bounds. */
+    digest?: Partial<Pick<DigestOptions, "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | "maxPushQueued" | "maxPulls">>;
+  };
 
 /** What the gap repair needs is passed through to it as given. */
 export interface PeerExchangeOptions
@@ -25,6 +29,8 @@ export interface PeerExchangeOptions
 
 /** Nodes whose records were heard on meshaid's port before they announced themselves, followed at most. */
 const MAX_CANDIDATES = 64;
+/** Hop counts remembered per base station: what reaches it is the fewest it was heard over lately. */
+const HOPS_KEPT = 8;
 
 export class PeerExchange {
   private readonly holdings = new Map<number, SeqSet>();
@@ -32,6 +38,9 @@ export class PeerExchange {
   private readonly candidates = new Set<number>();
   private readonly group: GroupDelivery;
   private readonly repair: GapRepair;
+  private readonly digests: HoldingDigests;
+  /** Per base station, the hops its last packets came over. */
+  private readonly hops = new Map<number, number[]>();
   private readonly self: () => number | undefined;
   private readonly log: Logger;
   /** With the coalition key, held ACKs and resend requests count only with a valid tag. */
@@ -44,7 +53,32 @@ export class PeerExchange {
     const holdings = (origin: number): SeqSet | undefined => this.holdings.get(origin);
     const shared = { now: options.now, ...(options.timers ? { timers: options.timers } : {}), logger: options.logger, self: options.self, latestOwn: options.latestOwn, callsign: options.callsign, holdings, ...(options.scheduler ? { scheduler: options.scheduler } : {}) };
     this.authenticated = options.auth !== undefined;
-    this.group = new GroupDelivery({ ...shared, ...(options.auth ? { auth: options.auth } : {}), ...(options.peers ? { peers: options.peers } : {}), onHeld: options.onHeld, ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]) });
+    const hopLimit = (): number | undefined => this.hopLimit();
+    this.group = new GroupDelivery({
+      ...shared,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.peers ? { peers: options.peers } : {}),
+      onHeld: options.onHeld,
+      digest: (sending) => this.digests.digest(sending),
+      hopLimit,
+      ...pick(tuning, ["heldDelayMs", "announceMs", "firstAnnounceMs"]),
+    });
+    this.digests = new HoldingDigests({
+      ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+      store: options.store,
+      codebook: options.codebook,
+      ...(options.auth ? { auth: options.auth } : {}),
+      now: options.now,
+      ...(options.timers ? { timers: options.timers } : {}),
+      logger: options.logger,
+      self: options.self,
+      latestOwn: options.latestOwn,
+      stations: () => this.group.stations(),
+      sendHeld: () => this.group.sendNow(),
+      hopLimit,
+      classOf: options.classOf,
+      ...tuning.digest,
+    });
     this.repair = new GapRepair({
       ...shared,
       store: options.store,
@@ -77,6 +111,7 @@ export class PeerExchange {
   close(): void {
     this.group.close();
     this.repair.close();
+    this.digests.close();
   }
 
   /**
@@ -86,7 +121,7 @@ export class PeerExchange {
    * key, a control without a valid tag is ignored (anyone with the channel key could claim what a
    * station holds, suppressing repair, or make a station spend airtime on resends): false then.
    */
-  heard(from: number, payload: DecodedPayload): boolean {
+  heard(from: number, payload: DecodedPayload, hopsAway?: number): boolean {
     const control = payload.control;
     if (control && this.authenticated && payload.auth !== "valid") {
       this.log.warn({ from, control: control.kind, tag: payload.auth ?? "absent" }, "held ACK or resend request without a valid coalition tag; ignored");
@@ -97,21 +132,34 @@ export class PeerExchange {
       return true;
     }
     this.candidates.delete(from);
+    if (hopsAway !== undefined) this.hops.set(from, [...(this.hops.get(from) ?? []), hopsAway].slice(-HOPS_KEPT));
     let latest = control?.latest ?? 0;
     // Only the sender's own records say how far its log goes (a record with its own id is another origin's).
     for (const record of payload.records) if (record.id.origin === from) latest = Math.max(latest, record.id.seq);
     if (this.group.heard(from, latest)) this.repair.firstHeard(from, latest);
-    if (control?.kind === "held") this.group.onHeldAck(from, control);
-    else if (control?.kind === "resend") this.repair.onResend(from, control).catch((error: unknown) => this.log.error({ err: error, from }, "resend request could not be answered"));
+    if (control?.kind === "held") {
+      this.group.onHeldAck(from, control);
+      if (control.digest) this.digests.heardDigest(from, control.digest);
+    } else if (control?.kind === "resend") {
+      if (control.wanted.length > 0) this.repair.onResend(from, control).catch((error: unknown) => this.log.error({ err: error, from }, "resend request could not be answered"));
+      if (control.hashes) this.digests.heardPull(from, control.hashes);
+    }
+    const carried = payload.records.filter((record) => record.id.origin !== from).map((record) => record.id);
+    if (carried.length > 0) this.digests.heardPushed(from, carried);
     if (control) this.repair.check(from);
     return true;
   }
 
-  /** A record was stored (heard, relayed, or asked for). */
-  stored(record: FieldRecord): void {
+  /** A record was stored (heard on the air when `onAir`, else relayed over the internet or written here). */
+  stored(record: FieldRecord, onAir = false): void {
     const origin = record.id.origin;
     if (this.candidates.has(origin)) this.holdingOf(origin).add(record.id.seq);
-    if (origin === this.self() || !this.group.isStation(origin)) return;
+    if (origin === this.self()) return;
+    if (!this.group.isStation(origin)) {
+      // A handheld's record: the other base stations learn of it from this station's holding digest.
+      if (onAir) this.digests.stored(record.id);
+      return;
+    }
     this.holdingOf(origin).add(record.id.seq);
     this.repair.stored(record.id);
     this.group.recordStored(origin);
@@ -129,7 +177,20 @@ export class PeerExchange {
   }
 
   gaps(): GapStatus {
-    return this.repair.status();
+    return { ...this.repair.status(), handheld: this.digests.status() };
+  }
+
+  /** The hop limit that reaches every other base station: the fewest hops each was heard over lately; undefined until each was heard with a hop count. */
+  private hopLimit(): number | undefined {
+    const stations = this.group.stations();
+    if (stations.length === 0) return undefined; // an announcement: to whoever may be a base station, as far as the mesh goes
+    let limit = 0;
+    for (const station of stations) {
+      const seen = this.hops.get(station);
+      if (!seen || seen.length === 0) return undefined;
+      limit = Math.max(limit, Math.min(...seen));
+    }
+    return limit;
   }
 
   private holdingOf(origin: number): SeqSet {

@@ -36,6 +36,8 @@ export interface QueuedSend {
   queuedAt: number;
   /** Acks to one destination with the same batch key are joined into one text while they wait; a record replaces the waiting one. */
   batch?: string;
+  /** Called as its turn comes: what to send now (a held ACK says what is held at that moment), or undefined when nothing needs to go any more. */
+  refresh?: () => SendRequest | undefined;
 }
 
 /** What became of a queued send: the radio took it (with the id its delivery updates carry) or refused it. */
@@ -93,7 +95,7 @@ export class TransmitScheduler {
    * Queues a send; returns its id. Texts with a batch key join a waiting one to the same place;
    * a record with a batch key replaces a waiting one with that key.
    */
-  enqueue(priority: PriorityClass, request: SendRequest, batch?: string): number {
+  enqueue(priority: PriorityClass, request: SendRequest, batch?: string, refresh?: () => SendRequest | undefined): number {
     const queue = this.queues.get(priority) as QueuedSend[];
     if (batch !== undefined && request.text !== undefined) {
       const waiting = queue.find((item) => item.batch === batch && item.request.to === request.to && item.request.text !== undefined);
@@ -108,10 +110,12 @@ export class TransmitScheduler {
       const waiting = queue.find((item) => item.batch === batch && item.request.record !== undefined);
       if (waiting) {
         waiting.request = request;
+        if (refresh) waiting.refresh = refresh;
+        else delete waiting.refresh;
         return waiting.id;
       }
     }
-    const item: QueuedSend = { id: this.nextId++, priority, request, queuedAt: this.now(), ...(batch !== undefined ? { batch } : {}) };
+    const item: QueuedSend = { id: this.nextId++, priority, request, queuedAt: this.now(), ...(batch !== undefined ? { batch } : {}), ...(refresh ? { refresh } : {}) };
     queue.push(item);
     this.schedule();
     return item.id;
@@ -197,6 +201,11 @@ export class TransmitScheduler {
     if (!item || this.closed) return;
     if (this.waitFor(item) > 0) return this.schedule();
     (this.queues.get(item.priority) as QueuedSend[]).shift();
+    if (item.refresh) {
+      const now = item.refresh();
+      if (!now) return this.schedule();
+      item.request = now;
+    }
     this.sending = true;
     this.lastSentAt = this.now();
     this.sent.push({ at: this.lastSentAt, ms: this.airtime(payloadBytes(item.request)) });

@@ -612,7 +612,7 @@ export class Station implements StationBoardsView {
       this.emitInOrder({ type: "skipped", reason: `${this.callsign(packet.from)}: ${decoded.error.message}` });
       return [];
     }
-    this.peerExchange.heard(packet.from, decoded.value);
+    this.peerExchange.heard(packet.from, decoded.value, hopsAway(packet));
     if (decoded.value.codebookMatches === false && !this.codebookWarned.has(packet.from)) {
       this.codebookWarned.add(packet.from);
       this.log.warn({ from: packet.from, theirs: decoded.value.codebook, ours: this.codebook.hash }, "sender uses a different codebook");
@@ -678,7 +678,7 @@ export class Station implements StationBoardsView {
       this.log.debug({ from: packet?.from, id: packet?.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
-    this.peerExchange.stored(record);
+    this.peerExchange.stored(record, packet !== undefined);
     this.feed.push(record);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     // A view (callsign, place in words) only for someone listening: at 20,000 records/s it costs.
@@ -1085,6 +1085,14 @@ function clipUtf8(text: string, maxBytes: number): string {
     out += char;
   }
   return out || "?";
+}
+
+/**
+ * How many hops a packet came over: hop_start - hop_limit. A packet sent with hop limit 0 comes
+ * with both 0 (heard directly); firmware older than 2.3 sends no hop_start (then below hop_limit: unknown).
+ */
+function hopsAway(packet: ReceivedPacket): number | undefined {
+  return packet.hopStart >= packet.hopLimit ? packet.hopStart - packet.hopLimit : undefined;
 }
 
 /** A record whose sender is known: a valid coalition tag, this station's own, or relayed by a trusted peer as its own. */

@@ -14,6 +14,7 @@ interface StoredEntry {
   to: number;
   channel: number;
   wantAck: boolean;
+  hopLimit?: number;
   queuedAt: number;
 }
 
@@ -69,9 +70,10 @@ function parseEntry(text: string): OutboxEntry | undefined {
     typeof v.to !== "number" ||
     typeof v.channel !== "number" ||
     typeof v.wantAck !== "boolean" ||
-    typeof v.queuedAt !== "number"
+    typeof v.queuedAt !== "number" ||
+    (v.hopLimit !== undefined && typeof v.hopLimit !== "number")
   ) {
     return undefined;
   }
-  return { id: v.id, portnum: v.portnum, payload: new Uint8Array(Buffer.from(v.payload, "base64")), to: v.to, channel: v.channel, wantAck: v.wantAck, queuedAt: v.queuedAt };
+  return { id: v.id, portnum: v.portnum, payload: new Uint8Array(Buffer.from(v.payload, "base64")), to: v.to, channel: v.channel, wantAck: v.wantAck, ...(v.hopLimit !== undefined ? { hopLimit: v.hopLimit } : {}), queuedAt: v.queuedAt };
 }

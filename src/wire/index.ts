@@ -41,5 +41,6 @@ export { describeRecord, labelledRecord } from "./describe.ts";
 export type { DescribeOptions } from "./describe.ts";
 export { parseYamlText } from "./yaml.ts";
 export { payloadForText } from "./compose.ts";
+export { recordHash } from "./digest.ts";
 export { coalitionAuthKey, authTag, appliesToBoards, changesSharedState, AUTH_TAG_BYTES, AUTH_TRAILER_BYTES } from "./auth.ts";
 export type { AuthKey } from "./auth.ts";

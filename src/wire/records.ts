@@ -88,6 +88,9 @@ export interface RecordMessage {
   /** The record's own id when its origin is not the sender's (both or neither). */
   origOrigin?: number | null;
   origSeq?: number | null;
+  /** A holding digest (held ACK) or the handheld records wanted (RESEND): 4-byte record hashes; the window only on a held ACK. */
+  digest?: number[];
+  digestWindowS?: number;
   /** The payload's authentication tag (src/wire/auth.ts): only on the last record of a payload. */
   auth?: Uint8Array;
 }
@@ -604,6 +607,7 @@ export function decodePayload(bytes: Uint8Array, codebook: Codebook, origin: num
       }
       const hasOrigOrigin = isSet(message.origOrigin);
       if (hasOrigOrigin !== isSet(message.origSeq)) invalid("a record's own id gives both its origin and its seq");
+      if (!isControl(message) && (message.digest?.length || message.digestWindowS)) invalid("a digest travels only on a held ACK or a RESEND");
       if (isControl(message)) {
         if (several) invalid("a held ACK or a RESEND travels alone in its payload");
         if (hasOrigOrigin) invalid("a held ACK or a RESEND is the sender's own");
@@ -679,25 +683,38 @@ function controlFromMessage(message: RecordMessage, latest: number): StationCont
         wanted.push({ origin: group.origin ?? 0, seq });
       });
     }
-    if (wanted.length === 0) invalid("a resend without records");
-    return { kind: "resend", latest, wanted };
+    const hashes = message.digest ?? [];
+    if (message.digestWindowS) invalid("a resend carries no digest window");
+    if (wanted.length === 0 && hashes.length === 0) invalid("a resend without records");
+    return { kind: "resend", latest, wanted, ...(hashes.length > 0 ? { hashes } : {}) };
   }
   const holdings: Holding[] = groups.map((group) => ({ origin: group.origin ?? 0, runs: runsFrom(group.seqDeltas ?? []) }));
-  return { kind: "held", latest, holdings };
+  if (!message.digestWindowS) {
+    if (message.digest?.length) invalid("a holding digest without its window");
+    return { kind: "held", latest, holdings };
+  }
+  return { kind: "held", latest, holdings, digest: { windowS: message.digestWindowS, hashes: message.digest ?? [] } };
+}
+
+function hashList(hashes: readonly number[]): number[] {
+  return hashes.map((hash) => whole(hash, "record hash"));
 }
 
 function controlMessage(control: StationControl): RecordMessage {
   if (control.kind === "resend") {
-    if (control.wanted.length === 0) invalid("a resend names at least one record");
+    const hashes = hashList(control.hashes ?? []);
+    if (control.wanted.length === 0 && hashes.length === 0) invalid("a resend names at least one record");
     const byOrigin = new Map<number, number[]>();
     for (const id of control.wanted) byOrigin.set(whole(id.origin, "origin"), [...(byOrigin.get(id.origin) ?? []), id.seq]);
-    return { kind: RESEND_KIND, acks: [...byOrigin.entries()].sort(([a], [b]) => a - b).map(([origin, seqs]) => ({ origin, seqDeltas: seqDeltas(seqs) })) };
+    const acks = [...byOrigin.entries()].sort(([a], [b]) => a - b).map(([origin, seqs]) => ({ origin, seqDeltas: seqDeltas(seqs) }));
+    return { kind: RESEND_KIND, ...(acks.length > 0 ? { acks } : {}), ...(hashes.length > 0 ? { digest: hashes } : {}) };
   }
   const acks = control.holdings.map((holding) => {
     if (holding.runs.length === 0) invalid(`the holding of !${(holding.origin >>> 0).toString(16)} has no runs`);
     return { origin: whole(holding.origin, "origin"), seqDeltas: runValues(holding.runs) };
   });
-  return { state: HELD_STATE, ...(acks.length > 0 ? { acks } : {}) };
+  const digest = control.digest ? { ...(control.digest.hashes.length > 0 ? { digest: hashList(control.digest.hashes) } : {}), digestWindowS: whole(control.digest.windowS, "digest window", 1) } : {};
+  return { state: HELD_STATE, ...(acks.length > 0 ? { acks } : {}), ...digest };
 }
 
 /** A control's one record, tagged like records (the trailer ends it) when `signer` is given. */
@@ -718,18 +735,29 @@ function controlPayload(control: StationControl, signer?: { origin: number; auth
  */
 export function packControl(control: StationControl, options: { maxBytes?: number; origin?: number; auth?: AuthKey } = {}): Result<Uint8Array[]> {
   const maxBytes = Math.min(options.maxBytes ?? MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES);
-  if (control.kind === "resend" && control.wanted.length === 0) return err("WIRE_INVALID_RECORD", "cannot encode a resend control: it names no records");
+  if (control.kind === "resend" && control.wanted.length === 0 && (control.hashes ?? []).length === 0) return err("WIRE_INVALID_RECORD", "cannot encode a resend control: it names no records");
   if (options.auth && options.origin === undefined) return err("WIRE_INVALID_RECORD", "an authenticated control needs the sender's node number (origin)");
   const signer = options.auth ? { origin: options.origin as number, auth: options.auth } : undefined;
   try {
+    // The digest rides on the first payload of a held ACK; a resend's wanted ids and hashes are spread like its records.
     const parts: StationControl[] =
-      control.kind === "held" ? (control.holdings.length === 0 ? [control] : control.holdings.map((holding) => ({ ...control, holdings: [holding] }))) : control.wanted.map((id) => ({ ...control, wanted: [id] }));
+      control.kind === "held"
+        ? control.holdings.length === 0
+          ? [control]
+          : control.holdings.map((holding, index) => ({ kind: "held", latest: control.latest, holdings: [holding], ...(index === 0 && control.digest ? { digest: control.digest } : {}) }))
+        : [...control.wanted.map((id): StationControl => ({ kind: "resend", latest: control.latest, wanted: [id] })), ...(control.hashes ?? []).map((hash): StationControl => ({ kind: "resend", latest: control.latest, wanted: [], hashes: [hash] }))];
     const payloads: Uint8Array[] = [];
     let current: StationControl | undefined;
     let currentBytes: Uint8Array | undefined;
     for (const part of parts) {
       const joined: StationControl | undefined =
-        current === undefined ? undefined : current.kind === "held" && part.kind === "held" ? { ...current, holdings: [...current.holdings, ...part.holdings] } : current.kind === "resend" && part.kind === "resend" ? { ...current, wanted: [...current.wanted, ...part.wanted] } : undefined;
+        current === undefined
+          ? undefined
+          : current.kind === "held" && part.kind === "held"
+            ? { ...current, holdings: [...current.holdings, ...part.holdings] }
+            : current.kind === "resend" && part.kind === "resend"
+              ? { ...current, wanted: [...current.wanted, ...part.wanted], ...(current.hashes || part.hashes ? { hashes: [...(current.hashes ?? []), ...(part.hashes ?? [])] } : {}) }
+              : undefined;
       const joinedBytes = joined ? controlPayload(joined, signer) : undefined;
       if (joined && joinedBytes && joinedBytes.length <= maxBytes) {
         current = joined;

@@ -165,9 +165,21 @@ export interface Holding {
  * at the end of a sender's sequence too.
  * - `held` (an ACK, state 4): the records this station holds, per origin, as runs. Cumulative, so
  *   a lost one costs nothing but time; with no holdings it announces a base station.
- * - `resend` (kind 8): please put these records on the air again (their origin answers).
+ * - `resend` (kind 8): please put these records on the air again (their origin answers); with
+ *   `hashes`, also the handheld records whose `recordHash` is one of them (any base holding one answers).
  */
-export type StationControl = { kind: "held"; latest: number; holdings: Holding[] } | { kind: "resend"; latest: number; wanted: RecordId[] };
+export type StationControl = { kind: "held"; latest: number; holdings: Holding[]; digest?: HoldingDigest } | { kind: "resend"; latest: number; wanted: RecordId[]; hashes?: number[] };
+
+/**
+ * On a held ACK: the handheld records (another origin's, not a base station's) the sender stored in
+ * its last `windowS` seconds, each as `recordHash(id)` (4 bytes). A base station that hears one
+ * puts on the air those it stored in that window that the digest lacks, and asks (a resend with
+ * `hashes`) for those it lists that it lacks. No hashes: none stored in the window.
+ */
+export interface HoldingDigest {
+  windowS: number;
+  hashes: number[];
+}
 
 /**
  * How the sender of a record was known: `mac`, a base station's payload with a valid coalition

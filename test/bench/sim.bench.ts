@@ -26,14 +26,14 @@ const corpus: CorpusLine[] = readFileSync(new URL("../fixtures/corpus/field-traf
   .map((line) => JSON.parse(line) as CorpusLine);
 
 /** YAML for a drill whose handhelds send the corpus lines round robin, each line at `everyMin` per sender. */
-function scenarioYaml(options: { name: string; nodes: string; handhelds: string[]; linkLoss: number; everyMin: number; background: boolean; knownNodes?: "all" | "none" }): string {
+function scenarioYaml(options: { name: string; seed?: number; nodes: string; handhelds: string[]; linkLoss: number; everyMin: number; background: boolean; knownNodes?: "all" | "none" }): string {
   const traffic = corpus.map((line, i) => {
     const from = options.handhelds[i % options.handhelds.length]!;
     return `  - { from: ${from}, text: ${JSON.stringify(line.text)}, kind: ${line.kind}, every: ${options.everyMin}m }`;
   });
   return [
     `name: ${JSON.stringify(options.name)}`,
-    "seed: 5",
+    `seed: ${options.seed ?? 5}`,
     "duration: 1h",
     "preset: LONG_FAST",
     "region: US",
@@ -60,14 +60,14 @@ function speedScenario(): Scenario {
 }
 
 /** The reference net: radios handed out at the check-in table already know each other (`cold`: they start with empty node lists and exchange NodeInfo as the firmware does). */
-function referenceScenario(cold = false): Scenario {
+export function referenceScenario(cold = false, seed = 5): Scenario {
   const nodes = [
     "  - { id: BASE-1, role: CLIENT_BASE, base: true, at: [0, 0] }",
     "  - { id: BASE-2, role: CLIENT_BASE, base: true, at: [1500, 500] }",
     "  - { group: h, count: 28, area: { center: [750, 250], radius: 1500 } }",
   ].join("\n");
   const handhelds = Array.from({ length: 28 }, (_, i) => `h-${String(i + 1).padStart(2, "0")}`);
-  return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false, knownNodes: cold ? "none" : "all" }), "sim.bench reference");
+  return parseScenario(scenarioYaml({ name: "bench: reference, 30 nodes, 20 % link loss", seed, nodes, handhelds, linkLoss: 0.2, everyMin: 9, background: false, knownNodes: cold ? "none" : "all" }), "sim.bench reference");
 }
 
 const fieldConfig = (name: string): string => readFileSync(new URL(`../../firmware-config/${name}`, import.meta.url), "utf8");
