@@ -55,6 +55,10 @@ export interface DigestOptions {
   maxPushQueued?: number;
   /** Pull requests for one record before giving up (default 3). */
   maxPulls?: number;
+  /** A push waits this long (plus up to 1.5 s by node number), so that one base's push cancels the others' (default 1.5 s). */
+  pushDelayMs?: number;
+  /** A record pushed is not pushed again for this long, however often it is asked for (default 20 s: shorter than the leader's digests are apart, so a push lost on the way goes again). */
+  pushWindowMs?: number;
 }
 
 interface Held {
@@ -73,14 +77,14 @@ interface Wanted {
   firstListed: number;
 }
 
-type Defaults = "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | "maxPushQueued" | "maxPulls";
+type Defaults = "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | "maxPushQueued" | "maxPulls" | "pushWindowMs" | "pushDelayMs";
 
 /** A record listed in this many of our digests without a peer's showing it is not announced again by itself. */
 const MAX_LISTINGS = 2;
 /** Records a peer stored near its window's start may be older here: they are left out of a push. */
 const WINDOW_MARGIN_MS = 30_000;
-/** Before a push goes, a base waits this long, plus up to 1.5 s by its node number, so that one base's push cancels the others'. */
-const PUSH_DELAY_MS = 1_500;
+/** Handheld records asked for at a time, at most (a digest lists at most `maxHashes`). */
+const MAX_WANTED = 256;
 
 export class HoldingDigests {
   private readonly options: DigestOptions & Required<Pick<DigestOptions, Defaults>>;
@@ -89,6 +93,8 @@ export class HoldingDigests {
   /** Handheld records stored here lately, by hash (kept two windows, for telling what is held). */
   private readonly held = new Map<number, Held>();
   private readonly toPush = new Map<number, RecordId>();
+  /** When each record was last pushed (within the push window). */
+  private readonly pushedAt = new Map<number, number>();
   private readonly wanted = new Map<number, Wanted>();
   private digestTimer: unknown;
   private digestAt = Infinity;
@@ -99,7 +105,7 @@ export class HoldingDigests {
   private readonly counts = { digests: 0, skipped: 0, pushed: 0, pulled: 0 };
 
   constructor(options: DigestOptions) {
-    this.options = { windowMs: 240_000, delayMs: 40_000, repeatMs: 60_000, graceMs: 20_000, maxHashes: 40, maxPushQueued: 32, maxPulls: 3, ...options };
+    this.options = { windowMs: 240_000, delayMs: 40_000, repeatMs: 60_000, graceMs: 20_000, maxHashes: 40, maxPushQueued: 32, maxPulls: 3, pushWindowMs: 20_000, pushDelayMs: 1_500, ...options };
     this.log = options.logger.child({ component: "holding-digest" });
     this.timers = options.timers ?? processTimers;
   }
@@ -153,7 +159,7 @@ export class HoldingDigests {
       else if (entry.storedAt >= since && entry.storedAt <= reaches - this.options.graceMs) this.push(hash, entry.id);
     }
     for (const hash of listed) {
-      if (this.held.has(hash)) continue;
+      if (this.held.has(hash) || (this.wanted.size >= MAX_WANTED && !this.wanted.has(hash))) continue;
       const wanted = this.wanted.get(hash);
       // Listed again by a later digest: it is not on its way, it is missing.
       if (!wanted) this.wanted.set(hash, { dueAt: now + this.options.graceMs, pulls: 0, firstListed: now });
@@ -191,6 +197,8 @@ export class HoldingDigests {
   }
 
   private push(hash: number, id: RecordId): void {
+    const at = this.pushedAt.get(hash);
+    if (at !== undefined && at > this.options.now() - this.options.pushWindowMs) return; // answered once a window
     if (this.toPush.size >= this.options.maxPushQueued && !this.toPush.has(hash)) return; // asked again by the next digest
     this.toPush.set(hash, id);
   }
@@ -244,7 +252,7 @@ export class HoldingDigests {
 
   private armPush(): void {
     if (this.closed || !this.options.scheduler || this.toPush.size === 0 || this.pushTimer !== undefined) return;
-    const wait = PUSH_DELAY_MS + ((this.options.self() ?? 0) % 4) * 500;
+    const wait = this.options.pushDelayMs + ((this.options.self() ?? 0) % 4) * 500;
     this.pushTimer = this.timers.setTimeout(() => {
       this.pushTimer = undefined;
       this.pushNow().catch((error: unknown) => this.log.error({ err: error }, "could not push handheld records to the other base stations"));
@@ -258,6 +266,9 @@ export class HoldingDigests {
     if (!scheduler || self === undefined || this.closed || this.toPush.size === 0) return;
     const ids = [...this.toPush.values()];
     this.toPush.clear();
+    const now = this.options.now();
+    for (const [hash, at] of this.pushedAt) if (at <= now - this.options.pushWindowMs) this.pushedAt.delete(hash);
+    for (const id of ids) this.pushedAt.set(recordHash(id), now);
     const records = (await Promise.all(ids.map((id) => this.options.store.get(id)))).filter((record): record is FieldRecord => record !== undefined);
     if (this.closed || records.length === 0) return;
     const byClass = new Map<PriorityClass, FieldRecord[]>();
@@ -265,7 +276,7 @@ export class HoldingDigests {
       const priority = this.options.classOf([record.body]);
       byClass.set(priority, [...(byClass.get(priority) ?? []), record]);
     }
-    const plannedAt = this.options.now();
+    const plannedAt = now;
     for (const [priority, group] of byClass) {
       const packed = this.pack(group, self);
       if (!packed) continue;

@@ -15,7 +15,7 @@ import type { GapStatus, PeerStationStatus, StationsHolding } from "./types.ts";
 export type PeerExchangeTuning = Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs"> &
   Pick<GapRepairOptions, "graceMs" | "retryBaseMs" | "maxRequests" | "resendWindowMs" | "backfill" | "horizon" | "maxWanted" | "maxResendPerRequest" | "maxResendQueued"> & {
     /** Holding digests (holding-digest.ts): timings and bounds. */
-    digest?: Partial<Pick<DigestOptions, "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | "maxPushQueued" | "maxPulls">>;
+    digest?: Partial<Pick<DigestOptions, "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | "maxPushQueued" | "maxPulls" | "pushWindowMs" | "pushDelayMs">>;
   };
 
 /** What the gap repair needs is passed through to it as given. */
