@@ -192,8 +192,8 @@ export class HoldingDigests {
     }
   }
 
-  status(): { digests: number; skipped: number; pushed: number; pulled: number; window: number; wanted: number } {
-    return { ...this.counts, window: this.held.size, wanted: this.wanted.size };
+  status(): { digests: number; skipped: number; pushed: number; pulled: number; window: number; wanted: number; pushing: number } {
+    return { ...this.counts, window: this.held.size, wanted: this.wanted.size, pushing: this.toPush.size };
   }
 
   private push(hash: number, id: RecordId): void {

@@ -53,8 +53,8 @@ export interface GapStatus {
   gaveUp: Array<{ origin: number; callsign: string; seqs: number[] }>;
   /** Records of this station resent on request so far. */
   resent: number;
-  /** Holding digests (handheld records between base stations): digests sent and skipped, records pushed and asked for, records in the window, records wanted. */
-  handheld?: { digests: number; skipped: number; pushed: number; pulled: number; window: number; wanted: number };
+  /** Holding digests (handheld records between base stations): digests sent and skipped, records pushed and asked for, records in the window, records wanted, records waiting to be pushed. */
+  handheld?: { digests: number; skipped: number; pushed: number; pulled: number; window: number; wanted: number; pushing: number };
 }
 
 export interface RadioState {
