@@ -132,7 +132,9 @@ export class HoldingDigests {
     if (this.options.stations().length === 0) return undefined;
     const now = this.options.now();
     this.forget(now);
-    const recent = [...this.held.values()].filter((entry) => entry.storedAt > now - this.options.windowMs).sort((a, b) => b.storedAt - a.storedAt);
+    // A follower lists only what the leader's digests had time to list (the leader's list the newest).
+    const newest = this.leads() ? now : now - this.options.graceMs;
+    const recent = [...this.held.values()].filter((entry) => entry.storedAt > now - this.options.windowMs && entry.storedAt <= newest).sort((a, b) => b.storedAt - a.storedAt);
     const listed = recent.slice(0, this.options.maxHashes);
     if (sending) for (const entry of listed) entry.listed += 1;
     // Cut to the newest: the window it claims ends at the oldest listed.
@@ -158,11 +160,14 @@ export class HoldingDigests {
       if (listed.has(hash)) entry.coveredAt = now;
       else if (entry.storedAt >= since && entry.storedAt <= reaches - this.options.graceMs) this.push(hash, entry.id);
     }
+    // A follower's digest lists records it stored a while ago: not on their way, missing.
+    const self = this.options.self() ?? 0;
+    const fromLeader = from < self && this.options.stations().every((station) => station >= from);
     for (const hash of listed) {
       if (this.held.has(hash) || (this.wanted.size >= MAX_WANTED && !this.wanted.has(hash))) continue;
       const wanted = this.wanted.get(hash);
       // Listed again by a later digest: it is not on its way, it is missing.
-      if (!wanted) this.wanted.set(hash, { dueAt: now + this.options.graceMs, pulls: 0, firstListed: now });
+      if (!wanted) this.wanted.set(hash, { dueAt: fromLeader ? now + this.options.graceMs : now, pulls: 0, firstListed: now });
       else if (wanted.pulls === 0 && now - wanted.firstListed >= this.options.graceMs) wanted.dueAt = Math.min(wanted.dueAt, now);
     }
     // A follower heard the leader's digest: its own waits a while (out of step with the leader's).
@@ -219,10 +224,10 @@ export class HoldingDigests {
     return self !== undefined && this.options.stations().every((station) => station > self);
   }
 
-  /** A digest in `delayMs` (a follower's a repeat later), unless one is planned sooner; `reset` moves a planned one. */
+  /** A digest in `delayMs` (a follower's, one delay later: the leader's first), unless one is planned sooner; `reset` moves a planned one. */
   private planDigest(delayMs: number, reset = false): void {
     if (this.closed || !this.options.scheduler) return;
-    const at = this.options.now() + (this.leads() ? delayMs : delayMs + this.options.repeatMs);
+    const at = this.options.now() + delayMs + (this.leads() ? 0 : this.options.delayMs);
     if (!reset && at >= this.digestAt) return;
     this.timers.clearTimeout(this.digestTimer);
     this.digestAt = at;

@@ -102,6 +102,38 @@ faults:
     expect({ ...again, wallSeconds: 0, speedup: 0 }).toEqual({ ...result, wallSeconds: 0, speedup: 0 });
   });
 
+  it("a handheld's record jammed at one base reaches the other over the air (holding digests), within the 2 minutes; the same seed gives the same drill", async () => {
+    // A jammer next to BASE-2 drowns M1's request there; BASE stores it. A handheld's record has no
+    // per-station sequence, so no gap shows: BASE-2 learns of it from a holding digest and gets it
+    // pushed with its own id, without the internet.
+    const jammed = parseScenario(
+      `
+seed: 3
+duration: 6m
+site: { shadowing_db: 0, fading_db: 0 }
+background: { nodeinfo: false }
+nodes:
+  - { id: BASE, base: true, role: CLIENT_BASE, at: [0, 0] }
+  - { id: BASE-2, base: true, role: CLIENT_BASE, at: [800, 0] }
+  - { id: M1, at: [300, 100] }
+traffic:
+  - { from: M1, text: NEED WATER, kind: supply_request, at: 1m }
+faults:
+  - { type: jammer, at: 55s, for: 40s, position: [810, 0], power: 30 }
+`,
+      "jammed handheld",
+    );
+    const radioOnly = await runFieldDrill(jammed, "meshaid", { ...config, radioOnly: true });
+    expect(radioOnly.delivered).toBe(0); // on the air it reached only BASE
+    expect(radioOnly.failures.examples[0]).toMatchObject({ from: "M1", missing: ["BASE-2"] });
+    const result = await runFieldDrill(jammed, "meshaid", config);
+    expect(result.delivered).toBe(1);
+    expect(result.deliveredWithin2MinRatio).toBe(1);
+    expect(result.latencyP50Ms).toBeGreaterThan(35_000); // after the jammer, not on the first transmission
+    const again = await runFieldDrill(jammed, "meshaid", config);
+    expect({ ...again, wallSeconds: 0, speedup: 0 }).toEqual({ ...result, wallSeconds: 0, speedup: 0 });
+  });
+
   it("operators acknowledge and close incident reports as they act on supply requests: the records reach the other base, no text goes to the handheld", async () => {
     const scenario = parseScenario(
       `
