@@ -14,6 +14,8 @@ export interface OutboxEntry {
   wantAck: boolean;
   /** hop_limit asked for this packet (else the radio's). */
   hopLimit?: number;
+  /** MeshPacket.priority asked for this packet (else the firmware's). */
+  priority?: number;
   /** When send() was called (ms since the epoch). */
   queuedAt: number;
 }

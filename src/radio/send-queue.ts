@@ -251,7 +251,9 @@ export class SendQueue {
     if (payload.length === 0) throw new RadioError("RADIO_BAD_REQUEST", "Nothing to send: the text or record is empty.");
     const hopLimit = request.hopLimit;
     if (hopLimit !== undefined && (!Number.isInteger(hopLimit) || hopLimit < 0 || hopLimit > 7)) throw new RadioError("RADIO_BAD_REQUEST", `Hop limit ${hopLimit} is not a hop count (0..7).`);
-    return { id: this.newId(), portnum, payload, to, channel, wantAck: request.wantAck ?? direct, ...(hopLimit !== undefined ? { hopLimit } : {}), queuedAt: this.now() };
+    const priority = request.priority;
+    if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > 127)) throw new RadioError("RADIO_BAD_REQUEST", `Priority ${priority} is not a MeshPacket priority (1..127).`);
+    return { id: this.newId(), portnum, payload, to, channel, wantAck: request.wantAck ?? direct, ...(hopLimit !== undefined ? { hopLimit } : {}), ...(priority !== undefined ? { priority } : {}), queuedAt: this.now() };
   }
 
   /** Sortable ids that keep increasing across restarts (microseconds, bumped past the last). */
@@ -294,6 +296,7 @@ export class SendQueue {
       channel: entry.channel,
       id: packetId,
       hopLimit: entry.hopLimit ?? writer.hopLimit ?? this.hopLimit,
+      ...(entry.priority !== undefined ? { priority: entry.priority } : {}),
       wantAck: entry.wantAck,
       payloadVariant: { case: "decoded", value: { portnum: entry.portnum, payload: entry.payload } },
     };

@@ -160,6 +160,8 @@ export interface SendRequest {
   wantAck?: boolean;
   /** hop_limit for this packet (0..7; 0: no node relays it), instead of the radio's configured one. Without want_ack only: the firmware raises 0 to its default for want_ack. */
   hopLimit?: number;
+  /** MeshPacket.priority for the radio's transmit queue (1..127; 70 is what a want_ack packet gets, 100 a text), instead of the firmware's choice. */
+  priority?: number;
 }
 
 /** A radio that sends: returns the id its `delivery` events carry. */

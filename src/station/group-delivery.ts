@@ -12,6 +12,7 @@ import { packControl, type AuthKey, type Holding, type HoldingDigest, type SeqRu
 import type { SendRequest } from "../radio/index.ts";
 import type { PeerLog, StoredPeer } from "../store/index.ts";
 import type { TransmitScheduler } from "./scheduler.ts";
+import { BASE_PRIORITY } from "./holding-digest.ts";
 import { SeqSet } from "./seq-set.ts";
 import { processTimers, type StationTimers } from "./timers.ts";
 import type { StationsHolding } from "./types.ts";
@@ -217,7 +218,7 @@ export class GroupDelivery {
 
   private heldRequest(payload: Uint8Array): SendRequest {
     const hopLimit = this.options.hopLimit?.();
-    return { record: payload, wantAck: false, ...(hopLimit !== undefined ? { hopLimit } : {}) };
+    return { record: payload, wantAck: false, priority: BASE_PRIORITY, ...(hopLimit !== undefined ? { hopLimit } : {}) };
   }
 
   private persist(num: number): void {

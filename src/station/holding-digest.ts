@@ -83,6 +83,12 @@ type Defaults = "windowMs" | "delayMs" | "repeatMs" | "graceMs" | "maxHashes" | 
 const MAX_LISTINGS = 2;
 /** Records a peer stored near its window's start may be older here: they are left out of a push. */
 const WINDOW_MARGIN_MS = 30_000;
+/**
+ * MeshPacket.priority in the radio's transmit queue for what base stations say to each other
+ * (held ACKs, digests, pulls, pushes): as a want_ack packet, like the records themselves (70),
+ * not behind the radio's own periodic traffic (64, what the firmware gives a packet without want_ack).
+ */
+export const BASE_PRIORITY = 70;
 /** Handheld records asked for at a time, at most (a digest lists at most `maxHashes`). */
 const MAX_WANTED = 256;
 
@@ -314,7 +320,7 @@ export class HoldingDigests {
   /** Pushes and pulls go as far as the other base stations are, without want_ack: the next digest tells whether they arrived. */
   private pushRequest(payload: Uint8Array): SendRequest {
     const hopLimit = this.options.hopLimit();
-    return { record: payload, wantAck: false, ...(hopLimit !== undefined ? { hopLimit } : {}) };
+    return { record: payload, wantAck: false, priority: BASE_PRIORITY, ...(hopLimit !== undefined ? { hopLimit } : {}) };
   }
 
   private armPull(): void {

@@ -15,6 +15,7 @@ interface StoredEntry {
   channel: number;
   wantAck: boolean;
   hopLimit?: number;
+  priority?: number;
   queuedAt: number;
 }
 
@@ -71,9 +72,10 @@ function parseEntry(text: string): OutboxEntry | undefined {
     typeof v.channel !== "number" ||
     typeof v.wantAck !== "boolean" ||
     typeof v.queuedAt !== "number" ||
-    (v.hopLimit !== undefined && typeof v.hopLimit !== "number")
+    (v.hopLimit !== undefined && typeof v.hopLimit !== "number") ||
+    (v.priority !== undefined && typeof v.priority !== "number")
   ) {
     return undefined;
   }
-  return { id: v.id, portnum: v.portnum, payload: new Uint8Array(Buffer.from(v.payload, "base64")), to: v.to, channel: v.channel, wantAck: v.wantAck, ...(v.hopLimit !== undefined ? { hopLimit: v.hopLimit } : {}), queuedAt: v.queuedAt };
+  return { id: v.id, portnum: v.portnum, payload: new Uint8Array(Buffer.from(v.payload, "base64")), to: v.to, channel: v.channel, wantAck: v.wantAck, ...(v.hopLimit !== undefined ? { hopLimit: v.hopLimit } : {}), ...(v.priority !== undefined ? { priority: v.priority } : {}), queuedAt: v.queuedAt };
 }

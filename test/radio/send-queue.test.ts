@@ -30,6 +30,7 @@ interface Written {
   channel: number;
   wantAck: boolean;
   hopLimit: number;
+  priority?: number;
   portnum: number;
   payload: Uint8Array;
 }
@@ -48,6 +49,7 @@ class ScriptedWriter implements PacketWriter {
       channel: p.channel,
       wantAck: p.wantAck,
       hopLimit: p.hopLimit,
+      ...((p as { priority?: number }).priority !== undefined ? { priority: (p as { priority?: number }).priority } : {}),
       portnum: p.payloadVariant.value.portnum,
       payload: p.payloadVariant.value.payload,
     });
@@ -314,6 +316,16 @@ describe("SendQueue", () => {
     s.queue.attach({ ...s.writer, hopLimit: 5, sendPacket: (p: ProtoInit) => s.writer.sendPacket(p) });
     await s.queue.send({ record: Uint8Array.of(1) });
     expect(s.writer.last().hopLimit).toBe(5);
+  });
+
+  it("a send may ask for its own hop limit and transmit priority (base stations' control: no further than the other bases), kept in the outbox until the radio takes it", async () => {
+    const s = setup();
+    s.queue.attach({ ...s.writer, hopLimit: 5, sendPacket: (p: ProtoInit) => s.writer.sendPacket(p) });
+    await s.queue.send({ record: Uint8Array.of(1), wantAck: false, hopLimit: 0, priority: 70 });
+    expect(s.writer.last()).toMatchObject({ hopLimit: 0, priority: 70, wantAck: false });
+    expect((await s.outbox.list())[0]).toMatchObject({ hopLimit: 0, priority: 70 });
+    await expect(s.queue.send({ record: Uint8Array.of(3), hopLimit: 8 })).rejects.toMatchObject({ code: "RADIO_BAD_REQUEST" });
+    await expect(s.queue.send({ record: Uint8Array.of(3), priority: 128 })).rejects.toMatchObject({ code: "RADIO_BAD_REQUEST" });
   });
 
   it("keeps an entry queued when writing it fails, and writes it once the link is back", async () => {

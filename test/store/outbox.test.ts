@@ -28,11 +28,13 @@ describe("LevelOutbox", () => {
     await outbox.put(entry("0000000000000001", 1));
     await outbox.put(entry("0000000000000002", 2));
     await outbox.remove("0000000000000002");
+    const control = { ...entry("0000000000000004", 4), hopLimit: 0, priority: 70 }; // a base station's control: its own hop limit and priority
+    await outbox.put(control);
     await db.close();
 
     const again = open();
     const reopened = new LevelOutbox(again);
-    expect(await reopened.list()).toEqual([entry("0000000000000001", 1), entry("0000000000000003", 3)]);
+    expect(await reopened.list()).toEqual([entry("0000000000000001", 1), entry("0000000000000003", 3), control]);
     await again.close();
   });
 

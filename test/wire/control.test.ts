@@ -133,8 +133,10 @@ describe("docs/protocol.md's control examples", () => {
     hex: match[3]!.replaceAll(" ", ""),
   }));
 
-  it("has a held ACK, an announcement and a resend request", () => {
-    expect(examples.map((example) => example.control.kind).sort()).toEqual(["held", "held", "resend"]);
+  it("has a held ACK, an announcement, a resend request, a holding digest and a pull", () => {
+    expect(examples.map((example) => example.control.kind).sort()).toEqual(["held", "held", "held", "resend", "resend"]);
+    expect(examples.some((example) => example.control.kind === "held" && example.control.digest !== undefined && example.control.digest.hashes.length > 1)).toBe(true);
+    expect(examples.some((example) => example.control.kind === "resend" && example.control.wanted.length === 0 && (example.control.hashes ?? []).length > 0)).toBe(true);
   });
 
   it.each(examples.map((example) => [example.hex, example] as const))("encodes and decodes %s as the doc says", (_hex, example) => {

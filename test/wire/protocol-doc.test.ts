@@ -66,8 +66,9 @@ const authControlExamples = [...doc.matchAll(/```wire-auth-control-example\norig
   hex: match[4]!.replaceAll(" ", ""),
 }));
 
-it("has worked examples of an authenticated held ACK and resend request", () => {
-  expect(authControlExamples.map((example) => example.control.kind).sort()).toEqual(["held", "resend"]);
+it("has worked examples of an authenticated held ACK, holding digest and resend request", () => {
+  expect(authControlExamples.map((example) => example.control.kind).sort()).toEqual(["held", "held", "resend"]);
+  expect(authControlExamples.some((example) => example.control.kind === "held" && example.control.digest !== undefined)).toBe(true);
 });
 
 it.each(authControlExamples.map((example) => [example.hex, example] as const))("authenticates the control %s as the doc says", (_hex, example) => {
