@@ -12,8 +12,9 @@
 // - The reference scenario across run seeds 1-9 (`meshaid drill --seed N`: the same net, its
 //   channel, traffic and timing drawn anew), pooled: deliveryRatioSeeds, deliveredWithin2MinSeeds,
 //   and channelAirtimePerRecordSeedsMs (every frame on the channel, base-station traffic included,
-//   per record sent), each with the plain-text run of the same seeds as its baseline; and the worst
-//   seed's share within 2 minutes (deliveredWithin2MinWorstSeed). One seed can pass by chance.
+//   per record sent), each with the plain-text run of the same seeds as its baseline; the worst
+//   seed's share within 2 minutes (deliveredWithin2MinWorstSeed) and the highest channel
+//   utilisation any node reported in any seed (peakChannelUtilizationSeeds). One seed can pass by chance.
 import { readFileSync } from "node:fs";
 import { parseScenario, runDrill, type RunDrillOptions, type Scenario } from "../../src/sim/index.ts";
 import { parseCodebook, parsePresetTable, parseSitePlan, payloadForText } from "../../src/wire/index.ts";
@@ -101,11 +102,12 @@ interface Pooled {
   within: number;
   airtimeMs: number;
   worstWithin: number;
+  peakUtilization: number;
 }
 
 /** The reference net under each run seed, pooled. */
 async function acrossSeeds(format: "meshaid" | "text"): Promise<Pooled> {
-  const pooled: Pooled = { sent: 0, delivered: 0, within: 0, airtimeMs: 0, worstWithin: 1 };
+  const pooled: Pooled = { sent: 0, delivered: 0, within: 0, airtimeMs: 0, worstWithin: 1, peakUtilization: 0 };
   for (const seed of SEEDS) {
     const scenario = referenceScenario();
     scenario.seed = seed;
@@ -116,6 +118,7 @@ async function acrossSeeds(format: "meshaid" | "text"): Promise<Pooled> {
     pooled.within += within;
     pooled.airtimeMs += drill.airtimeMs;
     pooled.worstWithin = Math.min(pooled.worstWithin, within / Math.max(1, drill.sent));
+    pooled.peakUtilization = Math.max(pooled.peakUtilization, drill.peakChannelUtilization);
   }
   return pooled;
 }
@@ -143,6 +146,7 @@ export async function run(): Promise<BenchResult[]> {
     result("sim", "deliveryRatioSeeds", seeds.delivered / seeds.sent, `fraction (the reference, seeds 1-9 pooled: ${seeds.delivered}/${seeds.sent})`, textSeeds.delivered / textSeeds.sent),
     result("sim", "deliveredWithin2MinSeeds", seeds.within / seeds.sent, `fraction (seeds 1-9 pooled: ${seeds.within}/${seeds.sent})`, textSeeds.within / textSeeds.sent),
     result("sim", "deliveredWithin2MinWorstSeed", seeds.worstWithin, "fraction (the worst of seeds 1-9)", textSeeds.worstWithin),
+    result("sim", "peakChannelUtilizationSeeds", seeds.peakUtilization, "percent (the highest any node reported, seeds 1-9)", textSeeds.peakUtilization),
     result("sim", "channelAirtimePerRecordSeedsMs", seeds.airtimeMs / seeds.sent, "ms of every frame on the channel per record sent (seeds 1-9 pooled)", textSeeds.airtimeMs / textSeeds.sent),
   ];
 }
