@@ -37,6 +37,24 @@ describe("TransmitScheduler", () => {
     scheduler.close();
   });
 
+  it("asks a send with a refresh what to send as its turn comes (a held ACK says what is held then), and drops it when there is nothing left to say", async () => {
+    const sender = new RecordingSender();
+    const scheduler = new TransmitScheduler({ sender, now: Date.now, dutyCycle: 1 });
+    let held = 1;
+    let cancelled = false;
+    scheduler.enqueue("request", { text: "FIRST" });
+    scheduler.enqueue("status", { record: Uint8Array.of(held) }, "held", () => ({ record: Uint8Array.of(held) }));
+    scheduler.enqueue("status", { record: Uint8Array.of(9) }, undefined, () => (cancelled ? undefined : { record: Uint8Array.of(9) }));
+    scheduler.enqueue("checkin", { text: "LAST" });
+    held = 3; // what is held changed while it waited
+    cancelled = true; // another base put it on the air meanwhile
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sender.sent.map((entry) => entry.request.text ?? [...(entry.request.record ?? [])])).toEqual(["FIRST", [3], "LAST"]);
+    // The dropped one took no turn: LAST went one pacing interval after the held ACK.
+    expect(sender.sent[2]!.at - sender.sent[1]!.at).toBeLessThan(4_000);
+    scheduler.close();
+  });
+
   it("paces on the clock and timers it is given (a drill's virtual clock), not the process's", async () => {
     // A discrete clock: time moves only when the test runs the next timer.
     let now = 0;
