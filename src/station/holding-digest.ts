@@ -13,8 +13,8 @@
 // of the same records (as the firmware's rebroadcast cancel does). Everything goes through the
 // transmit scheduler at the records' own priority class, inside the duty-cycle budget; digests,
 // pushes and pulls go only as far as the other base stations are (the fewest hops they were heard
-// over), not flooded across the mesh. The window is in memory: after a restart it starts empty,
-// and the other bases push what they stored in the last minutes (the store drops copies).
+// over), not flooded across the mesh. The window is in memory, refilled from the log at start
+// (and fed with what the relay brings), so a restarted station does not ask for what it holds.
 import type { Logger } from "pino";
 import { decodePayload, packControl, packRecords, recordHash, type AuthKey, type Codebook, type FieldRecord, type HoldingDigest, type RecordBody, type RecordId } from "../wire/index.ts";
 import type { SendRequest } from "../radio/index.ts";
@@ -131,6 +131,19 @@ export class HoldingDigests {
     if (this.held.has(hash)) return;
     this.held.set(hash, { id, storedAt: this.options.now(), listed: 0, coveredAt: 0 });
     this.planDigest(this.options.delayMs);
+  }
+
+  /**
+   * A handheld record this station holds that did not come over the air just now (relayed over
+   * the internet, or in the log at start): known, so that it is not asked for, and listed, but no
+   * digest is sent for it. Older than two windows: nothing to do (most of a catch-up).
+   */
+  known(id: RecordId, storedAt: number): void {
+    const now = this.options.now();
+    if (storedAt <= now - 2 * this.options.windowMs) return;
+    const hash = recordHash(id);
+    this.wanted.delete(hash);
+    if (!this.held.has(hash)) this.held.set(hash, { id, storedAt: Math.min(storedAt, now), listed: MAX_LISTINGS, coveredAt: now });
   }
 
   /** The digest a held ACK carries now (`sending`: it goes on the air now); undefined while no other base station is known. */

@@ -100,7 +100,9 @@ export class PeerExchange {
   /** A record in the log at start. */
   noteStored(record: FieldRecord): void {
     const origin = record.id.origin;
-    if (origin !== this.self() && this.group.isStation(origin)) this.holdingOf(origin).add(record.id.seq);
+    if (origin === this.self()) return;
+    if (this.group.isStation(origin)) this.holdingOf(origin).add(record.id.seq);
+    else this.digests.known(record.id, record.receivedAt); // a handheld's stored lately: not asked for again after a restart
   }
 
   /** After the log was read at start: what is missing of each station is asked for. */
@@ -158,6 +160,7 @@ export class PeerExchange {
     if (!this.group.isStation(origin)) {
       // A handheld's record: the other base stations learn of it from this station's holding digest.
       if (onAir) this.digests.stored(record.id);
+      else this.digests.known(record.id, record.receivedAt);
       return;
     }
     this.holdingOf(origin).add(record.id.seq);

@@ -170,6 +170,23 @@ describe("holding digests: handheld records between base stations", () => {
     expect(seen.length).toBeLessThanOrEqual(3 + 8);
   });
 
+  it("a station restarted still knows the handheld records it stored lately: it asks only for what it lacks", async () => {
+    const air = new Air();
+    const a = await start(air, A);
+    const b = await start(air, B);
+    await vi.waitFor(() => expect(a.station.status().stations?.map((station) => station.num)).toEqual([B]));
+    for (const node of [a, b]) node.radio.hear(H1, 1001, "NEED WATER");
+    await vi.waitFor(() => expect([a, b].map((node) => node.station.status().gaps?.handheld?.window)).toEqual([1, 1]));
+    await b.close();
+    const again = await start(air, B);
+    expect(again.station.status().gaps?.handheld?.window).toBe(1); // read from the log at start
+    a.radio.hear(H2, 1002, "NEED WATER"); // only the leader: its next digest lists both
+    await vi.waitFor(async () => expect(await holds(again, { origin: H2, seq: 1002 })).toBe(true), { timeout: 5000 });
+    expect(pulls(again)).toContain(recordHash({ origin: H2, seq: 1002 }));
+    expect(pulls(again)).not.toContain(recordHash({ origin: H1, seq: 1001 }));
+    expect(pushed(a)).not.toContainEqual({ origin: H1, seq: 1001 });
+  });
+
   describe("with the coalition key", () => {
     const key = coalitionAuthKey(Buffer.alloc(32, 3));
     const wrongKey = coalitionAuthKey(Buffer.alloc(32, 4));
