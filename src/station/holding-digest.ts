@@ -89,6 +89,8 @@ const WINDOW_MARGIN_MS = 30_000;
  * not behind the radio's own periodic traffic (64, what the firmware gives a packet without want_ack).
  */
 export const BASE_PRIORITY = 70;
+/** Handheld records kept in the window from the log or the relay, at most (what the air brings is bounded by the air). */
+const MAX_KNOWN = 4096;
 /** Handheld records asked for at a time, at most (a digest lists at most `maxHashes`). */
 const MAX_WANTED = 256;
 
@@ -140,7 +142,7 @@ export class HoldingDigests {
    */
   known(id: RecordId, storedAt: number): void {
     const now = this.options.now();
-    if (storedAt <= now - 2 * this.options.windowMs) return;
+    if (storedAt <= now - 2 * this.options.windowMs || this.held.size >= MAX_KNOWN) return; // a catch-up of thousands: the relay keeps those whole
     const hash = recordHash(id);
     this.wanted.delete(hash);
     if (!this.held.has(hash)) this.held.set(hash, { id, storedAt: Math.min(storedAt, now), listed: MAX_LISTINGS, coveredAt: now });
