@@ -115,13 +115,13 @@ export async function compile({ root = PACKAGE_ROOT, entryPoints, outdir }) {
  * @param {string} root
  */
 function sourceLocation(root) {
-  const src = join(root, "src") + "/";
+  const inRoot = `${root.replace(/\/$/, "")}/`;
   return {
     name: "meshaid-source-location",
     /** @param {{ onLoad: (options: { filter: RegExp }, callback: (args: { path: string }) => Promise<{ contents: string, loader: "ts" | "tsx" } | undefined>) => void }} build */
     setup(build) {
       build.onLoad({ filter: /\.tsx?$/ }, async (args) => {
-        if (!args.path.startsWith(src)) return undefined;
+        if (!args.path.startsWith(inRoot) || args.path.includes("/node_modules/")) return undefined;
         const text = await readFile(args.path, "utf8");
         const url = JSON.stringify(pathToFileURL(args.path).href);
         return { contents: text.replaceAll("import.meta.url", url), loader: args.path.endsWith(".tsx") ? "tsx" : "ts" };
