@@ -26,7 +26,7 @@ const KEEP_COMPILES = 3;
 const STALE_TEMP_MS = 10 * 60_000;
 
 /** The checkout (or installed package) this file belongs to. */
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const PACKAGE_ROOT = resolve(fileURLToPath(new URL("../../", import.meta.url)));
 
 /** A compile that failed: `message` is one line naming the file and what to try. */
 export class CompileError extends Error {
@@ -166,6 +166,7 @@ export function sourceFingerprint(root, entry, esbuild) {
  * @param {string} root
  */
 export function defaultCacheDir(root) {
+  root = resolve(root);
   const key = `${basename(root) || "meshaid"}-${createHash("sha256").update(root).digest("hex").slice(0, 8)}`;
   return join(root, "node_modules", ".cache", "meshaid", key);
 }
