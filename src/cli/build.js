@@ -15,7 +15,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { createRequire } from "node:module";
+import { basename, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Bumped when the compile options below change, so every cached compile is redone. */
@@ -176,12 +177,11 @@ export function defaultCacheDir(root) {
  * @param {string} root
  */
 function installedEsbuild(root) {
-  const file = join(root, "node_modules", "esbuild", "package.json");
   try {
-    const { size, mtimeMs } = statSync(file);
+    const { size, mtimeMs } = statSync(createRequire(join(root, "package.json")).resolve("esbuild/package.json"));
     return `${size}:${mtimeMs}`;
   } catch {
-    throw new CompileError(`esbuild is not installed in ${dirname(file)}: run \`npm ci\` in ${root}`);
+    throw new CompileError(`esbuild is not installed for ${root}: run \`npm ci\` there`);
   }
 }
 

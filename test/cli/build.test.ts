@@ -138,6 +138,6 @@ describe("the meshaid bin", () => {
     rmSync(join(root, "node_modules", "esbuild"));
     const run = meshaid(root);
     expect(run.status).toBe(1);
-    expect(run.stderr).toBe(`meshaid: esbuild is not installed in ${join(root, "node_modules", "esbuild")}: run \`npm ci\` in ${root}\n`);
+    expect(run.stderr).toBe(`meshaid: esbuild is not installed for ${root}: run \`npm ci\` there\n`);
   });
 });
