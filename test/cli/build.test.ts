@@ -2,11 +2,12 @@
 // Checked on a copy of bin.js and build.js in a temporary checkout with a small program of its
 // own (the real src/ is never edited), with the real esbuild linked into its node_modules.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compiledEntry, defaultCacheDir } from "../../src/cli/build.js";
+import { runMeshaid } from "../helpers/cli.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -139,5 +140,20 @@ describe("the meshaid bin", () => {
     const run = meshaid(root);
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(`meshaid: esbuild is not installed for ${root}: run \`npm ci\` there\n`);
+  });
+});
+
+describe("meshaid compiled", () => {
+  it("finds the files shipped beside its sources: package.json, hardware/boards.json, firmware-config/", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    expect(runMeshaid(["--version"])).toEqual({ status: 0, stdout: `${pkg.version}\n`, stderr: "" });
+    const boards = JSON.parse(readFileSync(join(REPO, "hardware", "boards.json"), "utf8")) as { boards: Array<{ usb: Array<{ vendorId: string; productId: string }> }> };
+    const udev = runMeshaid(["udev"]);
+    expect(udev.status).toBe(0);
+    for (const board of boards.boards) for (const usb of board.usb) expect(udev.stdout).toContain(usb.vendorId);
+    // The preset table (firmware-config/presets.yaml) and the field.proto schema beside records.ts.
+    const parse = runMeshaid(["parse", "NEED WATER"]);
+    expect(parse).toMatchObject({ status: 0, stderr: "" });
+    expect(parse.stdout).toContain("wire: 7 bytes  7f10013a020100");
   });
 });
