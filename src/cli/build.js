@@ -13,7 +13,7 @@
 //
 // Run directly (`npm run build`, and `npm ci` through the prepare script) it compiles now.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, join, relative, resolve } from "node:path";
@@ -51,8 +51,10 @@ export async function compiledEntry(options = {}) {
 
   try {
     mkdirSync(cacheDir, { recursive: true });
+    accessSync(cacheDir, constants.W_OK);
   } catch (error) {
-    throw new CompileError(`cannot write the compiled code to ${cacheDir}: ${reason(error)} (run \`npm run build\` as the owner of ${root})`);
+    // An installed copy the service's user may not write (e.g. /opt/meshaid): compiled by its owner.
+    throw new CompileError(`the sources changed since they were last compiled, and ${cacheDir} cannot be written (${reason(error)}): run \`node ${join(root, "src", "cli", "build.js")}\` as a user who may write there`);
   }
   // Node names a module by its real path: the source maps must point at these sources from there.
   const realCache = realpathSync(cacheDir);

@@ -133,6 +133,16 @@ describe("the meshaid bin", () => {
     expect(run.stderr).toContain(`${join(root, "src", "cli", "main.ts")}:10:`);
   });
 
+  it("says how to compile when the sources changed and the cache cannot be written", () => {
+    const root = tmp.path;
+    checkout(root);
+    // A file where the cache's folder would be: not writable, even for root.
+    writeFileSync(join(root, "node_modules", ".cache"), "");
+    const run = meshaid(root);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^meshaid: the sources changed since they were last compiled, and .*node_modules\/\.cache\/meshaid\/.* cannot be written \(.*\): run `node .*\/src\/cli\/build\.js` as a user who may write there\n$/);
+  });
+
   it("says what to do when esbuild is not installed", () => {
     const root = tmp.path;
     checkout(root);
