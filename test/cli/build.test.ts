@@ -111,6 +111,18 @@ describe("the meshaid bin", () => {
     expect(readdirSync(dir).sort()).toEqual(["main.mjs", "main.mjs.map"]);
   });
 
+  it("keeps the newest four compiles", async () => {
+    const root = tmp.path;
+    checkout(root);
+    const dirs: string[] = [];
+    for (const word of ["one", "two", "three", "four", "five", "six"]) {
+      greet(root, word);
+      dirs.push((await compiledEntry({ root })).dir);
+    }
+    expect(cached(root)).toEqual(dirs.slice(2).map((dir) => dir.split("/").at(-1)).sort());
+    expect(meshaid(root).stdout).toBe("six (shipped)\n");
+  });
+
   it("says in one line which file does not compile, exits 1, and runs again once it is fixed", () => {
     const root = tmp.path;
     checkout(root);
