@@ -220,9 +220,11 @@ function compileFailure(error, root) {
   const errors = /** @type {{ errors?: [] }} */ (error)?.errors ?? [];
   const first = errors[0];
   if (!first) return `cannot compile meshaid's sources: ${reason(error)}`;
-  const where = first.location ? `${relative(root, resolve(root, first.location.file))}:${first.location.line}:${first.location.column + 1}: ` : "";
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? "s" : ""})` : "";
-  return `cannot compile meshaid's sources: ${where}${first.text}${more}; fix the file, or \`git status\` shows what changed`;
+  // Without a place in a source it is not the code: a full disk, a missing file, esbuild itself.
+  if (!first.location) return `cannot compile meshaid's sources: ${first.text}${more}`;
+  const where = `${relative(root, resolve(root, first.location.file))}:${first.location.line}:${first.location.column + 1}`;
+  return `cannot compile meshaid's sources: ${where}: ${first.text}${more}; fix the file, or \`git status\` shows what changed`;
 }
 
 /** @param {unknown} error */
