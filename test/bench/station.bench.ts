@@ -25,7 +25,7 @@
 //   (`uptime`): wall time above it is time spent waiting for a core.
 // - startReadyMs, startReadyCpuMs, startReadyRssMb: `meshaid start` itself (the bin, the simulated
 //   mesh, a clean-stopped data folder holding the same records) from spawn until it says its radio
-//   is connected: wall time, the CPU time of the process (/proc, 10 ms ticks) and its RSS then;
+//   is connected: wall time, the CPU time of the process (/proc, 10 ms ticks; Linux) and its RSS then;
 //   baseline: the same command run from the sources through tsx (as the bin did before), median
 //   of three alternating runs of each.
 import { execFile, spawn } from "node:child_process";
@@ -143,6 +143,18 @@ interface Ready {
   rssMb: number;
 }
 
+/** A running process's CPU time and RSS from /proc (Linux); NaN elsewhere. */
+function procUsage(pid: number): { cpuMs: number; rssMb: number } {
+  try {
+    // /proc/PID/stat fields 14 and 15: user and system time in clock ticks (USER_HZ, 100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+    return { cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, rssMb: rssKb / 1024 };
+  } catch {
+    return { cpuMs: NaN, rssMb: NaN };
+  }
+}
+
 /** `meshaid start` on `dataDir` until its radio is connected; then stopped as a service is (SIGTERM). */
 async function startReady(command: string[], dataDir: string): Promise<Ready> {
   const started = performance.now();
@@ -152,16 +164,14 @@ async function startReady(command: string[], dataDir: string): Promise<Ready> {
   let err = "";
   child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
   const ready = await new Promise<Ready | undefined>((resolve) => {
-    child.stdout.on("data", (chunk: Buffer) => {
+    const watch = (chunk: Buffer): void => {
       out += chunk.toString();
       if (!out.includes("radio: connected")) return;
-      const ms = performance.now() - started;
-      // /proc/PID/stat fields 14 and 15: user and system time in clock ticks (100 a second).
-      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      const cpuMs = (Number(fields[11]) + Number(fields[12])) * 10;
-      const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]);
-      resolve({ ms, cpuMs, rssMb: rssKb / 1024 });
-    });
+      resolve({ ms: performance.now() - started, ...procUsage(child.pid!) });
+      child.stdout.off("data", watch);
+      child.stdout.resume();
+    };
+    child.stdout.on("data", watch);
     void exited.then(() => resolve(undefined));
   });
   child.kill("SIGTERM");
