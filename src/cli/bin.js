@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `meshaid` command. It runs meshaid compiled to JavaScript (build.js): compiled on `npm ci`,
 // and again here whenever a file under src/ changed since, so an edit, a fresh clone or a
-// `git pull` never runs stale code (checking costs about a millisecond).
+// `git pull` never runs stale code (checking, about 130 stats and a hash, costs a few milliseconds).
 import { CompileError, compiledEntry } from "./build.js";
 
 let entry;
