@@ -227,13 +227,22 @@ function compileFailure(error, root) {
   return `cannot compile meshaid's sources: ${where}: ${first.text}${more}; fix the file, or \`git status\` shows what changed`;
 }
 
+/** Whether node was started on this file (argv[1] may be a symlink, or not a file: `node -e`). */
+function isMain() {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
 /** @param {unknown} error */
 function reason(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
 // `node src/cli/build.js` (npm run build, npm ci's prepare): compile now.
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMain()) {
   try {
     const { dir, compiled } = await compiledEntry();
     process.stdout.write(`meshaid: ${compiled ? "compiled to" : "up to date in"} ${dir}\n`);
