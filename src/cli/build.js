@@ -23,6 +23,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const BUILD_FORMAT = 1;
 /** Compiles kept besides the newest (a running station loads `export` lazily from its own). */
 const KEEP_COMPILES = 3;
+/** The files under src/ a compile reads. */
+const CODE_FILE = /^[^.].*\.(ts|tsx|js|mjs|json)$/;
 /** A temporary folder older than this was left by a compile that was killed. */
 const STALE_TEMP_MS = 10 * 60_000;
 
@@ -134,9 +136,10 @@ function sourceLocation(root) {
 }
 
 /**
- * Everything a compile depends on, hashed: each path, size and mtime under src/ (an edit, a new,
- * deleted or renamed file), tsconfig.json (JSX settings), the installed esbuild, this file's format
- * and the checkout's path (the compiled code names its source files). About 200 stats.
+ * Everything a compile depends on, hashed: the path, size and mtime of each code file under src/
+ * (an edit, a new, deleted or renamed file; not an editor's swap file, nor field.proto, which is
+ * read at run time), tsconfig.json (JSX settings), the installed esbuild, this file's format and
+ * the checkout's path (the compiled code names its source files). About 130 stats.
  * @param {string} root
  * @param {string} entry
  * @param {string} esbuild which esbuild is installed
@@ -148,7 +151,7 @@ export function sourceFingerprint(root, entry, esbuild) {
     for (const dirent of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const path = join(dir, dirent.name);
       if (dirent.isDirectory()) visit(path);
-      else {
+      else if (CODE_FILE.test(dirent.name)) {
         const stat = statSync(path);
         hash.update(`${relative(root, path)}\0${stat.size}\0${stat.mtimeMs}\0`);
       }

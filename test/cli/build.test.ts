@@ -79,6 +79,9 @@ describe("the meshaid bin", () => {
     expect(meshaid(root).stdout).toBe("old (shipped)\n");
 
     const before = await compiledEntry({ root });
+    // An editor's swap file is not a source.
+    writeFileSync(join(root, "src", "cli", ".greeting.ts.swp"), "swap");
+    expect(await compiledEntry({ root })).toEqual({ ...before, compiled: false });
     writeFileSync(join(root, "src", "cli", "unused.ts"), "export const unused = 1;\n");
     const added = await compiledEntry({ root });
     expect(added).toMatchObject({ compiled: true });
