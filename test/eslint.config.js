@@ -13,7 +13,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["test/*.js", "src/cli/bin.js"] }, tsconfigRootDir: root },
+      parserOptions: { projectService: { allowDefaultProject: ["test/*.js", "src/cli/bin.js", "src/cli/build.js"] }, tsconfigRootDir: root },
     },
     rules: {
       "@typescript-eslint/no-floating-promises": "error",

@@ -8,5 +8,6 @@ export default defineConfig({
     include: ["test/**/*.test.{ts,tsx}"],
     exclude: ["test/system/**", "node_modules/**"],
     testTimeout: 20_000,
+    globalSetup: ["test/helpers/compile-once.ts"],
   },
 });

@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: ["test/system/**/*.test.{ts,tsx}"],
     testTimeout: 60_000,
+    globalSetup: ["test/helpers/compile-once.ts"],
     hookTimeout: 60_000,
     fileParallelism: false,
   },
