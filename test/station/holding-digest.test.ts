@@ -4,19 +4,11 @@
 // for it by hash, a base that holds one the digest lacks pushes it with its original id. Real
 // stations on real LevelDBs, joined by a small air that can lose chosen packets.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { join } from "node:path";
-import { Level } from "level";
-import pino from "pino";
-import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
-import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
-import type { SendRequest } from "../../src/radio/index.ts";
-import { coalitionAuthKey, MESHAID_PORTNUM, packControl, packRecords, recordHash, type AuthKey, type DecodedPayload, type RecordId } from "../../src/wire/index.ts";
-import { Air } from "../helpers/air.ts";
-import { ScriptedRadio } from "../helpers/radio.ts";
-import { codebook, presets, site } from "../helpers/records.ts";
+import { coalitionAuthKey, MESHAID_PORTNUM, packControl, packRecords, recordHash, type AuthKey, type RecordId } from "../../src/wire/index.ts";
+import { Air, type AirStation } from "../helpers/air.ts";
+import { codebook } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
-const logger = pino({ level: "silent" });
 const A = 0xba5e000a; // the leader: the lowest node number
 const B = 0xba5e000b;
 const H1 = 0x0000a001;
@@ -32,62 +24,28 @@ const FAST = {
   digest: { delayMs: 20, repeatMs: 40, graceMs: 30, pushDelayMs: 5, pushWindowMs: 600_000 },
 };
 
-interface Node {
-  num: number;
-  station: Station;
-  radio: ScriptedRadio;
-  store: RecordStore;
-  events: StationEvent[];
-  sent: Array<{ request: SendRequest; decoded: DecodedPayload | undefined }>;
-  close(): Promise<void>;
-}
 
 /** What a node pushed: the handheld records (another origin's ids) in its payloads. */
-const pushed = (node: Node): RecordId[] => node.sent.flatMap((sent) => sent.decoded?.records.filter((record) => record.id.origin !== node.num).map((record) => record.id) ?? []);
-const pulls = (node: Node): number[] => node.sent.flatMap((sent) => (sent.decoded?.control?.kind === "resend" ? (sent.decoded.control.hashes ?? []) : []));
-const digests = (node: Node): number[][] => node.sent.flatMap((sent) => (sent.decoded?.control?.kind === "held" && sent.decoded.control.digest ? [sent.decoded.control.digest.hashes] : []));
+const pushed = (node: AirStation): RecordId[] => node.sent.flatMap((sent) => sent.decoded?.records.filter((record) => record.id.origin !== node.num).map((record) => record.id) ?? []);
+const pulls = (node: AirStation): number[] => node.sent.flatMap((sent) => (sent.decoded?.control?.kind === "resend" ? (sent.decoded.control.hashes ?? []) : []));
+const digests = (node: AirStation): number[][] => node.sent.flatMap((sent) => (sent.decoded?.control?.kind === "held" && sent.decoded.control.digest ? [sent.decoded.control.digest.hashes] : []));
 
 describe("holding digests: handheld records between base stations", () => {
   const dir = useTempDir();
-  const open: Node[] = [];
+  const open: AirStation[] = [];
   afterEach(async () => {
     for (const node of open.splice(0)) await node.close();
   });
 
-  async function start(air: Air, num: number, options: { auth?: AuthKey; digest?: object } = {}): Promise<Node> {
-    const db: RecordDatabase = new Level<string, Uint8Array>(join(dir.path, num.toString(16)), { valueEncoding: "view" });
-    const store = await RecordStore.open(db, codebook);
-    const radio = new ScriptedRadio();
-    const scheduler = new TransmitScheduler({ sender: air.sender(num), minIntervalMs: 0, dutyCycle: 1 });
-    const peerTuning = { ...FAST, digest: { ...FAST.digest, ...options.digest } };
-    const station = new Station({ name: num.toString(16), radio, store, presets, codebook, site, logger, scheduler, sends: await SendLog.open(db), peers: await PeerLog.open(db), origin: num, peerTuning, ...(options.auth ? { auth: options.auth } : {}) });
-    const events: StationEvent[] = [];
-    station.subscribe((event) => events.push(event));
-    await station.start();
-    let closed = false;
-    const node: Node = {
-      num,
-      station,
-      radio,
-      store,
-      events,
-      sent: [],
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        air.nodes.delete(num);
-        scheduler.close();
-        await station.stop();
-        await store.close();
-      },
-    };
-    air.nodes.set(num, node);
+  async function start(air: Air, num: number, options: { auth?: AuthKey; digest?: object } = {}): Promise<AirStation> {
+    const node = await air.startStation(num, { dir: dir.path, peerTuning: { ...FAST, digest: { ...FAST.digest, ...options.digest } }, ...(options.auth ? { auth: options.auth } : {}) });
     open.push(node);
     return node;
   }
 
+
   /** Both stations know each other (their announcements crossed). */
-  async function pair(options: { auth?: AuthKey; digest?: object } = {}): Promise<[Node, Node]> {
+  async function pair(options: { auth?: AuthKey; digest?: object } = {}): Promise<[AirStation, AirStation]> {
     const air = new Air();
     const a = await start(air, A, options);
     const b = await start(air, B, options);
@@ -98,7 +56,7 @@ describe("holding digests: handheld records between base stations", () => {
     return [a, b];
   }
 
-  const holds = async (node: Node, id: RecordId): Promise<boolean> => (await node.store.get(id)) !== undefined;
+  const holds = async (node: AirStation, id: RecordId): Promise<boolean> => (await node.store.get(id)) !== undefined;
 
   it("a handheld record only the leader heard is asked for by its hash and pushed with its own id; the other then holds it once", async () => {
     const [a, b] = await pair();
@@ -135,7 +93,7 @@ describe("holding digests: handheld records between base stations", () => {
       b.radio.hear(from, id, "NEED WATER");
     }
     // A digest listing both has gone, and neither station has anything to push or ask for.
-    const both = (node: Node): boolean => digests(node).some((hashes) => hashes.length === 2);
+    const both = (node: AirStation): boolean => digests(node).some((hashes) => hashes.length === 2);
     await vi.waitFor(
       () => {
         expect(both(a) || both(b)).toBe(true);

@@ -5,19 +5,11 @@
 // carries what each scheduler sends to the others' radios and can lose chosen packets.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
-import { join } from "node:path";
-import { Level } from "level";
-import pino from "pino";
-import { Station, TransmitScheduler, type StationEvent } from "../../src/station/index.ts";
-import { PeerLog, RecordStore, SendLog, type RecordDatabase } from "../../src/store/index.ts";
-import type { SendRequest } from "../../src/radio/index.ts";
 import { coalitionAuthKey, MESHAID_PORTNUM, packControl, packRecords, type AuthKey, type DecodedPayload, type RecordBody } from "../../src/wire/index.ts";
-import { Air } from "../helpers/air.ts";
-import { ScriptedRadio } from "../helpers/radio.ts";
-import { codebook, presets, site } from "../helpers/records.ts";
+import { Air, type AirStation } from "../helpers/air.ts";
+import { codebook } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
-const logger = pino({ level: "silent" });
 const A = 0xba5e000a;
 const B = 0xba5e000b;
 const C = 0xba5e000c;
@@ -26,62 +18,24 @@ const FAST = { heldDelayMs: 20, firstAnnounceMs: 10, announceMs: 60_000, graceMs
 
 const water = (quantity: number): RecordBody => ({ kind: "supply_request", lines: [{ item: "water", quantity }], priority: "normal", place: { landmark: 1 } });
 
-interface Node {
-  num: number;
-  station: Station;
-  radio: ScriptedRadio;
-  scheduler: TransmitScheduler;
-  store: RecordStore;
-  events: StationEvent[];
-  /** What this station put on the air, decoded. */
-  sent: Array<{ request: SendRequest; decoded: DecodedPayload | undefined }>;
-  close(): Promise<void>;
-}
 
 const carries = (decoded: DecodedPayload | undefined, seq: number): boolean => decoded?.records.some((record) => record.id.seq === seq) ?? false;
 
 describe("group delivery and gap repair between base stations", () => {
   const dir = useTempDir();
-  const open: Node[] = [];
+  const open: AirStation[] = [];
   afterEach(async () => {
     for (const node of open.splice(0)) await node.close();
   });
 
-  async function start(air: Air, num: number, options: { tuning?: object; scheduler?: { minIntervalMs?: number }; auth?: AuthKey } = {}): Promise<Node> {
-    const db: RecordDatabase = new Level<string, Uint8Array>(join(dir.path, num.toString(16)), { valueEncoding: "view" });
-    const store = await RecordStore.open(db, codebook);
-    const sends = await SendLog.open(db);
-    const peers = await PeerLog.open(db);
-    const radio = new ScriptedRadio();
-    const scheduler = new TransmitScheduler({ sender: air.sender(num), minIntervalMs: options.scheduler?.minIntervalMs ?? 0, dutyCycle: 1 });
-    const station = new Station({ name: num.toString(16), radio, store, presets, codebook, site, logger, scheduler, sends, peers, origin: num, peerTuning: { ...FAST, ...options.tuning }, ...(options.auth ? { auth: options.auth } : {}) });
-    const events: StationEvent[] = [];
-    station.subscribe((event) => events.push(event));
-    await station.start();
-    let closed = false;
-    const node: Node = {
-      num,
-      station,
-      radio,
-      scheduler,
-      store,
-      events,
-      sent: [],
-      close: async () => {
-        if (closed) return;
-        closed = true;
-        air.nodes.delete(num);
-        scheduler.close();
-        await station.stop();
-        await store.close();
-      },
-    };
-    air.nodes.set(num, node);
+  async function start(air: Air, num: number, options: { tuning?: object; scheduler?: { minIntervalMs?: number }; auth?: AuthKey } = {}): Promise<AirStation> {
+    const node = await air.startStation(num, { dir: dir.path, peerTuning: { ...FAST, ...options.tuning }, ...(options.scheduler?.minIntervalMs !== undefined ? { minIntervalMs: options.scheduler.minIntervalMs } : {}), ...(options.auth ? { auth: options.auth } : {}) });
     open.push(node);
     return node;
   }
 
-  async function holds(node: Node, origin: number, seq: number): Promise<boolean> {
+
+  async function holds(node: AirStation, origin: number, seq: number): Promise<boolean> {
     return (await node.store.get({ origin, seq })) !== undefined;
   }
 
