@@ -5,6 +5,20 @@ import { parseCodebook } from "../../src/wire/index.ts";
 import { codebook, configText, presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
+/** The next batch written to `db` fails as a full disk would; later ones are written. */
+function failFirstBatchWrite(db: Level<string, Uint8Array>): void {
+  const batch = db.batch.bind(db);
+  let fail = true;
+  db.batch = ((...args: Parameters<typeof db.batch>) => {
+    const chained = batch(...args);
+    if (fail) {
+      fail = false;
+      chained.write = () => Promise.reject(new Error("disk full"));
+    }
+    return chained;
+  }) as typeof db.batch;
+}
+
 describe("RecordStore on LevelDB", () => {
   const dir = useTempDir();
   const openStore = (): Promise<RecordStore> => RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
@@ -145,16 +159,7 @@ describe("RecordStore group commit", () => {
   it("fails every append of a batch whose write fails, and writes the next batch", async () => {
     const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
-    const batch = db.batch.bind(db);
-    let fail = true;
-    db.batch = ((...args: Parameters<typeof db.batch>) => {
-      const chained = batch(...args);
-      if (fail) {
-        fail = false;
-        chained.write = () => Promise.reject(new Error("disk full"));
-      }
-      return chained;
-    }) as typeof db.batch;
+    failFirstBatchWrite(db);
     const first = [store.append(presetRecord(2, 1)), store.append(presetRecord(2, 2))];
     await expect(Promise.all(first)).rejects.toThrow(/disk full/);
     expect(store.count).toBe(0);
@@ -165,16 +170,7 @@ describe("RecordStore group commit", () => {
   it("puts a batch made behind a write that fails together again: a copy of a record in the failed write is stored, not taken as stored", async () => {
     const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     const store = await RecordStore.open(db, codebook);
-    const batch = db.batch.bind(db);
-    let fail = true;
-    db.batch = ((...args: Parameters<typeof db.batch>) => {
-      const chained = batch(...args);
-      if (fail) {
-        fail = false;
-        chained.write = () => Promise.reject(new Error("disk full"));
-      }
-      return chained;
-    }) as typeof db.batch;
+    failFirstBatchWrite(db);
     // More than one batch holds (4096), appended at once: the second is made while the first is written.
     const first = Array.from({ length: 4096 }, (_, i) => store.append(presetRecord(3, i)));
     const again = store.append(presetRecord(3, 0));
