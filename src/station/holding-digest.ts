@@ -100,6 +100,8 @@ export class HoldingDigests {
   private readonly timers: StationTimers;
   /** Handheld records stored here lately, by hash (kept two windows, for telling what is held). */
   private readonly held = new Map<number, Held>();
+  /** Handheld records stored while no other base station was known, not hashed yet (read `held` through `holding()`). */
+  private readonly unhashed: Array<{ id: RecordId; storedAt: number }> = [];
   private readonly toPush = new Map<number, RecordId>();
   /** When each record was last pushed (within the push window). */
   private readonly pushedAt = new Map<number, number>();
@@ -128,11 +130,32 @@ export class HoldingDigests {
 
   /** A handheld record heard on the air was stored (not one relayed over the internet: its peers have it). */
   stored(id: RecordId): void {
-    const hash = recordHash(id);
-    this.wanted.delete(hash);
-    if (this.held.has(hash)) return;
-    this.held.set(hash, { id, storedAt: this.options.now(), listed: 0, coveredAt: 0 });
+    if (this.options.stations().length === 0) {
+      // Alone, nobody reads a digest: the id waits unhashed (hashing is most of what a record
+      // costs here, and a lone station may store thousands a second) until another base is known.
+      this.unhashed.push({ id, storedAt: this.options.now() });
+      if (this.unhashed.length > 2 * MAX_KNOWN) this.unhashed.splice(0, this.unhashed.length - MAX_KNOWN);
+    } else {
+      this.remember(id, this.options.now());
+    }
     this.planDigest(this.options.delayMs);
+  }
+
+  private remember(id: RecordId, storedAt: number): void {
+    const hash = recordHash(id);
+    const held = this.holding();
+    this.wanted.delete(hash);
+    if (!held.has(hash)) held.set(hash, { id, storedAt, listed: 0, coveredAt: 0 });
+  }
+
+  /** The handheld records stored lately, by hash, with those stored while alone hashed now. */
+  private holding(): Map<number, Held> {
+    if (this.unhashed.length > 0) {
+      const waiting = this.unhashed.splice(0);
+      const cutoff = this.options.now() - 2 * this.options.windowMs;
+      for (const { id, storedAt } of waiting) if (storedAt > cutoff) this.remember(id, storedAt);
+    }
+    return this.held;
   }
 
   /**
@@ -142,10 +165,10 @@ export class HoldingDigests {
    */
   known(id: RecordId, storedAt: number): void {
     const now = this.options.now();
-    if (storedAt <= now - 2 * this.options.windowMs || this.held.size >= MAX_KNOWN) return; // a catch-up of thousands: the relay keeps those whole
+    if (storedAt <= now - 2 * this.options.windowMs || this.holding().size >= MAX_KNOWN) return; // a catch-up of thousands: the relay keeps those whole
     const hash = recordHash(id);
     this.wanted.delete(hash);
-    if (!this.held.has(hash)) this.held.set(hash, { id, storedAt: Math.min(storedAt, now), listed: MAX_LISTINGS, coveredAt: now });
+    if (!this.holding().has(hash)) this.holding().set(hash, { id, storedAt: Math.min(storedAt, now), listed: MAX_LISTINGS, coveredAt: now });
   }
 
   /** The digest a held ACK carries now (`sending`: it goes on the air now); undefined while no other base station is known. */
@@ -155,7 +178,7 @@ export class HoldingDigests {
     this.forget(now);
     // A follower lists only what the leader's digests had time to list (the leader's list the newest).
     const newest = this.leads() ? now : now - this.options.graceMs;
-    const recent = [...this.held.values()].filter((entry) => entry.storedAt > now - this.options.windowMs && entry.storedAt <= newest).sort((a, b) => b.storedAt - a.storedAt);
+    const recent = [...this.holding().values()].filter((entry) => entry.storedAt > now - this.options.windowMs && entry.storedAt <= newest).sort((a, b) => b.storedAt - a.storedAt);
     const listed = recent.slice(0, this.options.maxHashes);
     if (sending) for (const entry of listed) entry.listed += 1;
     // Cut to the newest: the window it claims ends at the oldest listed.
@@ -174,10 +197,10 @@ export class HoldingDigests {
     // (less the grace: floods reach the bases seconds apart) is left for the next digest.
     let reaches = now;
     let anchor = -Infinity;
-    for (const hash of listed) anchor = Math.max(anchor, this.held.get(hash)?.storedAt ?? -Infinity);
+    for (const hash of listed) anchor = Math.max(anchor, this.holding().get(hash)?.storedAt ?? -Infinity);
     if (anchor > -Infinity) reaches = Math.min(reaches, anchor);
     const since = now - digest.windowS * 1000 + WINDOW_MARGIN_MS;
-    for (const [hash, entry] of this.held) {
+    for (const [hash, entry] of this.holding()) {
       if (listed.has(hash)) entry.coveredAt = now;
       else if (entry.storedAt >= since && entry.storedAt <= reaches - this.options.graceMs) this.push(hash, entry.id);
     }
@@ -185,7 +208,7 @@ export class HoldingDigests {
     const self = this.options.self() ?? 0;
     const fromLeader = from < self && this.options.stations().every((station) => station >= from);
     for (const hash of listed) {
-      if (this.held.has(hash) || (this.wanted.size >= MAX_WANTED && !this.wanted.has(hash))) continue;
+      if (this.holding().has(hash) || (this.wanted.size >= MAX_WANTED && !this.wanted.has(hash))) continue;
       const wanted = this.wanted.get(hash);
       // Listed again by a later digest: it is not on its way, it is missing.
       if (!wanted) this.wanted.set(hash, { dueAt: fromLeader ? now + this.options.graceMs : now, pulls: 0, firstListed: now });
@@ -201,7 +224,7 @@ export class HoldingDigests {
   heardPull(from: number, hashes: readonly number[]): void {
     if (from === this.options.self()) return;
     for (const hash of hashes) {
-      const entry = this.held.get(hash);
+      const entry = this.holding().get(hash);
       if (entry) this.push(hash, entry.id);
     }
     this.armPush();
@@ -213,13 +236,13 @@ export class HoldingDigests {
     for (const id of ids) {
       const hash = recordHash(id);
       this.toPush.delete(hash);
-      const entry = this.held.get(hash);
+      const entry = this.holding().get(hash);
       if (entry) entry.coveredAt = this.options.now();
     }
   }
 
   status(): { digests: number; skipped: number; pushed: number; pulled: number; window: number; wanted: number; pushing: number } {
-    return { ...this.counts, window: this.held.size, wanted: this.wanted.size, pushing: this.toPush.size };
+    return { ...this.counts, window: this.holding().size, wanted: this.wanted.size, pushing: this.toPush.size };
   }
 
   private push(hash: number, id: RecordId): void {
@@ -231,7 +254,7 @@ export class HoldingDigests {
 
   /** Drops what is older than two windows. */
   private forget(now: number): void {
-    for (const [hash, entry] of this.held) if (entry.storedAt <= now - 2 * this.options.windowMs) this.held.delete(hash);
+    for (const [hash, entry] of this.holding()) if (entry.storedAt <= now - 2 * this.options.windowMs) this.holding().delete(hash);
   }
 
   /**
@@ -266,14 +289,14 @@ export class HoldingDigests {
     // A follower owes a digest for records the leader's have not listed since they were stored.
     const listedBy = this.leads() ? now : now - this.options.delayMs;
     const owes = (entry: Held): boolean => entry.coveredAt === 0 && entry.listed < MAX_LISTINGS && entry.storedAt > now - this.options.windowMs;
-    if (![...this.held.values()].some((entry) => owes(entry) && entry.storedAt <= listedBy)) {
+    if (![...this.holding().values()].some((entry) => owes(entry) && entry.storedAt <= listedBy)) {
       this.counts.skipped += 1;
-      if ([...this.held.values()].some(owes)) this.planDigest(this.options.delayMs);
+      if ([...this.holding().values()].some(owes)) this.planDigest(this.options.delayMs);
       return;
     }
     this.counts.digests += 1;
     this.options.sendHeld();
-    if ([...this.held.values()].some(owes)) this.planDigest(this.options.repeatMs);
+    if ([...this.holding().values()].some(owes)) this.planDigest(this.options.repeatMs);
   }
 
   private armPush(): void {
@@ -313,7 +336,7 @@ export class HoldingDigests {
         const ids = new Set(decoded.ok ? decoded.value.records.map((record) => recordHash(record.id)) : []);
         const carried = group.filter((record) => ids.has(recordHash(record.id)));
         scheduler.enqueue(priority, this.pushRequest(payload), undefined, () => {
-          const still = carried.filter((record) => (this.held.get(recordHash(record.id))?.coveredAt ?? 0) <= plannedAt);
+          const still = carried.filter((record) => (this.holding().get(recordHash(record.id))?.coveredAt ?? 0) <= plannedAt);
           if (still.length === carried.length) return this.pushRequest(payload);
           const again = still.length > 0 ? this.pack(still, self) : undefined;
           return again?.[0] ? this.pushRequest(again[0]) : undefined;
