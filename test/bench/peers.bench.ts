@@ -3,16 +3,9 @@
 // B and C repair what they miss by asking A. Measured: the share of A's records every station
 // ends up holding, and the airtime (LONG_FAST, from each payload's bytes) that held ACKs, resend
 // requests and resends cost, against the airtime of A's first transmissions of its records.
-import { join } from "node:path";
-import { Level } from "level";
-import pino from "pino";
 import { airtimeMs, MODEM_PRESETS, mulberry32 } from "../../src/sim/index.ts";
-import { Station, TransmitScheduler } from "../../src/station/index.ts";
-import { PeerLog, RecordStore, SendLog } from "../../src/store/index.ts";
 import { packControl, type RecordBody } from "../../src/wire/index.ts";
-import { Air, type AirNode } from "../helpers/air.ts";
-import { ScriptedRadio } from "../helpers/radio.ts";
-import { codebook, presets, site } from "../helpers/records.ts";
+import { Air, type AirStation } from "../helpers/air.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { result, type BenchResult } from "./result.ts";
 
@@ -21,7 +14,6 @@ const STATIONS = [A, 0xba5e000b, 0xba5e000c];
 const RECORDS = 200;
 const LOSS = 0.2;
 const SPEEDUP = 100;
-const logger = pino({ level: "silent" });
 
 /** LONG_FAST time on air of a payload on meshaid's port (16-byte header, Data around it). */
 const airtime = (payloadBytes: number): number => airtimeMs(16 + 2 + 3 + 2 + payloadBytes, MODEM_PRESETS.LONG_FAST);
@@ -31,32 +23,16 @@ export async function run(): Promise<BenchResult[]> {
   const air = new Air();
   const random = mulberry32(6);
   air.lose = () => random() < LOSS;
-  const nodes = new Map<number, AirNode & { station: Station; store: RecordStore; scheduler: TransmitScheduler }>();
+  const nodes = new Map<number, AirStation>();
   for (const num of STATIONS) {
-    const db = new Level<string, Uint8Array>(join(dir.path, num.toString(16)), { valueEncoding: "view" });
-    const store = await RecordStore.open(db, codebook);
-    const radio = new ScriptedRadio();
     // Time runs 100x faster than in the field (every wait / 100): the airtime counts come from bytes, not the clock.
-    const scheduler = new TransmitScheduler({ sender: air.sender(num), minIntervalMs: 2000 / SPEEDUP, dutyCycle: 1 });
-    const station = new Station({
-      name: num.toString(16),
-      radio,
-      store,
-      presets,
-      codebook,
-      site,
-      logger,
-      scheduler,
-      origin: num,
-      sends: await SendLog.open(db),
-      peers: await PeerLog.open(db),
+    const node = await air.startStation(num, {
+      dir: dir.path,
+      minIntervalMs: 2000 / SPEEDUP,
       // The defaults (group-delivery.ts, gap-repair.ts), 100x faster.
       peerTuning: { heldDelayMs: 30_000 / SPEEDUP, firstAnnounceMs: 3000 / SPEEDUP, announceMs: 600_000 / SPEEDUP, graceMs: 10_000 / SPEEDUP, retryBaseMs: 30_000 / SPEEDUP, resendWindowMs: 20_000 / SPEEDUP },
     });
-    await station.start();
-    const node = { radio, sent: [], station, store, scheduler };
     nodes.set(num, node);
-    air.nodes.set(num, node);
   }
   const a = nodes.get(A)!;
   for (let i = 0; i < RECORDS; ) {
@@ -96,11 +72,7 @@ export async function run(): Promise<BenchResult[]> {
   }
   const fourStations = packControl({ kind: "held", latest: 1234, holdings: STATIONS.concat(0xba5e000d).map((origin) => ({ origin, runs: [[1, 1200]] })) });
   const heldBytes = fourStations.ok ? fourStations.value[0]!.length : Number.NaN;
-  for (const node of nodes.values()) {
-    node.scheduler.close();
-    await node.station.stop();
-    await node.store.close();
-  }
+  for (const node of nodes.values()) await node.close();
   await dir.remove();
   return [
     result("peers", "heldByAllStations", held / (RECORDS * (STATIONS.length - 1)), "share"),
