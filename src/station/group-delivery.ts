@@ -60,6 +60,8 @@ export class GroupDelivery {
   private readonly options: GroupDeliveryOptions & Required<Pick<GroupDeliveryOptions, "heldDelayMs" | "announceMs" | "firstAnnounceMs">>;
   private readonly log: Logger;
   private readonly peers = new Map<number, Peer>();
+  /** `stations()` as last computed, and for which node number of ours: asked for on every record stored. */
+  private stationList: { self: number | undefined; peers: number; list: readonly number[] } | undefined;
   private readonly timers: StationTimers;
   private heldTimer: unknown;
   private announceTimer: unknown;
@@ -84,9 +86,14 @@ export class GroupDelivery {
     this.timers.clearTimeout(this.announceTimer);
   }
 
-  /** Base stations known (not this one). */
-  stations(): number[] {
-    return [...this.peers.keys()].filter((num) => num !== this.options.self());
+  /** Base stations known (not this one); a shared list, not to be changed. Stations are only ever added. */
+  stations(): readonly number[] {
+    const self = this.options.self();
+    const cached = this.stationList;
+    if (cached && cached.self === self && cached.peers === this.peers.size) return cached.list;
+    const list = [...this.peers.keys()].filter((num) => num !== self);
+    this.stationList = { self, peers: this.peers.size, list };
+    return list;
   }
 
   isStation(num: number): boolean {

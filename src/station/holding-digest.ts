@@ -35,7 +35,7 @@ export interface DigestOptions {
   /** This station's newest own seq (the header of its requests). */
   latestOwn: () => number;
   /** The other base stations known. */
-  stations: () => number[];
+  stations: () => readonly number[];
   /** Sends a held ACK now (it carries `digest()`). */
   sendHeld: () => void;
   /** The hop limit that reaches the other base stations, when known. */
@@ -101,7 +101,7 @@ export class HoldingDigests {
   /** Handheld records stored here lately, by hash (kept two windows, for telling what is held). */
   private readonly held = new Map<number, Held>();
   /** Handheld records stored while no other base station was known, not hashed yet (read `held` through `holding()`). */
-  private readonly unhashed: Array<{ id: RecordId; storedAt: number }> = [];
+  private readonly unhashed = { ids: [] as RecordId[], storedAt: [] as number[] };
   private readonly toPush = new Map<number, RecordId>();
   /** When each record was last pushed (within the push window). */
   private readonly pushedAt = new Map<number, number>();
@@ -133,8 +133,14 @@ export class HoldingDigests {
     if (this.options.stations().length === 0) {
       // Alone, nobody reads a digest: the id waits unhashed (hashing is most of what a record
       // costs here, and a lone station may store thousands a second) until another base is known.
-      this.unhashed.push({ id, storedAt: this.options.now() });
-      if (this.unhashed.length > 2 * MAX_KNOWN) this.unhashed.splice(0, this.unhashed.length - MAX_KNOWN);
+      // Side by side, not an object per record: a burst of thousands waits here.
+      const { ids, storedAt } = this.unhashed;
+      ids.push(id);
+      storedAt.push(this.options.now());
+      if (ids.length > 2 * MAX_KNOWN) {
+        ids.splice(0, ids.length - MAX_KNOWN);
+        storedAt.splice(0, storedAt.length - MAX_KNOWN);
+      }
     } else {
       this.remember(id, this.options.now());
     }
@@ -150,10 +156,11 @@ export class HoldingDigests {
 
   /** The handheld records stored lately, by hash, with those stored while alone hashed now. */
   private holding(): Map<number, Held> {
-    if (this.unhashed.length > 0) {
-      const waiting = this.unhashed.splice(0);
+    if (this.unhashed.ids.length > 0) {
+      const ids = this.unhashed.ids.splice(0);
+      const storedAt = this.unhashed.storedAt.splice(0);
       const cutoff = this.options.now() - 2 * this.options.windowMs;
-      for (const { id, storedAt } of waiting) if (storedAt > cutoff) this.remember(id, storedAt);
+      for (const [index, id] of ids.entries()) if ((storedAt[index] as number) > cutoff) this.remember(id, storedAt[index] as number);
     }
     return this.held;
   }

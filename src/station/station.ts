@@ -334,21 +334,21 @@ export class Station implements StationBoardsView {
       const { record, packet } = item instanceof PendingRecord ? item : { record: undefined, packet: undefined };
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
-        else if (!item.outcome) throw item.failure;
-        else if (!item.outcome.stored && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
+        else if (!item.resolved) throw item.failure;
+        else if (!item.written && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
           // (A record with another origin's id, heard again, never replaces what the store holds: its original came through the relay.)
           // Heard again, or the genuine record whose id a forgery took: finding out reads the
           // store, so what follows waits (still shown in the order heard; idle() waits too).
           this.showScheduled = true;
-          const { record: heard, outcome, packet: from } = item;
+          const { record: heard, count, packet: from } = item;
           this.replacePreempted(heard)
             .then((replaced) => {
-              if (!replaced) this.stored(heard, outcome, from);
+              if (!replaced) this.stored(heard, false, count, from);
             })
             .catch((error: unknown) => this.log.error({ err: error, from: from.from, seq: heard.id.seq }, "could not replace a pre-empted record"))
             .finally(() => this.showStored());
           return;
-        } else this.stored(item.record, item.outcome, item.packet);
+        } else this.stored(item.record, item.written, item.count, item.packet);
       } catch (error) {
         if (!record) {
           this.log.error({ err: error }, "a listener failed on a station event");
@@ -540,7 +540,7 @@ export class Station implements StationBoardsView {
         for (const [index, item] of pending.entries()) {
           const outcome = outcomes[index];
           if (outcome === undefined || outcome instanceof Error) item.reject(outcome ?? new Error("not stored"));
-          else item.resolve(outcome);
+          else item.resolve(outcome.stored, outcome.count);
         }
       },
       (error: unknown) => {
@@ -673,8 +673,9 @@ export class Station implements StationBoardsView {
     return true;
   }
 
-  private stored(record: FieldRecord, result: AppendResult, packet?: HeardPacket): void {
-    if (!result.stored) {
+  /** A record the store took: `written` now (its `count` the records stored), or held already. */
+  private stored(record: FieldRecord, written: boolean, count: number, packet?: HeardPacket): void {
+    if (!written) {
       this.log.debug({ from: packet?.from, id: packet?.id, seq: record.id.seq }, "record heard again; already stored");
       return;
     }
@@ -682,7 +683,7 @@ export class Station implements StationBoardsView {
     this.feed.push(record);
     if (this.feed.length >= 2 * this.options.feedSize) this.feed = this.feed.slice(-this.options.feedSize);
     // A view (callsign, place in words) only for someone listening: at 20,000 records/s it costs.
-    if (this.listeners.size > 0) this.emit({ type: "record", record: this.view(record), recordCount: result.count });
+    if (this.listeners.size > 0) this.emit({ type: "record", record: this.view(record), recordCount: count });
     if (record.auth === "none" || record.auth === "handheld") this.unauthenticated.records += 1;
     if (appliesToBoards(record)) this.boardsChanged(this.boardState.add(record));
     else {
@@ -865,7 +866,7 @@ export class Station implements StationBoardsView {
       const result = results[index] as PromiseSettledResult<AppendResult>;
       if (result.status === "rejected") throw result.reason;
       if (!result.value.stored && (await this.replacePreempted(record))) continue;
-      this.stored(record, result.value);
+      this.stored(record, result.value.stored, result.value.count);
     }
     return records;
   }
@@ -975,7 +976,10 @@ type HeardPacket = Pick<ReceivedPacket, "from" | "id">;
 
 /** A record heard (or relayed) waiting in the station's queue for its write: the store tells it how the write ended. */
 class PendingRecord implements AppendReceiver {
-  outcome: AppendResult | undefined;
+  /** Settled with a result (not a failure): written now, or held already; `count` the records stored then. */
+  resolved = false;
+  written = false;
+  count = 0;
   failure: unknown;
   settled = false;
 
@@ -989,8 +993,10 @@ class PendingRecord implements AppendReceiver {
     this.packet = packet;
   }
 
-  resolve(result: AppendResult): void {
-    this.outcome = result;
+  resolve(written: boolean, count: number): void {
+    this.resolved = true;
+    this.written = written;
+    this.count = count;
     this.settled = true;
     this.wake();
   }

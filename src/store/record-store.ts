@@ -136,7 +136,8 @@ interface Prepared {
 
 /** Told how an append ended: stored or not (resolve), or refused or not written (reject). */
 export interface AppendReceiver {
-  resolve(result: AppendResult): void;
+  /** Written (`stored`), or held already (not written again); `count`: the records stored now. Two values, not an AppendResult: no object per record. */
+  resolve(stored: boolean, count: number): void;
   reject(error: unknown): void;
 }
 
@@ -226,7 +227,7 @@ export class RecordStore {
    * rejects); the rest of its batch is written.
    */
   append(record: FieldRecord, options: { via?: string } = {}): Promise<AppendResult> {
-    return new Promise<AppendResult>((resolve, reject) => this.appendTo(record, { resolve, reject }, options));
+    return new Promise<AppendResult>((resolve, reject) => this.appendTo(record, { resolve: (stored, count) => resolve({ stored, count }), reject }, options));
   }
 
   /**
@@ -337,8 +338,9 @@ export class RecordStore {
     const { records, receivers, via } = batch;
     // Counts of the records stored (0 for one stored before), side by side with them.
     const counts: number[] = [];
-    for (const [index, record] of records.entries()) {
-      const outcome = this.put(staged, record as FieldRecord, via[index]);
+    // Indexed loops here and in settle: an iterator's entry per record is garbage a burst pays for.
+    for (let index = 0; index < records.length; index += 1) {
+      const outcome = this.put(staged, records[index] as FieldRecord, via[index]);
       // A record the wire cannot encode is refused alone: nothing is written for it.
       if (outcome instanceof Error) {
         records[index] = undefined;
@@ -352,12 +354,12 @@ export class RecordStore {
   /** Tells each append of a written batch how it ended, then the arrival listeners. */
   private settle({ batch, staged, counts }: Prepared): void {
     const { records, receivers, via } = batch;
-    const heardAgain: AppendResult = { stored: false, count: this.recordCount };
-    for (const [index, receiver] of receivers.entries()) {
+    const heardAgain = this.recordCount;
+    for (let index = 0; index < receivers.length; index += 1) {
       if (records[index] === undefined) continue;
       records[index] = undefined;
       const count = counts[index] as number;
-      receiver.resolve(count > 0 ? { stored: true, count } : heardAgain);
+      (receivers[index] as AppendReceiver).resolve(count > 0, count > 0 ? count : heardAgain);
     }
     this.notify(staged, via.every((peer) => peer !== undefined));
   }

@@ -75,7 +75,7 @@ describe("RecordStore dedup", () => {
     const store = await open("receiver");
     const told: string[] = [];
     const receiver = (name: string) => ({
-      resolve: (result: { stored: boolean; count: number }) => told.push(`${name}: ${result.stored ? "stored" : "again"} ${result.count}`),
+      resolve: (stored: boolean, count: number) => told.push(`${name}: ${stored ? "stored" : "again"} ${count}`),
       reject: (error: unknown) => told.push(`${name}: refused (${(error as Error).message.includes("unknown item") ? "unknown item" : String(error)})`),
     });
     const bad = presetRecord(7, 3);
