@@ -150,6 +150,8 @@ export class Station implements StationBoardsView {
   /** The roster so far: node number -> what the radio told us about it. */
   private readonly nodes = new Map<number, RadioNode>();
   private radioState: RadioState = STATUS_AT_START;
+  /** What reading each preset's text gives (shared: see readText). */
+  private readonly presetReads = new Map<RecordBody, TextRead>();
   /** The recent records, oldest first (trimmed to the feed size now and then, not on every record; views built when shown). */
   private feed: FieldRecord[] = [];
   private unsubscribeRadio: (() => void) | undefined;
@@ -334,8 +336,8 @@ export class Station implements StationBoardsView {
       const { record, packet } = item instanceof PendingRecord ? item : { record: undefined, packet: undefined };
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
-        else if (!item.resolved) throw item.failure;
-        else if (!item.written && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
+        else if (item.state === "failed") throw item.failure;
+        else if (item.state === "held" && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
           // (A record with another origin's id, heard again, never replaces what the store holds: its original came through the relay.)
           // Heard again, or the genuine record whose id a forgery took: finding out reads the
           // store, so what follows waits (still shown in the order heard; idle() waits too).
@@ -348,7 +350,7 @@ export class Station implements StationBoardsView {
             .catch((error: unknown) => this.log.error({ err: error, from: from.from, seq: heard.id.seq }, "could not replace a pre-empted record"))
             .finally(() => this.showStored());
           return;
-        } else this.stored(item.record, item.written, item.count, item.packet);
+        } else this.stored(item.record, item.state === "written", item.count, item.packet);
       } catch (error) {
         if (!record) {
           this.log.error({ err: error }, "a listener failed on a station event");
@@ -575,8 +577,8 @@ export class Station implements StationBoardsView {
     const { bodies } = this.readText(text, packet.from);
     const receivedAt = this.options.now();
     this.watch.text(packet.from);
-    // One loop, no copies: every text heard comes through here.
-    const records: FieldRecord[] = [];
+    // One loop, no copies, an array of the exact size: every text heard comes through here.
+    const records = new Array<FieldRecord>(bodies.length);
     for (let index = 0; index < bodies.length; index += 1) {
       const read = bodies[index] as RecordBody;
       // A copy: a preset's body belongs to the preset table.
@@ -586,15 +588,20 @@ export class Station implements StationBoardsView {
       const record: FieldRecord = { id: { origin: packet.from, seq: (packet.id + index) >>> 0 }, receivedAt, body, text };
       // A stock handheld cannot authenticate: marked, and applied (the boards are for its reports).
       if (this.authKey) record.auth = "handheld";
-      records.push(record);
+      records[index] = record;
     }
     return records;
   }
 
   /** Text as records: a preset, typed text read confidently, or else a plain message (never a guess). */
-  private readText(text: string, from: number): { bodies: RecordBody[]; read: "preset" | "typed" | "message" } {
+  private readText(text: string, from: number): TextRead {
     const preset = readPreset(this.presets, text);
-    if (preset) return { bodies: [preset], read: "preset" };
+    if (preset) {
+      // One shared answer per preset: most of what a station hears is a preset.
+      let read = this.presetReads.get(preset);
+      if (!read) this.presetReads.set(preset, (read = Object.freeze({ bodies: Object.freeze([preset]), read: "preset" as const })));
+      return read;
+    }
     const parsed = parseText(text, { codebook: this.codebook, ...(this.site ? { site: this.site } : {}) });
     if (parsed.records.length > 0 && parsed.confidence >= CONFIDENT) {
       // Counts and kinds only: what people type may name people (nothing personal in logs).
@@ -789,7 +796,7 @@ export class Station implements StationBoardsView {
     if (!deliveries) return refuse("this station has no transmitter");
     if (this.origin === undefined) return refuse("this station does not know its node number yet (the radio has not connected)");
     const text = request.text?.trim();
-    let bodies = request.bodies;
+    let bodies: readonly RecordBody[] | undefined = request.bodies;
     let read: "preset" | "typed" | "message" | undefined;
     if (!bodies) {
       if (!text) return refuse("nothing to send: give a text or records");
@@ -830,7 +837,7 @@ export class Station implements StationBoardsView {
   }
 
   /** Bodies as the wire carries them (packed and read back), or why they cannot go. */
-  private canonical(bodies: RecordBody[]): RecordBody[] | string {
+  private canonical(bodies: readonly RecordBody[]): RecordBody[] | string {
     let packed;
     try {
       packed = packRecords(bodies.map((body, index) => ({ seq: index + 1, body })), this.codebook);
@@ -971,17 +978,22 @@ export class Station implements StationBoardsView {
   }
 }
 
+/** What a text says: its records' bodies (shared, not to be changed), and how they were read. */
+interface TextRead {
+  readonly bodies: readonly RecordBody[];
+  readonly read: "preset" | "typed" | "message";
+}
+
 /** The packet a record was read from: its sender and packet id. */
 type HeardPacket = Pick<ReceivedPacket, "from" | "id">;
 
 /** A record heard (or relayed) waiting in the station's queue for its write: the store tells it how the write ended. */
 class PendingRecord implements AppendReceiver {
-  /** Settled with a result (not a failure): written now, or held already; `count` the records stored then. */
-  resolved = false;
-  written = false;
+  /** How its append ended so far (a burst of thousands waits here: few fields). */
+  state: "waiting" | "written" | "held" | "failed" = "waiting";
+  /** The records stored when it was written (or found held). */
   count = 0;
   failure: unknown;
-  settled = false;
 
   readonly record: FieldRecord;
   readonly packet: HeardPacket | undefined;
@@ -993,17 +1005,19 @@ class PendingRecord implements AppendReceiver {
     this.packet = packet;
   }
 
+  get settled(): boolean {
+    return this.state !== "waiting";
+  }
+
   resolve(written: boolean, count: number): void {
-    this.resolved = true;
-    this.written = written;
+    this.state = written ? "written" : "held";
     this.count = count;
-    this.settled = true;
     this.wake();
   }
 
   reject(error: unknown): void {
+    this.state = "failed";
     this.failure = error;
-    this.settled = true;
     this.wake();
   }
 }
@@ -1054,7 +1068,7 @@ const UTF8 = new TextDecoder();
 const MAX_TEXT_BYTES = 200;
 
 /** The transmit class of records sent together: the most urgent of them. */
-function priorityOf(bodies: RecordBody[]): PriorityClass {
+function priorityOf(bodies: readonly RecordBody[]): PriorityClass {
   const order: readonly PriorityClass[] = ["life_safety", "incident", "request", "status", "shift", "checkin"];
   let best = order.length - 1;
   for (const body of bodies) best = Math.min(best, order.indexOf(classOf(body)));
