@@ -104,6 +104,8 @@ const OVERDUE_CHECK_MS = 60_000;
 const CODEBOOK_HASH_EVERY_MS = 600_000;
 
 const STATUS_AT_START: { status: LinkStatus; reason: LinkReason } = { status: "connecting", reason: "starting" };
+/** Preset texts kept once (presetText), at most: the texts a coalition's presets are written as, with their variants. */
+const MAX_PRESET_TEXTS = 1024;
 
 export class Station implements StationBoardsView {
   private readonly options: Required<Pick<StationOptions, "now" | "feedSize">>;
@@ -150,8 +152,9 @@ export class Station implements StationBoardsView {
   /** The roster so far: node number -> what the radio told us about it. */
   private readonly nodes = new Map<number, RadioNode>();
   private radioState: RadioState = STATUS_AT_START;
-  /** What reading each preset's text gives (shared: see readText). */
+  /** What reading each preset's text gives (shared: see readText), and the preset texts heard (presetText). */
   private readonly presetReads = new Map<RecordBody, TextRead>();
+  private readonly presetTexts = new Map<string, string>();
   /** The recent records, oldest first (trimmed to the feed size now and then, not on every record; views built when shown). */
   private feed: FieldRecord[] = [];
   private unsubscribeRadio: (() => void) | undefined;
@@ -333,16 +336,18 @@ export class Station implements StationBoardsView {
         this.pending = this.pending.slice(this.pendingHead);
         this.pendingHead = 0;
       }
-      const { record, packet } = item instanceof PendingRecord ? item : { record: undefined, packet: undefined };
+      const record = item instanceof PendingRecord ? item.record : undefined;
+      const packet = item instanceof PendingRecord ? item.packet : undefined;
       try {
         if (!(item instanceof PendingRecord)) this.emit(item.event);
         else if (item.state === "failed") throw item.failure;
-        else if (item.state === "held" && item.packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === item.packet.from) {
+        else if (item.state === "held" && packet && this.authKey && isAuthentic(item.record) && item.record.id.origin === packet.from) {
           // (A record with another origin's id, heard again, never replaces what the store holds: its original came through the relay.)
           // Heard again, or the genuine record whose id a forgery took: finding out reads the
           // store, so what follows waits (still shown in the order heard; idle() waits too).
           this.showScheduled = true;
-          const { record: heard, count, packet: from } = item;
+          const { record: heard, count } = item;
+          const from = packet;
           this.replacePreempted(heard)
             .then((replaced) => {
               if (!replaced) this.stored(heard, false, count, from);
@@ -350,7 +355,7 @@ export class Station implements StationBoardsView {
             .catch((error: unknown) => this.log.error({ err: error, from: from.from, seq: heard.id.seq }, "could not replace a pre-empted record"))
             .finally(() => this.showStored());
           return;
-        } else this.stored(item.record, item.state === "written", item.count, item.packet);
+        } else this.stored(item.record, item.state === "written", item.count, packet);
       } catch (error) {
         if (!record) {
           this.log.error({ err: error }, "a listener failed on a station event");
@@ -513,12 +518,11 @@ export class Station implements StationBoardsView {
       return;
     }
     if (records.length === 0) return;
-    // What showing it needs of the packet, not the packet: a burst of thousands waits for its write.
-    const heard = { from: packet.from, id: packet.id };
     const sender = this.nodes.get(packet.from)?.shortName;
     for (const record of records) {
       if (sender) record.sender = sender;
-      const pending = new PendingRecord(record, this.wake, heard);
+      // What showing it needs of the packet, not the packet: a burst of thousands waits for its write.
+      const pending = new PendingRecord(record, this.wake, packet);
       this.enqueue(pending);
       this.store.appendTo(record, pending); // shown, in order, by showStored()
     }
@@ -572,9 +576,10 @@ export class Station implements StationBoardsView {
       this.log.info({ from: packet.from, portnum: packet.portnum }, "packet on a port the station does not read yet; skipped");
       return [];
     }
-    const text = UTF8.decode(packet.payload);
+    const heard = UTF8.decode(packet.payload);
     const near = this.landmarkNear(packet.from);
-    const { bodies } = this.readText(text, packet.from);
+    const { bodies, read } = this.readText(heard, packet.from);
+    const text = read === "preset" ? this.presetText(heard) : heard;
     const receivedAt = this.options.now();
     this.watch.text(packet.from);
     // One loop, no copies, an array of the exact size: every text heard comes through here.
@@ -591,6 +596,14 @@ export class Station implements StationBoardsView {
       records[index] = record;
     }
     return records;
+  }
+
+  /** A preset's text as kept once: the records of a burst of thousands share a few strings. */
+  private presetText(text: string): string {
+    const kept = this.presetTexts.get(text);
+    if (kept !== undefined) return kept;
+    if (this.presetTexts.size < MAX_PRESET_TEXTS) this.presetTexts.set(text, text);
+    return text;
   }
 
   /** Text as records: a preset, typed text read confidently, or else a plain message (never a guess). */
@@ -985,24 +998,40 @@ interface TextRead {
 }
 
 /** The packet a record was read from: its sender and packet id. */
-type HeardPacket = Pick<ReceivedPacket, "from" | "id">;
+interface HeardPacket {
+  readonly from: number;
+  readonly id: number;
+}
 
 /** A record heard (or relayed) waiting in the station's queue for its write: the store tells it how the write ended. */
 class PendingRecord implements AppendReceiver {
-  /** How its append ended so far (a burst of thousands waits here: few fields). */
+  /** How its append ended so far (a burst of thousands waits here: few objects, few fields). */
   state: "waiting" | "written" | "held" | "failed" = "waiting";
   /** The records stored when it was written (or found held). */
   count = 0;
   failure: unknown;
 
   readonly record: FieldRecord;
-  readonly packet: HeardPacket | undefined;
+  /**
+   * The packet it was read from, kept in fields rather than an object of its own, as signed 32-bit
+   * numbers (a node number or packet id above 2^31 would take a heap number each).
+   */
+  private readonly onAir: boolean;
+  private readonly from: number;
+  private readonly packetId: number;
   private readonly wake: () => void;
 
   constructor(record: FieldRecord, wake: () => void, packet?: HeardPacket) {
     this.record = record;
     this.wake = wake;
-    this.packet = packet;
+    this.onAir = packet !== undefined;
+    this.from = packet ? packet.from | 0 : 0;
+    this.packetId = packet ? packet.id | 0 : 0;
+  }
+
+  /** The packet it was read from; undefined for a record relayed over the internet. */
+  get packet(): HeardPacket | undefined {
+    return this.onAir ? { from: this.from >>> 0, id: this.packetId >>> 0 } : undefined;
   }
 
   get settled(): boolean {
