@@ -64,7 +64,19 @@ export function hex8(n: number): string {
 
 /** Who sent a record: its callsign when the storing station knew it, else its node id. */
 export function senderOf(record: FieldRecord): string {
-  return record.sender ?? `!${hex8(record.id.origin)}`;
+  return record.sender ?? nodeIdOf(record.id.origin);
+}
+
+/** Node ids ("!1a2b3c4d") made so far: a board asks for one per record whose sender has no callsign. */
+const nodeIds = new Map<number, string>();
+
+function nodeIdOf(origin: number): string {
+  let id = nodeIds.get(origin);
+  if (id === undefined) {
+    id = `!${hex8(origin)}`;
+    if (nodeIds.size < 4096) nodeIds.set(origin, id);
+  }
+  return id;
 }
 
 /**
