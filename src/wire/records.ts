@@ -795,9 +795,12 @@ interface LoggedRecordMessage {
 /** How a record's sender was known, as the log stores it (0: not checked). */
 const AUTH_CODES: readonly (RecordAuth | undefined)[] = [undefined, "mac", "station", "handheld", "none"];
 
-/** Bodies marked shared (deep-frozen: a preset table's): their Record bytes are kept, by codebook. */
-const sharedBodies = new WeakSet<RecordBody>();
-const sharedBodyBytes = new WeakMap<RecordBody, { codebook: Codebook; bytes: Uint8Array }>();
+/**
+ * Bodies marked shared (deep-frozen: a preset table's), each with what the log writes for it under
+ * the codebook last used: fields 7 (its Record bytes, length first) and 8 (the codebook's hash), ready
+ * to copy (null until first written). One lookup per record.
+ */
+const sharedBodies = new WeakMap<RecordBody, { codebook: Codebook; tail: Uint8Array } | null>();
 
 /**
  * Marks a body that many records share and nobody changes (a preset table's): it is frozen, with
@@ -806,7 +809,7 @@ const sharedBodyBytes = new WeakMap<RecordBody, { codebook: Codebook; bytes: Uin
  */
 export function shareBody<T extends RecordBody>(body: T): T {
   deepFreeze(body);
-  sharedBodies.add(body);
+  if (!sharedBodies.has(body)) sharedBodies.set(body, null);
   return body;
 }
 
@@ -815,43 +818,47 @@ function deepFreeze(value: object): void {
   Object.freeze(value);
 }
 
-/** The Record bytes of a shared body, or undefined (not shared, refers to another record, or does not encode: the full path says why). */
-function sharedRecordBytes(body: RecordBody, codebook: Codebook): Uint8Array | undefined {
+/** Fields 7 and 8 of a LoggedRecord for a shared body, or undefined (not shared, refers to another record, or does not encode: the full path says why). */
+function sharedTail(body: RecordBody, codebook: Codebook): Uint8Array | undefined {
+  const kept = sharedBodies.get(body);
   // A status's reference leaves out its origin when it is the sender's own: the bytes depend on the record.
-  if (!sharedBodies.has(body) || body.kind === "supply_status") return undefined;
-  const kept = sharedBodyBytes.get(body);
-  if (kept?.codebook === codebook) return kept.bytes;
+  if (kept === undefined || body.kind === "supply_status") return undefined;
+  if (kept !== null && kept.codebook === codebook) return kept.tail;
   const message = recordMessage(body, codebook);
   if (!message.ok) return undefined;
   const bytes = RecordType.encode(message.value).finish();
-  sharedBodyBytes.set(body, { codebook, bytes });
-  return bytes;
+  const hash = Number.parseInt(codebook.hash, 16) >>> 0;
+  const tail = new Uint8Array(1 + varintSize(bytes.length) + bytes.length + (hash ? 5 : 0));
+  const at = writeVarint(tail, writeVarint(tail, 0, 58), bytes.length); // 7: record
+  tail.set(bytes, at);
+  if (hash) writeFixed32(tail, writeTag(tail, at + bytes.length, 69), hash); // 8: codebook
+  sharedBodies.set(body, { codebook, tail });
+  return tail;
 }
 
 /**
- * A LoggedRecord around a shared body's Record bytes, written straight into one buffer: the same
- * bytes as LoggedRecordType.encode (fields in number order, zero scalars left out as proto3 does,
- * the Record as its bytes, length first; a property test holds the two to the same bytes). A
+ * A LoggedRecord around a shared body, written straight into one buffer: the same bytes as
+ * LoggedRecordType.encode (fields in number order, zero scalars left out as proto3 does, the
+ * Record as its bytes, length first; a property test holds the two to the same bytes). A
  * protobufjs Writer allocates an operation per field: on the path every heard preset takes, that
  * was most of what encoding cost. Undefined for what only the Writer writes alike (ids or times
  * that are not whole numbers in range, text with unpaired surrogates).
  */
-function loggedAround(record: FieldRecord, body: Uint8Array, codebook: Codebook): Uint8Array | undefined {
+function loggedAround(record: FieldRecord, tail: Uint8Array): Uint8Array | undefined {
   const { origin, seq } = record.id;
   const { receivedAt, text = "", sender = "" } = record;
-  if (!isUint32(origin) || !isUint32(seq) || !Number.isSafeInteger(receivedAt) || receivedAt < 0 || UNPAIRED_SURROGATE.test(text) || UNPAIRED_SURROGATE.test(sender)) return undefined;
-  const hash = Number.parseInt(codebook.hash, 16) >>> 0;
+  if (!isUint32(origin) || !isUint32(seq) || !Number.isSafeInteger(receivedAt) || receivedAt < 0) return undefined;
+  if ((text !== "" && UNPAIRED_SURROGATE.test(text)) || (sender !== "" && UNPAIRED_SURROGATE.test(sender))) return undefined;
   const auth = record.auth === undefined ? 0 : AUTH_CODES.indexOf(record.auth) >>> 0;
   const utf8 = protobuf.util.utf8;
-  const textBytes = utf8.length(text);
-  const senderBytes = utf8.length(sender);
-  let size = 1 + varintSize(body.length) + body.length;
+  const textBytes = text === "" ? 0 : utf8.length(text);
+  const senderBytes = sender === "" ? 0 : utf8.length(sender);
+  let size = tail.length;
   if (origin) size += 5;
   if (receivedAt) size += 1 + varintSize(receivedAt);
   if (textBytes) size += 1 + varintSize(textBytes) + textBytes;
   if (senderBytes) size += 1 + varintSize(senderBytes) + senderBytes;
   if (seq) size += 1 + varintSize(seq);
-  if (hash) size += 5;
   if (auth) size += 1 + varintSize(auth);
   const out = Buffer.allocUnsafe(size);
   let at = 0;
@@ -866,10 +873,8 @@ function loggedAround(record: FieldRecord, body: Uint8Array, codebook: Codebook)
     at += utf8.write(sender, out, at);
   }
   if (seq) at = writeVarint(out, writeVarint(out, at, 48), seq); // 6: seq
-  at = writeVarint(out, writeVarint(out, at, 58), body.length); // 7: record
-  out.set(body, at);
-  at += body.length;
-  if (hash) at = writeFixed32(out, writeTag(out, at, 69), hash); // 8: codebook
+  out.set(tail, at); // 7: record, 8: codebook
+  at += tail.length;
   if (auth) writeVarint(out, writeVarint(out, at, 72), auth); // 9: auth
   return out;
 }
@@ -918,8 +923,8 @@ function varintSize(value: number): number {
 
 /** Encodes a record for the station's log. Throws a WireError for a record the codebook cannot encode (nothing is written). */
 export function encodeLoggedRecord(record: FieldRecord, codebook: Codebook): Uint8Array {
-  const shared = sharedRecordBytes(record.body, codebook);
-  const around = shared && loggedAround(record, shared, codebook);
+  const tail = sharedTail(record.body, codebook);
+  const around = tail && loggedAround(record, tail);
   if (around) return around;
   const message = recordMessage(record.body, codebook, record.id.origin);
   if (!message.ok) throw message.error;

@@ -32,6 +32,10 @@ describe("log entries", () => {
         const shared = { ...record, body: shareBody(structuredClone(record.body)) };
         // The first encodes the body and keeps it; the next ones use what was kept.
         for (let i = 0; i < times; i += 1) expect(Buffer.from(encodeLoggedRecord(shared, codebook)).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
+        // Under another codebook (a zero hash is left out) the kept bytes are made again, and back.
+        for (const other of [{ ...codebook, hash: "00000000" }, { ...codebook, hash: "fedcba98" }, codebook]) {
+          expect(Buffer.from(encodeLoggedRecord(shared, other)).toString("hex")).toBe(Buffer.from(encodeLoggedRecord({ ...record, body: structuredClone(record.body) }, other)).toString("hex"));
+        }
         if (!oddly && !otherText) expect(decodeLoggedRecord(encodeLoggedRecord(shared, codebook), codebook)).toEqual({ ok: true, value: { ...record, body: record.body } });
       }),
       { numRuns: 1000 },
