@@ -2,7 +2,10 @@
 // - ingestRecordsPerSecond: presets heard by the radio -> station (read, dedup, boards) -> LevelDB
 //   (synced group commits), records per second, against raw batched LevelDB writes of the same
 //   encoded records in the same run (target: 20,000 records/s, within 2x of the raw writes). The
-//   median of three alternating runs of each, after one unmeasured run of each (a station runs for
+//   median of nine alternating runs of each (MESHAID_BENCH_ROUNDS; a run of 20,000 records takes
+//   about a tenth of a second, so one collection of the old generation or one wait for a core
+//   moves a single run by a third: three runs were not enough to tell a change from noise), after
+//   one unmeasured run of each (a station runs for
 //   hours: its steady state, not the first pass through code the JIT has not compiled yet, which
 //   costs the longer station path more than the raw loop). MESHAID_BENCH_RECORDS sets the count. The raw writes
 //   are not synced; ingestVsSyncedRaw compares with raw batches of 1,000 synced to disk, as the
@@ -47,6 +50,7 @@ import { result, type BenchResult } from "./result.ts";
 
 const RECORDS = Number(process.env["MESHAID_BENCH_RECORDS"] ?? 20_000);
 const STORED = Number(process.env["MESHAID_BENCH_STORED"] ?? 100_000);
+const ROUNDS = Number(process.env["MESHAID_BENCH_ROUNDS"] ?? 9);
 const BATCH = 1_000;
 const TEXTS = ["NEED WATER", "INJURED 1", "ON SHIFT", "NEED WATER", "OK"];
 
@@ -190,7 +194,7 @@ export async function run(): Promise<BenchResult[]> {
   const encrypted: Rate[] = [];
   const { cipher } = await RecordCipher.create("bench passphrase");
   // Round 0 warms both paths up and is not counted.
-  for (let round = 0; round < 4; round += 1) {
+  for (let round = 0; round <= ROUNDS; round += 1) {
     const a = await tempDir("meshaid-bench-");
     const b = await tempDir("meshaid-bench-");
     const c = await tempDir("meshaid-bench-");
