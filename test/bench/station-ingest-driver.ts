@@ -2,6 +2,7 @@
 // fresh LevelDB. `node --cpu-prof --import tsx test/bench/station-ingest-driver.ts [N] [rounds]`.
 import { Level } from "level";
 import pino from "pino";
+import { PortNum } from "../../src/radio/index.ts";
 import { Station } from "../../src/station/index.ts";
 import { RecordStore } from "../../src/store/index.ts";
 import { codebook, presets } from "../helpers/records.ts";
@@ -10,6 +11,8 @@ import { tempDir } from "../helpers/tmp.ts";
 
 const RECORDS = Number(process.argv[2] ?? 50_000);
 const TEXTS = ["NEED WATER", "INJURED 1", "ON SHIFT", "NEED WATER", "OK"];
+// Bytes, a fresh copy per packet, as in station.bench.ts.
+const PAYLOADS = TEXTS.map((text) => new TextEncoder().encode(text));
 const ROUNDS = Number(process.argv[3] ?? 3);
 for (let round = 0; round < ROUNDS; round += 1) {
 const dir = await tempDir("meshaid-prof-");
@@ -20,7 +23,7 @@ try {
   await station.start();
   const cpu = process.cpuUsage();
   const started = performance.now();
-  for (let i = 0; i < RECORDS; i += 1) radio.hear(0x10000 + (i % 50), i, TEXTS[i % TEXTS.length]!);
+  for (let i = 0; i < RECORDS; i += 1) radio.hearBytes(0x10000 + (i % 50), i, PAYLOADS[i % PAYLOADS.length]!.slice(), PortNum.TEXT_MESSAGE_APP);
   await station.idle();
   const used = process.cpuUsage(cpu);
   const ms = performance.now() - started;
