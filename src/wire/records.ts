@@ -31,6 +31,17 @@ import {
 const schema = protobuf.loadSync(fileURLToPath(new URL("./field.proto", import.meta.url)));
 const RecordType = schema.lookupType("meshaid.field.v1.Record");
 const LoggedRecordType = schema.lookupType("meshaid.field.v1.LoggedRecord");
+/**
+ * LoggedRecord read with its record (field 7) left as bytes, for decodeLoggedRecord: the same
+ * fields, so the same bytes; a log holds the same few presets thousands of times, and each
+ * distinct body is decoded once (loggedBody).
+ */
+const LoggedRecordBytesType = (() => {
+  const type = new protobuf.Type("LoggedRecordBytes");
+  for (const field of LoggedRecordType.fieldsArray) type.add(new protobuf.Field(field.name, field.id, field.id === 7 ? "bytes" : field.type));
+  (LoggedRecordType.parent as protobuf.Namespace).add(type);
+  return type;
+})();
 
 /** The first byte of every meshaid payload: wire type 7 makes it invalid as a protobuf key, and it is not printable text. */
 export const PROTOCOL_TAG = 0x7f;
@@ -957,11 +968,12 @@ export function decodeLoggedRecord(bytes: Uint8Array, codebook: Codebook): Resul
   try {
     // Read from the decoded message itself: a toObject copy of each entry was most of a log
     // replay's decoding time (fromMessage reads unset fields of either form alike).
-    const message = LoggedRecordType.decode(bytes) as LoggedRecordMessage;
+    const message = LoggedRecordBytesType.decode(bytes) as LoggedRecordBytesMessage;
     const origin = message.origin ?? 0;
     let body: RecordBody;
     let seq = message.seq ?? 0;
-    if (message.record) body = fromMessage(message.record, codebook, origin);
+    // Present on the wire (a bytes field's default is an empty list, not null as a message's).
+    if (Object.hasOwn(message, "record") && message.record) body = loggedBody(message.record, codebook, origin);
     else if (message.v0) {
       body = fromLegacy(message.v0);
       seq = message.v0.seq ?? 0;
@@ -976,4 +988,30 @@ export function decodeLoggedRecord(bytes: Uint8Array, codebook: Codebook): Resul
   } catch (cause) {
     return decodeFailure(cause, "not a meshaid log entry");
   }
+}
+
+/** LoggedRecord as LoggedRecordBytesType reads it. */
+type LoggedRecordBytesMessage = Omit<LoggedRecordMessage, "record"> & { record?: Uint8Array | null };
+
+/** Bodies read from the log, by their bytes, per codebook (the codes are its): shared, frozen. */
+const loggedBodies = new WeakMap<Codebook, Map<string, RecordBody>>();
+/** Bodies kept per codebook, at most; when full, it starts again (the presets heard most come back first). */
+const MAX_LOGGED_BODIES = 1024;
+
+/**
+ * A logged record's body from its bytes: decoded once per distinct body and shared (shareBody: frozen,
+ * and its bytes kept for writing it again). A status (its reference may take the record's origin)
+ * and a plain message (its own text) are decoded each time.
+ */
+function loggedBody(bytes: Uint8Array, codebook: Codebook, origin: number): RecordBody {
+  let known = loggedBodies.get(codebook);
+  if (!known) loggedBodies.set(codebook, (known = new Map<string, RecordBody>()));
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const kept = known.get(key);
+  if (kept) return kept;
+  const body = fromMessage(RecordType.decode(bytes) as RecordMessage, codebook, origin);
+  if (body.kind === "supply_status" || body.kind === "message") return body;
+  if (known.size >= MAX_LOGGED_BODIES) known.clear();
+  known.set(key, shareBody(body));
+  return body;
 }
