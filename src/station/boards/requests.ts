@@ -147,6 +147,9 @@ export class RequestsBoard {
    * card of the request shares them.
    */
   private lines(lines: readonly SupplyLine[]): SupplyLine[] {
+    // A shared body's lines (a preset's, or a body read from the log: frozen through and through,
+    // one object for thousands of records) are kept as they are.
+    if (Object.isFrozen(lines) && lines.every((line) => Object.isFrozen(line))) return lines as SupplyLine[];
     return Object.freeze(lines.map((line) => Object.freeze(line.quantity === undefined ? { item: this.strings.of(line.item) } : { item: this.strings.of(line.item), quantity: line.quantity }))) as SupplyLine[];
   }
 
