@@ -31,17 +31,7 @@ import {
 const schema = protobuf.loadSync(fileURLToPath(new URL("./field.proto", import.meta.url)));
 const RecordType = schema.lookupType("meshaid.field.v1.Record");
 const LoggedRecordType = schema.lookupType("meshaid.field.v1.LoggedRecord");
-/**
- * LoggedRecord read with its record (field 7) left as bytes, for decodeLoggedRecord: the same
- * fields, so the same bytes; a log holds the same few presets thousands of times, and each
- * distinct body is decoded once (loggedBody).
- */
-const LoggedRecordBytesType = (() => {
-  const type = new protobuf.Type("LoggedRecordBytes");
-  for (const field of LoggedRecordType.fieldsArray) type.add(new protobuf.Field(field.name, field.id, field.id === 7 ? "bytes" : field.type));
-  (LoggedRecordType.parent as protobuf.Namespace).add(type);
-  return type;
-})();
+const LegacyRecordType = schema.lookupType("meshaid.field.v1.LegacyRecord");
 
 /** The first byte of every meshaid payload: wire type 7 makes it invalid as a protobuf key, and it is not printable text. */
 export const PROTOCOL_TAG = 0x7f;
@@ -966,32 +956,87 @@ function fromLegacy(v0: NonNullable<LoggedRecordMessage["v0"]>): RecordBody {
 /** Decodes a log entry; never throws. Entries written by meshaid 0.1 are read too. */
 export function decodeLoggedRecord(bytes: Uint8Array, codebook: Codebook): Result<FieldRecord> {
   try {
-    // Read from the decoded message itself: a toObject copy of each entry was most of a log
-    // replay's decoding time (fromMessage reads unset fields of either form alike).
-    const message = LoggedRecordBytesType.decode(bytes) as LoggedRecordBytesMessage;
-    const origin = message.origin ?? 0;
+    // Field by field with protobufjs's Reader (its wire rules and errors), into the record itself:
+    // no message object, no Long per time, no copy of the record's bytes (a replay reads 100,000).
+    const reader = protobuf.Reader.create(bytes);
+    let origin = 0;
+    let seq = 0;
+    let receivedAt = 0;
+    let text = "";
+    let sender = "";
+    let auth = 0;
+    let bodyStart = -1;
+    let bodyEnd = -1;
+    let v0: LoggedRecordMessage["v0"];
+    while (reader.pos < reader.len) {
+      const tag = reader.uint32();
+      switch (tag) {
+        case 13: // 1: origin
+          origin = reader.fixed32();
+          break;
+        case 18: // 2: v0
+          v0 = LegacyRecordType.decode(reader, reader.uint32()) as NonNullable<LoggedRecordMessage["v0"]>;
+          break;
+        case 24: // 3: received_at
+          receivedAt = readUint64(reader);
+          break;
+        case 34: // 4: text
+          text = reader.string();
+          break;
+        case 42: // 5: sender
+          sender = reader.string();
+          break;
+        case 48: // 6: seq
+          seq = reader.uint32();
+          break;
+        case 58: {
+          // 7: record, read by loggedBody
+          const length = reader.uint32();
+          bodyStart = reader.pos;
+          reader.skip(length);
+          bodyEnd = reader.pos;
+          break;
+        }
+        case 72: // 9: auth
+          auth = reader.uint32();
+          break;
+        default: // 8 (the codebook's hash: the store's codebook reads it), and fields a newer meshaid adds
+          reader.skipType(tag & 7);
+      }
+    }
     let body: RecordBody;
-    let seq = message.seq ?? 0;
-    // Present on the wire (a bytes field's default is an empty list, not null as a message's).
-    if (Object.hasOwn(message, "record") && message.record) body = loggedBody(message.record, codebook, origin);
-    else if (message.v0) {
-      body = fromLegacy(message.v0);
-      seq = message.v0.seq ?? 0;
+    if (bodyStart >= 0) body = loggedBody(reader.buf, bodyStart, bodyEnd, codebook, origin);
+    else if (v0) {
+      body = fromLegacy(v0);
+      seq = v0.seq ?? 0;
     } else return err("WIRE_NO_BODY", "log entry has no record");
-    const at = message.receivedAt ?? 0;
-    const receivedAt = typeof at === "number" ? at : protobuf.util.LongBits.from(at).toNumber(true);
     const value: FieldRecord = { id: { origin, seq }, receivedAt, body };
-    if (message.text) value.text = message.text;
-    if (message.sender) value.sender = message.sender;
-    if (message.auth) value.auth = AUTH_CODES[message.auth] ?? unknownCode(`authentication code ${message.auth}`);
+    if (text) value.text = text;
+    if (sender) value.sender = sender;
+    if (auth) value.auth = AUTH_CODES[auth] ?? unknownCode(`authentication code ${auth}`);
     return ok(value);
   } catch (cause) {
     return decodeFailure(cause, "not a meshaid log entry");
   }
 }
 
-/** LoggedRecord as LoggedRecordBytesType reads it. */
-type LoggedRecordBytesMessage = Omit<LoggedRecordMessage, "record"> & { record?: Uint8Array | null };
+/** A uint64 varint as a number, as protobufjs's LongBits.toNumber(true) gives it, without the Long for the times a log holds. */
+function readUint64(reader: protobuf.Reader): number {
+  const buf = reader.buf;
+  let value = 0;
+  let scale = 1;
+  // Up to 7 bytes (below 2^49, milliseconds to the year 19,800) the sum is exact.
+  for (let at = reader.pos; at < reader.len && at < reader.pos + 7; at += 1) {
+    const byte = buf[at] as number;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      reader.pos = at + 1;
+      return value;
+    }
+    scale *= 0x80;
+  }
+  return protobuf.util.LongBits.from(reader.uint64()).toNumber(true);
+}
 
 /** Bodies read from the log, by their bytes, per codebook (the codes are its): shared, frozen. */
 const loggedBodies = new WeakMap<Codebook, Map<string, RecordBody>>();
@@ -999,19 +1044,20 @@ const loggedBodies = new WeakMap<Codebook, Map<string, RecordBody>>();
 const MAX_LOGGED_BODIES = 1024;
 
 /**
- * A logged record's body from its bytes: decoded once per distinct body and shared (shareBody: frozen,
- * and its bytes kept for writing it again). A status (its reference may take the record's origin)
- * and a plain message (its own text) are decoded each time.
+ * A logged record's body from its bytes (`start` to `end` in `buf`): decoded once per distinct body
+ * and shared (shareBody: frozen, and its bytes kept for writing it again). A status (its reference
+ * may take the record's origin) and a plain message (its own text) are decoded each time.
  */
-function loggedBody(bytes: Uint8Array, codebook: Codebook, origin: number): RecordBody {
+function loggedBody(buf: Uint8Array, start: number, end: number, codebook: Codebook, origin: number): RecordBody {
   let known = loggedBodies.get(codebook);
   if (!known) loggedBodies.set(codebook, (known = new Map<string, RecordBody>()));
-  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  const key = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString("latin1", start, end);
   const kept = known.get(key);
   if (kept) return kept;
-  const body = fromMessage(RecordType.decode(bytes) as RecordMessage, codebook, origin);
+  const body = fromMessage(RecordType.decode(buf.subarray(start, end)) as RecordMessage, codebook, origin);
   if (body.kind === "supply_status" || body.kind === "message") return body;
   if (known.size >= MAX_LOGGED_BODIES) known.clear();
   known.set(key, shareBody(body));
   return body;
 }
+

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { decodeLoggedRecord, encodeLoggedRecord, shareBody, WireError, type FieldRecord } from "../../src/wire/index.ts";
 import { arbitraryRecord, codebook, presetRecord } from "../helpers/records.ts";
@@ -96,6 +97,55 @@ describe("log entries", () => {
 
   it("keep a stored request to a few dozen bytes", () => {
     expect(encodeLoggedRecord(presetRecord(0xffffffff, 0xffffffff), codebook).length).toBeLessThan(48);
+  });
+
+  it("read each field as protobufjs reads the schema: in any order, repeated, with fields it does not know, times up to 2^64", () => {
+    const schema = protobuf.loadSync(fileURLToPath(new URL("../../src/wire/field.proto", import.meta.url)));
+    const LoggedRecord = schema.lookupType("meshaid.field.v1.LoggedRecord");
+    const field = fc.oneof(
+      fc.record({ n: fc.constant(1), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
+      fc.record({ n: fc.constant(3), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+      fc.record({ n: fc.constantFrom(4, 5), value: fc.string({ maxLength: 20 }) }),
+      fc.record({ n: fc.constantFrom(6, 9), value: fc.integer({ min: 0, max: 4 }) }),
+      fc.record({ n: fc.constant(7), value: arbitraryRecord }),
+      fc.record({ n: fc.constant(8), value: fc.integer({ min: 0, max: 2 ** 32 - 1 }) }),
+      fc.record({ n: fc.constantFrom(15, 30), value: fc.uint8Array({ maxLength: 8 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(field, { maxLength: 12 }), (fields) => {
+        // Field 7 holds the Record bytes the log's encoder writes for the record.
+        const parts: Uint8Array[] = fields.map(({ n, value }) => {
+          const one = protobuf.Writer.create();
+          if (n === 1 || n === 8) one.uint32((n << 3) | 5).fixed32(value);
+          else if (n === 3) one.uint32(24).uint64(new protobuf.util.LongBits(Number((value) & 0xffffffffn), Number((value) >> 32n)).toLong(true));
+          else if (n === 4 || n === 5) one.uint32((n << 3) | 2).string(value);
+          else if (n === 6 || n === 9) one.uint32(n << 3).uint32(value);
+          else if (n === 7) {
+            const logged = LoggedRecord.decode(encodeLoggedRecord(value, codebook)) as unknown as { record: object };
+            one.uint32(58).bytes(schema.lookupType("meshaid.field.v1.Record").encode(logged.record).finish());
+          } else one.uint32((n << 3) | 2).bytes(value as Uint8Array);
+          return one.finish();
+        });
+        const bytes = Buffer.concat(parts);
+        const decoded = decodeLoggedRecord(bytes, codebook);
+        const message = LoggedRecord.decode(bytes) as unknown as { origin: number; receivedAt: number | protobuf.Long; text: string; sender: string; seq: number; auth: number; record: object | null };
+        if (!message.record) {
+          expect(decoded).toMatchObject({ ok: false, error: { code: "WIRE_NO_BODY" } });
+          return;
+        }
+        if (message.auth > 4) {
+          expect(decoded).toMatchObject({ ok: false, error: { code: "WIRE_UNKNOWN_CODE" } });
+          return;
+        }
+        if (!decoded.ok) throw decoded.error;
+        const at = message.receivedAt;
+        expect(decoded.value.id).toEqual({ origin: message.origin, seq: message.seq });
+        expect(decoded.value.receivedAt).toBe(typeof at === "number" ? at : protobuf.util.LongBits.from(at).toNumber(true));
+        expect(decoded.value.text ?? "").toBe(message.text);
+        expect(decoded.value.sender ?? "").toBe(message.sender);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("still read entries written by meshaid 0.1", () => {
