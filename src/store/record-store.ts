@@ -629,7 +629,7 @@ export class RecordStore {
         next = iterator.nextv(2000);
         const records: FieldRecord[] = [];
         for (const [key, bytes] of page) {
-          const decoded = this.values.decode(bytes, idKeyOf(key));
+          const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
           if (decoded.ok) records.push(decoded.value);
           else onCorrupt?.({ key, reason: decoded.error.message });
         }
