@@ -13,14 +13,14 @@
 //
 // Run directly (`npm run build`, and `npm ci` through the prepare script) it compiles now.
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Bumped when the compile options below change, so every cached compile is redone. */
-const BUILD_FORMAT = 1;
+const BUILD_FORMAT = 2;
 /** Compiles kept besides the newest (a running station loads `export` lazily from its own). */
 const KEEP_COMPILES = 3;
 /** The files under src/ a compile reads. */
@@ -103,7 +103,7 @@ export async function compile({ root = PACKAGE_ROOT, entryPoints, outdir }) {
       sourcemap: "linked",
       sourcesContent: false,
       logLevel: "silent",
-      plugins: [sourceLocation(root)],
+      plugins: [sourceLocation(root), narrowSurfaces(root)],
     });
   } catch (error) {
     throw new CompileError(compileFailure(error, root));
@@ -131,6 +131,66 @@ function sourceLocation(root) {
         const url = JSON.stringify(pathToFileURL(args.path).href);
         return { contents: text.replaceAll("import.meta.url", url), loader: args.path.endsWith(".tsx") ? "tsx" : "ts" };
       });
+    },
+  };
+}
+
+/**
+ * Narrows each `import { a, b } from "../folder/index.ts"` to the modules that define `a` and `b`.
+ * esbuild puts a module in every chunk whose entry can reach it through import statements,
+ * used or not, so a command that takes two names from a folder's surface loaded every module
+ * that surface re-exports: `meshaid status` and `send` (the station's control client) loaded the
+ * whole station, the radio, @meshtastic/core, protobufjs and yaml before sending one line.
+ * Names the surface does not re-export by name (its own code, `export *`) keep the whole surface.
+ * @param {string} root
+ */
+function narrowSurfaces(root) {
+  const src = join(root, "src");
+  /** @type {Map<string, Map<string, string> | undefined>} a surface's re-exported names -> their module */
+  const surfaces = new Map();
+  /** @param {string} file */
+  const reExports = (file) => {
+    if (!surfaces.has(file)) {
+      /** @type {Map<string, string> | undefined} */
+      let names = new Map();
+      for (const line of readFileSync(file, "utf8").split("\n")) {
+        if (line.trim() === "" || line.startsWith("//") || /^export type /.test(line)) continue;
+        const match = /^export \{([^}]*)\} from "(\.\/[^"]+)";$/.exec(line);
+        if (!match) {
+          names = undefined; // code of its own, or `export *`: kept whole
+          break;
+        }
+        for (const name of match[1].split(",").map((part) => part.trim()).filter(Boolean)) {
+          if (!name.startsWith("type ")) names.set(name, resolve(dirname(file), match[2]));
+        }
+      }
+      surfaces.set(file, names);
+    }
+    return surfaces.get(file);
+  };
+  return {
+    name: "meshaid-narrow-surfaces",
+    /** @param {{ onResolve: (options: { filter: RegExp }, callback: (args: { path: string, importer: string, resolveDir: string, kind: string }) => { path: string, namespace: string, pluginData: Array<[string, string]> } | undefined) => void, onLoad: (options: { filter: RegExp, namespace: string }, callback: (args: { pluginData: Array<[string, string]> }) => { contents: string, loader: "ts", resolveDir: string }) => void }} build */
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/[a-z]+\/index\.ts$/ }, (args) => {
+        const surface = resolve(args.resolveDir, args.path);
+        if (args.kind !== "import-statement" || relative(src, args.importer).startsWith("..") || relative(src, surface).startsWith("..")) return undefined;
+        const modules = reExports(surface);
+        const specifier = args.path.replace(/[.]/g, "\\.");
+        const importer = readFileSync(args.importer, "utf8");
+        const imports = [...importer.matchAll(new RegExp(`^(import|export)( type)? ?\\{([^}]*)\\} from "${specifier}";`, "gm"))];
+        // Any other form (`import * as`, a default import) keeps the whole surface.
+        if (imports.length !== importer.split(`"${args.path}"`).length - 1) return undefined;
+        const names = imports.filter((statement) => !statement[2]).flatMap((statement) => statement[3].split(",").map((part) => part.trim()).filter((part) => part && !part.startsWith("type ")));
+        if (!modules || names.some((name) => !modules.has(name.split(/\s+as\s+/)[0]))) return undefined;
+        const exported = [...new Set(names.map((name) => name.split(/\s+as\s+/)[0]))].sort();
+        return { path: `${surface}#${exported.join(",")}`, namespace: "meshaid-surface", pluginData: exported.map((name) => [name, modules.get(name) ?? ""]) };
+      });
+      build.onLoad({ filter: /.*/, namespace: "meshaid-surface" }, (args) => ({
+        contents: args.pluginData.map(([name, file]) => `export { ${name} } from ${JSON.stringify(file)};`).join("\n"),
+        loader: "ts",
+        resolveDir: src,
+      }));
     },
   };
 }

@@ -126,6 +126,20 @@ describe("the meshaid bin", () => {
     expect(meshaid(root).stdout).toBe("six (shipped)\n");
   });
 
+  it("loads from a folder's index.ts only the modules whose names a module imports", () => {
+    const root = tmp.path;
+    checkout(root);
+    // A folder surface re-exporting a small module and one that is costly to load (it says so when loaded).
+    mkdirSync(join(root, "src", "box"));
+    writeFileSync(join(root, "src", "box", "index.ts"), `// The box.\nexport { small } from "./small.ts";\nexport { costly } from "./costly.ts";\nexport type { Size } from "./small.ts";\n`);
+    writeFileSync(join(root, "src", "box", "small.ts"), `export type Size = number;\nexport const small = (): string => "small";\n`);
+    writeFileSync(join(root, "src", "box", "costly.ts"), `process.stdout.write("costly loaded\\n");\nexport const costly = (): string => "costly";\n`);
+    writeFileSync(join(root, "src", "cli", "main.ts"), `import { small, type Size } from "../box/index.ts";\nconst size: Size = 1;\nif (process.argv[2] === "costly") {\n  const { useCostly } = await import("./use-costly.ts");\n  process.stdout.write(\`\${useCostly()}\\n\`);\n} else process.stdout.write(\`\${small()} \${size}\\n\`);\n`);
+    writeFileSync(join(root, "src", "cli", "use-costly.ts"), `import { costly, small } from "../box/index.ts";\nexport const useCostly = (): string => \`\${costly()} \${small()}\`;\n`);
+    expect(meshaid(root)).toEqual({ status: 0, stdout: "small 1\n", stderr: "" });
+    expect(meshaid(root, "costly")).toEqual({ status: 0, stdout: "costly loaded\ncostly small\n", stderr: "" });
+  });
+
   it("says in one line which file does not compile, exits 1, and runs again once it is fixed", () => {
     const root = tmp.path;
     checkout(root);
