@@ -81,7 +81,8 @@ export async function runStart(options: StartOptions): Promise<number> {
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
     cleanups.push(() => markCleanStop(db, dbPath));
     cleanups.push(() => store.close());
-    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db));
+    const retention = retentionPurges(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db);
+    cleanups.push(retention.stop);
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
@@ -115,6 +116,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state(), relay: () => relayReport?.() });
     cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
+    retention.begin(station);
     let relayStatus: (() => RelayStatus) | undefined;
     if (options.serves !== undefined && options.relay === undefined) throw new StartError("--serves says which peers' records go on the air here: it needs --relay (embedded or a broker URL)");
     if (options.mshUplink !== undefined && options.relay === undefined) throw new StartError("--msh-uplink publishes on the relay's broker: it needs --relay (embedded or a broker URL)");
@@ -176,12 +178,17 @@ export function consoleRelayStatus(state: RelayState): RelayStatus {
 
 /** How often records past their kind's retention limit are purged while the station runs. */
 const PURGE_EVERY_MS = 3_600_000;
+/** The first purge waits for the radio to connect, or this long when it does not. */
+const FIRST_PURGE_WITHIN_MS = 10_000;
 
 /**
- * Purges records past their retention limits now (before the station builds its boards) and
- * every hour; logs counts only. Returns the cleanup that stops the timer.
+ * Purges records past their retention limits (the file is read now: a mistake in it stops the
+ * start) once the station is up and every hour after; logs counts only. The first purge reads
+ * every record, so it runs once the station's radio is connected (or FIRST_PURGE_WITHIN_MS after
+ * `begin`), not on the way to it: start-up does not wait for it, and appends do not wait while it
+ * reads. `stop` ends the timers and waits for a purge under way.
  */
-async function startRetention(store: RecordStore, file: string, log: Logger, db: RecordDatabase): Promise<Cleanup> {
+function retentionPurges(store: RecordStore, file: string, log: Logger, db: RecordDatabase): { begin: (station: Station) => void; stop: Cleanup } {
   let limits: RetentionLimits;
   try {
     limits = parseRetention(readConfig(file, "retention limits"), file);
@@ -200,10 +207,33 @@ async function startRetention(store: RecordStore, file: string, log: Logger, db:
       if (copies > 0) log.info({ copies }, "copies of peers' batches past the shortest retention limit purged");
     }
   };
-  await purge();
-  const timer = setInterval(() => void purge().catch((error: unknown) => log.error({ err: error }, "retention purge failed")), PURGE_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  let running: Promise<void> | undefined;
+  const run = (): void => {
+    running ??= purge()
+      .catch((error: unknown) => log.error({ err: error }, "retention purge failed"))
+      .finally(() => (running = undefined));
+  };
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribe: (() => void) | undefined;
+  const begin = (station: Station): void => {
+    const first = setTimeout(() => purgeFirst(), FIRST_PURGE_WITHIN_MS).unref();
+    const purgeFirst = (): void => {
+      unsubscribe?.();
+      clearTimeout(first);
+      run();
+    };
+    timers.push(first, setInterval(run, PURGE_EVERY_MS).unref());
+    if (station.snapshot().radio.status === "connected") return purgeFirst();
+    unsubscribe = station.subscribe((event) => {
+      if (event.type === "radio" && event.radio.status === "connected") purgeFirst();
+    });
+  };
+  const stop = async (): Promise<void> => {
+    unsubscribe?.();
+    for (const timer of timers) clearTimeout(timer);
+    await running;
+  };
+  return { begin, stop };
 }
 
 /**

@@ -618,22 +618,27 @@ export class RecordStore {
    * no longer decode go to `onCorrupt`.
    */
   async *all(onCorrupt?: (entry: CorruptEntry) => void): AsyncGenerator<FieldRecord[]> {
-    const iterator = this.log.iterator();
-    // The next page is read (on LevelDB's thread) while this one is decoded and folded.
-    let next: Promise<Array<[string, Uint8Array]>> | undefined;
+    for await (const page of this.pages(this.log.iterator())) {
+      const records: FieldRecord[] = [];
+      for (const [key, bytes] of page) {
+        const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
+        if (decoded.ok) records.push(decoded.value);
+        else onCorrupt?.({ key, reason: decoded.error.message });
+      }
+      yield records;
+    }
+  }
+
+  /** An iterator's entries a page at a time; the next page is read (on LevelDB's thread) while this one is used. */
+  private async *pages<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }): AsyncGenerator<T[]> {
+    let next: Promise<T[]> | undefined;
     try {
       next = iterator.nextv(2000);
       for (;;) {
         const page = await next;
         if (page.length === 0) return;
         next = iterator.nextv(2000);
-        const records: FieldRecord[] = [];
-        for (const [key, bytes] of page) {
-          const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
-          if (decoded.ok) records.push(decoded.value);
-          else onCorrupt?.({ key, reason: decoded.error.message });
-        }
-        yield records;
+        yield page;
       }
     } finally {
       await next?.catch(() => undefined); // a reader that stopped early leaves one read in flight
@@ -671,8 +676,11 @@ export class RecordStore {
 
   /**
    * Deletes the records `isExpired` picks (retention limits), with their place in the arrival
-   * order, in one synced batch; appends wait meanwhile. Resolves with how many were deleted.
-   * Entries that do not decode are left alone (the start check quarantines them).
+   * order, in one synced batch. The log is read without holding up appends (from a snapshot, a
+   * page at a time); only the delete waits for the write in progress, and takes only what is
+   * still where the read saw it (a record replaced meanwhile has moved: it is read at the next
+   * purge). Resolves with how many were deleted. Entries that do not decode are left alone (the
+   * start check quarantines them).
    */
   purge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
     this.purging ??= this.runPurge(isExpired).finally(() => {
@@ -682,21 +690,22 @@ export class RecordStore {
   }
 
   private async runPurge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+    const due: string[] = [];
+    for await (const page of this.pages(this.log.iterator())) {
+      for (const [key, bytes] of page) {
+        const decoded = this.values.decode(bytes, idKeyOf(key));
+        if (decoded.ok && isExpired(decoded.value)) due.push(key);
+      }
+    }
+    if (due.length === 0) return 0;
     while (this.flushing) await this.queue;
     this.flushing = true;
     try {
-      const ids = await this.storedIds(); // read before the write, so it cannot miss what the purge deletes
+      const ids = await this.storedIds();
       // Log keys, and the id keys of the same records (their evidence goes with them).
-      const doomed: string[] = [];
-      const doomedIds = new Set<string>();
-      for await (const [key, bytes] of this.log.iterator()) {
-        const decoded = this.values.decode(bytes, idKeyOf(key));
-        if (decoded.ok && isExpired(decoded.value)) {
-          doomed.push(key);
-          doomedIds.add(idKeyOf(key));
-        }
-      }
+      const doomed = due.filter((key) => ids.keyOf(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16)) === key);
       if (doomed.length === 0) return 0;
+      const doomedIds = new Set(doomed.map(idKeyOf));
       const write = this.db.batch();
       for (const key of doomed) write.del(this.logPrefix + key);
       // Evidence of a replaced forgery goes with the record it was under.

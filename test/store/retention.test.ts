@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { Level } from "level";
 import { describe, expect, it } from "vitest";
 import { checkStore, expired, parseRetention, RecordStore, RetentionError } from "../../src/store/index.ts";
+import type { FieldRecord } from "../../src/wire/index.ts";
 import { codebook, presetRecord } from "../helpers/records.ts";
 import { useTempDir } from "../helpers/tmp.ts";
 
@@ -54,6 +55,46 @@ describe("RecordStore.purge", () => {
     await store.close();
     const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
     expect(await checkStore(db, codebook)).toMatchObject({ records: 21, quarantined: [], countWas: undefined });
+    await db.close();
+  });
+
+  it("reads the log without holding up appends: one made while it reads is stored before the purge ends", async () => {
+    const now = 100 * DAY;
+    const store = await RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
+    await Promise.all(Array.from({ length: 5000 }, (_, i) => store.append({ ...presetRecord(0x100 + (i % 5), i), receivedAt: now - (i < 100 ? 40 : 1) * DAY })));
+    const done: string[] = [];
+    let during: Promise<unknown> | undefined;
+    const purging = store.purge((record) => {
+      during ??= store.append({ ...presetRecord(0x400, 1), receivedAt: now }).then(() => done.push("append"));
+      return now - record.receivedAt > 30 * DAY;
+    });
+    expect(await purging.then((purged) => (done.push("purge"), purged))).toBe(100);
+    await during;
+    expect(done).toEqual(["append", "purge"]);
+    expect(store.count).toBe(4901);
+    await store.close();
+  });
+
+  it("leaves a record replaced while it reads (its new place is read at the next purge), and keeps the count exact", async () => {
+    const now = 100 * DAY;
+    const store = await RecordStore.open(new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" }), codebook);
+    const forged = { ...presetRecord(0xba5e0002, 7, "water"), auth: "none" as const, receivedAt: now - 40 * DAY };
+    await store.append(forged);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.append({ ...presetRecord(0x100, i), receivedAt: now - 40 * DAY })));
+    let replacing: Promise<unknown> | undefined;
+    const due = (record: FieldRecord): boolean => {
+      replacing ??= store.replace({ ...forged, auth: "mac" }, (stored) => stored.auth === "none");
+      return now - record.receivedAt > 30 * DAY;
+    };
+    expect(await store.purge(due)).toBe(10);
+    expect(await replacing).toMatchObject({ auth: "none" });
+    expect(store.count).toBe(1);
+    expect(await store.get(forged.id)).toMatchObject({ auth: "mac" });
+    expect(await store.purge(due)).toBe(1);
+    expect(store.count).toBe(0);
+    await store.close();
+    const db = new Level<string, Uint8Array>(dir.path, { valueEncoding: "view" });
+    expect(await checkStore(db, codebook)).toMatchObject({ records: 0, quarantined: [], countWas: undefined });
     await db.close();
   });
 });
