@@ -13,7 +13,7 @@
 //
 // Run directly (`npm run build`, and `npm ci` through the prepare script) it compiles now.
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
@@ -21,8 +21,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Bumped when the compile options below change, so every cached compile is redone. */
 const BUILD_FORMAT = 2;
-/** Compiles kept besides the newest (a running station loads `export` lazily from its own). */
+/** Compiles kept besides the newest, and besides those a live process runs (see holdCompile). */
 const KEEP_COMPILES = 3;
+/** The folder in the cache where each process running a compile leaves `<fingerprint>.<pid>`. */
+const RUNNING = ".running";
 /** The files under src/ a compile reads. */
 const CODE_FILE = /^[^.].*\.(ts|tsx|js|mjs|json)$/;
 /** A temporary folder older than this was left by a compile that was killed. */
@@ -74,6 +76,52 @@ export async function compiledEntry(options = {}) {
   }
   prune(realCache, fingerprint);
   return { url: pathToFileURL(entryFile).href, compiled: true, dir };
+}
+
+/**
+ * Marks the compile in `dir` as run by this process until it exits, so that no other run prunes
+ * it meanwhile: a running station loads modules from its compile lazily (`export`, the console),
+ * hours after it started and whatever was compiled since. Returns false when the compile was
+ * pruned before it was marked (compile again).
+ * @param {string} dir a compile's folder, as compiledEntry returns it
+ * @returns {boolean}
+ */
+export function holdCompile(dir) {
+  const running = join(dirname(dir), RUNNING);
+  const mark = join(running, `${basename(dir)}.${process.pid}`);
+  try {
+    mkdirSync(running, { recursive: true });
+    writeFileSync(mark, "");
+  } catch {
+    // A cache this user may not write (an installed copy): nobody prunes it either.
+    return existsSync(dir);
+  }
+  process.once("exit", () => rmSync(mark, { force: true }));
+  return existsSync(dir);
+}
+
+/** Whether a live process runs the compile named `fingerprint` (its marks of dead processes are removed). */
+function inUse(/** @type {string} */ cacheDir, /** @type {string} */ fingerprint) {
+  const running = join(cacheDir, RUNNING);
+  let live = false;
+  for (const name of existsSync(running) ? readdirSync(running) : []) {
+    if (!name.startsWith(`${fingerprint}.`)) continue;
+    if (isAlive(Number(name.slice(fingerprint.length + 1)))) live = true;
+    else rmSync(join(running, name), { force: true });
+  }
+  return live;
+}
+
+/** @param {number} pid */
+function isAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it lives, as another user.
+    return /** @type {NodeJS.ErrnoException} */ (error).code === "EPERM";
+  }
 }
 
 /**
@@ -251,7 +299,8 @@ function installedEsbuild(root) {
 }
 
 /**
- * Removes all but the newest compiles, and temporary folders a killed compile left.
+ * Removes all but the newest compiles (and those a live process runs: holdCompile), and temporary
+ * folders a killed compile left.
  * @param {string} cacheDir
  * @param {string} current
  */
@@ -262,12 +311,13 @@ function prune(cacheDir, current) {
     for (const name of readdirSync(cacheDir)) {
       const path = join(cacheDir, name);
       const { mtimeMs } = statSync(path);
+      if (name === RUNNING) continue;
       if (name.startsWith(".tmp-")) {
         if (now - mtimeMs > STALE_TEMP_MS) rmSync(path, { recursive: true, force: true });
-      } else if (name !== current) compiles.push({ path, mtimeMs });
+      } else if (name !== current) compiles.push({ name, path, mtimeMs });
     }
     compiles.sort((a, b) => b.mtimeMs - a.mtimeMs);
-    for (const old of compiles.slice(KEEP_COMPILES)) rmSync(old.path, { recursive: true, force: true });
+    for (const old of compiles.slice(KEEP_COMPILES)) if (!inUse(cacheDir, old.name)) rmSync(old.path, { recursive: true, force: true });
   } catch {
     // Pruning is housekeeping: another process pruning at the same time is not a failure.
   }

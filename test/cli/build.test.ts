@@ -49,7 +49,7 @@ function meshaid(root: string, ...args: string[]) {
 /** The compiles and temporary folders in the checkout's cache. */
 function cached(root: string): string[] {
   const dir = defaultCacheDir(root);
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name !== ".running").sort() : [];
 }
 
 describe("the meshaid bin", () => {
@@ -139,6 +139,47 @@ describe("the meshaid bin", () => {
     expect(meshaid(root)).toEqual({ status: 0, stdout: "small 1\n", stderr: "" });
     expect(meshaid(root, "costly")).toEqual({ status: 0, stdout: "costly loaded\ncostly small\n", stderr: "" });
   });
+
+  it("never prunes the compile a running process uses (it loads modules lazily, later); a killed one's goes", async () => {
+    const root = tmp.path;
+    checkout(root);
+    writeFileSync(join(root, "src", "cli", "main.ts"), `if (process.argv[2] === "wait") {\n  process.stdout.write("waiting\\n");\n  process.stdin.once("data", async () => {\n    const { later } = await import("./later.ts");\n    process.stdout.write(\`\${later()}\\n\`);\n    process.exit(0);\n  });\n} else process.stdout.write("once\\n");\n`);
+    writeFileSync(join(root, "src", "cli", "later.ts"), `export const later = (): string => "loaded later";\n`);
+    const waiting = (): { child: ReturnType<typeof spawn>; stdout: () => string; exit: Promise<number | null> } => {
+      const child = spawn(process.execPath, [join(root, "src", "cli", "bin.js"), "wait"], { stdio: ["pipe", "pipe", "inherit"] });
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      return { child, stdout: () => stdout, exit: new Promise((resolve) => child.once("exit", resolve)) };
+    };
+    const editAndRun = (words: string[]): void => {
+      for (const word of words) {
+        greet(root, word);
+        expect(meshaid(root).stdout).toBe("once\n");
+      }
+    };
+    const station = waiting();
+    await expect.poll(station.stdout, { timeout: 20_000 }).toBe("waiting\n");
+    const [held] = cached(root);
+    editAndRun(["one", "two", "three", "four", "five"]);
+    expect(cached(root)).toHaveLength(5); // the newest four, and the one the station runs
+    expect(cached(root)).toContain(held);
+    station.child.stdin!.write("go\n");
+    expect(await station.exit).toBe(0);
+    expect(station.stdout()).toBe("waiting\nloaded later\n");
+    editAndRun(["six"]);
+    expect(cached(root)).not.toContain(held);
+
+    // A process killed with SIGKILL leaves its mark behind: its compile goes all the same.
+    const killed = waiting();
+    await expect.poll(killed.stdout, { timeout: 20_000 }).toBe("waiting\n");
+    killed.child.kill("SIGKILL");
+    await killed.exit;
+    const killedCompile = (await compiledEntry({ root })).dir.split("/").at(-1);
+    editAndRun(["seven", "eight", "nine", "ten"]);
+    expect(cached(root)).toHaveLength(4);
+    expect(cached(root)).not.toContain(killedCompile);
+    expect(readdirSync(join(defaultCacheDir(root), ".running"))).toEqual([]);
+  }, 60_000);
 
   it("says in one line which file does not compile, exits 1, and runs again once it is fixed", () => {
     const root = tmp.path;
