@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, expired, isCorruption, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type FieldRecord, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
@@ -52,6 +52,9 @@ export async function runStart(options: StartOptions): Promise<number> {
   if (jsonLines) logger.info({ dataDir }, `meshaid: data in ${dataDir}`);
   else say(`meshaid: data in ${dataDir} (log: ${logFile})`);
 
+  // A database LevelDB reports damaged while the station starts or runs is not marked clean at the
+  // stop: the next start reads it, and repairs it (database.ts).
+  let damaged = false;
   const shutdown = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -79,9 +82,9 @@ export async function runStart(options: StartOptions): Promise<number> {
     const cipher = await storeCipher(dataDir, { ...(options.encrypt ? { encrypt: true } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, existsSync(join(dbPath, "CURRENT")));
     if (cipher) say("meshaid: records are stored encrypted (AES-256-GCM; key from the passphrase)");
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
-    cleanups.push(() => markCleanStop(db, dbPath));
+    cleanups.push(() => (damaged ? undefined : markCleanStop(db, dbPath)));
     cleanups.push(() => store.close());
-    const retention = retentionPurges(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db);
+    const retention = retentionPurges(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db, () => (damaged = true));
     cleanups.push(retention.stop);
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
@@ -153,7 +156,14 @@ export async function runStart(options: StartOptions): Promise<number> {
     await shutdown();
     return 0;
   } catch (error) {
+    // (openDatabase's own errors already say what was found and done.)
+    const damage = !(error instanceof DatabaseError) && isCorruption(error);
+    if (damage) {
+      damaged = true;
+      logger.error({ err: error }, "LevelDB reports damage: the store is not marked clean, the next start checks and repairs it");
+    }
     await shutdown();
+    if (damage) return fail(`the database ${join(dataDir, "db")} is damaged (${(error as Error).message}): start meshaid again: it checks the database and repairs it, keeping a copy of the damaged folder`);
     if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError || error instanceof ControlSocketError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
@@ -188,7 +198,7 @@ const FIRST_PURGE_WITHIN_MS = 10_000;
  * `begin`), not on the way to it: start-up does not wait for it, and appends do not wait while it
  * reads. `stop` ends the timers and waits for a purge under way.
  */
-function retentionPurges(store: RecordStore, file: string, log: Logger, db: RecordDatabase): { begin: (station: Station) => void; stop: Cleanup } {
+function retentionPurges(store: RecordStore, file: string, log: Logger, db: RecordDatabase, onDamage: () => void): { begin: (station: Station) => void; stop: Cleanup } {
   let limits: RetentionLimits;
   try {
     limits = parseRetention(readConfig(file, "retention limits"), file);
@@ -210,7 +220,10 @@ function retentionPurges(store: RecordStore, file: string, log: Logger, db: Reco
   let running: Promise<void> | undefined;
   const run = (): void => {
     running ??= purge()
-      .catch((error: unknown) => log.error({ err: error }, "retention purge failed"))
+      .catch((error: unknown) => {
+        if (isCorruption(error)) onDamage();
+        log.error({ err: error }, "retention purge failed");
+      })
       .finally(() => (running = undefined));
   };
   const timers: NodeJS.Timeout[] = [];
@@ -273,8 +286,9 @@ function readPresets(file: string, codebook: Codebook): PresetTable {
 
 /** Opens the database (checked, repaired if damaged: see database.ts) and the store on it. */
 async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void, cipher: RecordCipher | undefined): Promise<{ store: RecordStore; db: RecordDatabase }> {
-  const { db, notices, report } = await openDatabase(path, codebook, cipher ? { cipher } : {});
+  const { db, notices, report, read } = await openDatabase(path, codebook, cipher ? { cipher } : {});
   const storeLog = logger.child({ module: "store" });
+  storeLog.info({ records: report.records, read }, "store checked");
   for (const { key, reason } of report.quarantined) storeLog.error({ key, reason }, "stored record does not decode; moved to quarantine");
   for (const notice of notices) {
     storeLog.error({ path }, notice);

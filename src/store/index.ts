@@ -10,7 +10,7 @@ export type { AuditEntry } from "./audit.ts";
 export type { Arrival } from "./record-store.ts";
 export { ReplicaStore, recordsOwedToPeers, pruneForwardCopies } from "./replica.ts";
 export type { OwnEntry } from "./replica.ts";
-export { checkStore, integrityChanged, StoreDamagedError, StoreEncryptedError } from "./integrity.ts";
+export { checkStore, integrityChanged, isCorruption, StoreDamagedError, StoreEncryptedError } from "./integrity.ts";
 export type { IntegrityReport } from "./integrity.ts";
 export { StoreWriteError } from "./errors.ts";
 export { RecordCipher, CipherError, SCRYPT_PARAMS } from "./cipher.ts";

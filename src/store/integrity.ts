@@ -71,7 +71,8 @@ async function readPages<T>(next: () => Promise<T[]>, each: (item: T) => void, c
   }
 }
 
-function isCorruption(error: unknown): boolean {
+/** Whether LevelDB reported damage (a corrupt block or table) in `error` or its cause. */
+export function isCorruption(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   const texts = [(error as { message?: unknown }).message, cause?.message].filter((text): text is string => typeof text === "string");
@@ -81,10 +82,13 @@ function isCorruption(error: unknown): boolean {
 /**
  * Reads the whole log of an open database and mends what it can (see the top of this file).
  * `decode: false` (after a clean stop) reads every entry, so LevelDB still reports damage, but
- * does not decode them: the station decodes each once as it starts.
+ * does not decode them: the station decodes each once as it starts. `unchanged: true`: the caller
+ * found the database's files byte for byte as a RecordStore closed them (after a clean stop:
+ * nothing wrote to them since, nothing in them rotted), so the log is as consistent as the store
+ * keeps it and is not read: the count is taken as it is.
  * Throws StoreDamagedError when LevelDB reports corruption underneath.
  */
-export async function checkStore(db: RecordDatabase, codebook: Codebook, options: { now?: () => number; cipher?: RecordCipher; decode?: boolean } = {}): Promise<IntegrityReport> {
+export async function checkStore(db: RecordDatabase, codebook: Codebook, options: { now?: () => number; cipher?: RecordCipher; decode?: boolean; unchanged?: boolean } = {}): Promise<IntegrityReport> {
   const now = options.now ?? Date.now;
   const values = logValueCodec(codebook, options.cipher);
   await db.open();
@@ -94,6 +98,11 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
   const report: IntegrityReport = { records: 0, quarantined: [], quarantinedBefore: 0, countWas: undefined, migrated: 0 };
   try {
     report.migrated = await migrateLog(db, { now });
+    if (options.unchanged === true && report.migrated === 0) {
+      for await (const key of quarantine.keys()) if (key) report.quarantinedBefore += 1;
+      report.records = Number((await meta.get("count")) ?? 0);
+      return report;
+    }
     // The ids of the records that stay (the first place of each): origin -> seqs.
     const good = new Map<number, Set<number>>();
     let kept = 0;

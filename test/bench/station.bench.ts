@@ -27,12 +27,13 @@
 //   that start-up took in the child (all its threads), for reading startupMs on a loaded machine
 //   (`uptime`): wall time above it is time spent waiting for a core.
 // - startReadyMs, startReadyCpuMs, startReadyRssMb: `meshaid start` itself (the bin, the simulated
-//   mesh, a clean-stopped data folder holding the same records) from spawn until it says its radio
+//   mesh, a clean-stopped data folder holding the same records, marked as meshaid marks a clean
+//   stop: its files' hash, so the start check reads no record) from spawn until it says its radio
 //   is connected: wall time, the CPU time of the process (/proc, 10 ms ticks; Linux) and its RSS then;
 //   baseline: the same command run from the sources through tsx (as the bin did before), median
 //   of three alternating runs of each.
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -47,6 +48,7 @@ import { ScriptedRadio } from "../helpers/radio.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { MESHAID_BIN } from "../helpers/cli.ts";
 import { compile, defaultCacheDir, PACKAGE_ROOT } from "../../src/cli/build.js";
+import { markCleanStop } from "../../src/cli/database.ts";
 import { result, type BenchResult } from "./result.ts";
 
 const RECORDS = Number(process.env["MESHAID_BENCH_RECORDS"] ?? 20_000);
@@ -224,7 +226,11 @@ export async function run(): Promise<BenchResult[]> {
   const dbPath = join(stored.path, "db");
   try {
     await fill(dbPath, STORED);
-    writeFileSync(`${dbPath}.clean-stop`, "meshaid stopped cleanly\n");
+    // Marked as `meshaid start` marks a clean stop (with the hash of the database's files).
+    const closed = new Level<string, Uint8Array>(dbPath, { valueEncoding: "view" });
+    await closed.open();
+    await closed.close();
+    markCleanStop(closed, dbPath);
     const { startupMs, startupCpuMs, rssMb } = await startup(dbPath);
     const compiled: Ready[] = [];
     const fromSources: Ready[] = [];
