@@ -14,7 +14,7 @@ import type { RelayStatus } from "../ui/index.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
-import { KeyError, readCoalitionSecret } from "./keys.ts";
+import { KeyError, readCoalitionSecret } from "./key-files.ts";
 import { askHidden, storeCipher } from "./store-key.ts";
 import { ControlSocketError, listenControl } from "./control.ts";
 
