@@ -17,7 +17,9 @@
 //   against the same path unencrypted in the same run.
 // - integrityCheckMs: the check meshaid start runs on the log before the station after an unclean
 //   stop (crash, kill, power cut), on the store of STORED records (on top of startupMs);
-//   integrityCheckCleanMs: the same after a clean stop (entries read, not decoded).
+//   integrityCheckCleanMs: the same after a clean stop (entries read, not decoded);
+//   integrityCheckUnchangedMs: opening the database after a clean stop that left its files as they
+//   are (cli/database.ts: the files hashed and compared with the clean stop's mark, the log not read).
 // - startupMs, rssMb: a fresh process opens a store holding 100,000 records (MESHAID_BENCH_STORED),
 //   rebuilds the boards and is ready (targets: < 1000 ms, < 150 MB). The child
 //   (station-startup.ts) is compiled with the options the `meshaid` bin compiles meshaid with
@@ -48,7 +50,7 @@ import { ScriptedRadio } from "../helpers/radio.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { MESHAID_BIN } from "../helpers/cli.ts";
 import { compile, defaultCacheDir, PACKAGE_ROOT } from "../../src/cli/build.js";
-import { markCleanStop } from "../../src/cli/database.ts";
+import { markCleanStop, openDatabase } from "../../src/cli/database.ts";
 import { result, type BenchResult } from "./result.ts";
 
 const RECORDS = Number(process.env["MESHAID_BENCH_RECORDS"] ?? 20_000);
@@ -247,6 +249,12 @@ export async function run(): Promise<BenchResult[]> {
     await checkStore(db, codebook, { decode: false });
     const integrityCheckCleanMs = performance.now() - cleanStarted;
     await db.close();
+    markCleanStop(db, dbPath);
+    const unchangedStarted = performance.now();
+    const unchanged = await openDatabase(dbPath, codebook);
+    const integrityCheckUnchangedMs = performance.now() - unchangedStarted;
+    await unchanged.db.close();
+    if (unchanged.read !== "nothing") throw new Error(`the database was read (${unchanged.read}) after a clean stop that left it unchanged`);
     return [
       result("station", "ingestRecordsPerSecond", median(wall(station)), "records/s", median(wall(raw))),
       // Context: the same against raw batches that are synced to disk, as every station batch is.
@@ -262,6 +270,7 @@ export async function run(): Promise<BenchResult[]> {
       result("station", "ingestEncryptedRecordsPerSecond", median(wall(encrypted)), "records/s", median(wall(station))),
       result("station", "integrityCheckMs", integrityCheckMs, "ms"),
       result("station", "integrityCheckCleanMs", integrityCheckCleanMs, "ms"),
+      result("station", "integrityCheckUnchangedMs", integrityCheckUnchangedMs, "ms"),
     ];
   } finally {
     await stored.remove();
