@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, isCorruption, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, dueAt, expired, isCorruption, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type FieldRecord, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
@@ -208,7 +208,9 @@ function retentionPurges(store: RecordStore, file: string, log: Logger, db: Reco
   const purge = async (): Promise<void> => {
     // What a relay peer still lacks stays until it has it (the relay's outbox per peer).
     const owed = await recordsOwedToPeers(db);
-    const purged = await store.purge((record) => expired(limits, record, Date.now()) && !owed.has(recordKey(record.id)));
+    const now = Date.now();
+    // The store reads only what it stored since the last purge while nothing it read then can have fallen due.
+    const purged = await store.purge((record) => expired(limits, record, now) && !owed.has(recordKey(record.id)), { rules: JSON.stringify(limits), now, dueAt: (record) => dueAt(limits, record) });
     if (purged > 0) log.info({ purged, left: store.count }, "records past their retention limit purged");
     // Copies of peers' batches kept to forward go after the shortest limit (they mix kinds).
     const shortest = Math.min(...Object.values(limits));
