@@ -736,7 +736,7 @@ export class RecordStore {
     for await (const page of this.pages(this.log.iterator(from > 0 ? { gte: arrivalKey(from) } : {}))) {
       for (const [key, bytes] of page) {
         through = Number(key.slice(0, 16)) + 1;
-        const decoded = this.values.decode(bytes, idKeyOf(key));
+        const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
         if (!decoded.ok) continue;
         if (isExpired(decoded.value)) doomedKeys.push(key);
         else if (horizon) due = Math.min(due, horizon.dueAt(decoded.value) ?? Infinity);
