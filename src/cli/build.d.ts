@@ -18,3 +18,5 @@ export declare function compiledEntry(options?: { root?: string; entry?: string;
 export declare function compile(options: { root?: string; entryPoints: string[]; outdir: string }): Promise<void>;
 export declare function sourceFingerprint(root: string, entry: string, esbuild: string): string;
 export declare function defaultCacheDir(root: string): string;
+/** Keeps the compile in `dir` from being pruned while this process runs; false when it was pruned first. */
+export declare function holdCompile(dir: string): boolean;

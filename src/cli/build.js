@@ -13,16 +13,18 @@
 //
 // Run directly (`npm run build`, and `npm ci` through the prepare script) it compiles now.
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 /** Bumped when the compile options below change, so every cached compile is redone. */
-const BUILD_FORMAT = 1;
-/** Compiles kept besides the newest (a running station loads `export` lazily from its own). */
+const BUILD_FORMAT = 2;
+/** Compiles kept besides the newest, and besides those a live process runs (see holdCompile). */
 const KEEP_COMPILES = 3;
+/** The folder in the cache where each process running a compile leaves `<fingerprint>.<pid>`. */
+const RUNNING = ".running";
 /** The files under src/ a compile reads. */
 const CODE_FILE = /^[^.].*\.(ts|tsx|js|mjs|json)$/;
 /** A temporary folder older than this was left by a compile that was killed. */
@@ -77,6 +79,52 @@ export async function compiledEntry(options = {}) {
 }
 
 /**
+ * Marks the compile in `dir` as run by this process until it exits, so that no other run prunes
+ * it meanwhile: a running station loads modules from its compile lazily (`export`, the console),
+ * hours after it started and whatever was compiled since. Returns false when the compile was
+ * pruned before it was marked (compile again).
+ * @param {string} dir a compile's folder, as compiledEntry returns it
+ * @returns {boolean}
+ */
+export function holdCompile(dir) {
+  const running = join(dirname(dir), RUNNING);
+  const mark = join(running, `${basename(dir)}.${process.pid}`);
+  try {
+    mkdirSync(running, { recursive: true });
+    writeFileSync(mark, "");
+  } catch {
+    // A cache this user may not write (an installed copy): nobody prunes it either.
+    return existsSync(dir);
+  }
+  process.once("exit", () => rmSync(mark, { force: true }));
+  return existsSync(dir);
+}
+
+/** Whether a live process runs the compile named `fingerprint` (its marks of dead processes are removed). */
+function inUse(/** @type {string} */ cacheDir, /** @type {string} */ fingerprint) {
+  const running = join(cacheDir, RUNNING);
+  let live = false;
+  for (const name of existsSync(running) ? readdirSync(running) : []) {
+    if (!name.startsWith(`${fingerprint}.`)) continue;
+    if (isAlive(Number(name.slice(fingerprint.length + 1)))) live = true;
+    else rmSync(join(running, name), { force: true });
+  }
+  return live;
+}
+
+/** @param {number} pid */
+function isAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it lives, as another user.
+    return /** @type {NodeJS.ErrnoException} */ (error).code === "EPERM";
+  }
+}
+
+/**
  * Compiles `entryPoints` with meshaid's options into `outdir` (.mjs files and their source maps).
  * The benchmarks compile their start-up child with it, so they measure what production runs.
  * @param {{ root?: string, entryPoints: string[], outdir: string }} options
@@ -103,7 +151,7 @@ export async function compile({ root = PACKAGE_ROOT, entryPoints, outdir }) {
       sourcemap: "linked",
       sourcesContent: false,
       logLevel: "silent",
-      plugins: [sourceLocation(root)],
+      plugins: [sourceLocation(root), narrowSurfaces(root)],
     });
   } catch (error) {
     throw new CompileError(compileFailure(error, root));
@@ -131,6 +179,66 @@ function sourceLocation(root) {
         const url = JSON.stringify(pathToFileURL(args.path).href);
         return { contents: text.replaceAll("import.meta.url", url), loader: args.path.endsWith(".tsx") ? "tsx" : "ts" };
       });
+    },
+  };
+}
+
+/**
+ * Narrows each `import { a, b } from "../folder/index.ts"` to the modules that define `a` and `b`.
+ * esbuild puts a module in every chunk whose entry can reach it through import statements,
+ * used or not, so a command that takes two names from a folder's surface loaded every module
+ * that surface re-exports: `meshaid status` and `send` (the station's control client) loaded the
+ * whole station, the radio, @meshtastic/core, protobufjs and yaml before sending one line.
+ * Names the surface does not re-export by name (its own code, `export *`) keep the whole surface.
+ * @param {string} root
+ */
+function narrowSurfaces(root) {
+  const src = join(root, "src");
+  /** @type {Map<string, Map<string, string> | undefined>} a surface's re-exported names -> their module */
+  const surfaces = new Map();
+  /** @param {string} file */
+  const reExports = (file) => {
+    if (!surfaces.has(file)) {
+      /** @type {Map<string, string> | undefined} */
+      let names = new Map();
+      for (const line of readFileSync(file, "utf8").split("\n")) {
+        if (line.trim() === "" || line.startsWith("//") || /^export type /.test(line)) continue;
+        const match = /^export \{([^}]*)\} from "(\.\/[^"]+)";$/.exec(line);
+        if (!match) {
+          names = undefined; // code of its own, or `export *`: kept whole
+          break;
+        }
+        for (const name of match[1].split(",").map((part) => part.trim()).filter(Boolean)) {
+          if (!name.startsWith("type ")) names.set(name, resolve(dirname(file), match[2]));
+        }
+      }
+      surfaces.set(file, names);
+    }
+    return surfaces.get(file);
+  };
+  return {
+    name: "meshaid-narrow-surfaces",
+    /** @param {{ onResolve: (options: { filter: RegExp }, callback: (args: { path: string, importer: string, resolveDir: string, kind: string }) => { path: string, namespace: string, pluginData: Array<[string, string]> } | undefined) => void, onLoad: (options: { filter: RegExp, namespace: string }, callback: (args: { pluginData: Array<[string, string]> }) => { contents: string, loader: "ts", resolveDir: string }) => void }} build */
+    setup(build) {
+      build.onResolve({ filter: /^\.\.\/[a-z]+\/index\.ts$/ }, (args) => {
+        const surface = resolve(args.resolveDir, args.path);
+        if (args.kind !== "import-statement" || relative(src, args.importer).startsWith("..") || relative(src, surface).startsWith("..")) return undefined;
+        const modules = reExports(surface);
+        const specifier = args.path.replace(/[.]/g, "\\.");
+        const importer = readFileSync(args.importer, "utf8");
+        const imports = [...importer.matchAll(new RegExp(`^(import|export)( type)? ?\\{([^}]*)\\} from "${specifier}";`, "gm"))];
+        // Any other form (`import * as`, a default import) keeps the whole surface.
+        if (imports.length !== importer.split(`"${args.path}"`).length - 1) return undefined;
+        const names = imports.filter((statement) => !statement[2]).flatMap((statement) => statement[3].split(",").map((part) => part.trim()).filter((part) => part && !part.startsWith("type ")));
+        if (!modules || names.some((name) => !modules.has(name.split(/\s+as\s+/)[0]))) return undefined;
+        const exported = [...new Set(names.map((name) => name.split(/\s+as\s+/)[0]))].sort();
+        return { path: `${surface}#${exported.join(",")}`, namespace: "meshaid-surface", pluginData: exported.map((name) => [name, modules.get(name) ?? ""]) };
+      });
+      build.onLoad({ filter: /.*/, namespace: "meshaid-surface" }, (args) => ({
+        contents: args.pluginData.map(([name, file]) => `export { ${name} } from ${JSON.stringify(file)};`).join("\n"),
+        loader: "ts",
+        resolveDir: src,
+      }));
     },
   };
 }
@@ -191,7 +299,8 @@ function installedEsbuild(root) {
 }
 
 /**
- * Removes all but the newest compiles, and temporary folders a killed compile left.
+ * Removes all but the newest compiles (and those a live process runs: holdCompile), and temporary
+ * folders a killed compile left.
  * @param {string} cacheDir
  * @param {string} current
  */
@@ -202,12 +311,13 @@ function prune(cacheDir, current) {
     for (const name of readdirSync(cacheDir)) {
       const path = join(cacheDir, name);
       const { mtimeMs } = statSync(path);
+      if (name === RUNNING) continue;
       if (name.startsWith(".tmp-")) {
         if (now - mtimeMs > STALE_TEMP_MS) rmSync(path, { recursive: true, force: true });
-      } else if (name !== current) compiles.push({ path, mtimeMs });
+      } else if (name !== current) compiles.push({ name, path, mtimeMs });
     }
     compiles.sort((a, b) => b.mtimeMs - a.mtimeMs);
-    for (const old of compiles.slice(KEEP_COMPILES)) rmSync(old.path, { recursive: true, force: true });
+    for (const old of compiles.slice(KEEP_COMPILES)) if (!inUse(cacheDir, old.name)) rmSync(old.path, { recursive: true, force: true });
   } catch {
     // Pruning is housekeeping: another process pruning at the same time is not a failure.
   }

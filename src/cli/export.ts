@@ -13,7 +13,7 @@ import { describePlace, describeRecord, labelledRecord, labelOf, type Codebook, 
 import type { BoardRows } from "../ui/index.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { defaultDataDir } from "./paths.ts";
-import { KeyError } from "./keys.ts";
+import { KeyError } from "./key-files.ts";
 import { askHidden, storeCipher, storeKeyPath } from "./store-key.ts";
 
 export const EXPORT_FORMATS = ["json", "csv", "md", "hxl"] as const;

@@ -6,7 +6,7 @@ import pino, { type Logger } from "pino";
 import { checkRecordPort, connectTcpTransport, findRadioPort, openSerialTransport, RadioConnection, RadioError, type Transport } from "../radio/index.ts";
 import { airtimeMs, createDemoMesh, MODEM_PRESETS, serveTcp } from "../sim/index.ts";
 import { DecisionRightsError, parseDecisionRights, Station, TransmitScheduler, type RecordView } from "../station/index.ts";
-import { AuditTrail, expired, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
+import { AuditTrail, dueAt, expired, isCorruption, LevelOutbox, parseRetention, PeerLog, RecordStore, recordKey, recordsOwedToPeers, pruneForwardCopies, RosterStore, SendLog, StoreEncryptedError, WatchLog, StoreWriteError, type RecordCipher, type RecordDatabase, type RetentionLimits } from "../store/index.ts";
 import { coalitionAuthKey, labelOf, parsePresetTable, presetsForRole, WireError, type Codebook, type CodebookCategory, type FieldRecord, type PresetTable, type RecordBody } from "../wire/index.ts";
 import type { StartOptions } from "./main.ts";
 import type { RelayState } from "../relay/index.ts";
@@ -14,7 +14,7 @@ import type { RelayStatus } from "../ui/index.ts";
 import { DEFAULT_PRESETS_FILE, defaultDataDir, PACKAGE_ROOT } from "./paths.ts";
 import { ConfigFileError, DEFAULT_CODEBOOK_FILE, readCodebook, readSitePlan } from "./field-config.ts";
 import { DatabaseError, markCleanStop, openDatabase } from "./database.ts";
-import { KeyError, readCoalitionSecret } from "./keys.ts";
+import { KeyError, readCoalitionSecret } from "./key-files.ts";
 import { askHidden, storeCipher } from "./store-key.ts";
 import { ControlSocketError, listenControl } from "./control.ts";
 
@@ -52,6 +52,9 @@ export async function runStart(options: StartOptions): Promise<number> {
   if (jsonLines) logger.info({ dataDir }, `meshaid: data in ${dataDir}`);
   else say(`meshaid: data in ${dataDir} (log: ${logFile})`);
 
+  // A database LevelDB reports damaged while the station starts or runs is not marked clean at the
+  // stop: the next start reads it, and repairs it (database.ts).
+  let damaged = false;
   const shutdown = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) {
       try {
@@ -79,9 +82,10 @@ export async function runStart(options: StartOptions): Promise<number> {
     const cipher = await storeCipher(dataDir, { ...(options.encrypt ? { encrypt: true } : {}), ...(options.keyFile ? { keyFile: options.keyFile } : {}) }, { env: process.env, ...(process.stdin.isTTY ? { ask: askHidden(process.stdin, process.stderr) } : {}) }, existsSync(join(dbPath, "CURRENT")));
     if (cipher) say("meshaid: records are stored encrypted (AES-256-GCM; key from the passphrase)");
     const { store, db } = await openStore(dbPath, codebook, logger, say, cipher);
-    cleanups.push(() => markCleanStop(db, dbPath));
+    cleanups.push(() => (damaged ? undefined : markCleanStop(db, dbPath)));
     cleanups.push(() => store.close());
-    cleanups.push(await startRetention(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db));
+    const retention = retentionPurges(store, options.retention ?? join(PACKAGE_ROOT, "firmware-config", "retention.yaml"), logger.child({ module: "store" }), db, () => (damaged = true));
+    cleanups.push(retention.stop);
 
     // The radio connection reopens the port (or socket) and re-handshakes after every fault.
     const radioLog = logger.child({ module: "radio" });
@@ -115,6 +119,7 @@ export async function runStart(options: StartOptions): Promise<number> {
     const control = await listenControl(dataDir, station, { logger, transmit: () => scheduler.state(), relay: () => relayReport?.() });
     cleanups.push(() => control.close());
     await radio.start(); // a port that cannot be opened now is reported now; later faults are retried
+    retention.begin(station);
     let relayStatus: (() => RelayStatus) | undefined;
     if (options.serves !== undefined && options.relay === undefined) throw new StartError("--serves says which peers' records go on the air here: it needs --relay (embedded or a broker URL)");
     if (options.mshUplink !== undefined && options.relay === undefined) throw new StartError("--msh-uplink publishes on the relay's broker: it needs --relay (embedded or a broker URL)");
@@ -151,7 +156,14 @@ export async function runStart(options: StartOptions): Promise<number> {
     await shutdown();
     return 0;
   } catch (error) {
+    // (openDatabase's own errors already say what was found and done.)
+    const damage = !(error instanceof DatabaseError) && isCorruption(error);
+    if (damage) {
+      damaged = true;
+      logger.error({ err: error }, "LevelDB reports damage: the store is not marked clean, the next start checks and repairs it");
+    }
     await shutdown();
+    if (damage) return fail(`the database ${join(dataDir, "db")} is damaged (${(error as Error).message}): start meshaid again: it checks the database and repairs it, keeping a copy of the damaged folder`);
     if (error instanceof RadioError || error instanceof WireError || error instanceof StartError || error instanceof ConfigFileError || error instanceof DecisionRightsError || error instanceof DatabaseError || error instanceof StoreWriteError || error instanceof StoreEncryptedError || error instanceof KeyError || error instanceof ControlSocketError) return fail(error.message);
     logger.fatal({ err: error }, "start failed");
     destination.flushSync();
@@ -176,12 +188,17 @@ export function consoleRelayStatus(state: RelayState): RelayStatus {
 
 /** How often records past their kind's retention limit are purged while the station runs. */
 const PURGE_EVERY_MS = 3_600_000;
+/** The first purge waits for the radio to connect, or this long when it does not. */
+const FIRST_PURGE_WITHIN_MS = 10_000;
 
 /**
- * Purges records past their retention limits now (before the station builds its boards) and
- * every hour; logs counts only. Returns the cleanup that stops the timer.
+ * Purges records past their retention limits (the file is read now: a mistake in it stops the
+ * start) once the station is up and every hour after; logs counts only. The first purge reads
+ * every record, so it runs once the station's radio is connected (or FIRST_PURGE_WITHIN_MS after
+ * `begin`), not on the way to it: start-up does not wait for it, and appends do not wait while it
+ * reads. `stop` ends the timers and waits for a purge under way.
  */
-async function startRetention(store: RecordStore, file: string, log: Logger, db: RecordDatabase): Promise<Cleanup> {
+function retentionPurges(store: RecordStore, file: string, log: Logger, db: RecordDatabase, onDamage: () => void): { begin: (station: Station) => void; stop: Cleanup } {
   let limits: RetentionLimits;
   try {
     limits = parseRetention(readConfig(file, "retention limits"), file);
@@ -191,7 +208,9 @@ async function startRetention(store: RecordStore, file: string, log: Logger, db:
   const purge = async (): Promise<void> => {
     // What a relay peer still lacks stays until it has it (the relay's outbox per peer).
     const owed = await recordsOwedToPeers(db);
-    const purged = await store.purge((record) => expired(limits, record, Date.now()) && !owed.has(recordKey(record.id)));
+    const now = Date.now();
+    // The store reads only what it stored since the last purge while nothing it read then can have fallen due.
+    const purged = await store.purge((record) => expired(limits, record, now) && !owed.has(recordKey(record.id)), { rules: JSON.stringify(limits), now, dueAt: (record) => dueAt(limits, record) });
     if (purged > 0) log.info({ purged, left: store.count }, "records past their retention limit purged");
     // Copies of peers' batches kept to forward go after the shortest limit (they mix kinds).
     const shortest = Math.min(...Object.values(limits));
@@ -200,10 +219,36 @@ async function startRetention(store: RecordStore, file: string, log: Logger, db:
       if (copies > 0) log.info({ copies }, "copies of peers' batches past the shortest retention limit purged");
     }
   };
-  await purge();
-  const timer = setInterval(() => void purge().catch((error: unknown) => log.error({ err: error }, "retention purge failed")), PURGE_EVERY_MS);
-  timer.unref();
-  return () => clearInterval(timer);
+  let running: Promise<void> | undefined;
+  const run = (): void => {
+    running ??= purge()
+      .catch((error: unknown) => {
+        if (isCorruption(error)) onDamage();
+        log.error({ err: error }, "retention purge failed");
+      })
+      .finally(() => (running = undefined));
+  };
+  const timers: NodeJS.Timeout[] = [];
+  let unsubscribe: (() => void) | undefined;
+  const begin = (station: Station): void => {
+    const first = setTimeout(() => purgeFirst(), FIRST_PURGE_WITHIN_MS).unref();
+    const purgeFirst = (): void => {
+      unsubscribe?.();
+      clearTimeout(first);
+      run();
+    };
+    timers.push(first, setInterval(run, PURGE_EVERY_MS).unref());
+    if (station.snapshot().radio.status === "connected") return purgeFirst();
+    unsubscribe = station.subscribe((event) => {
+      if (event.type === "radio" && event.radio.status === "connected") purgeFirst();
+    });
+  };
+  const stop = async (): Promise<void> => {
+    unsubscribe?.();
+    for (const timer of timers) clearTimeout(timer);
+    await running;
+  };
+  return { begin, stop };
 }
 
 /**
@@ -243,8 +288,9 @@ function readPresets(file: string, codebook: Codebook): PresetTable {
 
 /** Opens the database (checked, repaired if damaged: see database.ts) and the store on it. */
 async function openStore(path: string, codebook: Codebook, logger: Logger, say: (line: string) => void, cipher: RecordCipher | undefined): Promise<{ store: RecordStore; db: RecordDatabase }> {
-  const { db, notices, report } = await openDatabase(path, codebook, cipher ? { cipher } : {});
+  const { db, notices, report, read } = await openDatabase(path, codebook, cipher ? { cipher } : {});
   const storeLog = logger.child({ module: "store" });
+  storeLog.info({ records: report.records, read }, "store checked");
   for (const { key, reason } of report.quarantined) storeLog.error({ key, reason }, "stored record does not decode; moved to quarantine");
   for (const notice of notices) {
     storeLog.error({ path }, notice);

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CipherError, RecordCipher, type KeyParams } from "../store/index.ts";
-import { KEYS_FOLDER, KeyError } from "./keys.ts";
+import { KEYS_FOLDER, KeyError } from "./key-files.ts";
 
 export const STORE_KEY_FILE = "store-key.json";
 

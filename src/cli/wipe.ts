@@ -8,7 +8,7 @@ import { randomFillSync } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Level } from "level";
 import { defaultDataDir } from "./paths.ts";
-import { KEYS_FOLDER } from "./keys.ts";
+import { KEYS_FOLDER } from "./key-files.ts";
 
 /** What meshaid writes in a data folder, the keys first. */
 function targets(dataDir: string): string[] {

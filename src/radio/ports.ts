@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync, realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "pino";
-import { SerialPort } from "serialport";
 import { RadioError } from "./errors.ts";
 
 export interface UsbId {
@@ -194,6 +193,8 @@ export function loadBoards(file: string | URL = DEFAULT_BOARDS_FILE): Board[] {
 /** SerialPort.list(); where it fails (Linux without udevadm, e.g. in a container) the ports are read from sysfs. */
 export async function listSerialPorts(logger?: Logger): Promise<PortInfo[]> {
   try {
+    // Loaded when ports are listed (see serial.ts).
+    const { SerialPort } = await import("serialport");
     return await SerialPort.list();
   } catch (error) {
     if (process.platform !== "linux") {

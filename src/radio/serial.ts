@@ -1,6 +1,5 @@
 // A radio on USB serial: serialport's native bindings under the stream transport.
 // Reference: ../shared/reference/meshtastic-protocol.md sections 1.4 (wake-up) and 1.5 (settings).
-import { SerialPort } from "serialport";
 import type { Logger } from "pino";
 import { RadioError } from "./errors.ts";
 import { createStreamTransport } from "./transport.ts";
@@ -31,6 +30,8 @@ export interface SerialTransportOptions {
  */
 export async function openSerialTransport(options: SerialTransportOptions): Promise<Transport> {
   const { path, baudRate = 115200, logger } = options;
+  // Loaded when a port is opened: a station on TCP or the simulator does not load the native bindings.
+  const { SerialPort } = await import("serialport");
   const port = new SerialPort({ path, baudRate, hupcl: false, lock: true, autoOpen: false });
   await new Promise<void>((resolve, reject) => {
     port.open((error) => (error ? reject(serialOpenError(path, error)) : resolve()));

@@ -1,7 +1,6 @@
 // A simulated radio behind a serial port: the device end of a pseudo-terminal pair (socat), so a
 // host opens the other end exactly as it would open a USB radio (/dev/ttyACM0). Console log text
 // flows between frames by default, as on a real USB serial console.
-import { SerialPort } from "serialport";
 import type { SimRadio } from "./radio.ts";
 
 export interface SerialServeOptions {
@@ -19,6 +18,8 @@ export interface SimSerialPort {
 }
 
 export async function serveSerial(radio: SimRadio, options: SerialServeOptions): Promise<SimSerialPort> {
+  // Loaded when a port is served: `meshaid start` loads the simulator, seldom its serial side.
+  const { SerialPort } = await import("serialport");
   const port = new SerialPort({ path: options.path, baudRate: options.baudRate ?? 115200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
   radio.attach(port, { consoleLogs: options.consoleLogs ?? true, closeOnIdle: false, dropOnReboot: false });

@@ -11,7 +11,7 @@ import type { Codebook } from "../wire/index.ts";
 import { isSealed, logValueCodec, type RecordCipher } from "./cipher.ts";
 import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
-import { idKeyOf, parseLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { idKeyOf, isLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
 import { migrateLog } from "./migrate.ts";
 
 /** LevelDB found damaged blocks or tables while the log was read: the folder needs a repair. */
@@ -48,7 +48,31 @@ export function integrityChanged(report: IntegrityReport): boolean {
   return report.quarantined.length > 0 || report.countWas !== undefined;
 }
 
-function isCorruption(error: unknown): boolean {
+/** Keys read a page at a time (a key is about 35 bytes; classic-level ends a page at 16 KiB unless told). */
+const KEY_PAGE = 10_000;
+const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 48 * KEY_PAGE };
+/** Entries (key and value) read a page at a time. */
+const ENTRY_PAGE = 2_000;
+
+/** Hands every item of the pages `next` reads to `each`, reading the next page while this one is handed over. */
+async function readPages<T>(next: () => Promise<T[]>, each: (item: T) => void, close: () => Promise<void>): Promise<void> {
+  let reading: Promise<T[]> | undefined;
+  try {
+    reading = next();
+    for (;;) {
+      const page = await reading;
+      if (page.length === 0) return;
+      reading = next();
+      for (const item of page) each(item);
+    }
+  } finally {
+    await reading?.catch(() => undefined); // a page in flight when `each` threw
+    await close();
+  }
+}
+
+/** Whether LevelDB reported damage (a corrupt block or table) in `error` or its cause. */
+export function isCorruption(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
   const texts = [(error as { message?: unknown }).message, cause?.message].filter((text): text is string => typeof text === "string");
@@ -58,10 +82,13 @@ function isCorruption(error: unknown): boolean {
 /**
  * Reads the whole log of an open database and mends what it can (see the top of this file).
  * `decode: false` (after a clean stop) reads every entry, so LevelDB still reports damage, but
- * does not decode them: the station decodes each once as it starts.
+ * does not decode them: the station decodes each once as it starts. `unchanged: true`: the caller
+ * found the database's files byte for byte as a RecordStore closed them (after a clean stop:
+ * nothing wrote to them since, nothing in them rotted), so the log is as consistent as the store
+ * keeps it and is not read: the count is taken as it is.
  * Throws StoreDamagedError when LevelDB reports corruption underneath.
  */
-export async function checkStore(db: RecordDatabase, codebook: Codebook, options: { now?: () => number; cipher?: RecordCipher; decode?: boolean } = {}): Promise<IntegrityReport> {
+export async function checkStore(db: RecordDatabase, codebook: Codebook, options: { now?: () => number; cipher?: RecordCipher; decode?: boolean; unchanged?: boolean } = {}): Promise<IntegrityReport> {
   const now = options.now ?? Date.now;
   const values = logValueCodec(codebook, options.cipher);
   await db.open();
@@ -71,24 +98,40 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
   const report: IntegrityReport = { records: 0, quarantined: [], quarantinedBefore: 0, countWas: undefined, migrated: 0 };
   try {
     report.migrated = await migrateLog(db, { now });
-    // Id keys of the records that stay (the first place of each id).
-    const good = new Set<string>();
+    if (options.unchanged === true && report.migrated === 0) {
+      for await (const key of quarantine.keys()) if (key) report.quarantinedBefore += 1;
+      report.records = Number((await meta.get("count")) ?? 0);
+      return report;
+    }
+    // The ids of the records that stay (the first place of each): origin -> seqs.
+    const good = new Map<number, Set<number>>();
+    let kept = 0;
     const bad: Array<{ key: string; reason: string; bytes?: Uint8Array }> = [];
     const take = (key: string, bytes: Uint8Array | undefined): void => {
-      if (!parseLogKey(key)) return void bad.push({ key, reason: "a log entry whose key is not <arrival>!<origin>!<seq>", ...(bytes ? { bytes } : {}) });
-      const id = idKeyOf(key);
-      if (good.has(id)) return void bad.push({ key, reason: `record ${id} is stored at an earlier place too`, ...(bytes ? { bytes } : {}) });
+      if (!isLogKey(key)) return void bad.push({ key, reason: "a log entry whose key is not <arrival>!<origin>!<seq>", ...(bytes ? { bytes } : {}) });
+      const origin = parseInt(key.slice(17, 25), 16);
+      const seq = parseInt(key.slice(26, 34), 16);
+      let seqs = good.get(origin);
+      if (!seqs) good.set(origin, (seqs = new Set<number>()));
+      if (seqs.has(seq)) return void bad.push({ key, reason: `record ${idKeyOf(key)} is stored at an earlier place too`, ...(bytes ? { bytes } : {}) });
       if (bytes) {
         // An encrypted store opened without its key: nothing is quarantined, the caller is told.
         if (!options.cipher && isSealed(bytes)) throw new StoreEncryptedError(db.location);
-        const decoded = values.decode(bytes, id);
+        const decoded = values.decode(bytes, idKeyOf(key));
         if (!decoded.ok) return void bad.push({ key, reason: decoded.error.message, bytes });
       }
-      good.add(id);
+      seqs.add(seq);
+      kept += 1;
     };
     // After a clean stop only the keys are read: LevelDB still reads every block (damage shows).
-    if (options.decode === false) for await (const key of log.keys()) take(key, undefined);
-    else for await (const [key, bytes] of log.iterator()) take(key, bytes);
+    // Pages, the next read (on LevelDB's thread) while this one is checked: a start reads 100,000.
+    if (options.decode === false) {
+      const keys = log.keys(KEY_PAGE_OPTIONS);
+      await readPages(() => keys.nextv(KEY_PAGE), (key) => take(key, undefined), () => keys.close());
+    } else {
+      const entries = log.iterator();
+      await readPages(() => entries.nextv(ENTRY_PAGE), ([key, bytes]) => take(key, bytes), () => entries.close());
+    }
     for await (const key of quarantine.keys()) if (key) report.quarantinedBefore += 1;
     const batch = db.batch();
     for (const { key, reason, bytes } of bad) {
@@ -98,11 +141,11 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
       batch.del(`${log.prefix}${key}`);
       report.quarantined.push({ key, reason });
     }
-    report.records = good.size;
+    report.records = kept;
     const claimed = await meta.get("count");
-    if (claimed !== undefined ? Number(claimed) !== good.size : good.size > 0) {
+    if (claimed !== undefined ? Number(claimed) !== kept : kept > 0) {
       report.countWas = claimed === undefined ? 0 : Number(claimed);
-      batch.put<string, string>(`${meta.prefix}count`, String(good.size), { valueEncoding: "utf8" });
+      batch.put<string, string>(`${meta.prefix}count`, String(kept), { valueEncoding: "utf8" });
     }
     if (batch.length > 0) {
       try {

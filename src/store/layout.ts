@@ -71,6 +71,13 @@ export function parseLogKey(key: string): LogPlace | undefined {
   return place;
 }
 
+const LOG_KEY_SHAPE = /^\d{16}![0-9a-f]{8}![0-9a-f]{8}(?:\n.+)?$/s;
+
+/** Whether a key is of this layout (parseLogKey without building the place: the start check tests every key). */
+export function isLogKey(key: string): boolean {
+  return LOG_KEY_SHAPE.test(key);
+}
+
 /** The id key inside a log key (what its value is sealed with). */
 export function idKeyOf(key: string): string {
   return key.slice(17, 34);

@@ -102,6 +102,24 @@ class RecordIndex {
   }
 }
 
+/** What a retention purge needs to leave a mark (see RecordStore.purge). */
+export interface PurgeHorizon {
+  /** Names the rules (the retention limits): a mark left under other rules is not used. */
+  rules: string;
+  /** The time the purge runs at. */
+  now: number;
+  /** When a record the purge keeps falls due (undefined: never). */
+  dueAt(record: FieldRecord): number | undefined;
+}
+
+/** Meta key of the last purge's mark: `{ rules, through, due }`, the log read below arrival `through`, nothing in it due before `due`. */
+const PURGE_MARK = "purged";
+interface PurgeMark {
+  rules: string;
+  through: number;
+  due: number;
+}
+
 /** A write being put together: the batch, the ids it adds, and the count and arrival number after it. */
 interface Staged {
   write: ReturnType<RecordDatabase["batch"]>;
@@ -201,6 +219,9 @@ export class RecordStore {
     const count = await store.meta.get("count");
     store.recordCount = count === undefined ? 0 : Number(count);
     for await (const key of store.log.keys({ reverse: true, limit: 1 })) store.nextArrival = Number(key.slice(0, 16)) + 1;
+    // Arrival numbers below what a purge has read are not given again (the newest records may
+    // have been purged or quarantined since): the purge's mark says it read them all.
+    store.nextArrival = Math.max(store.nextArrival, (await store.purgeMark())?.through ?? 0);
     return store;
   }
 
@@ -618,22 +639,27 @@ export class RecordStore {
    * no longer decode go to `onCorrupt`.
    */
   async *all(onCorrupt?: (entry: CorruptEntry) => void): AsyncGenerator<FieldRecord[]> {
-    const iterator = this.log.iterator();
-    // The next page is read (on LevelDB's thread) while this one is decoded and folded.
-    let next: Promise<Array<[string, Uint8Array]>> | undefined;
+    for await (const page of this.pages(this.log.iterator())) {
+      const records: FieldRecord[] = [];
+      for (const [key, bytes] of page) {
+        const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
+        if (decoded.ok) records.push(decoded.value);
+        else onCorrupt?.({ key, reason: decoded.error.message });
+      }
+      yield records;
+    }
+  }
+
+  /** An iterator's entries a page at a time; the next page is read (on LevelDB's thread) while this one is used. */
+  private async *pages<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }): AsyncGenerator<T[]> {
+    let next: Promise<T[]> | undefined;
     try {
       next = iterator.nextv(2000);
       for (;;) {
         const page = await next;
         if (page.length === 0) return;
         next = iterator.nextv(2000);
-        const records: FieldRecord[] = [];
-        for (const [key, bytes] of page) {
-          const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
-          if (decoded.ok) records.push(decoded.value);
-          else onCorrupt?.({ key, reason: decoded.error.message });
-        }
-        yield records;
+        yield page;
       }
     } finally {
       await next?.catch(() => undefined); // a reader that stopped early leaves one read in flight
@@ -671,38 +697,72 @@ export class RecordStore {
 
   /**
    * Deletes the records `isExpired` picks (retention limits), with their place in the arrival
-   * order, in one synced batch; appends wait meanwhile. Resolves with how many were deleted.
-   * Entries that do not decode are left alone (the start check quarantines them).
+   * order, in one synced batch. The log is read without holding up appends (from a snapshot, a
+   * page at a time); only the delete waits for the write in progress, and takes only what is
+   * still where the read saw it (a record replaced meanwhile has moved: it is read at the next
+   * purge). Resolves with how many were deleted. Entries that do not decode are left alone (the
+   * start check quarantines them).
+   *
+   * With a `horizon` (the retention rules, when each kept record falls due, and the time now) the
+   * purge leaves a mark: the log read up to an arrival number, and the earliest time a record
+   * kept then falls due. The next purge under the same rules before that time reads only the
+   * records stored since; at or after it, or under other rules, the whole log.
    */
-  purge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
-    this.purging ??= this.runPurge(isExpired).finally(() => {
+  purge(isExpired: (record: FieldRecord) => boolean, horizon?: PurgeHorizon): Promise<number> {
+    this.purging ??= this.runPurge(isExpired, horizon).finally(() => {
       this.purging = undefined;
     });
     return this.purging;
   }
 
-  private async runPurge(isExpired: (record: FieldRecord) => boolean): Promise<number> {
+  /** The last purge's mark (see purge), if it left one that reads. */
+  private async purgeMark(): Promise<PurgeMark | undefined> {
+    const text = await this.meta.get(PURGE_MARK);
+    try {
+      const mark = text === undefined ? undefined : (JSON.parse(text) as Partial<PurgeMark>);
+      return typeof mark?.rules === "string" && Number.isSafeInteger(mark.through) && typeof mark.due === "number" ? (mark as PurgeMark) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async runPurge(isExpired: (record: FieldRecord) => boolean, horizon: PurgeHorizon | undefined): Promise<number> {
+    const mark = horizon && (await this.purgeMark());
+    // Read from where the last purge stopped when nothing it read can have fallen due since.
+    const from = horizon && mark && mark.rules === horizon.rules && horizon.now < mark.due ? mark.through : 0;
+    let through = from;
+    let due = from > 0 && mark ? mark.due : Infinity;
+    const doomedKeys: string[] = [];
+    for await (const page of this.pages(this.log.iterator(from > 0 ? { gte: arrivalKey(from) } : {}))) {
+      for (const [key, bytes] of page) {
+        through = Number(key.slice(0, 16)) + 1;
+        const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
+        if (!decoded.ok) continue;
+        if (isExpired(decoded.value)) doomedKeys.push(key);
+        else if (horizon) due = Math.min(due, horizon.dueAt(decoded.value) ?? Infinity);
+      }
+    }
+    // Records stored after the read began have higher arrival numbers (writes commit in arrival order): the next purge reads them.
+    const newMark = horizon ? JSON.stringify({ rules: horizon.rules, through, due: Number.isFinite(due) ? due : Number.MAX_VALUE }) : undefined;
+    if (doomedKeys.length === 0) {
+      if (newMark !== undefined) await this.meta.put(PURGE_MARK, newMark);
+      return 0;
+    }
     while (this.flushing) await this.queue;
     this.flushing = true;
     try {
-      const ids = await this.storedIds(); // read before the write, so it cannot miss what the purge deletes
+      const ids = await this.storedIds();
       // Log keys, and the id keys of the same records (their evidence goes with them).
-      const doomed: string[] = [];
-      const doomedIds = new Set<string>();
-      for await (const [key, bytes] of this.log.iterator()) {
-        const decoded = this.values.decode(bytes, idKeyOf(key));
-        if (decoded.ok && isExpired(decoded.value)) {
-          doomed.push(key);
-          doomedIds.add(idKeyOf(key));
-        }
-      }
+      const doomed = doomedKeys.filter((key) => ids.keyOf(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16)) === key);
       if (doomed.length === 0) return 0;
+      const doomedIds = new Set(doomed.map(idKeyOf));
       const write = this.db.batch();
       for (const key of doomed) write.del(this.logPrefix + key);
       // Evidence of a replaced forgery goes with the record it was under.
       for await (const key of this.evidenceLevel.keys()) if (doomedIds.has(key.slice(0, key.lastIndexOf("!")))) write.del(key, { sublevel: this.evidenceLevel });
       const count = this.recordCount - doomed.length;
       write.put<string, string>(this.metaPrefix + "count", String(count), { valueEncoding: "utf8" });
+      if (newMark !== undefined) write.put<string, string>(this.metaPrefix + PURGE_MARK, newMark, { valueEncoding: "utf8" });
       try {
         await write.write({ sync: true });
       } catch (error) {

@@ -34,8 +34,14 @@ export function parseRetention(text: string, source = "retention.yaml"): Retenti
   return limits;
 }
 
+/** The time after which `record` has outlived its kind's limit; undefined when its kind is kept. */
+export function dueAt(limits: RetentionLimits, record: FieldRecord): number | undefined {
+  const limit = limits[record.body.kind];
+  return limit === undefined ? undefined : record.receivedAt + limit;
+}
+
 /** Whether `record` has outlived its kind's limit at `now`. */
 export function expired(limits: RetentionLimits, record: FieldRecord, now: number): boolean {
-  const limit = limits[record.body.kind];
-  return limit !== undefined && now - record.receivedAt > limit;
+  const due = dueAt(limits, record);
+  return due !== undefined && now > due;
 }

@@ -45,15 +45,26 @@ export const MAX_CODE = 0xffff;
 
 /** Parses and validates a codebook; a WireError names the entry and what is wrong with it. */
 export function parseCodebook(yamlText: string, source = "codebook.yaml"): Codebook {
-  const fail = (where: string, what: string): never => {
-    throw new WireError("CODEBOOK_INVALID", `${source}: ${where}: ${what}`);
-  };
-  let document: unknown;
+  return codebookFromData(codebookData(yamlText, source), source);
+}
+
+/** A codebook's YAML as plain data, not yet validated (what codebookFromData reads); a WireError when it is not YAML. */
+export function codebookData(yamlText: string, source = "codebook.yaml"): unknown {
   try {
-    document = parseYamlText(yamlText);
+    return parseYamlText(yamlText);
   } catch (cause) {
     throw new WireError("CODEBOOK_INVALID", `${source}: not valid YAML: ${String(cause)}`, { cause });
   }
+}
+
+/**
+ * Validates a codebook read as plain data (codebookData's, or the same data kept as JSON) and
+ * builds its lookup maps; a WireError names the entry and what is wrong with it.
+ */
+export function codebookFromData(document: unknown, source = "codebook.yaml"): Codebook {
+  const fail = (where: string, what: string): never => {
+    throw new WireError("CODEBOOK_INVALID", `${source}: ${where}: ${what}`);
+  };
   if (!isObject(document)) return fail("top level", "expected a mapping with version, languages and the code lists");
   const version = document["version"];
   if (typeof version !== "number" || !Number.isInteger(version) || version < 1) return fail("version", "expected a whole number >= 1");

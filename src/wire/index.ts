@@ -21,7 +21,7 @@ export {
   MESHAID_PORTNUM,
 } from "./records.ts";
 export type { OutgoingRecord, DecodedPayload, PackOptions, RecordMessage } from "./records.ts";
-export { parseCodebook, codeOf, nameOf, labelOf, CODEBOOK_CATEGORIES, MAX_CODE } from "./codebook.ts";
+export { parseCodebook, codebookData, codebookFromData, codeOf, nameOf, labelOf, CODEBOOK_CATEGORIES, MAX_CODE } from "./codebook.ts";
 export type { Codebook, CodebookCategory, CodebookEntry, CodeList } from "./codebook.ts";
 export { parseSitePlan, describePlace, placeFor, landmarkByCode, MAX_LANDMARK } from "./site.ts";
 export type { SitePlan, Landmark } from "./site.ts";

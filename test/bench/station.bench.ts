@@ -17,7 +17,9 @@
 //   against the same path unencrypted in the same run.
 // - integrityCheckMs: the check meshaid start runs on the log before the station after an unclean
 //   stop (crash, kill, power cut), on the store of STORED records (on top of startupMs);
-//   integrityCheckCleanMs: the same after a clean stop (entries read, not decoded).
+//   integrityCheckCleanMs: the same after a clean stop (entries read, not decoded);
+//   integrityCheckUnchangedMs: opening the database after a clean stop that left its files as they
+//   are (cli/database.ts: the files hashed and compared with the clean stop's mark, the log not read).
 // - startupMs, rssMb: a fresh process opens a store holding 100,000 records (MESHAID_BENCH_STORED),
 //   rebuilds the boards and is ready (targets: < 1000 ms, < 150 MB). The child
 //   (station-startup.ts) is compiled with the options the `meshaid` bin compiles meshaid with
@@ -27,12 +29,13 @@
 //   that start-up took in the child (all its threads), for reading startupMs on a loaded machine
 //   (`uptime`): wall time above it is time spent waiting for a core.
 // - startReadyMs, startReadyCpuMs, startReadyRssMb: `meshaid start` itself (the bin, the simulated
-//   mesh, a clean-stopped data folder holding the same records) from spawn until it says its radio
+//   mesh, a clean-stopped data folder holding the same records, marked as meshaid marks a clean
+//   stop: its files' hash, so the start check reads no record) from spawn until it says its radio
 //   is connected: wall time, the CPU time of the process (/proc, 10 ms ticks; Linux) and its RSS then;
 //   baseline: the same command run from the sources through tsx (as the bin did before), median
 //   of three alternating runs of each.
 import { execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -47,6 +50,7 @@ import { ScriptedRadio } from "../helpers/radio.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { MESHAID_BIN } from "../helpers/cli.ts";
 import { compile, defaultCacheDir, PACKAGE_ROOT } from "../../src/cli/build.js";
+import { markCleanStop, openDatabase } from "../../src/cli/database.ts";
 import { result, type BenchResult } from "./result.ts";
 
 const RECORDS = Number(process.env["MESHAID_BENCH_RECORDS"] ?? 20_000);
@@ -224,7 +228,11 @@ export async function run(): Promise<BenchResult[]> {
   const dbPath = join(stored.path, "db");
   try {
     await fill(dbPath, STORED);
-    writeFileSync(`${dbPath}.clean-stop`, "meshaid stopped cleanly\n");
+    // Marked as `meshaid start` marks a clean stop (with the hash of the database's files).
+    const closed = new Level<string, Uint8Array>(dbPath, { valueEncoding: "view" });
+    await closed.open();
+    await closed.close();
+    markCleanStop(closed, dbPath);
     const { startupMs, startupCpuMs, rssMb } = await startup(dbPath);
     const compiled: Ready[] = [];
     const fromSources: Ready[] = [];
@@ -241,6 +249,12 @@ export async function run(): Promise<BenchResult[]> {
     await checkStore(db, codebook, { decode: false });
     const integrityCheckCleanMs = performance.now() - cleanStarted;
     await db.close();
+    markCleanStop(db, dbPath);
+    const unchangedStarted = performance.now();
+    const unchanged = await openDatabase(dbPath, codebook);
+    const integrityCheckUnchangedMs = performance.now() - unchangedStarted;
+    await unchanged.db.close();
+    if (unchanged.read !== "nothing") throw new Error(`the database was read (${unchanged.read}) after a clean stop that left it unchanged`);
     return [
       result("station", "ingestRecordsPerSecond", median(wall(station)), "records/s", median(wall(raw))),
       // Context: the same against raw batches that are synced to disk, as every station batch is.
@@ -256,6 +270,7 @@ export async function run(): Promise<BenchResult[]> {
       result("station", "ingestEncryptedRecordsPerSecond", median(wall(encrypted)), "records/s", median(wall(station))),
       result("station", "integrityCheckMs", integrityCheckMs, "ms"),
       result("station", "integrityCheckCleanMs", integrityCheckCleanMs, "ms"),
+      result("station", "integrityCheckUnchangedMs", integrityCheckUnchangedMs, "ms"),
     ];
   } finally {
     await stored.remove();

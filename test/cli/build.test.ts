@@ -49,7 +49,7 @@ function meshaid(root: string, ...args: string[]) {
 /** The compiles and temporary folders in the checkout's cache. */
 function cached(root: string): string[] {
   const dir = defaultCacheDir(root);
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
+  return existsSync(dir) ? readdirSync(dir).filter((name) => name !== ".running").sort() : [];
 }
 
 describe("the meshaid bin", () => {
@@ -125,6 +125,61 @@ describe("the meshaid bin", () => {
     expect(cached(root)).toEqual(dirs.slice(2).map((dir) => dir.split("/").at(-1)).sort());
     expect(meshaid(root).stdout).toBe("six (shipped)\n");
   });
+
+  it("loads from a folder's index.ts only the modules whose names a module imports", () => {
+    const root = tmp.path;
+    checkout(root);
+    // A folder surface re-exporting a small module and one that is costly to load (it says so when loaded).
+    mkdirSync(join(root, "src", "box"));
+    writeFileSync(join(root, "src", "box", "index.ts"), `// The box.\nexport { small } from "./small.ts";\nexport { costly } from "./costly.ts";\nexport type { Size } from "./small.ts";\n`);
+    writeFileSync(join(root, "src", "box", "small.ts"), `export type Size = number;\nexport const small = (): string => "small";\n`);
+    writeFileSync(join(root, "src", "box", "costly.ts"), `process.stdout.write("costly loaded\\n");\nexport const costly = (): string => "costly";\n`);
+    writeFileSync(join(root, "src", "cli", "main.ts"), `import { small, type Size } from "../box/index.ts";\nconst size: Size = 1;\nif (process.argv[2] === "costly") {\n  const { useCostly } = await import("./use-costly.ts");\n  process.stdout.write(\`\${useCostly()}\\n\`);\n} else process.stdout.write(\`\${small()} \${size}\\n\`);\n`);
+    writeFileSync(join(root, "src", "cli", "use-costly.ts"), `import { costly, small } from "../box/index.ts";\nexport const useCostly = (): string => \`\${costly()} \${small()}\`;\n`);
+    expect(meshaid(root)).toEqual({ status: 0, stdout: "small 1\n", stderr: "" });
+    expect(meshaid(root, "costly")).toEqual({ status: 0, stdout: "costly loaded\ncostly small\n", stderr: "" });
+  });
+
+  it("never prunes the compile a running process uses (it loads modules lazily, later); a killed one's goes", async () => {
+    const root = tmp.path;
+    checkout(root);
+    writeFileSync(join(root, "src", "cli", "main.ts"), `if (process.argv[2] === "wait") {\n  process.stdout.write("waiting\\n");\n  process.stdin.once("data", async () => {\n    const { later } = await import("./later.ts");\n    process.stdout.write(\`\${later()}\\n\`);\n    process.exit(0);\n  });\n} else process.stdout.write("once\\n");\n`);
+    writeFileSync(join(root, "src", "cli", "later.ts"), `export const later = (): string => "loaded later";\n`);
+    const waiting = (): { child: ReturnType<typeof spawn>; stdout: () => string; exit: Promise<number | null> } => {
+      const child = spawn(process.execPath, [join(root, "src", "cli", "bin.js"), "wait"], { stdio: ["pipe", "pipe", "inherit"] });
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      return { child, stdout: () => stdout, exit: new Promise((resolve) => child.once("exit", resolve)) };
+    };
+    const editAndRun = (words: string[]): void => {
+      for (const word of words) {
+        greet(root, word);
+        expect(meshaid(root).stdout).toBe("once\n");
+      }
+    };
+    const station = waiting();
+    await expect.poll(station.stdout, { timeout: 20_000 }).toBe("waiting\n");
+    const [held] = cached(root);
+    editAndRun(["one", "two", "three", "four", "five"]);
+    expect(cached(root)).toHaveLength(5); // the newest four, and the one the station runs
+    expect(cached(root)).toContain(held);
+    station.child.stdin!.write("go\n");
+    expect(await station.exit).toBe(0);
+    expect(station.stdout()).toBe("waiting\nloaded later\n");
+    editAndRun(["six"]);
+    expect(cached(root)).not.toContain(held);
+
+    // A process killed with SIGKILL leaves its mark behind: its compile goes all the same.
+    const killed = waiting();
+    await expect.poll(killed.stdout, { timeout: 20_000 }).toBe("waiting\n");
+    killed.child.kill("SIGKILL");
+    await killed.exit;
+    const killedCompile = (await compiledEntry({ root })).dir.split("/").at(-1);
+    editAndRun(["seven", "eight", "nine", "ten"]);
+    expect(cached(root)).toHaveLength(4);
+    expect(cached(root)).not.toContain(killedCompile);
+    expect(readdirSync(join(defaultCacheDir(root), ".running"))).toEqual([]);
+  }, 60_000);
 
   it("says in one line which file does not compile, exits 1, and runs again once it is fixed", () => {
     const root = tmp.path;

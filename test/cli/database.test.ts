@@ -1,7 +1,7 @@
 // openDatabase against LevelDB folders damaged for real (files deleted, bytes flipped, a
 // write-ahead log cut in half, a lock held): never a silent empty start; damage is told, the
 // damaged folder is copied aside, LevelDB's repair runs, and what is readable is kept.
-import { readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Level } from "level";
 import { describe, expect, it } from "vitest";
@@ -150,4 +150,59 @@ describe("openDatabase", () => {
     expect(unclean.report.quarantined.map((entry) => entry.key)).toEqual([damaged]);
     await unclean.db.close();
   });
+
+  it("after a clean stop does not read a log whose files are as the stop left them; one opened since, or with bytes changed, it reads", async () => {
+    await storeIn(db());
+    let opened = await openDatabase(db(), codebook);
+    expect(opened.read).toBe("records"); // no clean-stop mark: as after a kill -9
+    await opened.db.close();
+    markCleanStop(opened.db, db());
+    opened = await openDatabase(db(), codebook);
+    expect(opened).toMatchObject({ read: "nothing", notices: [], report: { records: RECORDS, quarantined: [], countWas: undefined } });
+    await opened.db.close();
+    markCleanStop(opened.db, db());
+    // Another program opens the folder and writes an entry the log's layout does not know.
+    const other = new Level<string, Uint8Array>(db(), { valueEncoding: "view" });
+    await other.sublevel<string, Uint8Array>("records", { valueEncoding: "view" }).put("stray", Uint8Array.of(1));
+    await other.close();
+    opened = await openDatabase(db(), codebook);
+    expect(opened).toMatchObject({ read: "keys", report: { records: RECORDS, quarantined: [{ key: "stray" }] } });
+    await opened.db.close();
+    markCleanStop(opened.db, db());
+    // Bytes that changed on the disk after the stop: LevelDB's damage is found and repaired.
+    flipBytes(db());
+    opened = await openDatabase(db(), codebook, { now: FIXED_TIME });
+    expect(opened.notices.join("\n")).toMatch(/was damaged \(LevelDB reports damage while reading the log: .*orrupt/);
+    await opened.db.close();
+  });
+
+  it("meshaid start on a log found damaged as the station reads it says to start again, does not mark it clean, and the next start repairs it", async () => {
+    await storeIn(db());
+    // Damage the clean stop's mark vouches for (as a card that corrupts what it writes would leave).
+    const closed = new Level<string, Uint8Array>(db(), { valueEncoding: "view" });
+    await closed.open();
+    await closed.close();
+    flipBytes(db());
+    markCleanStop(closed, db());
+    const failed = spawnMeshaid(["start", "--db", dir.path]);
+    expect(await failed.exit).toBe(1);
+    expect(failed.stderr()).toMatch(new RegExp(`^meshaid: the database ${db()} is damaged \\(.*orrupt.*\\): start meshaid again: it checks the database and repairs it, keeping a copy of the damaged folder\n$`));
+    expect(existsSync(`${db()}.clean-stop`)).toBe(false);
+    const run = spawnMeshaid(["start", "--db", dir.path]);
+    try {
+      await expect.poll(run.stdout, { timeout: 15_000 }).toContain(`meshaid: the database ${db()} was damaged`);
+      await expect.poll(run.stdout, { timeout: 15_000 }).toContain("radio: connected");
+    } finally {
+      run.child.kill("SIGINT");
+      await run.exit;
+    }
+  }, 40_000);
 });
+
+/** Flips a byte every 1500 in the database's first table file. */
+function flipBytes(path: string): void {
+  const table = readdirSync(path).find((name) => name.endsWith(".ldb"))!;
+  const bytes = readFileSync(join(path, table));
+  for (let i = 64; i < bytes.length - 64; i += 1500) bytes[i] = bytes[i]! ^ 0xff;
+  writeFileSync(join(path, table), bytes);
+}

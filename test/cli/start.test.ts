@@ -1,8 +1,11 @@
 // `meshaid start` as a user runs it: the real composition root in a child process (simulated
 // mesh over loopback TCP, LevelDB on disk), headless because stdin is not a terminal.
 import { createServer, type Socket } from "node:net";
+import { join } from "node:path";
+import { Level } from "level";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_NODES, mulberry32, serveTcp, SimMesh } from "../../src/sim/index.ts";
+import { RecordStore } from "../../src/store/index.ts";
 import { MESHAID_PORTNUM, packRecords, type RecordBody } from "../../src/wire/index.ts";
 import { codebook } from "../helpers/records.ts";
 import { tempDir } from "../helpers/tmp.ts";
@@ -35,6 +38,34 @@ describe("meshaid start", () => {
       await expect.poll(second.stdout, { timeout: 15_000 }).toContain(heard[0]!);
       second.child.kill("SIGINT");
       expect(await second.exit, second.stderr()).toBe(0);
+    } finally {
+      await dir.remove();
+    }
+  }, 60_000);
+
+  it("purges records past their retention limit once the radio is connected, not on the way to it", async () => {
+    const dir = await tempDir();
+    try {
+      const now = Date.now();
+      const store = await RecordStore.open(new Level<string, Uint8Array>(join(dir.path, "db"), { valueEncoding: "view" }), codebook);
+      await store.append({ id: { origin: 0x100, seq: 1 }, receivedAt: now - 4 * 86_400_000, body: { kind: "message", text: "old" } });
+      await store.append({ id: { origin: 0x100, seq: 2 }, receivedAt: now - 60_000, body: { kind: "message", text: "new" } });
+      await store.close();
+      const run = meshaid(["start", "--no-ui", "--db", dir.path]);
+      running.push(run);
+      await expect.poll(run.stdout, { timeout: 20_000, interval: 100 }).toContain("records past their retention limit purged");
+      const lines = run.stdout().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { msg: string; status?: string; purged?: number; left?: number });
+      const connected = lines.findIndex((line) => line.msg === "radio status" && line.status === "connected");
+      const purged = lines.findIndex((line) => line.msg === "records past their retention limit purged");
+      expect(connected).toBeGreaterThanOrEqual(0);
+      expect(purged).toBeGreaterThan(connected);
+      expect(lines[purged]).toMatchObject({ purged: 1 });
+      run.child.kill("SIGTERM");
+      expect(await run.exit, run.stderr()).toBe(0);
+      const after = await RecordStore.open(new Level<string, Uint8Array>(join(dir.path, "db"), { valueEncoding: "view" }), codebook);
+      expect(await after.get({ origin: 0x100, seq: 1 })).toBeUndefined();
+      expect(await after.get({ origin: 0x100, seq: 2 })).toMatchObject({ body: { text: "new" } });
+      await after.close();
     } finally {
       await dir.remove();
     }
