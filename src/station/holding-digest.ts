@@ -101,7 +101,7 @@ export class HoldingDigests {
   /** Handheld records stored here lately, by hash (kept two windows, for telling what is held). */
   private readonly held = new Map<number, Held>();
   /** Handheld records stored while no other base station was known, not hashed yet (read `held` through `holding()`). */
-  private readonly unhashed = { ids: [] as RecordId[], storedAt: [] as number[] };
+  private readonly unhashed = { ids: [] as RecordId[], storedAt: [] as number[], coveredAt: [] as number[] };
   private readonly toPush = new Map<number, RecordId>();
   /** When each record was last pushed (within the push window). */
   private readonly pushedAt = new Map<number, number>();
@@ -130,39 +130,8 @@ export class HoldingDigests {
 
   /** A handheld record heard on the air was stored (not one relayed over the internet: its peers have it). */
   stored(id: RecordId): void {
-    if (this.options.stations().length === 0) {
-      // Alone, nobody reads a digest: the id waits unhashed (hashing is most of what a record
-      // costs here, and a lone station may store thousands a second) until another base is known.
-      // Side by side, not an object per record: a burst of thousands waits here.
-      const { ids, storedAt } = this.unhashed;
-      ids.push(id);
-      storedAt.push(this.options.now());
-      if (ids.length > 2 * MAX_KNOWN) {
-        ids.splice(0, ids.length - MAX_KNOWN);
-        storedAt.splice(0, storedAt.length - MAX_KNOWN);
-      }
-    } else {
-      this.remember(id, this.options.now());
-    }
+    this.hold(id, this.options.now(), 0);
     this.planDigest(this.options.delayMs);
-  }
-
-  private remember(id: RecordId, storedAt: number): void {
-    const hash = recordHash(id);
-    const held = this.holding();
-    this.wanted.delete(hash);
-    if (!held.has(hash)) held.set(hash, { id, storedAt, listed: 0, coveredAt: 0 });
-  }
-
-  /** The handheld records stored lately, by hash, with those stored while alone hashed now. */
-  private holding(): Map<number, Held> {
-    if (this.unhashed.ids.length > 0) {
-      const ids = this.unhashed.ids.splice(0);
-      const storedAt = this.unhashed.storedAt.splice(0);
-      const cutoff = this.options.now() - 2 * this.options.windowMs;
-      for (const [index, id] of ids.entries()) if ((storedAt[index] as number) > cutoff) this.remember(id, storedAt[index] as number);
-    }
-    return this.held;
   }
 
   /**
@@ -172,10 +141,49 @@ export class HoldingDigests {
    */
   known(id: RecordId, storedAt: number): void {
     const now = this.options.now();
-    if (storedAt <= now - 2 * this.options.windowMs || this.holding().size >= MAX_KNOWN) return; // a catch-up of thousands: the relay keeps those whole
+    // (Counting those not hashed yet: a catch-up of thousands, the relay keeps those whole.)
+    if (storedAt <= now - 2 * this.options.windowMs || this.held.size + this.unhashed.ids.length >= MAX_KNOWN) return;
+    this.hold(id, Math.min(storedAt, now), now);
+  }
+
+  /** Into the window (`coveredAt` 0: owed a digest; else known, covered then). */
+  private hold(id: RecordId, storedAt: number, coveredAt: number): void {
+    if (this.options.stations().length > 0) {
+      this.remember(id, storedAt, coveredAt);
+      return;
+    }
+    // Alone, nobody reads a digest: the id waits unhashed (hashing is most of what a record
+    // costs here, and a lone station may store thousands a second, or refill thousands from its
+    // log at start) until another base is known. Side by side, not an object per record.
+    const waiting = this.unhashed;
+    waiting.ids.push(id);
+    waiting.storedAt.push(storedAt);
+    waiting.coveredAt.push(coveredAt);
+    if (waiting.ids.length > 2 * MAX_KNOWN) {
+      const drop = waiting.ids.length - MAX_KNOWN;
+      waiting.ids.splice(0, drop);
+      waiting.storedAt.splice(0, drop);
+      waiting.coveredAt.splice(0, drop);
+    }
+  }
+
+  private remember(id: RecordId, storedAt: number, coveredAt: number): void {
     const hash = recordHash(id);
+    const held = this.holding();
     this.wanted.delete(hash);
-    if (!this.holding().has(hash)) this.holding().set(hash, { id, storedAt: Math.min(storedAt, now), listed: MAX_LISTINGS, coveredAt: now });
+    if (!held.has(hash)) held.set(hash, { id, storedAt, listed: coveredAt ? MAX_LISTINGS : 0, coveredAt });
+  }
+
+  /** The handheld records stored lately, by hash, with those stored while alone hashed now. */
+  private holding(): Map<number, Held> {
+    if (this.unhashed.ids.length > 0) {
+      const ids = this.unhashed.ids.splice(0);
+      const storedAt = this.unhashed.storedAt.splice(0);
+      const coveredAt = this.unhashed.coveredAt.splice(0);
+      const cutoff = this.options.now() - 2 * this.options.windowMs;
+      for (const [index, id] of ids.entries()) if ((storedAt[index] as number) > cutoff) this.remember(id, storedAt[index] as number, coveredAt[index] as number);
+    }
+    return this.held;
   }
 
   /** The digest a held ACK carries now (`sending`: it goes on the air now); undefined while no other base station is known. */

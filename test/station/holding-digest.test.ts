@@ -145,6 +145,23 @@ describe("holding digests: handheld records between base stations", () => {
     expect(pushed(a)).not.toContainEqual({ origin: H1, seq: 1001 });
   });
 
+  it("a station alone when it restarts keeps what its log holds, and asks the base it meets later only for what it lacks", async () => {
+    const air = new Air();
+    const b = await start(air, B);
+    b.radio.hear(H1, 1001, "NEED WATER");
+    await vi.waitFor(() => expect(b.station.status().gaps?.handheld?.window).toBe(1));
+    await b.close();
+    const again = await start(air, B); // alone: the window refilled from the log, not hashed until a base is known
+    const a = await start(air, A);
+    a.radio.hear(H1, 1001, "NEED WATER");
+    a.radio.hear(H2, 1002, "NEED WATER"); // only the leader holds this one
+    await vi.waitFor(async () => expect(await holds(again, { origin: H2, seq: 1002 })).toBe(true), { timeout: 5000 });
+    expect(again.station.status().gaps?.handheld?.window).toBe(2);
+    expect(pulls(again)).not.toContain(recordHash({ origin: H1, seq: 1001 }));
+    expect(pushed(a)).not.toContainEqual({ origin: H1, seq: 1001 });
+    expect(pushed(again)).not.toContainEqual({ origin: H1, seq: 1001 });
+  });
+
   describe("with the coalition key", () => {
     const key = coalitionAuthKey(Buffer.alloc(32, 3));
     const wrongKey = coalitionAuthKey(Buffer.alloc(32, 4));
