@@ -11,7 +11,7 @@ import type { Codebook } from "../wire/index.ts";
 import { isSealed, logValueCodec, type RecordCipher } from "./cipher.ts";
 import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
-import { idKeyOf, isLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { idKeyOf, isLogKey, originOf, RECORDS_SUBLEVEL, seqOf } from "./layout.ts";
 import { migrateLog } from "./migrate.ts";
 
 /** LevelDB found damaged blocks or tables while the log was read: the folder needs a repair. */
@@ -109,8 +109,8 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
     const bad: Array<{ key: string; reason: string; bytes?: Uint8Array }> = [];
     const take = (key: string, bytes: Uint8Array | undefined): void => {
       if (!isLogKey(key)) return void bad.push({ key, reason: "a log entry whose key is not <arrival>!<origin>!<seq>", ...(bytes ? { bytes } : {}) });
-      const origin = parseInt(key.slice(17, 25), 16);
-      const seq = parseInt(key.slice(26, 34), 16);
+      const origin = originOf(key);
+      const seq = seqOf(key);
       let seqs = good.get(origin);
       if (!seqs) good.set(origin, (seqs = new Set<number>()));
       if (seqs.has(seq)) return void bad.push({ key, reason: `record ${idKeyOf(key)} is stored at an earlier place too`, ...(bytes ? { bytes } : {}) });

@@ -78,6 +78,27 @@ export function isLogKey(key: string): boolean {
   return LOG_KEY_SHAPE.test(key);
 }
 
+/**
+ * The parts of a key known to be of this layout (read from the log, or made by logKey), without
+ * the check parseLogKey makes: the replay, the id index and the purge read them for every record.
+ */
+export function arrivalOf(key: string): number {
+  return Number(key.slice(0, 16));
+}
+
+export function originOf(key: string): number {
+  return parseInt(key.slice(17, 25), 16);
+}
+
+export function seqOf(key: string): number {
+  return parseInt(key.slice(26, 34), 16);
+}
+
+/** The peer a relayed record came through; undefined for one stored here first. */
+export function viaOf(key: string): string | undefined {
+  return key.length > 35 ? key.slice(35) : undefined;
+}
+
 /** The id key inside a log key (what its value is sealed with). */
 export function idKeyOf(key: string): string {
   return key.slice(17, 34);

@@ -8,7 +8,7 @@
 // a migration cut off anywhere leaves every record in exactly one layout, and the next open goes
 // on from there. Nothing is dropped: an old entry whose key is not an id goes to quarantine.
 import { StoreWriteError } from "./errors.ts";
-import { logKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { arrivalOf, logKey, RECORDS_SUBLEVEL } from "./layout.ts";
 import type { RecordDatabase } from "./record-store.ts";
 
 const OLD_ID_KEY = /^([0-9a-f]{8})!([0-9a-f]{8})$/;
@@ -67,7 +67,7 @@ export async function migrateLog(db: RecordDatabase, options: MigrateOptions = {
   }
   // Records in the log with no place in the arrival order go after the last.
   let next = 0;
-  for await (const key of records.keys({ reverse: true, limit: 1 })) next = Number(key.slice(0, 16)) + 1;
+  for await (const key of records.keys({ reverse: true, limit: 1 })) next = arrivalOf(key) + 1;
   for (;;) {
     const page = await log.iterator({ limit: chunk }).all();
     if (page.length === 0) break;

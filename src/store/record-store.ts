@@ -10,7 +10,7 @@ import type { Level } from "level";
 import { StoreWriteError } from "./errors.ts";
 import type { Codebook, FieldRecord, RecordId } from "../wire/index.ts";
 import { logValueCodec, type RecordCipher } from "./cipher.ts";
-import { arrivalKey, idKey, idKeyOf, logKey, parseLogKey, RECORDS_SUBLEVEL } from "./layout.ts";
+import { arrivalKey, arrivalOf, idKey, idKeyOf, logKey, originOf, parseLogKey, RECORDS_SUBLEVEL, seqOf, viaOf } from "./layout.ts";
 import { migrateLog } from "./migrate.ts";
 
 export { recordKey } from "./layout.ts";
@@ -218,7 +218,7 @@ export class RecordStore {
     if (previous !== undefined && previous !== codebook.hash) store.previousCodebook = previous;
     const count = await store.meta.get("count");
     store.recordCount = count === undefined ? 0 : Number(count);
-    for await (const key of store.log.keys({ reverse: true, limit: 1 })) store.nextArrival = Number(key.slice(0, 16)) + 1;
+    for await (const key of store.log.keys({ reverse: true, limit: 1 })) store.nextArrival = arrivalOf(key) + 1;
     // Arrival numbers below what a purge has read are not given again (the newest records may
     // have been purged or quarantined since): the purge's mark says it read them all.
     store.nextArrival = Math.max(store.nextArrival, (await store.purgeMark())?.through ?? 0);
@@ -567,7 +567,7 @@ export class RecordStore {
         const page = await iterator.nextv(KEY_PAGE);
         if (page.length === 0) break;
         // Sliced, not matched: a start reads 100,000 of them (the check quarantined any other shape).
-        for (const key of page) ids.set(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16), Number(key.slice(0, 16)), key.length > 35 ? key.slice(35) : undefined);
+        for (const key of page) ids.set(originOf(key), seqOf(key), arrivalOf(key), viaOf(key));
       }
     } finally {
       await iterator.close();
@@ -609,8 +609,8 @@ export class RecordStore {
         const page = await iterator.nextv(1000);
         if (page.length === 0) break;
         for (const key of page) {
-          const via = key.length > 35 ? key.slice(35) : undefined;
-          listed.push({ n: Number(key.slice(0, 16)), key: idKeyOf(key), ...(via === undefined ? {} : { via }) });
+          const via = viaOf(key);
+          listed.push({ n: arrivalOf(key), key: idKeyOf(key), ...(via === undefined ? {} : { via }) });
         }
       }
     } finally {
@@ -735,7 +735,7 @@ export class RecordStore {
     const doomedKeys: string[] = [];
     for await (const page of this.pages(this.log.iterator(from > 0 ? { gte: arrivalKey(from) } : {}))) {
       for (const [key, bytes] of page) {
-        through = Number(key.slice(0, 16)) + 1;
+        through = arrivalOf(key) + 1;
         const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
         if (!decoded.ok) continue;
         if (isExpired(decoded.value)) doomedKeys.push(key);
@@ -753,7 +753,7 @@ export class RecordStore {
     try {
       const ids = await this.storedIds();
       // Log keys, and the id keys of the same records (their evidence goes with them).
-      const doomed = doomedKeys.filter((key) => ids.keyOf(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16)) === key);
+      const doomed = doomedKeys.filter((key) => ids.keyOf(originOf(key), seqOf(key)) === key);
       if (doomed.length === 0) return 0;
       const doomedIds = new Set(doomed.map(idKeyOf));
       const write = this.db.batch();
@@ -770,7 +770,7 @@ export class RecordStore {
         throw new StoreWriteError(this.db.location, error);
       }
       this.recordCount = count;
-      for (const key of doomed) ids.delete(parseInt(key.slice(17, 25), 16), parseInt(key.slice(26, 34), 16));
+      for (const key of doomed) ids.delete(originOf(key), seqOf(key));
       return doomed.length;
     } finally {
       this.flushing = false;
