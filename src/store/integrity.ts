@@ -13,6 +13,7 @@ import { StoreWriteError } from "./errors.ts";
 import type { RecordDatabase } from "./record-store.ts";
 import { idKeyOf, isLogKey, originOf, RECORDS_SUBLEVEL, seqOf } from "./layout.ts";
 import { migrateLog } from "./migrate.ts";
+import { ENTRY_PAGE, KEY_PAGE, KEY_PAGE_OPTIONS, pages } from "./pages.ts";
 
 /** LevelDB found damaged blocks or tables while the log was read: the folder needs a repair. */
 export class StoreDamagedError extends Error {
@@ -46,29 +47,6 @@ export interface IntegrityReport {
 /** True when the report says the store had to be mended. */
 export function integrityChanged(report: IntegrityReport): boolean {
   return report.quarantined.length > 0 || report.countWas !== undefined;
-}
-
-/** Keys read a page at a time (a key is about 35 bytes; classic-level ends a page at 16 KiB unless told). */
-const KEY_PAGE = 10_000;
-const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 48 * KEY_PAGE };
-/** Entries (key and value) read a page at a time. */
-const ENTRY_PAGE = 2_000;
-
-/** Hands every item of the pages `next` reads to `each`, reading the next page while this one is handed over. */
-async function readPages<T>(next: () => Promise<T[]>, each: (item: T) => void, close: () => Promise<void>): Promise<void> {
-  let reading: Promise<T[]> | undefined;
-  try {
-    reading = next();
-    for (;;) {
-      const page = await reading;
-      if (page.length === 0) return;
-      reading = next();
-      for (const item of page) each(item);
-    }
-  } finally {
-    await reading?.catch(() => undefined); // a page in flight when `each` threw
-    await close();
-  }
 }
 
 /** Whether LevelDB reported damage (a corrupt block or table) in `error` or its cause. */
@@ -126,11 +104,9 @@ export async function checkStore(db: RecordDatabase, codebook: Codebook, options
     // After a clean stop only the keys are read: LevelDB still reads every block (damage shows).
     // Pages, the next read (on LevelDB's thread) while this one is checked: a start reads 100,000.
     if (options.decode === false) {
-      const keys = log.keys(KEY_PAGE_OPTIONS);
-      await readPages(() => keys.nextv(KEY_PAGE), (key) => take(key, undefined), () => keys.close());
+      for await (const page of pages(log.keys(KEY_PAGE_OPTIONS), KEY_PAGE)) for (const key of page) take(key, undefined);
     } else {
-      const entries = log.iterator();
-      await readPages(() => entries.nextv(ENTRY_PAGE), ([key, bytes]) => take(key, bytes), () => entries.close());
+      for await (const page of pages(log.iterator(), ENTRY_PAGE)) for (const [key, bytes] of page) take(key, bytes);
     }
     for await (const key of quarantine.keys()) if (key) report.quarantinedBefore += 1;
     const batch = db.batch();

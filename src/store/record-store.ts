@@ -14,6 +14,7 @@ import { arrivalKey, arrivalOf, idKey, idKeyOf, logKey, originOf, parseLogKey, R
 import { migrateLog } from "./migrate.ts";
 
 export { recordKey } from "./layout.ts";
+import { ENTRY_PAGE, KEY_PAGE, KEY_PAGE_OPTIONS, pages } from "./pages.ts";
 
 /** The LevelDB database (string keys, binary values) the composition root opened. */
 export type RecordDatabase = Level<string, Uint8Array>;
@@ -37,10 +38,6 @@ export interface CorruptEntry {
 /** The most records one synced batch carries. */
 const MAX_BATCH = 4096;
 
-/** Log keys read a page at a time when the ids are listed (a key is about 35 bytes). */
-const KEY_PAGE = 10_000;
-/** classic-level ends a page at 16 KiB unless told (highWaterMarkBytes is its option). */
-const KEY_PAGE_OPTIONS = { limit: -1, highWaterMarkBytes: 48 * KEY_PAGE };
 
 /**
  * Where each stored record is: origin -> seq -> its arrival number, and the peer a relayed
@@ -561,16 +558,9 @@ export class RecordStore {
 
   private async readIds(): Promise<RecordIndex> {
     const ids = new RecordIndex();
-    const iterator = this.log.keys(KEY_PAGE_OPTIONS);
-    try {
-      for (;;) {
-        const page = await iterator.nextv(KEY_PAGE);
-        if (page.length === 0) break;
-        // Sliced, not matched: a start reads 100,000 of them (the check quarantined any other shape).
-        for (const key of page) ids.set(originOf(key), seqOf(key), arrivalOf(key), viaOf(key));
-      }
-    } finally {
-      await iterator.close();
+    for await (const page of pages(this.log.keys(KEY_PAGE_OPTIONS), KEY_PAGE)) {
+      // Sliced, not matched: a start reads 100,000 of them (the check quarantined any other shape).
+      for (const key of page) ids.set(originOf(key), seqOf(key), arrivalOf(key), viaOf(key));
     }
     this.ids = ids;
     return ids;
@@ -639,7 +629,7 @@ export class RecordStore {
    * no longer decode go to `onCorrupt`.
    */
   async *all(onCorrupt?: (entry: CorruptEntry) => void): AsyncGenerator<FieldRecord[]> {
-    for await (const page of this.pages(this.log.iterator())) {
+    for await (const page of pages(this.log.iterator(), ENTRY_PAGE)) {
       const records: FieldRecord[] = [];
       for (const [key, bytes] of page) {
         const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
@@ -647,23 +637,6 @@ export class RecordStore {
         else onCorrupt?.({ key, reason: decoded.error.message });
       }
       yield records;
-    }
-  }
-
-  /** An iterator's entries a page at a time; the next page is read (on LevelDB's thread) while this one is used. */
-  private async *pages<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }): AsyncGenerator<T[]> {
-    let next: Promise<T[]> | undefined;
-    try {
-      next = iterator.nextv(2000);
-      for (;;) {
-        const page = await next;
-        if (page.length === 0) return;
-        next = iterator.nextv(2000);
-        yield page;
-      }
-    } finally {
-      await next?.catch(() => undefined); // a reader that stopped early leaves one read in flight
-      await iterator.close();
     }
   }
 
@@ -733,7 +706,7 @@ export class RecordStore {
     let through = from;
     let due = from > 0 && mark ? mark.due : Infinity;
     const doomedKeys: string[] = [];
-    for await (const page of this.pages(this.log.iterator(from > 0 ? { gte: arrivalKey(from) } : {}))) {
+    for await (const page of pages(this.log.iterator(from > 0 ? { gte: arrivalKey(from) } : {}), ENTRY_PAGE)) {
       for (const [key, bytes] of page) {
         through = arrivalOf(key) + 1;
         const decoded = this.values.decode(bytes, this.sealed ? idKeyOf(key) : key); // the id key only for a sealed value
